@@ -1,0 +1,153 @@
+//! The TLS presentation language of RFC 9420 §2.1, with MLS variable-length
+//! vectors (§2.1.2), on top of the `tls_codec` crate.
+//!
+//! `tls_codec` is built with its `mls` feature: vector lengths are QUIC-style
+//! varints limited to 30 bits and must be minimally encoded. Every decoder in
+//! this crate goes through [`decode_exact`], which also rejects trailing bytes.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+pub use tls_codec::{
+    DeserializeBytes, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize,
+    VLBytes,
+};
+
+/// Why bytes could not be decoded (or, rarely, encoded).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CodecError {
+    /// The input ended before the structure was complete.
+    Truncated,
+    /// Bytes were left over after the structure was decoded.
+    TrailingBytes,
+    /// A vector length prefix was non-minimal, over 30 bits, or did not match
+    /// the bytes its elements consumed.
+    InvalidLength,
+    /// A field held a value the protocol does not allow (an unknown enum
+    /// discriminant, a bad optional marker, ...).
+    InvalidValue,
+    /// An encoding limit of this library was exceeded.
+    LimitExceeded,
+}
+
+impl CodecError {
+    /// A stable machine-readable code for bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Truncated => "codec_truncated",
+            Self::TrailingBytes => "codec_trailing_bytes",
+            Self::InvalidLength => "codec_invalid_length",
+            Self::InvalidValue => "codec_invalid_value",
+            Self::LimitExceeded => "codec_limit_exceeded",
+        }
+    }
+}
+
+impl fmt::Display for CodecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Truncated => "input ended before the structure was complete",
+            Self::TrailingBytes => "unexpected bytes after the structure",
+            Self::InvalidLength => "invalid vector length",
+            Self::InvalidValue => "invalid field value",
+            Self::LimitExceeded => "size limit exceeded",
+        })
+    }
+}
+
+impl From<tls_codec::Error> for CodecError {
+    fn from(e: tls_codec::Error) -> Self {
+        use tls_codec::Error as E;
+        match e {
+            E::EndOfStream => Self::Truncated,
+            E::TrailingData => Self::TrailingBytes,
+            E::InvalidVectorLength => Self::InvalidLength,
+            // tls_codec reports vector/element length mismatches as DecodingError.
+            E::DecodingError(_) => Self::InvalidLength,
+            E::UnknownValue(_) | E::InvalidInput => Self::InvalidValue,
+            E::EncodingError(_) | E::InvalidWriteLength(_) | E::LibraryError => {
+                Self::LimitExceeded
+            }
+        }
+    }
+}
+
+/// Decodes exactly one `T` from `bytes`; trailing bytes are an error.
+pub fn decode_exact<T: DeserializeBytes>(bytes: &[u8]) -> Result<T, CodecError> {
+    let (value, rest) = T::tls_deserialize_bytes(bytes)?;
+    if !rest.is_empty() {
+        return Err(CodecError::TrailingBytes);
+    }
+    Ok(value)
+}
+
+/// Decodes one `T` from the front of `bytes`, returning the rest.
+pub fn decode_prefix<T: DeserializeBytes>(bytes: &[u8]) -> Result<(T, &[u8]), CodecError> {
+    Ok(T::tls_deserialize_bytes(bytes)?)
+}
+
+/// Encodes `value` in the TLS presentation language.
+pub fn encode<T: SerializeBytes + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
+    Ok(value.tls_serialize_bytes()?)
+}
+
+/// Reads an MLS variable-length vector header (RFC 9420 §2.1.2) and returns
+/// the announced length and the header size. Rejects non-minimal and
+/// 8-byte encodings.
+pub fn read_varint_length(bytes: &[u8]) -> Result<(usize, usize), CodecError> {
+    let first = *bytes.first().ok_or(CodecError::Truncated)?;
+    let header_len = 1usize << (first >> 6);
+    if header_len == 8 {
+        return Err(CodecError::InvalidLength);
+    }
+    let header = bytes.get(..header_len).ok_or(CodecError::Truncated)?;
+    let mut value = u64::from(first & 0x3f);
+    for b in &header[1..] {
+        value = (value << 8) | u64::from(*b);
+    }
+    let minimal = match value {
+        0..=0x3f => 1,
+        0x40..=0x3fff => 2,
+        _ => 4,
+    };
+    if minimal != header_len {
+        return Err(CodecError::InvalidLength);
+    }
+    let len = usize::try_from(value).map_err(|_| CodecError::LimitExceeded)?;
+    Ok((len, header_len))
+}
+
+/// Writes an MLS variable-length vector header for `len` bytes.
+pub fn write_varint_length(len: usize, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    match len {
+        0..=0x3f => out.push(len as u8),
+        0x40..=0x3fff => out.extend_from_slice(&(0x4000u16 | len as u16).to_be_bytes()),
+        0x4000..=0x3fff_ffff => out.extend_from_slice(&(0x8000_0000u32 | len as u32).to_be_bytes()),
+        _ => return Err(CodecError::LimitExceeded),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varint_round_trip_and_minimality() {
+        for len in [0usize, 1, 63, 64, 16383, 16384, 0x3fff_ffff] {
+            let mut out = Vec::new();
+            write_varint_length(len, &mut out).unwrap();
+            assert_eq!(read_varint_length(&out).unwrap(), (len, out.len()));
+        }
+        assert_eq!(read_varint_length(&[0x40, 0x01]), Err(CodecError::InvalidLength));
+        assert_eq!(read_varint_length(&[0xc0, 0, 0, 0, 0, 0, 0, 1]), Err(CodecError::InvalidLength));
+        assert_eq!(read_varint_length(&[0x80, 0]), Err(CodecError::Truncated));
+    }
+
+    #[test]
+    fn vlbytes_rejects_trailing_and_short_input() {
+        assert_eq!(decode_exact::<VLBytes>(&[1, 7, 0]), Err(CodecError::TrailingBytes));
+        assert_eq!(decode_exact::<VLBytes>(&[3, 7]), Err(CodecError::Truncated));
+        assert_eq!(decode_exact::<VLBytes>(&[0x40, 0x01, 7]), Err(CodecError::InvalidLength));
+    }
+}

@@ -1,0 +1,250 @@
+//! Cipher suites and the labelled cryptographic operations of RFC 9420 §5.
+//!
+//! All primitives sit behind [`CipherSuiteProvider`] (one cipher suite) and
+//! [`CryptoProvider`] (a lookup from suite id to provider), so a different
+//! backend can be plugged in. [`RustCryptoProvider`] is the default backend,
+//! built on RustCrypto and the `hpke` crate, for suites 1, 2 and 3.
+//!
+//! The labelled operations (§5.1–§5.2) are provided methods on
+//! [`CipherSuiteProvider`], so every backend gets them for free.
+
+mod rustcrypto;
+mod secret;
+
+use alloc::vec::Vec;
+use core::fmt;
+
+pub use rustcrypto::RustCryptoProvider;
+pub use secret::{Secret, ct_eq};
+
+use crate::codec::{self, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes};
+
+/// The source of randomness every operation that needs it takes.
+pub type Rng<'a> = dyn rand_core::CryptoRng + 'a;
+
+/// An MLS cipher suite identifier (RFC 9420 §17.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+pub struct CipherSuite(pub u16);
+
+impl CipherSuite {
+    /// Suite 1: DHKEM(X25519), AES-128-GCM, SHA-256, Ed25519.
+    pub const MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519: Self = Self(1);
+    /// Suite 2: DHKEM(P-256), AES-128-GCM, SHA-256, ECDSA P-256.
+    pub const MLS_128_DHKEMP256_AES128GCM_SHA256_P256: Self = Self(2);
+    /// Suite 3: DHKEM(X25519), ChaCha20-Poly1305, SHA-256, Ed25519.
+    pub const MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_ED25519: Self = Self(3);
+}
+
+/// Errors of the cryptographic layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CryptoError {
+    /// The cipher suite is not supported by the provider.
+    UnsupportedCipherSuite(u16),
+    /// A public or private key had the wrong length or was not a valid point.
+    InvalidKey,
+    /// A signature did not verify (or was malformed).
+    InvalidSignature,
+    /// AEAD or HPKE decryption failed: wrong key or tampered ciphertext.
+    DecryptionFailed,
+    /// Encryption failed (e.g. an invalid recipient key).
+    EncryptionFailed,
+    /// A KDF output length was larger than the KDF allows.
+    InvalidLength,
+    /// Encoding a labelled structure failed.
+    Encoding,
+}
+
+impl CryptoError {
+    /// A stable machine-readable code for bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnsupportedCipherSuite(_) => "unsupported_cipher_suite",
+            Self::InvalidKey => "invalid_key",
+            Self::InvalidSignature => "invalid_signature",
+            Self::DecryptionFailed => "decryption_failed",
+            Self::EncryptionFailed => "encryption_failed",
+            Self::InvalidLength => "invalid_length",
+            Self::Encoding => "encoding",
+        }
+    }
+}
+
+impl fmt::Display for CryptoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnsupportedCipherSuite(s) => write!(f, "unsupported cipher suite {s}"),
+            Self::InvalidKey => f.write_str("invalid key"),
+            Self::InvalidSignature => f.write_str("invalid signature"),
+            Self::DecryptionFailed => f.write_str("decryption failed"),
+            Self::EncryptionFailed => f.write_str("encryption failed"),
+            Self::InvalidLength => f.write_str("invalid KDF output length"),
+            Self::Encoding => f.write_str("encoding failed"),
+        }
+    }
+}
+
+impl From<codec::CodecError> for CryptoError {
+    fn from(_: codec::CodecError) -> Self {
+        Self::Encoding
+    }
+}
+
+/// HPKECiphertext (RFC 9420 §5.1.3).
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+pub struct HpkeCiphertext {
+    /// The encapsulated KEM output.
+    pub kem_output: VLBytes,
+    /// The AEAD ciphertext.
+    pub ciphertext: VLBytes,
+}
+
+/// A key pair: private key (zeroized on drop) and encoded public key.
+#[derive(Clone, Debug)]
+pub struct KeyPair {
+    /// The private key in the suite's encoding.
+    pub private: Secret,
+    /// The public key in the suite's encoding.
+    pub public: Vec<u8>,
+}
+
+/// The primitives of one MLS cipher suite. Implement this to plug in another
+/// backend; the labelled operations of §5 come as provided methods.
+pub trait CipherSuiteProvider: Send + Sync {
+    /// The suite these primitives implement.
+    fn cipher_suite(&self) -> CipherSuite;
+    /// Output length of the hash and KDF (`Nh`).
+    fn hash_len(&self) -> usize;
+    /// AEAD key length (`Nk`).
+    fn aead_key_len(&self) -> usize;
+    /// AEAD nonce length (`Nn`).
+    fn aead_nonce_len(&self) -> usize;
+
+    /// The suite's hash function.
+    fn hash(&self, data: &[u8]) -> Vec<u8>;
+    /// HMAC with the suite's hash.
+    fn mac(&self, key: &[u8], data: &[u8]) -> Vec<u8>;
+    /// HKDF-Extract.
+    fn kdf_extract(&self, salt: &[u8], ikm: &[u8]) -> Secret;
+    /// HKDF-Expand to `len` bytes.
+    fn kdf_expand(&self, prk: &[u8], info: &[u8], len: usize) -> Result<Secret, CryptoError>;
+
+    /// AEAD encryption; returns ciphertext with tag.
+    fn aead_seal(&self, key: &[u8], nonce: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    /// AEAD decryption.
+    fn aead_open(&self, key: &[u8], nonce: &[u8], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError>;
+
+    /// HPKE SealBase (RFC 9180) to `public_key`.
+    fn hpke_seal(&self, public_key: &[u8], info: &[u8], aad: &[u8], plaintext: &[u8], rng: &mut Rng<'_>) -> Result<HpkeCiphertext, CryptoError>;
+    /// HPKE OpenBase with `private_key`.
+    fn hpke_open(&self, private_key: &[u8], ciphertext: &HpkeCiphertext, info: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    /// HPKE SetupBaseS followed by Export: returns `(kem_output, exported)`.
+    fn hpke_export_sender(&self, public_key: &[u8], info: &[u8], exporter_context: &[u8], len: usize, rng: &mut Rng<'_>) -> Result<(Vec<u8>, Secret), CryptoError>;
+    /// HPKE SetupBaseR followed by Export.
+    fn hpke_export_receiver(&self, private_key: &[u8], kem_output: &[u8], info: &[u8], exporter_context: &[u8], len: usize) -> Result<Secret, CryptoError>;
+    /// The KEM's DeriveKeyPair (RFC 9180 §7.1.3).
+    fn kem_derive_key_pair(&self, ikm: &[u8]) -> Result<KeyPair, CryptoError>;
+    /// The public key belonging to a KEM private key.
+    fn kem_public_key(&self, private_key: &[u8]) -> Result<Vec<u8>, CryptoError>;
+
+    /// A fresh signature key pair.
+    fn signature_key_generate(&self, rng: &mut Rng<'_>) -> KeyPair;
+    /// The public key belonging to a signature private key.
+    fn signature_public_key(&self, private_key: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    /// Signs `message` (the scheme hashes internally as it defines).
+    fn sign(&self, private_key: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    /// Verifies `signature` over `message`.
+    fn verify(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoError>;
+
+    /// A fresh KEM key pair: DeriveKeyPair over `Nh` random bytes.
+    fn kem_key_generate(&self, rng: &mut Rng<'_>) -> Result<KeyPair, CryptoError> {
+        let mut ikm = Secret::zero(self.hash_len());
+        rng.fill_bytes(ikm.as_mut_bytes());
+        self.kem_derive_key_pair(ikm.as_bytes())
+    }
+
+    /// `Nh` random bytes, as a secret.
+    fn random_secret(&self, rng: &mut Rng<'_>) -> Secret {
+        let mut s = Secret::zero(self.hash_len());
+        rng.fill_bytes(s.as_mut_bytes());
+        s
+    }
+
+    /// ExpandWithLabel(Secret, Label, Context, Length) (§8).
+    fn expand_with_label(&self, secret: &[u8], label: &[u8], context: &[u8], len: u16) -> Result<Secret, CryptoError> {
+        let info = labelled(b"MLS 1.0 ", label, context)?;
+        let mut full = Vec::with_capacity(2 + info.len());
+        full.extend_from_slice(&len.to_be_bytes());
+        full.extend_from_slice(&info);
+        self.kdf_expand(secret, &full, usize::from(len))
+    }
+
+    /// DeriveSecret(Secret, Label) = ExpandWithLabel(Secret, Label, "", Nh) (§8).
+    fn derive_secret(&self, secret: &[u8], label: &[u8]) -> Result<Secret, CryptoError> {
+        self.expand_with_label(secret, label, &[], self.hash_len() as u16)
+    }
+
+    /// DeriveTreeSecret(Secret, Label, Generation, Length) (§9).
+    fn derive_tree_secret(&self, secret: &[u8], label: &[u8], generation: u32, len: u16) -> Result<Secret, CryptoError> {
+        self.expand_with_label(secret, label, &generation.to_be_bytes(), len)
+    }
+
+    /// RefHash(Label, Value) (§5.2).
+    fn ref_hash(&self, label: &[u8], value: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let mut input = Vec::new();
+        codec::write_varint_length(label.len(), &mut input)?;
+        input.extend_from_slice(label);
+        codec::write_varint_length(value.len(), &mut input)?;
+        input.extend_from_slice(value);
+        Ok(self.hash(&input))
+    }
+
+    /// MakeKeyPackageRef(value) (§5.2).
+    fn make_key_package_ref(&self, key_package: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.ref_hash(b"MLS 1.0 KeyPackage Reference", key_package)
+    }
+
+    /// MakeProposalRef(value) (§5.2).
+    fn make_proposal_ref(&self, authenticated_content: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.ref_hash(b"MLS 1.0 Proposal Reference", authenticated_content)
+    }
+
+    /// SignWithLabel(SignatureKey, Label, Content) (§5.1.2).
+    fn sign_with_label(&self, private_key: &[u8], label: &[u8], content: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.sign(private_key, &labelled(b"MLS 1.0 ", label, content)?)
+    }
+
+    /// VerifyWithLabel(VerificationKey, Label, Content, Signature) (§5.1.2).
+    fn verify_with_label(&self, public_key: &[u8], label: &[u8], content: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+        self.verify(public_key, &labelled(b"MLS 1.0 ", label, content)?, signature)
+    }
+
+    /// EncryptWithLabel(PublicKey, Label, Context, Plaintext) (§5.1.3).
+    fn encrypt_with_label(&self, public_key: &[u8], label: &[u8], context: &[u8], plaintext: &[u8], rng: &mut Rng<'_>) -> Result<HpkeCiphertext, CryptoError> {
+        self.hpke_seal(public_key, &labelled(b"MLS 1.0 ", label, context)?, &[], plaintext, rng)
+    }
+
+    /// DecryptWithLabel(PrivateKey, Label, Context, KEMOutput, Ciphertext) (§5.1.3).
+    fn decrypt_with_label(&self, private_key: &[u8], label: &[u8], context: &[u8], ciphertext: &HpkeCiphertext) -> Result<Vec<u8>, CryptoError> {
+        self.hpke_open(private_key, ciphertext, &labelled(b"MLS 1.0 ", label, context)?, &[])
+    }
+}
+
+/// Encodes `struct { opaque label<V> = prefix + label; opaque content<V>; }`,
+/// the shape shared by KDFLabel, SignContent and EncryptContext.
+fn labelled(prefix: &[u8], label: &[u8], content: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let mut out = Vec::with_capacity(prefix.len() + label.len() + content.len() + 8);
+    codec::write_varint_length(prefix.len() + label.len(), &mut out)?;
+    out.extend_from_slice(prefix);
+    out.extend_from_slice(label);
+    codec::write_varint_length(content.len(), &mut out)?;
+    out.extend_from_slice(content);
+    Ok(out)
+}
+
+/// A lookup from cipher suite id to that suite's primitives.
+pub trait CryptoProvider: Send + Sync {
+    /// The primitives for `suite`, or `UnsupportedCipherSuite`.
+    fn cipher_suite(&self, suite: CipherSuite) -> Result<&dyn CipherSuiteProvider, CryptoError>;
+    /// The suites this provider supports, in order of preference.
+    fn supported_cipher_suites(&self) -> Vec<CipherSuite>;
+}

@@ -1,0 +1,1 @@
+//! RFC 9420 key_schedule (work in progress).

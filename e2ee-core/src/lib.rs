@@ -1,0 +1,41 @@
+//! # e2ee-core
+//!
+//! Messaging Layer Security (MLS, RFC 9420) for group end-to-end encryption,
+//! written for `no_std` + `alloc`. The default `std` feature only adds OS
+//! randomness; everything else takes a caller-supplied `rand_core` RNG.
+//!
+//! Modules are named after the RFC's concepts so the code can be read next
+//! to the specification:
+//!
+//! | module | RFC 9420 |
+//! |---|---|
+//! | [`codec`] | §2.1 presentation language, variable-length vectors |
+//! | [`crypto`] | §5 cipher suites and labelled operations |
+//! | [`tree_math`] | Appendix C array-based trees |
+//! | [`secret_tree`] | §9 secret tree, §6.3.2 sender data |
+//! | [`key_schedule`] | §8 key schedule, exporter, external init |
+//! | [`psk`] | §8.4 pre-shared keys |
+//! | [`transcript`] | §8.2 transcript hashes |
+//! | [`messages`] | wire structures of §6, §7, §10–§12 |
+//! | [`framing`] | §6 PublicMessage / PrivateMessage protection |
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[macro_use]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod codec;
+pub mod crypto;
+pub mod error;
+pub mod framing;
+pub mod key_schedule;
+pub mod messages;
+pub mod psk;
+pub mod secret_tree;
+pub mod transcript;
+pub mod tree_math;
+
+pub use error::Error;

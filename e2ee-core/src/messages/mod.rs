@@ -1,0 +1,1 @@
+//! Wire structures of RFC 9420.

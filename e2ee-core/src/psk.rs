@@ -1,0 +1,1 @@
+//! RFC 9420 psk (work in progress).

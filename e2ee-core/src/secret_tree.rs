@@ -1,0 +1,1 @@
+//! RFC 9420 secret_tree (work in progress).

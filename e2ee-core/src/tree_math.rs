@@ -1,0 +1,1 @@
+//! RFC 9420 tree_math (work in progress).

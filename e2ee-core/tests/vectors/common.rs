@@ -1,0 +1,60 @@
+//! Shared helpers for the vector runners.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use serde_json::Value;
+
+/// What one case came to.
+pub enum Outcome {
+    /// Every check of the case matched.
+    Passed,
+    /// Not run, with the reason (e.g. an unsupported cipher suite).
+    Skipped(String),
+    /// A check did not match, or the implementation returned an error.
+    Failed(String),
+}
+
+/// A runner checks one case; `Err` is a failure with its reason.
+pub type Runner = fn(&Value) -> Result<(), String>;
+
+/// The cipher suites this library implements.
+pub const SUPPORTED_SUITES: [u64; 3] = [1, 2, 3];
+
+/// Runs one case: skips unsupported suites, turns errors and panics into failures.
+pub fn run_case(runner: Runner, case: &Value) -> Outcome {
+    if let Some(suite) = case.get("cipher_suite").and_then(Value::as_u64) {
+        if !SUPPORTED_SUITES.contains(&suite) {
+            return Outcome::Skipped(format!("cipher suite {suite} not implemented (only 1, 2, 3)"));
+        }
+    }
+    match catch_unwind(AssertUnwindSafe(|| runner(case))) {
+        Ok(Ok(())) => Outcome::Passed,
+        Ok(Err(why)) => Outcome::Failed(why),
+        Err(_) => Outcome::Failed("panicked".into()),
+    }
+}
+
+/// The hex-decoded bytes of string field `key`.
+pub fn hex_field(case: &Value, key: &str) -> Result<Vec<u8>, String> {
+    let s = case.get(key).and_then(Value::as_str).ok_or_else(|| format!("missing field {key}"))?;
+    hex::decode(s).map_err(|e| format!("field {key}: bad hex: {e}"))
+}
+
+/// The integer field `key`.
+pub fn u64_field(case: &Value, key: &str) -> Result<u64, String> {
+    case.get(key).and_then(Value::as_u64).ok_or_else(|| format!("missing integer field {key}"))
+}
+
+/// The cipher suite of a case.
+pub fn suite_of(case: &Value) -> Result<e2ee_core::crypto::CipherSuite, String> {
+    Ok(e2ee_core::crypto::CipherSuite(u64_field(case, "cipher_suite")? as u16))
+}
+
+/// Fails with a readable message unless `got == want`.
+pub fn check_eq(what: &str, got: &[u8], want: &[u8]) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: got {}, want {}", hex::encode(got), hex::encode(want)))
+    }
+}

@@ -1,0 +1,6 @@
+//! Runner for `messages*.json`.
+
+use super::common::Runner;
+
+/// Not implemented yet.
+pub const RUNNER: Option<Runner> = None;
