@@ -1,6 +1,8 @@
 //! Extensions (RFC 9420 §13). Unknown extension types are kept as opaque
 //! bytes so they survive re-encoding, as the RFC requires.
 
+use alloc::vec::Vec;
+
 use crate::codec::{TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes};
 
 /// ExtensionType (RFC 9420 §17.3).

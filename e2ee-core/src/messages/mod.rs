@@ -4,6 +4,8 @@
 pub mod extensions;
 pub mod group_context;
 
+use alloc::vec::Vec;
+
 use crate::codec::{TlsDeserializeBytes, TlsSerializeBytes, TlsSize};
 
 pub use extensions::{Extension, ExtensionType};
