@@ -22,6 +22,12 @@ use crate::codec::{self, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLByte
 /// The source of randomness every operation that needs it takes.
 pub type Rng<'a> = dyn rand_core::CryptoRng + 'a;
 
+/// The operating system's random number generator (the `std` feature).
+#[cfg(feature = "std")]
+pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}
+
 /// An MLS cipher suite identifier (RFC 9420 §17.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
 pub struct CipherSuite(pub u16);

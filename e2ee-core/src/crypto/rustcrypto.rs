@@ -1,5 +1,311 @@
 //! The default backend: RustCrypto primitives and the `hpke` crate.
+//!
+//! A suite is a combination of four independent parts (KEM, AEAD, hash,
+//! signature scheme), so adding a suite (P-384, P-521, X-Wing, ...) is one
+//! line in [`RustCryptoProvider::cipher_suite`] plus, for a new primitive,
+//! one small impl of the part's trait below.
+
+use alloc::vec::Vec;
+use core::marker::PhantomData;
+
+use hpke::{Deserializable, Kem as KemTrait, OpModeR, OpModeS, Serializable};
+use zeroize::Zeroizing;
+
+use super::{CipherSuite, CipherSuiteProvider, CryptoError, CryptoProvider, HpkeCiphertext, KeyPair, Rng, Secret};
 
 /// Suites 1, 2 and 3 on RustCrypto and `hpke`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RustCryptoProvider;
+
+type X25519 = hpke::kem::X25519HkdfSha256;
+type P256Kem = hpke::kem::DhP256HkdfSha256;
+type HkdfSha256 = hpke::kdf::HkdfSha256;
+
+static SUITE_1: Suite<X25519, hpke::aead::AesGcm128, aes_gcm::Aes128Gcm, sha2::Sha256, Ed25519> =
+    Suite::new(CipherSuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519);
+static SUITE_2: Suite<P256Kem, hpke::aead::AesGcm128, aes_gcm::Aes128Gcm, sha2::Sha256, EcdsaP256> =
+    Suite::new(CipherSuite::MLS_128_DHKEMP256_AES128GCM_SHA256_P256);
+static SUITE_3: Suite<X25519, hpke::aead::ChaCha20Poly1305, chacha20poly1305::ChaCha20Poly1305, sha2::Sha256, Ed25519> =
+    Suite::new(CipherSuite::MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_ED25519);
+
+impl CryptoProvider for RustCryptoProvider {
+    fn cipher_suite(&self, suite: CipherSuite) -> Result<&dyn CipherSuiteProvider, CryptoError> {
+        match suite.0 {
+            1 => Ok(&SUITE_1),
+            2 => Ok(&SUITE_2),
+            3 => Ok(&SUITE_3),
+            other => Err(CryptoError::UnsupportedCipherSuite(other)),
+        }
+    }
+
+    fn supported_cipher_suites(&self) -> Vec<CipherSuite> {
+        vec![CipherSuite(1), CipherSuite(2), CipherSuite(3)]
+    }
+}
+
+/// One cipher suite: `K` the HPKE KEM, `HA` the HPKE AEAD, `A` the MLS
+/// message AEAD (the same algorithm as `HA`), `H` the hash, `S` the signature scheme.
+struct Suite<K, HA, A, H, S> {
+    id: CipherSuite,
+    _parts: PhantomData<fn() -> (K, HA, A, H, S)>,
+}
+
+impl<K, HA, A, H, S> Suite<K, HA, A, H, S> {
+    const fn new(id: CipherSuite) -> Self {
+        Self { id, _parts: PhantomData }
+    }
+}
+
+impl<K, HA, A, H, S> CipherSuiteProvider for Suite<K, HA, A, H, S>
+where
+    K: KemTrait,
+    HA: hpke::aead::Aead,
+    A: aes_gcm::aead::Aead + aes_gcm::aead::KeyInit,
+    H: HashFunction,
+    S: SignatureScheme,
+{
+    fn cipher_suite(&self) -> CipherSuite {
+        self.id
+    }
+
+    fn hash_len(&self) -> usize {
+        H::LEN
+    }
+
+    fn aead_key_len(&self) -> usize {
+        <A as aes_gcm::aead::KeySizeUser>::key_size()
+    }
+
+    fn aead_nonce_len(&self) -> usize {
+        <A::NonceSize as hybrid_array::typenum::Unsigned>::USIZE
+    }
+
+    fn hash(&self, data: &[u8]) -> Vec<u8> {
+        H::hash(data)
+    }
+
+    fn mac(&self, key: &[u8], data: &[u8]) -> Vec<u8> {
+        H::mac(key, data)
+    }
+
+    fn kdf_extract(&self, salt: &[u8], ikm: &[u8]) -> Secret {
+        H::extract(salt, ikm)
+    }
+
+    fn kdf_expand(&self, prk: &[u8], info: &[u8], len: usize) -> Result<Secret, CryptoError> {
+        H::expand(prk, info, len)
+    }
+
+    fn aead_seal(&self, key: &[u8], nonce: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let (cipher, nonce) = aead_parts::<A>(key, nonce)?;
+        cipher
+            .encrypt(&nonce, aes_gcm::aead::Payload { msg: plaintext, aad })
+            .map_err(|_| CryptoError::EncryptionFailed)
+    }
+
+    fn aead_open(&self, key: &[u8], nonce: &[u8], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let (cipher, nonce) = aead_parts::<A>(key, nonce)?;
+        cipher
+            .decrypt(&nonce, aes_gcm::aead::Payload { msg: ciphertext, aad })
+            .map_err(|_| CryptoError::DecryptionFailed)
+    }
+
+    fn hpke_seal(&self, public_key: &[u8], info: &[u8], aad: &[u8], plaintext: &[u8], rng: &mut Rng<'_>) -> Result<HpkeCiphertext, CryptoError> {
+        let pk = K::PublicKey::from_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
+        let (enc, ct) = hpke::single_shot_seal_with_rng::<HA, HkdfSha256, K>(&OpModeS::Base, &pk, info, plaintext, aad, &mut &mut *rng)
+            .map_err(|_| CryptoError::EncryptionFailed)?;
+        Ok(HpkeCiphertext { kem_output: enc.to_bytes().to_vec().into(), ciphertext: ct.into() })
+    }
+
+    fn hpke_open(&self, private_key: &[u8], ciphertext: &HpkeCiphertext, info: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let sk = K::PrivateKey::from_bytes(private_key).map_err(|_| CryptoError::InvalidKey)?;
+        let enc = K::EncappedKey::from_bytes(ciphertext.kem_output.as_slice()).map_err(|_| CryptoError::DecryptionFailed)?;
+        hpke::single_shot_open::<HA, HkdfSha256, K>(&OpModeR::Base, &sk, &enc, info, ciphertext.ciphertext.as_slice(), aad)
+            .map_err(|_| CryptoError::DecryptionFailed)
+    }
+
+    fn hpke_export_sender(&self, public_key: &[u8], info: &[u8], exporter_context: &[u8], len: usize, rng: &mut Rng<'_>) -> Result<(Vec<u8>, Secret), CryptoError> {
+        let pk = K::PublicKey::from_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
+        let (enc, ctx) = hpke::setup_sender_with_rng::<HA, HkdfSha256, K>(&OpModeS::Base, &pk, info, &mut &mut *rng)
+            .map_err(|_| CryptoError::EncryptionFailed)?;
+        let mut out = Secret::zero(len);
+        ctx.export(exporter_context, out.as_mut_bytes()).map_err(|_| CryptoError::InvalidLength)?;
+        Ok((enc.to_bytes().to_vec(), out))
+    }
+
+    fn hpke_export_receiver(&self, private_key: &[u8], kem_output: &[u8], info: &[u8], exporter_context: &[u8], len: usize) -> Result<Secret, CryptoError> {
+        let sk = K::PrivateKey::from_bytes(private_key).map_err(|_| CryptoError::InvalidKey)?;
+        let enc = K::EncappedKey::from_bytes(kem_output).map_err(|_| CryptoError::DecryptionFailed)?;
+        let ctx = hpke::setup_receiver::<HA, HkdfSha256, K>(&OpModeR::Base, &sk, &enc, info).map_err(|_| CryptoError::DecryptionFailed)?;
+        let mut out = Secret::zero(len);
+        ctx.export(exporter_context, out.as_mut_bytes()).map_err(|_| CryptoError::InvalidLength)?;
+        Ok(out)
+    }
+
+    fn kem_derive_key_pair(&self, ikm: &[u8]) -> Result<KeyPair, CryptoError> {
+        let (sk, pk) = K::derive_keypair(ikm);
+        let private = Zeroizing::new(sk.to_bytes());
+        Ok(KeyPair { private: Secret::from_slice(&private), public: pk.to_bytes().to_vec() })
+    }
+
+    fn kem_public_key(&self, private_key: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let sk = K::PrivateKey::from_bytes(private_key).map_err(|_| CryptoError::InvalidKey)?;
+        Ok(K::sk_to_pk(&sk).to_bytes().to_vec())
+    }
+
+    fn signature_key_generate(&self, rng: &mut Rng<'_>) -> KeyPair {
+        S::generate(rng)
+    }
+
+    fn signature_public_key(&self, private_key: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        S::public_key(private_key)
+    }
+
+    fn sign(&self, private_key: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        S::sign(private_key, message)
+    }
+
+    fn verify(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+        S::verify(public_key, message, signature)
+    }
+}
+
+fn aead_parts<A>(key: &[u8], nonce: &[u8]) -> Result<(A, aes_gcm::aead::Nonce<A>), CryptoError>
+where
+    A: aes_gcm::aead::Aead + aes_gcm::aead::KeyInit,
+{
+    let cipher = A::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)?;
+    let nonce = aes_gcm::aead::Nonce::<A>::try_from(nonce).map_err(|_| CryptoError::InvalidLength)?;
+    Ok((cipher, nonce))
+}
+
+/// The hash-based parts of a suite: hash, HMAC and HKDF.
+trait HashFunction: 'static {
+    const LEN: usize;
+    fn hash(data: &[u8]) -> Vec<u8>;
+    fn mac(key: &[u8], data: &[u8]) -> Vec<u8>;
+    fn extract(salt: &[u8], ikm: &[u8]) -> Secret;
+    fn expand(prk: &[u8], info: &[u8], len: usize) -> Result<Secret, CryptoError>;
+}
+
+impl<H> HashFunction for H
+where
+    H: sha2::Digest + hmac::EagerHash + 'static,
+    hmac::Hmac<H>: hmac::KeyInit + hmac::Mac + Clone,
+{
+    const LEN: usize = <H as sha2::digest::OutputSizeUser>::OutputSize::USIZE;
+
+    fn hash(data: &[u8]) -> Vec<u8> {
+        H::digest(data).to_vec()
+    }
+
+    fn mac(key: &[u8], data: &[u8]) -> Vec<u8> {
+        use hmac::{KeyInit, Mac};
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mut m = <hmac::Hmac<H> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+        m.update(data);
+        m.finalize().into_bytes().to_vec()
+    }
+
+    fn extract(salt: &[u8], ikm: &[u8]) -> Secret {
+        let (prk, _) = hkdf::Hkdf::<H>::extract(Some(salt), ikm);
+        Secret::from_slice(&prk)
+    }
+
+    fn expand(prk: &[u8], info: &[u8], len: usize) -> Result<Secret, CryptoError> {
+        let hk = hkdf::Hkdf::<H>::from_prk(prk).map_err(|_| CryptoError::InvalidKey)?;
+        let mut out = Secret::zero(len);
+        hk.expand(info, out.as_mut_bytes()).map_err(|_| CryptoError::InvalidLength)?;
+        Ok(out)
+    }
+}
+
+use hybrid_array::typenum::Unsigned;
+
+/// A signature scheme: keys are raw bytes in the encodings MLS uses.
+trait SignatureScheme: 'static {
+    fn generate(rng: &mut Rng<'_>) -> KeyPair;
+    fn public_key(private_key: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    fn sign(private_key: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    fn verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoError>;
+}
+
+/// Ed25519 (RFC 8032): 32-byte seeds and public keys, 64-byte signatures.
+struct Ed25519;
+
+impl Ed25519 {
+    fn signing_key(private_key: &[u8]) -> Result<ed25519_dalek::SigningKey, CryptoError> {
+        let seed: &[u8; 32] = private_key.try_into().map_err(|_| CryptoError::InvalidKey)?;
+        Ok(ed25519_dalek::SigningKey::from_bytes(seed))
+    }
+}
+
+impl SignatureScheme for Ed25519 {
+    fn generate(rng: &mut Rng<'_>) -> KeyPair {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(seed.as_mut());
+        let sk = ed25519_dalek::SigningKey::from_bytes(&seed);
+        KeyPair { private: Secret::from_slice(seed.as_ref()), public: sk.verifying_key().to_bytes().to_vec() }
+    }
+
+    fn public_key(private_key: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Ok(Self::signing_key(private_key)?.verifying_key().to_bytes().to_vec())
+    }
+
+    fn sign(private_key: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        use ed25519_dalek::Signer;
+        Ok(Self::signing_key(private_key)?.sign(message).to_bytes().to_vec())
+    }
+
+    fn verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+        let pk: &[u8; 32] = public_key.try_into().map_err(|_| CryptoError::InvalidKey)?;
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(pk).map_err(|_| CryptoError::InvalidKey)?;
+        let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| CryptoError::InvalidSignature)?;
+        // Strict verification rejects weak keys and non-canonical encodings.
+        vk.verify_strict(message, &sig).map_err(|_| CryptoError::InvalidSignature)
+    }
+}
+
+/// ECDSA over P-256 with SHA-256: 32-byte scalars, uncompressed SEC1 public
+/// keys and DER-encoded signatures, as TLS 1.3's ecdsa_secp256r1_sha256.
+struct EcdsaP256;
+
+impl EcdsaP256 {
+    fn signing_key(private_key: &[u8]) -> Result<p256::ecdsa::SigningKey, CryptoError> {
+        p256::ecdsa::SigningKey::from_slice(private_key).map_err(|_| CryptoError::InvalidKey)
+    }
+
+    fn encode_public(sk: &p256::ecdsa::SigningKey) -> Vec<u8> {
+        sk.verifying_key().to_sec1_point(false).as_bytes().to_vec()
+    }
+}
+
+impl SignatureScheme for EcdsaP256 {
+    fn generate(rng: &mut Rng<'_>) -> KeyPair {
+        // Rejection-sample a valid scalar from uniform bytes.
+        loop {
+            let mut bytes = Zeroizing::new([0u8; 32]);
+            rng.fill_bytes(bytes.as_mut());
+            if let Ok(sk) = Self::signing_key(bytes.as_ref()) {
+                return KeyPair { private: Secret::from_slice(bytes.as_ref()), public: Self::encode_public(&sk) };
+            }
+        }
+    }
+
+    fn public_key(private_key: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Ok(Self::encode_public(&Self::signing_key(private_key)?))
+    }
+
+    fn sign(private_key: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        use p256::ecdsa::signature::Signer;
+        let sig: p256::ecdsa::Signature = Self::signing_key(private_key)?.sign(message);
+        Ok(sig.to_der().as_bytes().to_vec())
+    }
+
+    fn verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+        use p256::ecdsa::signature::Verifier;
+        let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
+        let sig = p256::ecdsa::Signature::from_der(signature).map_err(|_| CryptoError::InvalidSignature)?;
+        vk.verify(message, &sig).map_err(|_| CryptoError::InvalidSignature)
+    }
+}
