@@ -309,3 +309,62 @@ impl SignatureScheme for EcdsaP256 {
         vk.verify(message, &sig).map_err(|_| CryptoError::InvalidSignature)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suites() -> impl Iterator<Item = &'static dyn CipherSuiteProvider> {
+        RustCryptoProvider.supported_cipher_suites().into_iter().map(|s| RustCryptoProvider.cipher_suite(s).unwrap())
+    }
+
+    #[test]
+    fn unknown_suite_is_a_typed_error() {
+        assert_eq!(RustCryptoProvider.cipher_suite(CipherSuite(7)).err(), Some(CryptoError::UnsupportedCipherSuite(7)));
+    }
+
+    #[test]
+    fn aead_rejects_tampering_and_bad_lengths() {
+        for cs in suites() {
+            let key = vec![7u8; cs.aead_key_len()];
+            let nonce = vec![9u8; cs.aead_nonce_len()];
+            let mut ct = cs.aead_seal(&key, &nonce, b"aad", b"hello").unwrap();
+            assert_eq!(cs.aead_open(&key, &nonce, b"aad", &ct).unwrap(), b"hello");
+            assert_eq!(cs.aead_open(&key, &nonce, b"other", &ct), Err(CryptoError::DecryptionFailed));
+            ct[0] ^= 1;
+            assert_eq!(cs.aead_open(&key, &nonce, b"aad", &ct), Err(CryptoError::DecryptionFailed));
+            assert_eq!(cs.aead_open(&key[1..], &nonce, b"aad", &ct), Err(CryptoError::InvalidKey));
+            assert_eq!(cs.aead_open(&key, &nonce[1..], b"aad", &ct), Err(CryptoError::InvalidLength));
+            assert_eq!(cs.aead_open(&key, &nonce, b"aad", &[]), Err(CryptoError::DecryptionFailed));
+        }
+    }
+
+    #[test]
+    fn signatures_and_hpke_round_trip_and_reject_garbage() {
+        let mut rng = crate::crypto::os_rng();
+        for cs in suites() {
+            let kp = cs.signature_key_generate(&mut rng);
+            assert_eq!(cs.signature_public_key(kp.private.as_bytes()).unwrap(), kp.public);
+            let sig = cs.sign_with_label(kp.private.as_bytes(), b"L", b"msg").unwrap();
+            cs.verify_with_label(&kp.public, b"L", b"msg", &sig).unwrap();
+            assert!(cs.verify_with_label(&kp.public, b"L", b"msh", &sig).is_err());
+            assert!(cs.verify(&kp.public, b"msg", &[]).is_err());
+            assert!(cs.verify(&[1, 2, 3], b"msg", &sig).is_err());
+            assert!(cs.sign(&[], b"msg").is_err());
+
+            let kem = cs.kem_key_generate(&mut rng).unwrap();
+            let ct = cs.encrypt_with_label(&kem.public, b"L", b"ctx", b"secret", &mut rng).unwrap();
+            assert_eq!(cs.decrypt_with_label(kem.private.as_bytes(), b"L", b"ctx", &ct).unwrap(), b"secret");
+            assert!(cs.decrypt_with_label(kem.private.as_bytes(), b"L", b"other", &ct).is_err());
+            let garbage = HpkeCiphertext { kem_output: vec![1u8; 3].into(), ciphertext: vec![0u8; 40].into() };
+            assert!(cs.decrypt_with_label(kem.private.as_bytes(), b"L", b"ctx", &garbage).is_err());
+            assert!(cs.encrypt_with_label(&[0u8; 5], b"L", b"ctx", b"x", &mut rng).is_err());
+
+            let (enc, exported) = cs.hpke_export_sender(&kem.public, b"", b"label", 32, &mut rng).unwrap();
+            let received = cs.hpke_export_receiver(kem.private.as_bytes(), &enc, b"", b"label", 32).unwrap();
+            assert_eq!(exported, received);
+            assert!(cs.kdf_expand(&[0u8; 32], b"", 255 * 32 + 1).is_err());
+            assert!(cs.kdf_expand(&[0u8; 4], b"", 32).is_err());
+        }
+    }
+}
