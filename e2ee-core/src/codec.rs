@@ -8,10 +8,7 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-pub use tls_codec::{
-    DeserializeBytes, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize,
-    VLBytes,
-};
+pub use tls_codec::{DeserializeBytes, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes};
 
 /// Why bytes could not be decoded (or, rarely, encoded).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,9 +62,7 @@ impl From<tls_codec::Error> for CodecError {
             // tls_codec reports vector/element length mismatches as DecodingError.
             E::DecodingError(_) => Self::InvalidLength,
             E::UnknownValue(_) | E::InvalidInput => Self::InvalidValue,
-            E::EncodingError(_) | E::InvalidWriteLength(_) | E::LibraryError => {
-                Self::LimitExceeded
-            }
+            E::EncodingError(_) | E::InvalidWriteLength(_) | E::LibraryError => Self::LimitExceeded,
         }
     }
 }
@@ -140,7 +135,10 @@ mod tests {
             assert_eq!(read_varint_length(&out).unwrap(), (len, out.len()));
         }
         assert_eq!(read_varint_length(&[0x40, 0x01]), Err(CodecError::InvalidLength));
-        assert_eq!(read_varint_length(&[0xc0, 0, 0, 0, 0, 0, 0, 1]), Err(CodecError::InvalidLength));
+        assert_eq!(
+            read_varint_length(&[0xc0, 0, 0, 0, 0, 0, 0, 1]),
+            Err(CodecError::InvalidLength)
+        );
         assert_eq!(read_varint_length(&[0x80, 0]), Err(CodecError::Truncated));
     }
 
@@ -148,6 +146,9 @@ mod tests {
     fn vlbytes_rejects_trailing_and_short_input() {
         assert_eq!(decode_exact::<VLBytes>(&[1, 7, 0]), Err(CodecError::TrailingBytes));
         assert_eq!(decode_exact::<VLBytes>(&[3, 7]), Err(CodecError::Truncated));
-        assert_eq!(decode_exact::<VLBytes>(&[0x40, 0x01, 7]), Err(CodecError::InvalidLength));
+        assert_eq!(
+            decode_exact::<VLBytes>(&[0x40, 0x01, 7]),
+            Err(CodecError::InvalidLength)
+        );
     }
 }

@@ -7,20 +7,20 @@
 
 mod vectors {
     pub mod common;
-    pub mod tree_math;
-    pub mod deserialization;
     pub mod crypto_basics;
-    pub mod secret_tree;
+    pub mod deserialization;
     pub mod key_schedule;
-    pub mod psk_secret;
-    pub mod transcript_hashes;
     pub mod message_protection;
     pub mod messages;
-    pub mod tree_validation;
+    pub mod passive_client;
+    pub mod psk_secret;
+    pub mod secret_tree;
+    pub mod transcript_hashes;
+    pub mod tree_math;
     pub mod tree_operations;
+    pub mod tree_validation;
     pub mod treekem;
     pub mod welcome;
-    pub mod passive_client;
 }
 
 use std::path::PathBuf;

@@ -140,13 +140,40 @@ pub trait CipherSuiteProvider: Send + Sync {
     fn aead_open(&self, key: &[u8], nonce: &[u8], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError>;
 
     /// HPKE SealBase (RFC 9180) to `public_key`.
-    fn hpke_seal(&self, public_key: &[u8], info: &[u8], aad: &[u8], plaintext: &[u8], rng: &mut Rng<'_>) -> Result<HpkeCiphertext, CryptoError>;
+    fn hpke_seal(
+        &self,
+        public_key: &[u8],
+        info: &[u8],
+        aad: &[u8],
+        plaintext: &[u8],
+        rng: &mut Rng<'_>,
+    ) -> Result<HpkeCiphertext, CryptoError>;
     /// HPKE OpenBase with `private_key`.
-    fn hpke_open(&self, private_key: &[u8], ciphertext: &HpkeCiphertext, info: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    fn hpke_open(
+        &self,
+        private_key: &[u8],
+        ciphertext: &HpkeCiphertext,
+        info: &[u8],
+        aad: &[u8],
+    ) -> Result<Vec<u8>, CryptoError>;
     /// HPKE SetupBaseS followed by Export: returns `(kem_output, exported)`.
-    fn hpke_export_sender(&self, public_key: &[u8], info: &[u8], exporter_context: &[u8], len: usize, rng: &mut Rng<'_>) -> Result<(Vec<u8>, Secret), CryptoError>;
+    fn hpke_export_sender(
+        &self,
+        public_key: &[u8],
+        info: &[u8],
+        exporter_context: &[u8],
+        len: usize,
+        rng: &mut Rng<'_>,
+    ) -> Result<(Vec<u8>, Secret), CryptoError>;
     /// HPKE SetupBaseR followed by Export.
-    fn hpke_export_receiver(&self, private_key: &[u8], kem_output: &[u8], info: &[u8], exporter_context: &[u8], len: usize) -> Result<Secret, CryptoError>;
+    fn hpke_export_receiver(
+        &self,
+        private_key: &[u8],
+        kem_output: &[u8],
+        info: &[u8],
+        exporter_context: &[u8],
+        len: usize,
+    ) -> Result<Secret, CryptoError>;
     /// The KEM's DeriveKeyPair (RFC 9180 §7.1.3).
     fn kem_derive_key_pair(&self, ikm: &[u8]) -> Result<KeyPair, CryptoError>;
     /// The public key belonging to a KEM private key.
@@ -190,7 +217,13 @@ pub trait CipherSuiteProvider: Send + Sync {
     }
 
     /// DeriveTreeSecret(Secret, Label, Generation, Length) (§9).
-    fn derive_tree_secret(&self, secret: &[u8], label: &[u8], generation: u32, len: u16) -> Result<Secret, CryptoError> {
+    fn derive_tree_secret(
+        &self,
+        secret: &[u8],
+        label: &[u8],
+        generation: u32,
+        len: u16,
+    ) -> Result<Secret, CryptoError> {
         self.expand_with_label(secret, label, &generation.to_be_bytes(), len)
     }
 
@@ -220,17 +253,36 @@ pub trait CipherSuiteProvider: Send + Sync {
     }
 
     /// VerifyWithLabel(VerificationKey, Label, Content, Signature) (§5.1.2).
-    fn verify_with_label(&self, public_key: &[u8], label: &[u8], content: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+    fn verify_with_label(
+        &self,
+        public_key: &[u8],
+        label: &[u8],
+        content: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
         self.verify(public_key, &labelled(b"MLS 1.0 ", label, content)?, signature)
     }
 
     /// EncryptWithLabel(PublicKey, Label, Context, Plaintext) (§5.1.3).
-    fn encrypt_with_label(&self, public_key: &[u8], label: &[u8], context: &[u8], plaintext: &[u8], rng: &mut Rng<'_>) -> Result<HpkeCiphertext, CryptoError> {
+    fn encrypt_with_label(
+        &self,
+        public_key: &[u8],
+        label: &[u8],
+        context: &[u8],
+        plaintext: &[u8],
+        rng: &mut Rng<'_>,
+    ) -> Result<HpkeCiphertext, CryptoError> {
         self.hpke_seal(public_key, &labelled(b"MLS 1.0 ", label, context)?, &[], plaintext, rng)
     }
 
     /// DecryptWithLabel(PrivateKey, Label, Context, KEMOutput, Ciphertext) (§5.1.3).
-    fn decrypt_with_label(&self, private_key: &[u8], label: &[u8], context: &[u8], ciphertext: &HpkeCiphertext) -> Result<Vec<u8>, CryptoError> {
+    fn decrypt_with_label(
+        &self,
+        private_key: &[u8],
+        label: &[u8],
+        context: &[u8],
+        ciphertext: &HpkeCiphertext,
+    ) -> Result<Vec<u8>, CryptoError> {
         self.hpke_open(private_key, ciphertext, &labelled(b"MLS 1.0 ", label, context)?, &[])
     }
 }

@@ -52,7 +52,10 @@ struct Suite<K, HA, A, H, S> {
 
 impl<K, HA, A, H, S> Suite<K, HA, A, H, S> {
     const fn new(id: CipherSuite) -> Self {
-        Self { id, _parts: PhantomData }
+        Self {
+            id,
+            _parts: PhantomData,
+        }
     }
 }
 
@@ -110,42 +113,93 @@ where
             .map_err(|_| CryptoError::DecryptionFailed)
     }
 
-    fn hpke_seal(&self, public_key: &[u8], info: &[u8], aad: &[u8], plaintext: &[u8], rng: &mut Rng<'_>) -> Result<HpkeCiphertext, CryptoError> {
+    fn hpke_seal(
+        &self,
+        public_key: &[u8],
+        info: &[u8],
+        aad: &[u8],
+        plaintext: &[u8],
+        rng: &mut Rng<'_>,
+    ) -> Result<HpkeCiphertext, CryptoError> {
         let pk = K::PublicKey::from_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
-        let (enc, ct) = hpke::single_shot_seal_with_rng::<HA, HkdfSha256, K>(&OpModeS::Base, &pk, info, plaintext, aad, &mut &mut *rng)
-            .map_err(|_| CryptoError::EncryptionFailed)?;
-        Ok(HpkeCiphertext { kem_output: enc.to_bytes().to_vec().into(), ciphertext: ct.into() })
+        let (enc, ct) = hpke::single_shot_seal_with_rng::<HA, HkdfSha256, K>(
+            &OpModeS::Base,
+            &pk,
+            info,
+            plaintext,
+            aad,
+            &mut &mut *rng,
+        )
+        .map_err(|_| CryptoError::EncryptionFailed)?;
+        Ok(HpkeCiphertext {
+            kem_output: enc.to_bytes().to_vec().into(),
+            ciphertext: ct.into(),
+        })
     }
 
-    fn hpke_open(&self, private_key: &[u8], ciphertext: &HpkeCiphertext, info: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    fn hpke_open(
+        &self,
+        private_key: &[u8],
+        ciphertext: &HpkeCiphertext,
+        info: &[u8],
+        aad: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
         let sk = K::PrivateKey::from_bytes(private_key).map_err(|_| CryptoError::InvalidKey)?;
-        let enc = K::EncappedKey::from_bytes(ciphertext.kem_output.as_slice()).map_err(|_| CryptoError::DecryptionFailed)?;
-        hpke::single_shot_open::<HA, HkdfSha256, K>(&OpModeR::Base, &sk, &enc, info, ciphertext.ciphertext.as_slice(), aad)
-            .map_err(|_| CryptoError::DecryptionFailed)
+        let enc =
+            K::EncappedKey::from_bytes(ciphertext.kem_output.as_slice()).map_err(|_| CryptoError::DecryptionFailed)?;
+        hpke::single_shot_open::<HA, HkdfSha256, K>(
+            &OpModeR::Base,
+            &sk,
+            &enc,
+            info,
+            ciphertext.ciphertext.as_slice(),
+            aad,
+        )
+        .map_err(|_| CryptoError::DecryptionFailed)
     }
 
-    fn hpke_export_sender(&self, public_key: &[u8], info: &[u8], exporter_context: &[u8], len: usize, rng: &mut Rng<'_>) -> Result<(Vec<u8>, Secret), CryptoError> {
+    fn hpke_export_sender(
+        &self,
+        public_key: &[u8],
+        info: &[u8],
+        exporter_context: &[u8],
+        len: usize,
+        rng: &mut Rng<'_>,
+    ) -> Result<(Vec<u8>, Secret), CryptoError> {
         let pk = K::PublicKey::from_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
         let (enc, ctx) = hpke::setup_sender_with_rng::<HA, HkdfSha256, K>(&OpModeS::Base, &pk, info, &mut &mut *rng)
             .map_err(|_| CryptoError::EncryptionFailed)?;
         let mut out = Secret::zero(len);
-        ctx.export(exporter_context, out.as_mut_bytes()).map_err(|_| CryptoError::InvalidLength)?;
+        ctx.export(exporter_context, out.as_mut_bytes())
+            .map_err(|_| CryptoError::InvalidLength)?;
         Ok((enc.to_bytes().to_vec(), out))
     }
 
-    fn hpke_export_receiver(&self, private_key: &[u8], kem_output: &[u8], info: &[u8], exporter_context: &[u8], len: usize) -> Result<Secret, CryptoError> {
+    fn hpke_export_receiver(
+        &self,
+        private_key: &[u8],
+        kem_output: &[u8],
+        info: &[u8],
+        exporter_context: &[u8],
+        len: usize,
+    ) -> Result<Secret, CryptoError> {
         let sk = K::PrivateKey::from_bytes(private_key).map_err(|_| CryptoError::InvalidKey)?;
         let enc = K::EncappedKey::from_bytes(kem_output).map_err(|_| CryptoError::DecryptionFailed)?;
-        let ctx = hpke::setup_receiver::<HA, HkdfSha256, K>(&OpModeR::Base, &sk, &enc, info).map_err(|_| CryptoError::DecryptionFailed)?;
+        let ctx = hpke::setup_receiver::<HA, HkdfSha256, K>(&OpModeR::Base, &sk, &enc, info)
+            .map_err(|_| CryptoError::DecryptionFailed)?;
         let mut out = Secret::zero(len);
-        ctx.export(exporter_context, out.as_mut_bytes()).map_err(|_| CryptoError::InvalidLength)?;
+        ctx.export(exporter_context, out.as_mut_bytes())
+            .map_err(|_| CryptoError::InvalidLength)?;
         Ok(out)
     }
 
     fn kem_derive_key_pair(&self, ikm: &[u8]) -> Result<KeyPair, CryptoError> {
         let (sk, pk) = K::derive_keypair(ikm);
         let private = Zeroizing::new(sk.to_bytes());
-        Ok(KeyPair { private: Secret::from_slice(&private), public: pk.to_bytes().to_vec() })
+        Ok(KeyPair {
+            private: Secret::from_slice(&private),
+            public: pk.to_bytes().to_vec(),
+        })
     }
 
     fn kem_public_key(&self, private_key: &[u8]) -> Result<Vec<u8>, CryptoError> {
@@ -215,7 +269,8 @@ where
     fn expand(prk: &[u8], info: &[u8], len: usize) -> Result<Secret, CryptoError> {
         let hk = hkdf::Hkdf::<H>::from_prk(prk).map_err(|_| CryptoError::InvalidKey)?;
         let mut out = Secret::zero(len);
-        hk.expand(info, out.as_mut_bytes()).map_err(|_| CryptoError::InvalidLength)?;
+        hk.expand(info, out.as_mut_bytes())
+            .map_err(|_| CryptoError::InvalidLength)?;
         Ok(out)
     }
 }
@@ -245,7 +300,10 @@ impl SignatureScheme for Ed25519 {
         let mut seed = Zeroizing::new([0u8; 32]);
         rng.fill_bytes(seed.as_mut());
         let sk = ed25519_dalek::SigningKey::from_bytes(&seed);
-        KeyPair { private: Secret::from_slice(seed.as_ref()), public: sk.verifying_key().to_bytes().to_vec() }
+        KeyPair {
+            private: Secret::from_slice(seed.as_ref()),
+            public: sk.verifying_key().to_bytes().to_vec(),
+        }
     }
 
     fn public_key(private_key: &[u8]) -> Result<Vec<u8>, CryptoError> {
@@ -262,7 +320,8 @@ impl SignatureScheme for Ed25519 {
         let vk = ed25519_dalek::VerifyingKey::from_bytes(pk).map_err(|_| CryptoError::InvalidKey)?;
         let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| CryptoError::InvalidSignature)?;
         // Strict verification rejects weak keys and non-canonical encodings.
-        vk.verify_strict(message, &sig).map_err(|_| CryptoError::InvalidSignature)
+        vk.verify_strict(message, &sig)
+            .map_err(|_| CryptoError::InvalidSignature)
     }
 }
 
@@ -287,7 +346,10 @@ impl SignatureScheme for EcdsaP256 {
             let mut bytes = Zeroizing::new([0u8; 32]);
             rng.fill_bytes(bytes.as_mut());
             if let Ok(sk) = Self::signing_key(bytes.as_ref()) {
-                return KeyPair { private: Secret::from_slice(bytes.as_ref()), public: Self::encode_public(&sk) };
+                return KeyPair {
+                    private: Secret::from_slice(bytes.as_ref()),
+                    public: Self::encode_public(&sk),
+                };
             }
         }
     }
@@ -315,12 +377,18 @@ mod tests {
     use super::*;
 
     fn suites() -> impl Iterator<Item = &'static dyn CipherSuiteProvider> {
-        RustCryptoProvider.supported_cipher_suites().into_iter().map(|s| RustCryptoProvider.cipher_suite(s).unwrap())
+        RustCryptoProvider
+            .supported_cipher_suites()
+            .into_iter()
+            .map(|s| RustCryptoProvider.cipher_suite(s).unwrap())
     }
 
     #[test]
     fn unknown_suite_is_a_typed_error() {
-        assert_eq!(RustCryptoProvider.cipher_suite(CipherSuite(7)).err(), Some(CryptoError::UnsupportedCipherSuite(7)));
+        assert_eq!(
+            RustCryptoProvider.cipher_suite(CipherSuite(7)).err(),
+            Some(CryptoError::UnsupportedCipherSuite(7))
+        );
     }
 
     #[test]
@@ -330,12 +398,27 @@ mod tests {
             let nonce = vec![9u8; cs.aead_nonce_len()];
             let mut ct = cs.aead_seal(&key, &nonce, b"aad", b"hello").unwrap();
             assert_eq!(cs.aead_open(&key, &nonce, b"aad", &ct).unwrap(), b"hello");
-            assert_eq!(cs.aead_open(&key, &nonce, b"other", &ct), Err(CryptoError::DecryptionFailed));
+            assert_eq!(
+                cs.aead_open(&key, &nonce, b"other", &ct),
+                Err(CryptoError::DecryptionFailed)
+            );
             ct[0] ^= 1;
-            assert_eq!(cs.aead_open(&key, &nonce, b"aad", &ct), Err(CryptoError::DecryptionFailed));
-            assert_eq!(cs.aead_open(&key[1..], &nonce, b"aad", &ct), Err(CryptoError::InvalidKey));
-            assert_eq!(cs.aead_open(&key, &nonce[1..], b"aad", &ct), Err(CryptoError::InvalidLength));
-            assert_eq!(cs.aead_open(&key, &nonce, b"aad", &[]), Err(CryptoError::DecryptionFailed));
+            assert_eq!(
+                cs.aead_open(&key, &nonce, b"aad", &ct),
+                Err(CryptoError::DecryptionFailed)
+            );
+            assert_eq!(
+                cs.aead_open(&key[1..], &nonce, b"aad", &ct),
+                Err(CryptoError::InvalidKey)
+            );
+            assert_eq!(
+                cs.aead_open(&key, &nonce[1..], b"aad", &ct),
+                Err(CryptoError::InvalidLength)
+            );
+            assert_eq!(
+                cs.aead_open(&key, &nonce, b"aad", &[]),
+                Err(CryptoError::DecryptionFailed)
+            );
         }
     }
 
@@ -353,15 +436,32 @@ mod tests {
             assert!(cs.sign(&[], b"msg").is_err());
 
             let kem = cs.kem_key_generate(&mut rng).unwrap();
-            let ct = cs.encrypt_with_label(&kem.public, b"L", b"ctx", b"secret", &mut rng).unwrap();
-            assert_eq!(cs.decrypt_with_label(kem.private.as_bytes(), b"L", b"ctx", &ct).unwrap(), b"secret");
-            assert!(cs.decrypt_with_label(kem.private.as_bytes(), b"L", b"other", &ct).is_err());
-            let garbage = HpkeCiphertext { kem_output: vec![1u8; 3].into(), ciphertext: vec![0u8; 40].into() };
-            assert!(cs.decrypt_with_label(kem.private.as_bytes(), b"L", b"ctx", &garbage).is_err());
+            let ct = cs
+                .encrypt_with_label(&kem.public, b"L", b"ctx", b"secret", &mut rng)
+                .unwrap();
+            assert_eq!(
+                cs.decrypt_with_label(kem.private.as_bytes(), b"L", b"ctx", &ct)
+                    .unwrap(),
+                b"secret"
+            );
+            assert!(
+                cs.decrypt_with_label(kem.private.as_bytes(), b"L", b"other", &ct)
+                    .is_err()
+            );
+            let garbage = HpkeCiphertext {
+                kem_output: vec![1u8; 3].into(),
+                ciphertext: vec![0u8; 40].into(),
+            };
+            assert!(
+                cs.decrypt_with_label(kem.private.as_bytes(), b"L", b"ctx", &garbage)
+                    .is_err()
+            );
             assert!(cs.encrypt_with_label(&[0u8; 5], b"L", b"ctx", b"x", &mut rng).is_err());
 
             let (enc, exported) = cs.hpke_export_sender(&kem.public, b"", b"label", 32, &mut rng).unwrap();
-            let received = cs.hpke_export_receiver(kem.private.as_bytes(), &enc, b"", b"label", 32).unwrap();
+            let received = cs
+                .hpke_export_receiver(kem.private.as_bytes(), &enc, b"", b"label", 32)
+                .unwrap();
             assert_eq!(exported, received);
             assert!(cs.kdf_expand(&[0u8; 32], b"", 255 * 32 + 1).is_err());
             assert!(cs.kdf_expand(&[0u8; 4], b"", 32).is_err());

@@ -36,13 +36,18 @@ pub fn run_case(runner: Runner, case: &Value) -> Outcome {
 
 /// The hex-decoded bytes of string field `key`.
 pub fn hex_field(case: &Value, key: &str) -> Result<Vec<u8>, String> {
-    let s = case.get(key).and_then(Value::as_str).ok_or_else(|| format!("missing field {key}"))?;
+    let s = case
+        .get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("missing field {key}"))?;
     hex::decode(s).map_err(|e| format!("field {key}: bad hex: {e}"))
 }
 
 /// The integer field `key`.
 pub fn u64_field(case: &Value, key: &str) -> Result<u64, String> {
-    case.get(key).and_then(Value::as_u64).ok_or_else(|| format!("missing integer field {key}"))
+    case.get(key)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| format!("missing integer field {key}"))
 }
 
 /// The cipher suite of a case.
