@@ -8,7 +8,7 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-pub use tls_codec::{DeserializeBytes, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes};
+pub use tls_codec::{DeserializeBytes, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize};
 
 /// Why bytes could not be decoded (or, rarely, encoded).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,6 +64,124 @@ impl From<tls_codec::Error> for CodecError {
             E::UnknownValue(_) | E::InvalidInput => Self::InvalidValue,
             E::EncodingError(_) | E::InvalidWriteLength(_) | E::LibraryError => Self::LimitExceeded,
         }
+    }
+}
+
+/// `opaque data<V>`: a byte vector with an MLS varint length prefix.
+///
+/// This replaces `tls_codec::VLBytes`, whose decoder trips a `debug_assert`
+/// (a panic in debug builds) on truncated input; this one only returns errors.
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, zeroize::Zeroize)]
+pub struct VLBytes(Vec<u8>);
+
+impl VLBytes {
+    /// Wraps `bytes`.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Unwraps the bytes.
+    pub fn into_vec(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+impl fmt::Debug for VLBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("0x")?;
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl From<Vec<u8>> for VLBytes {
+    fn from(v: Vec<u8>) -> Self {
+        Self(v)
+    }
+}
+
+impl From<&[u8]> for VLBytes {
+    fn from(v: &[u8]) -> Self {
+        Self(v.to_vec())
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for VLBytes {
+    fn from(v: &[u8; N]) -> Self {
+        Self(v.to_vec())
+    }
+}
+
+impl From<VLBytes> for Vec<u8> {
+    fn from(v: VLBytes) -> Self {
+        v.0
+    }
+}
+
+impl AsRef<[u8]> for VLBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl core::ops::Deref for VLBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Size for VLBytes {
+    fn tls_serialized_len(&self) -> usize {
+        varint_len(self.0.len()) + self.0.len()
+    }
+}
+
+impl Size for &VLBytes {
+    fn tls_serialized_len(&self) -> usize {
+        (*self).tls_serialized_len()
+    }
+}
+
+impl SerializeBytes for VLBytes {
+    fn tls_serialize_bytes(&self) -> Result<Vec<u8>, tls_codec::Error> {
+        let mut out = Vec::with_capacity(self.tls_serialized_len());
+        write_varint_length(self.0.len(), &mut out).map_err(|_| tls_codec::Error::InvalidVectorLength)?;
+        out.extend_from_slice(&self.0);
+        Ok(out)
+    }
+}
+
+impl SerializeBytes for &VLBytes {
+    fn tls_serialize_bytes(&self) -> Result<Vec<u8>, tls_codec::Error> {
+        (*self).tls_serialize_bytes()
+    }
+}
+
+impl DeserializeBytes for VLBytes {
+    fn tls_deserialize_bytes(bytes: &[u8]) -> Result<(Self, &[u8]), tls_codec::Error> {
+        let (len, header) = read_varint_length(bytes).map_err(|e| match e {
+            CodecError::Truncated => tls_codec::Error::EndOfStream,
+            _ => tls_codec::Error::InvalidVectorLength,
+        })?;
+        let body = &bytes[header..];
+        if body.len() < len {
+            return Err(tls_codec::Error::EndOfStream);
+        }
+        let (data, rest) = body.split_at(len);
+        Ok((Self(data.to_vec()), rest))
+    }
+}
+
+fn varint_len(len: usize) -> usize {
+    match len {
+        0..=0x3f => 1,
+        0x40..=0x3fff => 2,
+        _ => 4,
     }
 }
 

@@ -5,6 +5,7 @@ use core::fmt;
 
 use crate::codec::CodecError;
 use crate::crypto::CryptoError;
+use crate::transcript::TranscriptError;
 
 /// Any error of this crate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,6 +15,8 @@ pub enum Error {
     Codec(CodecError),
     /// A cryptographic operation failed.
     Crypto(CryptoError),
+    /// A confirmation tag did not match the transcript.
+    Transcript(TranscriptError),
 }
 
 impl Error {
@@ -22,6 +25,7 @@ impl Error {
         match self {
             Self::Codec(e) => e.code(),
             Self::Crypto(e) => e.code(),
+            Self::Transcript(e) => e.code(),
         }
     }
 }
@@ -31,6 +35,7 @@ impl fmt::Display for Error {
         match self {
             Self::Codec(e) => write!(f, "decoding failed: {e}"),
             Self::Crypto(e) => write!(f, "cryptographic failure: {e}"),
+            Self::Transcript(e) => write!(f, "transcript check failed: {e}"),
         }
     }
 }
@@ -46,5 +51,11 @@ impl From<CodecError> for Error {
 impl From<CryptoError> for Error {
     fn from(e: CryptoError) -> Self {
         Self::Crypto(e)
+    }
+}
+
+impl From<TranscriptError> for Error {
+    fn from(e: TranscriptError) -> Self {
+        Self::Transcript(e)
     }
 }

@@ -47,8 +47,11 @@ impl CryptoProvider for RustCryptoProvider {
 /// message AEAD (the same algorithm as `HA`), `H` the hash, `S` the signature scheme.
 struct Suite<K, HA, A, H, S> {
     id: CipherSuite,
-    _parts: PhantomData<fn() -> (K, HA, A, H, S)>,
+    _parts: PhantomData<Parts<K, HA, A, H, S>>,
 }
+
+/// Zero-sized marker: a suite owns no values of its parts.
+type Parts<K, HA, A, H, S> = fn() -> (K, HA, A, H, S);
 
 impl<K, HA, A, H, S> Suite<K, HA, A, H, S> {
     const fn new(id: CipherSuite) -> Self {

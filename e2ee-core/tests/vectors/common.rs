@@ -22,10 +22,10 @@ pub const SUPPORTED_SUITES: [u64; 3] = [1, 2, 3];
 
 /// Runs one case: skips unsupported suites, turns errors and panics into failures.
 pub fn run_case(runner: Runner, case: &Value) -> Outcome {
-    if let Some(suite) = case.get("cipher_suite").and_then(Value::as_u64) {
-        if !SUPPORTED_SUITES.contains(&suite) {
-            return Outcome::Skipped(format!("cipher suite {suite} not implemented (only 1, 2, 3)"));
-        }
+    if let Some(suite) = case.get("cipher_suite").and_then(Value::as_u64)
+        && !SUPPORTED_SUITES.contains(&suite)
+    {
+        return Outcome::Skipped(format!("cipher suite {suite} not implemented (only 1, 2, 3)"));
     }
     match catch_unwind(AssertUnwindSafe(|| runner(case))) {
         Ok(Ok(())) => Outcome::Passed,
