@@ -1,1 +1,528 @@
-//! RFC 9420 secret_tree (work in progress).
+//! The secret tree and its hash ratchets (RFC 9420 §9, §9.1), the deletion
+//! schedule (§9.2), and the sender data key and nonce (§6.3.2).
+//!
+//! The tree is derived lazily: a node's secret is only expanded into its
+//! children when a leaf below it is first needed, and is deleted as soon as
+//! both children exist. A leaf's secret is deleted once its handshake and
+//! application ratchets are initialised. Every key/nonce pair is handed out
+//! once; keys for skipped generations are kept, up to a bound, for
+//! out-of-order messages.
+
+use alloc::collections::BTreeMap;
+use alloc::collections::btree_map::Entry;
+use core::fmt;
+
+use crate::crypto::{CipherSuiteProvider, CryptoError, Secret};
+use crate::tree_math::{self, LeafIndex, NodeIndex};
+
+/// Why a key could not be produced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretTreeError {
+    /// The leaf count is zero, not a power of two, or above
+    /// [`tree_math::MAX_LEAVES`].
+    InvalidLeafCount,
+    /// The leaf is not in the tree.
+    LeafOutOfRange,
+    /// The generation is further ahead of the ratchet than
+    /// [`SecretTreeConfig::max_forward_distance`] allows.
+    TooFarAhead,
+    /// The key for this generation was already used, or was deleted because
+    /// it fell out of the retention window.
+    KeyConsumed,
+    /// All 2^32 generations of the ratchet have been used.
+    RatchetExhausted,
+    /// A key derivation failed.
+    Crypto(CryptoError),
+}
+
+impl SecretTreeError {
+    /// A stable machine-readable code for bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidLeafCount => "secret_tree_invalid_leaf_count",
+            Self::LeafOutOfRange => "secret_tree_leaf_out_of_range",
+            Self::TooFarAhead => "secret_tree_too_far_ahead",
+            Self::KeyConsumed => "secret_tree_key_consumed",
+            Self::RatchetExhausted => "secret_tree_ratchet_exhausted",
+            Self::Crypto(e) => e.code(),
+        }
+    }
+}
+
+impl fmt::Display for SecretTreeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InvalidLeafCount => f.write_str("leaf count is not a power of two in range"),
+            Self::LeafOutOfRange => f.write_str("leaf index outside the tree"),
+            Self::TooFarAhead => f.write_str("generation too far ahead of the ratchet"),
+            Self::KeyConsumed => f.write_str("key for this generation already used or deleted"),
+            Self::RatchetExhausted => f.write_str("ratchet has no generations left"),
+            Self::Crypto(e) => write!(f, "key derivation failed: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for SecretTreeError {}
+
+impl From<CryptoError> for SecretTreeError {
+    fn from(e: CryptoError) -> Self {
+        Self::Crypto(e)
+    }
+}
+
+/// How far receivers follow out-of-order and skipped generations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecretTreeConfig {
+    /// The largest gap allowed between the next expected generation and a
+    /// requested one. Bounds the work one message can force on a receiver.
+    pub max_forward_distance: u32,
+    /// How many keys of skipped generations each ratchet keeps for late
+    /// messages; the oldest are deleted first.
+    pub max_retained_keys: u32,
+}
+
+impl SecretTreeConfig {
+    /// The default [`Self::max_forward_distance`].
+    pub const DEFAULT_MAX_FORWARD_DISTANCE: u32 = 1000;
+    /// The default [`Self::max_retained_keys`].
+    pub const DEFAULT_MAX_RETAINED_KEYS: u32 = 32;
+}
+
+impl Default for SecretTreeConfig {
+    fn default() -> Self {
+        Self {
+            max_forward_distance: Self::DEFAULT_MAX_FORWARD_DISTANCE,
+            max_retained_keys: Self::DEFAULT_MAX_RETAINED_KEYS,
+        }
+    }
+}
+
+/// Which of a leaf's two ratchets (§9): handshake for proposals and commits,
+/// application for application data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RatchetKind {
+    /// Keys for PrivateMessages carrying proposals or commits.
+    Handshake,
+    /// Keys for PrivateMessages carrying application data.
+    Application,
+}
+
+/// The AEAD key and nonce of one ratchet generation. Both are [`Secret`]s,
+/// so they are zeroized when dropped.
+#[derive(Debug)]
+pub struct RatchetKey {
+    /// The generation the key belongs to (sent in the SenderData).
+    pub generation: u32,
+    /// `ratchet_key_[N]_[generation]`, `AEAD.Nk` bytes.
+    pub key: Secret,
+    /// `ratchet_nonce_[N]_[generation]`, `AEAD.Nn` bytes.
+    pub nonce: Secret,
+}
+
+/// The output lengths (Nh, Nk, Nn) as the `u16` ExpandWithLabel takes.
+fn lengths(cs: &dyn CipherSuiteProvider) -> Result<(u16, u16, u16), CryptoError> {
+    let len = |n: usize| u16::try_from(n).map_err(|_| CryptoError::InvalidLength);
+    Ok((len(cs.hash_len())?, len(cs.aead_key_len())?, len(cs.aead_nonce_len())?))
+}
+
+/// A sender ratchet (§9.1): a chain of secrets, each yielding one key/nonce
+/// pair and the next secret.
+#[derive(Debug)]
+pub struct HashRatchet {
+    /// `ratchet_secret_[N]_[next_generation]`; `None` once the last
+    /// generation (`u32::MAX`) has been derived.
+    secret: Option<Secret>,
+    next_generation: u32,
+    /// Keys of skipped generations below `next_generation`, kept for
+    /// out-of-order messages and deleted when used.
+    retained: BTreeMap<u32, RatchetKey>,
+}
+
+impl HashRatchet {
+    /// A ratchet starting at generation 0 from `secret`.
+    pub fn new(secret: Secret) -> Self {
+        Self {
+            secret: Some(secret),
+            next_generation: 0,
+            retained: BTreeMap::new(),
+        }
+    }
+
+    /// The generation [`Self::next_key`] will return.
+    pub fn next_generation(&self) -> u32 {
+        self.next_generation
+    }
+
+    /// The key for the next generation, for sending. The ratchet moves past
+    /// it, so it is never returned again.
+    pub fn next_key(&mut self, cs: &dyn CipherSuiteProvider) -> Result<RatchetKey, SecretTreeError> {
+        let secret = self.secret.as_ref().ok_or(SecretTreeError::RatchetExhausted)?;
+        let key = derive_key(cs, secret, self.next_generation)?;
+        self.advance(cs)?;
+        Ok(key)
+    }
+
+    /// The key for `generation`, for receiving. Each key is returned at most
+    /// once; skipped generations are kept within `config`'s bounds.
+    pub fn key_for(
+        &mut self,
+        cs: &dyn CipherSuiteProvider,
+        generation: u32,
+        config: &SecretTreeConfig,
+    ) -> Result<RatchetKey, SecretTreeError> {
+        if generation < self.next_generation || self.secret.is_none() {
+            return self.retained.remove(&generation).ok_or(SecretTreeError::KeyConsumed);
+        }
+        if generation - self.next_generation > config.max_forward_distance {
+            return Err(SecretTreeError::TooFarAhead);
+        }
+        // Only the last `max_retained_keys` skipped keys would survive
+        // eviction, so older skipped generations just advance the secret.
+        let keep_from = generation.saturating_sub(config.max_retained_keys);
+        while self.next_generation < generation {
+            if self.next_generation >= keep_from {
+                let key = self.next_key(cs)?;
+                self.retained.insert(key.generation, key);
+            } else {
+                self.advance(cs)?;
+            }
+        }
+        self.evict(config.max_retained_keys);
+        self.next_key(cs)
+    }
+
+    /// Replaces the current secret by the next one (§9.1); the old secret
+    /// is dropped and so zeroized (§9.2).
+    fn advance(&mut self, cs: &dyn CipherSuiteProvider) -> Result<(), SecretTreeError> {
+        let secret = self.secret.as_ref().ok_or(SecretTreeError::RatchetExhausted)?;
+        let (nh, _, _) = lengths(cs)?;
+        let next = cs.derive_tree_secret(secret.as_bytes(), b"secret", self.next_generation, nh)?;
+        match self.next_generation.checked_add(1) {
+            Some(g) => {
+                self.next_generation = g;
+                self.secret = Some(next);
+            }
+            None => self.secret = None,
+        }
+        Ok(())
+    }
+
+    /// Deletes the oldest retained keys beyond `max`.
+    fn evict(&mut self, max: u32) {
+        while self.retained.len() > max as usize {
+            self.retained.pop_first();
+        }
+    }
+}
+
+/// `ratchet_key_[N]_[j]` and `ratchet_nonce_[N]_[j]` from
+/// `ratchet_secret_[N]_[j]` (§9.1).
+fn derive_key(cs: &dyn CipherSuiteProvider, secret: &Secret, generation: u32) -> Result<RatchetKey, CryptoError> {
+    let (_, nk, nn) = lengths(cs)?;
+    Ok(RatchetKey {
+        generation,
+        key: cs.derive_tree_secret(secret.as_bytes(), b"key", generation, nk)?,
+        nonce: cs.derive_tree_secret(secret.as_bytes(), b"nonce", generation, nn)?,
+    })
+}
+
+/// A leaf's two ratchets (§9).
+#[derive(Debug)]
+struct LeafRatchets {
+    handshake: HashRatchet,
+    application: HashRatchet,
+}
+
+/// The node secrets of the tree not yet expanded (§9). Initially only the
+/// root's.
+#[derive(Debug)]
+struct NodeSecrets {
+    n_leaves: u32,
+    nodes: BTreeMap<NodeIndex, Secret>,
+}
+
+impl NodeSecrets {
+    /// Derives the secrets from the root down to `leaf` and the leaf's two
+    /// ratchet roots, deleting every node secret on the way once both its
+    /// children exist, and the leaf's once its ratchets exist (§9.2).
+    fn leaf_ratchets(
+        &mut self,
+        cs: &dyn CipherSuiteProvider,
+        leaf: LeafIndex,
+    ) -> Result<LeafRatchets, SecretTreeError> {
+        let node = leaf.to_node().ok_or(SecretTreeError::LeafOutOfRange)?;
+        let mut path = tree_math::direct_path(node, self.n_leaves).ok_or(SecretTreeError::LeafOutOfRange)?;
+        // Root first: the lowest stored ancestor is expanded, then each node
+        // below it on the path in turn.
+        path.reverse();
+        for parent in path {
+            self.expand(cs, parent)?;
+        }
+        // Absent only if this leaf was initialised before, which the caller
+        // rules out.
+        let secret = self.nodes.get(&node).ok_or(SecretTreeError::KeyConsumed)?;
+        let (nh, _, _) = lengths(cs)?;
+        let handshake = cs.expand_with_label(secret.as_bytes(), b"handshake", &[], nh)?;
+        let application = cs.expand_with_label(secret.as_bytes(), b"application", &[], nh)?;
+        self.nodes.remove(&node);
+        Ok(LeafRatchets {
+            handshake: HashRatchet::new(handshake),
+            application: HashRatchet::new(application),
+        })
+    }
+
+    /// Replaces `parent`'s secret, if stored, by its children's (§9). The
+    /// parent is removed only after both children are stored, so a failed
+    /// derivation loses nothing.
+    fn expand(&mut self, cs: &dyn CipherSuiteProvider, parent: NodeIndex) -> Result<(), SecretTreeError> {
+        let Some(secret) = self.nodes.get(&parent) else {
+            return Ok(());
+        };
+        let (Some(left), Some(right)) = (parent.left(), parent.right()) else {
+            return Err(SecretTreeError::LeafOutOfRange);
+        };
+        let (nh, _, _) = lengths(cs)?;
+        let left_secret = cs.expand_with_label(secret.as_bytes(), b"tree", b"left", nh)?;
+        let right_secret = cs.expand_with_label(secret.as_bytes(), b"tree", b"right", nh)?;
+        self.nodes.insert(left, left_secret);
+        self.nodes.insert(right, right_secret);
+        self.nodes.remove(&parent);
+        Ok(())
+    }
+}
+
+/// The secret tree of one epoch (§9): per-leaf handshake and application
+/// ratchets derived from the epoch's `encryption_secret`.
+#[derive(Debug)]
+pub struct SecretTree {
+    config: SecretTreeConfig,
+    secrets: NodeSecrets,
+    /// Ratchets of the leaves used so far.
+    leaves: BTreeMap<LeafIndex, LeafRatchets>,
+}
+
+impl SecretTree {
+    /// A tree of `n_leaves` leaves (a power of two, as the ratchet tree's)
+    /// rooted at `encryption_secret`, with the default limits. Takes the
+    /// secret by value so the tree holds the only copy (§9.2).
+    pub fn new(encryption_secret: Secret, n_leaves: u32) -> Result<Self, SecretTreeError> {
+        Self::with_config(encryption_secret, n_leaves, SecretTreeConfig::default())
+    }
+
+    /// Like [`Self::new`] with explicit receive limits.
+    pub fn with_config(
+        encryption_secret: Secret,
+        n_leaves: u32,
+        config: SecretTreeConfig,
+    ) -> Result<Self, SecretTreeError> {
+        let root = tree_math::root(n_leaves).ok_or(SecretTreeError::InvalidLeafCount)?;
+        let mut nodes = BTreeMap::new();
+        nodes.insert(root, encryption_secret);
+        Ok(Self {
+            config,
+            secrets: NodeSecrets { n_leaves, nodes },
+            leaves: BTreeMap::new(),
+        })
+    }
+
+    /// The number of leaves.
+    pub fn n_leaves(&self) -> u32 {
+        self.secrets.n_leaves
+    }
+
+    /// The next key of `leaf`'s ratchet, for sending.
+    pub fn next_key(
+        &mut self,
+        cs: &dyn CipherSuiteProvider,
+        leaf: LeafIndex,
+        kind: RatchetKind,
+    ) -> Result<RatchetKey, SecretTreeError> {
+        self.ratchet(cs, leaf, kind)?.next_key(cs)
+    }
+
+    /// The key of `generation` in `leaf`'s ratchet, for receiving; each key
+    /// is returned once.
+    pub fn key_for(
+        &mut self,
+        cs: &dyn CipherSuiteProvider,
+        leaf: LeafIndex,
+        kind: RatchetKind,
+        generation: u32,
+    ) -> Result<RatchetKey, SecretTreeError> {
+        let config = self.config;
+        self.ratchet(cs, leaf, kind)?.key_for(cs, generation, &config)
+    }
+
+    /// `leaf`'s ratchet of `kind`, initialising the leaf's ratchets first.
+    fn ratchet(
+        &mut self,
+        cs: &dyn CipherSuiteProvider,
+        leaf: LeafIndex,
+        kind: RatchetKind,
+    ) -> Result<&mut HashRatchet, SecretTreeError> {
+        if leaf.0 >= self.secrets.n_leaves {
+            return Err(SecretTreeError::LeafOutOfRange);
+        }
+        let ratchets = match self.leaves.entry(leaf) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(self.secrets.leaf_ratchets(cs, leaf)?),
+        };
+        Ok(match kind {
+            RatchetKind::Handshake => &mut ratchets.handshake,
+            RatchetKind::Application => &mut ratchets.application,
+        })
+    }
+}
+
+/// The first `KDF.Nh` bytes of the ciphertext, or all of it if shorter
+/// (§6.3.2).
+fn ciphertext_sample<'a>(cs: &dyn CipherSuiteProvider, ciphertext: &'a [u8]) -> &'a [u8] {
+    &ciphertext[..ciphertext.len().min(cs.hash_len())]
+}
+
+/// `sender_data_key = ExpandWithLabel(sender_data_secret, "key",
+/// ciphertext_sample, AEAD.Nk)` (§6.3.2).
+pub fn sender_data_key(
+    cs: &dyn CipherSuiteProvider,
+    sender_data_secret: &[u8],
+    ciphertext: &[u8],
+) -> Result<Secret, CryptoError> {
+    let (_, nk, _) = lengths(cs)?;
+    cs.expand_with_label(sender_data_secret, b"key", ciphertext_sample(cs, ciphertext), nk)
+}
+
+/// `sender_data_nonce = ExpandWithLabel(sender_data_secret, "nonce",
+/// ciphertext_sample, AEAD.Nn)` (§6.3.2).
+pub fn sender_data_nonce(
+    cs: &dyn CipherSuiteProvider,
+    sender_data_secret: &[u8],
+    ciphertext: &[u8],
+) -> Result<Secret, CryptoError> {
+    let (_, _, nn) = lengths(cs)?;
+    cs.expand_with_label(sender_data_secret, b"nonce", ciphertext_sample(cs, ciphertext), nn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{CipherSuite, CryptoProvider, RustCryptoProvider};
+    use alloc::vec::Vec;
+
+    fn cs() -> &'static dyn CipherSuiteProvider {
+        RustCryptoProvider.cipher_suite(CipherSuite(1)).unwrap()
+    }
+
+    fn tree(n: u32, config: SecretTreeConfig) -> SecretTree {
+        SecretTree::with_config(Secret::new(vec![7; 32]), n, config).unwrap()
+    }
+
+    const APP: RatchetKind = RatchetKind::Application;
+
+    #[test]
+    fn node_secrets_are_deleted_once_expanded() {
+        let mut t = tree(4, SecretTreeConfig::default());
+        t.next_key(cs(), LeafIndex(0), APP).unwrap();
+        // Root 3 and node 1 were expanded, leaf 0 turned into ratchets:
+        // only the unexpanded siblings 2 and 5 remain.
+        let stored: Vec<u32> = t.secrets.nodes.keys().map(|n| n.0).collect();
+        assert_eq!(stored, [2, 5]);
+        t.next_key(cs(), LeafIndex(3), APP).unwrap();
+        let stored: Vec<u32> = t.secrets.nodes.keys().map(|n| n.0).collect();
+        assert_eq!(stored, [2, 4]);
+    }
+
+    #[test]
+    fn sender_and_receiver_agree_and_keys_are_single_use() {
+        let (mut s, mut r) = (
+            tree(8, SecretTreeConfig::default()),
+            tree(8, SecretTreeConfig::default()),
+        );
+        for g in 0..3 {
+            let sent = s.next_key(cs(), LeafIndex(5), APP).unwrap();
+            assert_eq!(sent.generation, g);
+            let got = r.key_for(cs(), LeafIndex(5), APP, g).unwrap();
+            assert_eq!((sent.key, sent.nonce), (got.key, got.nonce));
+            assert_eq!(
+                r.key_for(cs(), LeafIndex(5), APP, g).unwrap_err(),
+                SecretTreeError::KeyConsumed
+            );
+        }
+        // The handshake ratchet is independent of the application one.
+        let hs = r.key_for(cs(), LeafIndex(5), RatchetKind::Handshake, 0).unwrap();
+        assert_eq!(hs.generation, 0);
+    }
+
+    #[test]
+    fn out_of_order_keys_are_retained_within_bounds() {
+        let config = SecretTreeConfig {
+            max_forward_distance: 10,
+            max_retained_keys: 2,
+        };
+        let mut r = tree(2, config);
+        let leaf = LeafIndex(1);
+        assert_eq!(
+            r.key_for(cs(), leaf, APP, 11).unwrap_err(),
+            SecretTreeError::TooFarAhead
+        );
+        r.key_for(cs(), leaf, APP, 10).unwrap();
+        // Only generations 8 and 9 were kept.
+        assert_eq!(r.key_for(cs(), leaf, APP, 7).unwrap_err(), SecretTreeError::KeyConsumed);
+        r.key_for(cs(), leaf, APP, 9).unwrap();
+        r.key_for(cs(), leaf, APP, 8).unwrap();
+        assert_eq!(r.key_for(cs(), leaf, APP, 8).unwrap_err(), SecretTreeError::KeyConsumed);
+        r.key_for(cs(), leaf, APP, 11).unwrap();
+    }
+
+    #[test]
+    fn retained_and_direct_keys_match_in_order_keys() {
+        let mut s = tree(1, SecretTreeConfig::default());
+        let mut r = tree(1, SecretTreeConfig::default());
+        let sent: Vec<RatchetKey> = (0..6).map(|_| s.next_key(cs(), LeafIndex(0), APP).unwrap()).collect();
+        for g in [5, 2, 4, 0] {
+            let got = r.key_for(cs(), LeafIndex(0), APP, g).unwrap();
+            assert_eq!(got.key, sent[g as usize].key);
+            assert_eq!(got.nonce, sent[g as usize].nonce);
+        }
+    }
+
+    #[test]
+    fn ratchet_exhaustion_is_an_error() {
+        let mut ratchet = HashRatchet::new(Secret::new(vec![1; 32]));
+        ratchet.next_generation = u32::MAX - 1;
+        assert_eq!(ratchet.next_key(cs()).unwrap().generation, u32::MAX - 1);
+        assert_eq!(ratchet.next_key(cs()).unwrap().generation, u32::MAX);
+        assert_eq!(ratchet.next_key(cs()).unwrap_err(), SecretTreeError::RatchetExhausted);
+        let config = SecretTreeConfig::default();
+        assert_eq!(
+            ratchet.key_for(cs(), u32::MAX, &config).unwrap_err(),
+            SecretTreeError::KeyConsumed
+        );
+    }
+
+    #[test]
+    fn bad_sizes_and_leaves_are_rejected() {
+        for n in [0, 3, 6, u32::MAX] {
+            assert_eq!(
+                SecretTree::new(Secret::zero(32), n).unwrap_err(),
+                SecretTreeError::InvalidLeafCount
+            );
+        }
+        let mut t = tree(4, SecretTreeConfig::default());
+        let err = t.next_key(cs(), LeafIndex(4), APP).unwrap_err();
+        assert_eq!(err, SecretTreeError::LeafOutOfRange);
+        assert_eq!(err.code(), "secret_tree_leaf_out_of_range");
+    }
+
+    #[test]
+    fn sender_data_sample_is_at_most_nh_bytes() {
+        let secret = [3u8; 32];
+        let long = [9u8; 80];
+        let k1 = sender_data_key(cs(), &secret, &long).unwrap();
+        let k2 = sender_data_key(cs(), &secret, &long[..32]).unwrap();
+        assert_eq!(k1, k2);
+        assert_eq!(k1.len(), 16);
+        let short = sender_data_nonce(cs(), &secret, &long[..5]).unwrap();
+        assert_eq!(short.len(), 12);
+        assert_ne!(short, sender_data_nonce(cs(), &secret, &long[..6]).unwrap());
+    }
+}

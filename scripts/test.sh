@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# THE test command: installs what the tests need (scripts/install-deps.sh),
+# then checks formatting, the no_std build, clippy, and runs every test,
+# printing the IETF test-vector report at the end. Stops at the first failure.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "install dependencies (scripts/install-deps.sh)"
+bash scripts/install-deps.sh
+
+step "format check: cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+step "no_std build: cargo build -p e2ee-core --no-default-features --target thumbv7em-none-eabihf"
+cargo build -p e2ee-core --no-default-features --target thumbv7em-none-eabihf
+
+step "lint: cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "tests: cargo test --workspace (all but the IETF vector runner)"
+cargo test --workspace -- --skip ietf_test_vectors --exact
+
+step "IETF test vectors: cargo test -p e2ee-core --test vectors -- --nocapture"
+cargo test -p e2ee-core --test vectors -- --nocapture
+
+step "all checks passed"
