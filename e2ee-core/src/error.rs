@@ -5,7 +5,10 @@ use core::fmt;
 
 use crate::codec::CodecError;
 use crate::crypto::CryptoError;
+use crate::framing::FramingError;
+use crate::secret_tree::SecretTreeError;
 use crate::transcript::TranscriptError;
+use crate::welcome::WelcomeError;
 
 /// Any error of this crate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +20,12 @@ pub enum Error {
     Crypto(CryptoError),
     /// A confirmation tag did not match the transcript.
     Transcript(TranscriptError),
+    /// A message key was unavailable (consumed, too far ahead, ...).
+    SecretTree(SecretTreeError),
+    /// A message could not be protected or unprotected.
+    Framing(FramingError),
+    /// A Welcome could not be processed.
+    Welcome(WelcomeError),
 }
 
 impl Error {
@@ -26,6 +35,9 @@ impl Error {
             Self::Codec(e) => e.code(),
             Self::Crypto(e) => e.code(),
             Self::Transcript(e) => e.code(),
+            Self::SecretTree(e) => e.code(),
+            Self::Framing(e) => e.code(),
+            Self::Welcome(e) => e.code(),
         }
     }
 }
@@ -36,6 +48,9 @@ impl fmt::Display for Error {
             Self::Codec(e) => write!(f, "decoding failed: {e}"),
             Self::Crypto(e) => write!(f, "cryptographic failure: {e}"),
             Self::Transcript(e) => write!(f, "transcript check failed: {e}"),
+            Self::SecretTree(e) => write!(f, "message key unavailable: {e}"),
+            Self::Framing(e) => write!(f, "message protection failed: {e}"),
+            Self::Welcome(e) => write!(f, "welcome processing failed: {e}"),
         }
     }
 }
@@ -51,6 +66,24 @@ impl From<CodecError> for Error {
 impl From<CryptoError> for Error {
     fn from(e: CryptoError) -> Self {
         Self::Crypto(e)
+    }
+}
+
+impl From<SecretTreeError> for Error {
+    fn from(e: SecretTreeError) -> Self {
+        Self::SecretTree(e)
+    }
+}
+
+impl From<FramingError> for Error {
+    fn from(e: FramingError) -> Self {
+        Self::Framing(e)
+    }
+}
+
+impl From<WelcomeError> for Error {
+    fn from(e: WelcomeError) -> Self {
+        Self::Welcome(e)
     }
 }
 

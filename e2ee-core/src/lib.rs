@@ -18,6 +18,7 @@
 //! | [`transcript`] | §8.2 transcript hashes |
 //! | [`messages`] | wire structures of §6, §7, §10–§12 |
 //! | [`framing`] | §6 PublicMessage / PrivateMessage protection |
+//! | [`welcome`] | §12.4.3.1 Welcome and GroupInfo protection |
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -37,5 +38,6 @@ pub mod psk;
 pub mod secret_tree;
 pub mod transcript;
 pub mod tree_math;
+pub mod welcome;
 
 pub use error::Error;

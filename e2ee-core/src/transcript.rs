@@ -42,6 +42,17 @@ impl fmt::Display for TranscriptError {
     }
 }
 
+/// Encodes ConfirmedTranscriptHashInput (§8.2): the content's wire format,
+/// FramedContent and signature.
+pub fn confirmed_transcript_input(
+    content: &crate::messages::framing::AuthenticatedContent,
+) -> Result<Vec<u8>, crate::codec::CodecError> {
+    let mut out = crate::codec::encode(&content.wire_format)?;
+    out.extend_from_slice(&crate::codec::encode(&content.content)?);
+    out.extend_from_slice(&crate::codec::encode(&content.auth.signature)?);
+    Ok(out)
+}
+
 /// `confirmed_transcript_hash_[n] = Hash(interim_transcript_hash_[n-1] ||
 /// ConfirmedTranscriptHashInput_[n])`, where `confirmed_input` is the encoded
 /// ConfirmedTranscriptHashInput (wire_format, FramedContent, signature).

@@ -1,9 +1,15 @@
 //! Extensions (RFC 9420 §13). Unknown extension types are kept as opaque
-//! bytes so they survive re-encoding, as the RFC requires.
+//! bytes so they survive re-encoding, as the RFC requires. The bodies of the
+//! extensions the RFC defines implement [`ExtensionBody`]; the `ratchet_tree`
+//! body is [`RatchetTree`].
 
 use alloc::vec::Vec;
 
-use crate::codec::{TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes};
+use super::{Credential, CredentialType, HpkePublicKey, ProposalType, RatchetTree, SignaturePublicKey};
+use crate::codec::{
+    CodecError, DeserializeBytes, SerializeBytes, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes,
+    decode_exact, encode,
+};
 
 /// ExtensionType (RFC 9420 §17.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
@@ -29,4 +35,93 @@ pub struct Extension {
     pub extension_type: ExtensionType,
     /// The extension's encoded body.
     pub extension_data: VLBytes,
+}
+
+impl Extension {
+    /// An extension of `T`'s type whose `extension_data` encodes `body`.
+    pub fn from_body<T: ExtensionBody>(body: &T) -> Result<Self, CodecError> {
+        Ok(Self {
+            extension_type: T::EXTENSION_TYPE,
+            extension_data: encode(body)?.into(),
+        })
+    }
+
+    /// Decodes `extension_data` as `T` (all of it), whatever the type field says.
+    pub fn body<T: ExtensionBody>(&self) -> Result<T, CodecError> {
+        decode_exact(self.extension_data.as_slice())
+    }
+
+    /// Finds the extension of `T`'s type in `extensions` and decodes its body.
+    pub fn find<T: ExtensionBody>(extensions: &[Self]) -> Result<Option<T>, CodecError> {
+        extensions
+            .iter()
+            .find(|e| e.extension_type == T::EXTENSION_TYPE)
+            .map(Self::body)
+            .transpose()
+    }
+}
+
+/// The body of an extension of a known type (RFC 9420 §13.4).
+pub trait ExtensionBody: SerializeBytes + DeserializeBytes {
+    /// The type of extension this is the body of.
+    const EXTENSION_TYPE: ExtensionType;
+}
+
+/// The `application_id` extension body (RFC 9420 §5.3.3).
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+pub struct ApplicationId {
+    /// The application-level identifier of the client.
+    pub application_id: VLBytes,
+}
+
+/// RequiredCapabilities, the `required_capabilities` extension body
+/// (RFC 9420 §11.1).
+#[derive(Clone, Debug, Default, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+pub struct RequiredCapabilities {
+    /// Extension types every member must support.
+    pub extension_types: Vec<ExtensionType>,
+    /// Proposal types every member must support.
+    pub proposal_types: Vec<ProposalType>,
+    /// Credential types every member must support.
+    pub credential_types: Vec<CredentialType>,
+}
+
+/// ExternalPub, the `external_pub` extension body (RFC 9420 §12.4.3.2).
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+pub struct ExternalPub {
+    /// The HPKE public key external joiners encrypt to (§8.3).
+    pub external_pub: HpkePublicKey,
+}
+
+/// ExternalSender (RFC 9420 §12.1.8.1).
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+pub struct ExternalSender {
+    /// The external sender's signature key.
+    pub signature_key: SignaturePublicKey,
+    /// The external sender's credential.
+    pub credential: Credential,
+}
+
+/// `ExternalSender external_senders<V>`, the `external_senders` extension
+/// body (RFC 9420 §12.1.8.1).
+pub type ExternalSenders = Vec<ExternalSender>;
+
+impl ExtensionBody for ApplicationId {
+    const EXTENSION_TYPE: ExtensionType = ExtensionType::APPLICATION_ID;
+}
+
+impl ExtensionBody for RatchetTree {
+    const EXTENSION_TYPE: ExtensionType = ExtensionType::RATCHET_TREE;
+}
+
+impl ExtensionBody for RequiredCapabilities {
+    const EXTENSION_TYPE: ExtensionType = ExtensionType::REQUIRED_CAPABILITIES;
+}
+
+impl ExtensionBody for ExternalPub {
+    const EXTENSION_TYPE: ExtensionType = ExtensionType::EXTERNAL_PUB;
+}
+
+impl ExtensionBody for ExternalSenders {
+    const EXTENSION_TYPE: ExtensionType = ExtensionType::EXTERNAL_SENDERS;
 }

@@ -1,0 +1,48 @@
+//! Welcome messages (RFC 9420 §12.4.3.1).
+//!
+//! `GroupSecrets` holds secrets in plain `VLBytes`; move them into
+//! [`Secret`](crate::crypto::Secret) (which zeroizes) once decoded.
+
+use alloc::vec::Vec;
+
+use super::{KeyPackageRef, PreSharedKeyId};
+use crate::codec::{TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes};
+use crate::crypto::{CipherSuite, HpkeCiphertext};
+
+/// PathSecret (RFC 9420 §12.4.3.1).
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+pub struct PathSecret {
+    /// The path secret for the lowest common ancestor of sender and joiner.
+    pub path_secret: VLBytes,
+}
+
+/// GroupSecrets (RFC 9420 §12.4.3.1), encrypted to each joiner.
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+pub struct GroupSecrets {
+    /// The joiner secret of the new epoch.
+    pub joiner_secret: VLBytes,
+    /// The path secret, when the commit had a path.
+    pub path_secret: Option<PathSecret>,
+    /// The PSKs the epoch's key schedule uses.
+    pub psks: Vec<PreSharedKeyId>,
+}
+
+/// EncryptedGroupSecrets (RFC 9420 §12.4.3.1).
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+pub struct EncryptedGroupSecrets {
+    /// The KeyPackageRef of the joiner's key package.
+    pub new_member: KeyPackageRef,
+    /// `EncryptWithLabel(init_key, "Welcome", encrypted_group_info, GroupSecrets)`.
+    pub encrypted_group_secrets: HpkeCiphertext,
+}
+
+/// Welcome (RFC 9420 §12.4.3.1).
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+pub struct Welcome {
+    /// The group's cipher suite.
+    pub cipher_suite: CipherSuite,
+    /// One entry per joiner.
+    pub secrets: Vec<EncryptedGroupSecrets>,
+    /// The GroupInfo, AEAD-encrypted with the welcome key and nonce.
+    pub encrypted_group_info: VLBytes,
+}

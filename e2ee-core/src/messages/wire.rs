@@ -1,0 +1,79 @@
+//! Helpers for the hand-written codecs of structures whose later fields are
+//! selected by an earlier one (RFC 9420 §2.1 `select` on a field that is not
+//! immediately followed by the selected body), which `tls_codec`'s derive
+//! cannot express.
+
+use alloc::vec::Vec;
+
+use tls_codec::{Error, SerializeBytes};
+
+/// A structure encoded as the concatenation of its present fields.
+pub(crate) trait Parts {
+    /// The fields to encode, in wire order; an error if the structure is
+    /// inconsistent (e.g. a field present that its selector excludes).
+    fn parts(&self) -> Result<Vec<&dyn SerializeBytes>, Error>;
+}
+
+/// The encoded length of `value`'s parts (0 if it cannot be encoded).
+pub(crate) fn parts_len(value: &dyn Parts) -> usize {
+    value
+        .parts()
+        .map(|parts| parts.iter().map(|p| p.tls_serialized_len()).sum())
+        .unwrap_or(0)
+}
+
+/// The concatenated encodings of `value`'s parts.
+pub(crate) fn encode_parts(value: &dyn Parts) -> Result<Vec<u8>, Error> {
+    let parts = value.parts()?;
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.tls_serialized_len()).sum());
+    for part in parts {
+        out.extend_from_slice(&part.tls_serialize_bytes()?);
+    }
+    Ok(out)
+}
+
+/// Implements `Size` and `SerializeBytes` for types implementing [`Parts`].
+macro_rules! encode_by_parts {
+    ($($ty:ty),* $(,)?) => {$(
+        impl tls_codec::Size for $ty {
+            fn tls_serialized_len(&self) -> usize {
+                $crate::messages::wire::parts_len(self)
+            }
+        }
+        impl tls_codec::SerializeBytes for $ty {
+            fn tls_serialize_bytes(&self) -> Result<alloc::vec::Vec<u8>, tls_codec::Error> {
+                $crate::messages::wire::encode_parts(self)
+            }
+        }
+    )*};
+}
+pub(crate) use encode_by_parts;
+
+/// `Some(value)` as a part when present, nothing when absent.
+pub(crate) fn push_opt<'a, T: SerializeBytes>(parts: &mut Vec<&'a dyn SerializeBytes>, value: &'a Option<T>) {
+    if let Some(v) = value {
+        parts.push(v);
+    }
+}
+
+/// Requires `present` to equal `expected` (an optional field matches its
+/// selector); `InvalidInput` (`CodecError::InvalidValue`) otherwise.
+pub(crate) fn check_presence(present: bool, expected: bool) -> Result<(), Error> {
+    if present == expected {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput)
+    }
+}
+
+/// Decodes a `T` only when `present` (a field selected by an earlier one).
+pub(crate) fn decode_if<T: tls_codec::DeserializeBytes>(
+    present: bool,
+    bytes: &[u8],
+) -> Result<(Option<T>, &[u8]), Error> {
+    if !present {
+        return Ok((None, bytes));
+    }
+    let (value, rest) = T::tls_deserialize_bytes(bytes)?;
+    Ok((Some(value), rest))
+}
