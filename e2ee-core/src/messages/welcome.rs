@@ -1,29 +1,30 @@
 //! Welcome messages (RFC 9420 §12.4.3.1).
 //!
-//! `GroupSecrets` holds secrets in plain `VLBytes`; move them into
-//! [`Secret`](crate::crypto::Secret) (which zeroizes) once decoded.
+//! `GroupSecrets` and `PathSecret` zeroize their secrets when dropped.
 
 use alloc::vec::Vec;
 
 use super::{KeyPackageRef, PreSharedKeyId};
 use crate::codec::{TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes};
 use crate::crypto::{CipherSuite, HpkeCiphertext};
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// PathSecret (RFC 9420 §12.4.3.1).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes, Zeroize, ZeroizeOnDrop)]
 pub struct PathSecret {
     /// The path secret for the lowest common ancestor of sender and joiner.
     pub path_secret: VLBytes,
 }
 
 /// GroupSecrets (RFC 9420 §12.4.3.1), encrypted to each joiner.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes, Zeroize, ZeroizeOnDrop)]
 pub struct GroupSecrets {
     /// The joiner secret of the new epoch.
     pub joiner_secret: VLBytes,
     /// The path secret, when the commit had a path.
     pub path_secret: Option<PathSecret>,
-    /// The PSKs the epoch's key schedule uses.
+    /// The PSKs the epoch's key schedule uses (identifiers, not secrets).
+    #[zeroize(skip)]
     pub psks: Vec<PreSharedKeyId>,
 }
 
