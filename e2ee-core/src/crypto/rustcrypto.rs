@@ -19,7 +19,6 @@ pub struct RustCryptoProvider;
 
 type X25519 = hpke::kem::X25519HkdfSha256;
 type P256Kem = hpke::kem::DhP256HkdfSha256;
-type HkdfSha256 = hpke::kdf::HkdfSha256;
 
 static SUITE_1: Suite<X25519, hpke::aead::AesGcm128, aes_gcm::Aes128Gcm, sha2::Sha256, Ed25519> =
     Suite::new(CipherSuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519);
@@ -125,7 +124,7 @@ where
         rng: &mut Rng<'_>,
     ) -> Result<HpkeCiphertext, CryptoError> {
         let pk = K::PublicKey::from_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
-        let (enc, ct) = hpke::single_shot_seal_with_rng::<HA, HkdfSha256, K>(
+        let (enc, ct) = hpke::single_shot_seal_with_rng::<HA, H::HpkeKdf, K>(
             &OpModeS::Base,
             &pk,
             info,
@@ -150,7 +149,7 @@ where
         let sk = K::PrivateKey::from_bytes(private_key).map_err(|_| CryptoError::InvalidKey)?;
         let enc =
             K::EncappedKey::from_bytes(ciphertext.kem_output.as_slice()).map_err(|_| CryptoError::DecryptionFailed)?;
-        hpke::single_shot_open::<HA, HkdfSha256, K>(
+        hpke::single_shot_open::<HA, H::HpkeKdf, K>(
             &OpModeR::Base,
             &sk,
             &enc,
@@ -170,7 +169,7 @@ where
         rng: &mut Rng<'_>,
     ) -> Result<(Vec<u8>, Secret), CryptoError> {
         let pk = K::PublicKey::from_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
-        let (enc, ctx) = hpke::setup_sender_with_rng::<HA, HkdfSha256, K>(&OpModeS::Base, &pk, info, &mut &mut *rng)
+        let (enc, ctx) = hpke::setup_sender_with_rng::<HA, H::HpkeKdf, K>(&OpModeS::Base, &pk, info, &mut &mut *rng)
             .map_err(|_| CryptoError::EncryptionFailed)?;
         let mut out = Secret::zero(len);
         ctx.export(exporter_context, out.as_mut_bytes())
@@ -188,7 +187,7 @@ where
     ) -> Result<Secret, CryptoError> {
         let sk = K::PrivateKey::from_bytes(private_key).map_err(|_| CryptoError::InvalidKey)?;
         let enc = K::EncappedKey::from_bytes(kem_output).map_err(|_| CryptoError::DecryptionFailed)?;
-        let ctx = hpke::setup_receiver::<HA, HkdfSha256, K>(&OpModeR::Base, &sk, &enc, info)
+        let ctx = hpke::setup_receiver::<HA, H::HpkeKdf, K>(&OpModeR::Base, &sk, &enc, info)
             .map_err(|_| CryptoError::DecryptionFailed)?;
         let mut out = Secret::zero(len);
         ctx.export(exporter_context, out.as_mut_bytes())
@@ -236,49 +235,74 @@ where
     Ok((cipher, nonce))
 }
 
-/// The hash-based parts of a suite: hash, HMAC and HKDF.
+/// The hash-based parts of a suite: hash, HMAC and HKDF, and the HPKE KDF
+/// built on the same hash (suite 7 would add `Sha384` with `HkdfSha384`).
 trait HashFunction: 'static {
     const LEN: usize;
+    type HpkeKdf: hpke::kdf::Kdf;
     fn hash(data: &[u8]) -> Vec<u8>;
     fn mac(key: &[u8], data: &[u8]) -> Vec<u8>;
     fn extract(salt: &[u8], ikm: &[u8]) -> Secret;
     fn expand(prk: &[u8], info: &[u8], len: usize) -> Result<Secret, CryptoError>;
 }
 
-impl<H> HashFunction for H
-where
-    H: sha2::Digest + hmac::EagerHash + 'static,
-    hmac::Hmac<H>: hmac::KeyInit + hmac::Mac + Clone,
-{
-    const LEN: usize = <H as sha2::digest::OutputSizeUser>::OutputSize::USIZE;
+impl HashFunction for sha2::Sha256 {
+    const LEN: usize = 32;
+    type HpkeKdf = hpke::kdf::HkdfSha256;
 
     fn hash(data: &[u8]) -> Vec<u8> {
-        H::digest(data).to_vec()
+        hash::<Self>(data)
     }
 
     fn mac(key: &[u8], data: &[u8]) -> Vec<u8> {
-        use hmac::{KeyInit, Mac};
-        // HMAC accepts keys of any length, so this cannot fail.
-        let mut m = <hmac::Hmac<H> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
-        m.update(data);
-        m.finalize().into_bytes().to_vec()
+        mac::<Self>(key, data)
     }
 
     fn extract(salt: &[u8], ikm: &[u8]) -> Secret {
-        let (prk, _) = hkdf::Hkdf::<H>::extract(Some(salt), ikm);
-        Secret::from_slice(&prk)
+        extract::<Self>(salt, ikm)
     }
 
     fn expand(prk: &[u8], info: &[u8], len: usize) -> Result<Secret, CryptoError> {
-        let hk = hkdf::Hkdf::<H>::from_prk(prk).map_err(|_| CryptoError::InvalidKey)?;
-        let mut out = Secret::zero(len);
-        hk.expand(info, out.as_mut_bytes())
-            .map_err(|_| CryptoError::InvalidLength)?;
-        Ok(out)
+        expand::<Self>(prk, info, len)
     }
 }
 
-use hybrid_array::typenum::Unsigned;
+fn hash<H: sha2::Digest>(data: &[u8]) -> Vec<u8> {
+    H::digest(data).to_vec()
+}
+
+fn mac<H>(key: &[u8], data: &[u8]) -> Vec<u8>
+where
+    H: hmac::EagerHash,
+    hmac::Hmac<H>: hmac::KeyInit + hmac::Mac,
+{
+    use hmac::{KeyInit, Mac};
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut m = <hmac::Hmac<H> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    m.update(data);
+    m.finalize().into_bytes().to_vec()
+}
+
+fn extract<H>(salt: &[u8], ikm: &[u8]) -> Secret
+where
+    H: hmac::EagerHash,
+    hmac::Hmac<H>: hmac::KeyInit + hmac::Mac + Clone,
+{
+    let (prk, _) = hkdf::Hkdf::<H>::extract(Some(salt), ikm);
+    Secret::from_slice(&prk)
+}
+
+fn expand<H>(prk: &[u8], info: &[u8], len: usize) -> Result<Secret, CryptoError>
+where
+    H: hmac::EagerHash,
+    hmac::Hmac<H>: hmac::KeyInit + hmac::Mac + Clone,
+{
+    let hk = hkdf::Hkdf::<H>::from_prk(prk).map_err(|_| CryptoError::InvalidKey)?;
+    let mut out = Secret::zero(len);
+    hk.expand(info, out.as_mut_bytes())
+        .map_err(|_| CryptoError::InvalidLength)?;
+    Ok(out)
+}
 
 /// A signature scheme: keys are raw bytes in the encodings MLS uses.
 trait SignatureScheme: 'static {
