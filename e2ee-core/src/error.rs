@@ -6,6 +6,8 @@ use core::fmt;
 use crate::codec::CodecError;
 use crate::crypto::CryptoError;
 use crate::framing::FramingError;
+use crate::key_package::KeyPackageError;
+use crate::ratchet_tree::TreeError;
 use crate::secret_tree::SecretTreeError;
 use crate::transcript::TranscriptError;
 use crate::welcome::WelcomeError;
@@ -26,6 +28,10 @@ pub enum Error {
     Framing(FramingError),
     /// A Welcome could not be processed.
     Welcome(WelcomeError),
+    /// A ratchet tree was invalid or an operation on it failed.
+    Tree(TreeError),
+    /// A KeyPackage could not be created or was rejected.
+    KeyPackage(KeyPackageError),
 }
 
 impl Error {
@@ -38,6 +44,8 @@ impl Error {
             Self::SecretTree(e) => e.code(),
             Self::Framing(e) => e.code(),
             Self::Welcome(e) => e.code(),
+            Self::Tree(e) => e.code(),
+            Self::KeyPackage(e) => e.code(),
         }
     }
 }
@@ -51,6 +59,8 @@ impl fmt::Display for Error {
             Self::SecretTree(e) => write!(f, "message key unavailable: {e}"),
             Self::Framing(e) => write!(f, "message protection failed: {e}"),
             Self::Welcome(e) => write!(f, "welcome processing failed: {e}"),
+            Self::Tree(e) => write!(f, "ratchet tree error: {e}"),
+            Self::KeyPackage(e) => write!(f, "key package error: {e}"),
         }
     }
 }
@@ -78,6 +88,18 @@ impl From<SecretTreeError> for Error {
 impl From<FramingError> for Error {
     fn from(e: FramingError) -> Self {
         Self::Framing(e)
+    }
+}
+
+impl From<TreeError> for Error {
+    fn from(e: TreeError) -> Self {
+        Self::Tree(e)
+    }
+}
+
+impl From<KeyPackageError> for Error {
+    fn from(e: KeyPackageError) -> Self {
+        Self::KeyPackage(e)
     }
 }
 

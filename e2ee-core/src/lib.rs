@@ -13,9 +13,11 @@
 //! | [`crypto`] | §5 cipher suites and labelled operations |
 //! | [`tree_math`] | Appendix C array-based trees |
 //! | [`secret_tree`] | §9 secret tree, §6.3.2 sender data |
+//! | [`key_package`] | §10 KeyPackage creation and validation, §7.2 leaf signing |
 //! | [`key_schedule`] | §8 key schedule, exporter, external init |
 //! | [`psk`] | §8.4 pre-shared keys |
 //! | [`transcript`] | §8.2 transcript hashes |
+//! | [`ratchet_tree`] | §4, §7 ratchet tree, tree and parent hashes, validation |
 //! | [`messages`] | wire structures of §6, §7, §10–§12 |
 //! | [`framing`] | §6 PublicMessage / PrivateMessage protection |
 //! | [`welcome`] | §12.4.3.1 Welcome and GroupInfo protection |
@@ -32,9 +34,11 @@ pub mod codec;
 pub mod crypto;
 pub mod error;
 pub mod framing;
+pub mod key_package;
 pub mod key_schedule;
 pub mod messages;
 pub mod psk;
+pub mod ratchet_tree;
 pub mod secret_tree;
 pub mod transcript;
 pub mod tree_math;

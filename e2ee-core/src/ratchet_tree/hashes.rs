@@ -1,0 +1,514 @@
+//! Tree hashes (RFC 9420 §7.8) and parent hashes (§7.9), and merging an
+//! UpdatePath into the tree (§7.5).
+//!
+//! Tree hashes are cached per node. A change to a node invalidates the node
+//! and its ancestors only, so the next root hash recomputes O(log n) hashes.
+//! The cache obeys one invariant: a node's hash is cached only if its
+//! children's are, so a stale node has stale ancestors and invalidation can
+//! stop at the first stale one.
+
+use alloc::vec::Vec;
+
+use super::{RatchetTree, TreeError, leaf_range};
+use crate::codec::{self, SerializeBytes};
+use crate::crypto::{CipherSuite, CipherSuiteProvider};
+use crate::messages::{LeafNode, LeafNodeSource, Node, NodeType, ParentNode, UpdatePath};
+use crate::tree_math::{self, LeafIndex, NodeIndex};
+
+/// Cached tree hashes, one slot per node, valid for one cipher suite.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct HashCache {
+    /// The suite whose hash function filled the cache.
+    suite: Option<CipherSuite>,
+    /// `Some(hash)` for nodes whose hash is current.
+    hashes: Vec<Option<Vec<u8>>>,
+}
+
+impl HashCache {
+    /// Grows or shrinks to `width` slots; new slots are stale.
+    pub(crate) fn resize(&mut self, width: usize) {
+        self.hashes.resize(width, None);
+    }
+
+    /// Keeps the first `width` slots.
+    pub(crate) fn truncate(&mut self, width: usize) {
+        self.hashes.truncate(width);
+    }
+
+    /// Marks `x` and its ancestors stale.
+    pub(crate) fn invalidate(&mut self, x: NodeIndex, n_leaves: u32) {
+        let mut next = Some(x);
+        while let Some(y) = next {
+            match self.hashes.get_mut(y.0 as usize) {
+                Some(slot @ Some(_)) => *slot = None,
+                // Already stale, so (by the invariant) are its ancestors.
+                _ => return,
+            }
+            next = tree_math::parent(y, n_leaves);
+        }
+    }
+
+    /// Drops every hash unless the cache was filled with `suite`.
+    fn use_suite(&mut self, suite: CipherSuite) {
+        if self.suite != Some(suite) {
+            self.hashes.iter_mut().for_each(|h| *h = None);
+            self.suite = Some(suite);
+        }
+    }
+
+    fn get(&self, x: NodeIndex) -> Option<&[u8]> {
+        self.hashes.get(x.0 as usize)?.as_deref()
+    }
+
+    fn set(&mut self, x: NodeIndex, hash: Vec<u8>) {
+        if let Some(slot) = self.hashes.get_mut(x.0 as usize) {
+            *slot = Some(hash);
+        }
+    }
+}
+
+/// The parent hashes of a committer's filtered direct path once its nodes
+/// hold new keys (§7.9), computed from the root down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathParentHashes {
+    /// The filtered direct path of the committer's leaf.
+    pub path: Vec<NodeIndex>,
+    /// The `parent_hash` to put in each node of `path` (empty for the root).
+    pub nodes: Vec<Vec<u8>>,
+    /// The `parent_hash` of the committer's new leaf node
+    /// (`leaf_node_source = commit`): the parent hash of the first node of
+    /// the path (empty if the path is empty).
+    pub leaf: Vec<u8>,
+}
+
+impl RatchetTree {
+    /// The tree hash of the root (§7.8), the `tree_hash` of the
+    /// GroupContext. Recomputes only the hashes invalidated since last time.
+    pub fn tree_hash(&mut self, cs: &dyn CipherSuiteProvider) -> Result<Vec<u8>, TreeError> {
+        let root = self.root().ok_or(TreeError::EmptyTree)?;
+        self.node_tree_hash(cs, root)
+    }
+
+    /// The tree hash of the subtree headed by `x` (§7.8).
+    pub fn node_tree_hash(&mut self, cs: &dyn CipherSuiteProvider, x: NodeIndex) -> Result<Vec<u8>, TreeError> {
+        self.checked(x)?;
+        self.cache.use_suite(cs.cipher_suite());
+        self.fill(cs, x)?;
+        Ok(self.cached_hash(x)?.to_vec())
+    }
+
+    /// The cached hash of `x`, which [`Self::fill`] has just computed.
+    fn cached_hash(&self, x: NodeIndex) -> Result<&[u8], TreeError> {
+        self.cache.get(x).ok_or(TreeError::NodeOutOfRange { node: x.0 })
+    }
+
+    /// Computes and caches the hashes of `x` and of the stale nodes below
+    /// it. Recursion depth is the tree depth, at most 32.
+    fn fill(&mut self, cs: &dyn CipherSuiteProvider, x: NodeIndex) -> Result<(), TreeError> {
+        if self.cache.get(x).is_some() {
+            return Ok(());
+        }
+        let hash = match (x.left(), x.right()) {
+            (Some(l), Some(r)) => {
+                self.fill(cs, l)?;
+                self.fill(cs, r)?;
+                parent_tree_hash(cs, self.parent_node(x), self.cached_hash(l)?, self.cached_hash(r)?)?
+            }
+            _ => leaf_tree_hash(cs, x.0 / 2, self.leaf(LeafIndex(x.0 / 2)))?,
+        };
+        self.cache.set(x, hash);
+        Ok(())
+    }
+
+    /// The tree hash of `x` in the tree where the leaves in `excluded`
+    /// (sorted) are blank and removed from every `unmerged_leaves`: the
+    /// `original_sibling_tree_hash` of §7.9. Subtrees without excluded
+    /// leaves use the cache, so this costs O(|excluded| log n) hashes.
+    fn tree_hash_without(
+        &mut self,
+        cs: &dyn CipherSuiteProvider,
+        x: NodeIndex,
+        excluded: &[u32],
+    ) -> Result<Vec<u8>, TreeError> {
+        let range = leaf_range(x);
+        let first = excluded.partition_point(|&l| u64::from(l) < range.start);
+        if excluded.get(first).is_none_or(|&l| !range.contains(&u64::from(l))) {
+            self.fill(cs, x)?;
+            return Ok(self.cached_hash(x)?.to_vec());
+        }
+        let (Some(l), Some(r)) = (x.left(), x.right()) else {
+            // An excluded leaf: hashed as blank.
+            return leaf_tree_hash(cs, x.0 / 2, None);
+        };
+        let left = self.tree_hash_without(cs, l, excluded)?;
+        let right = self.tree_hash_without(cs, r, excluded)?;
+        let parent = self.parent_node(x).map(|p| ParentNode {
+            encryption_key: p.encryption_key.clone(),
+            parent_hash: p.parent_hash.clone(),
+            unmerged_leaves: p
+                .unmerged_leaves
+                .iter()
+                .copied()
+                .filter(|u| excluded.binary_search(u).is_err())
+                .collect(),
+        });
+        parent_tree_hash(cs, parent.as_ref(), &left, &right)
+    }
+
+    /// The parent hash of the parent node `p` with copath child `s`:
+    /// `Hash(ParentHashInput)` with the original sibling tree hash (§7.9).
+    fn parent_hash_of(
+        &mut self,
+        cs: &dyn CipherSuiteProvider,
+        p: NodeIndex,
+        s: NodeIndex,
+    ) -> Result<Vec<u8>, TreeError> {
+        let parent = self.parent_node(p).ok_or(TreeError::ParentHashInvalid { node: p.0 })?;
+        let (key, above) = (parent.encryption_key.clone(), parent.parent_hash.clone());
+        let mut unmerged = parent.unmerged_leaves.clone();
+        unmerged.sort_unstable();
+        let sibling = self.tree_hash_without(cs, s, &unmerged)?;
+        parent_hash_input_hash(cs, &key, &above, &sibling)
+    }
+
+    /// Checks that every non-blank parent node is parent-hash valid (§7.9.2,
+    /// "top down"): exactly one descendant's `parent_hash` links to it.
+    pub fn verify_parent_hashes(&mut self, cs: &dyn CipherSuiteProvider) -> Result<(), TreeError> {
+        self.cache.use_suite(cs.cipher_suite());
+        let parents: Vec<NodeIndex> = self.parents().map(|(p, _)| p).collect();
+        for p in parents {
+            if self.parent_hash_links(cs, p)? != 1 {
+                return Err(TreeError::ParentHashInvalid { node: p.0 });
+            }
+        }
+        Ok(())
+    }
+
+    /// How many descendants of the non-blank parent `p` have a parent hash
+    /// valid with respect to `p` (§7.9.2). Only one node per child can
+    /// qualify (the third criterion pins it down), so there are at most two.
+    fn parent_hash_links(&mut self, cs: &dyn CipherSuiteProvider, p: NodeIndex) -> Result<usize, TreeError> {
+        let (Some(l), Some(r)) = (p.left(), p.right()) else {
+            return Ok(0);
+        };
+        let mut links = 0;
+        for (c, s) in [(l, r), (r, l)] {
+            let Some(d) = self.link_candidate(p, c)? else { continue };
+            let expected = self.parent_hash_of(cs, p, s)?;
+            if stored_parent_hash(self.node(d)) == Some(expected.as_slice()) {
+                links += 1;
+            }
+        }
+        Ok(links)
+    }
+
+    /// The only node D below child `c` of `p` that can be linked to `p`: the
+    /// resolution of `c` must be D plus exactly the unmerged leaves of `p`
+    /// below `c` (§7.9.2, third criterion).
+    fn link_candidate(&self, p: NodeIndex, c: NodeIndex) -> Result<Option<NodeIndex>, TreeError> {
+        let range = leaf_range(c);
+        let mut unmerged: Vec<NodeIndex> = (self.unmerged_leaves(p).iter())
+            .filter(|&&l| range.contains(&u64::from(l)))
+            .filter_map(|&l| LeafIndex(l).to_node())
+            .collect();
+        unmerged.sort_unstable();
+        unmerged.dedup();
+        let mut resolution = self.resolution(c)?;
+        resolution.sort_unstable();
+        if resolution.len() != unmerged.len() + 1 || unmerged.iter().any(|u| resolution.binary_search(u).is_err()) {
+            return Ok(None);
+        }
+        // `unmerged` is a subset of the resolution, one element shorter.
+        Ok(resolution.into_iter().find(|x| unmerged.binary_search(x).is_err()))
+    }
+
+    /// The parent hashes a committer at `leaf` puts into its filtered direct
+    /// path and leaf node, for the new path keys `keys` (one per node of the
+    /// filtered direct path, §7.9). Does not change the tree: the copath
+    /// subtrees the hashes cover are unaffected by the path.
+    pub fn path_parent_hashes(
+        &mut self,
+        cs: &dyn CipherSuiteProvider,
+        leaf: LeafIndex,
+        keys: &[&[u8]],
+    ) -> Result<PathParentHashes, TreeError> {
+        let x = self.leaf_node_index(leaf)?;
+        let path = self.filtered_direct_path(leaf)?;
+        if keys.len() != path.len() {
+            return Err(TreeError::UpdatePathLength {
+                expected: path.len(),
+                got: keys.len(),
+            });
+        }
+        self.cache.use_suite(cs.cipher_suite());
+        let mut nodes = vec![Vec::new(); path.len()];
+        // The root's parent hash is empty; each node's hash feeds the one below.
+        let mut above = Vec::new();
+        for (i, &p) in path.iter().enumerate().rev() {
+            let s = Self::copath_child(p, x).ok_or(TreeError::NodeOutOfRange { node: p.0 })?;
+            self.fill(cs, s)?;
+            let hash = parent_hash_input_hash(cs, keys[i], &above, self.cached_hash(s)?)?;
+            nodes[i] = core::mem::replace(&mut above, hash);
+        }
+        Ok(PathParentHashes {
+            path,
+            nodes,
+            leaf: above,
+        })
+    }
+
+    /// Merges an UpdatePath from the member at `sender` into the tree
+    /// (§7.5): checks it has one node per node of the sender's filtered
+    /// direct path and that its leaf node's `parent_hash` is the one the path
+    /// implies (§7.9.2), then blanks the direct path, sets the filtered
+    /// direct path nodes to the new keys with their parent hashes and no
+    /// unmerged leaves, and replaces the sender's leaf node. On error the
+    /// tree is unchanged. The leaf node itself must be validated by the
+    /// caller (origin [`super::LeafNodeOrigin::Commit`]).
+    pub fn apply_update_path(
+        &mut self,
+        cs: &dyn CipherSuiteProvider,
+        sender: LeafIndex,
+        path: &UpdatePath,
+    ) -> Result<(), TreeError> {
+        let keys: Vec<&[u8]> = path.nodes.iter().map(|n| n.encryption_key.as_slice()).collect();
+        let hashes = self.path_parent_hashes(cs, sender, &keys)?;
+        match &path.leaf_node.leaf_node_source {
+            LeafNodeSource::Commit(ph) if ph.as_slice() == hashes.leaf => {}
+            _ => return Err(TreeError::ParentHashMismatch),
+        }
+        let x = self.leaf_node_index(sender)?;
+        self.blank_direct_path(x)?;
+        for ((p, node), parent_hash) in hashes.path.into_iter().zip(&path.nodes).zip(hashes.nodes) {
+            let parent = ParentNode {
+                encryption_key: node.encryption_key.clone(),
+                parent_hash: parent_hash.into(),
+                unmerged_leaves: Vec::new(),
+            };
+            self.put(p, Some(Node::Parent(parent)));
+        }
+        self.put(x, Some(Node::Leaf(path.leaf_node.clone())));
+        Ok(())
+    }
+}
+
+/// The `parent_hash` a node carries: a parent node's field, or a leaf's if
+/// its source is `commit`.
+fn stored_parent_hash(node: Option<&Node>) -> Option<&[u8]> {
+    match node? {
+        Node::Parent(p) => Some(p.parent_hash.as_slice()),
+        Node::Leaf(LeafNode {
+            leaf_node_source: LeafNodeSource::Commit(ph),
+            ..
+        }) => Some(ph.as_slice()),
+        Node::Leaf(_) => None,
+    }
+}
+
+/// `Hash(TreeHashInput)` of a leaf: `node_type = leaf`, `leaf_index`,
+/// `optional<LeafNode>` (§7.8).
+fn leaf_tree_hash(
+    cs: &dyn CipherSuiteProvider,
+    leaf_index: u32,
+    leaf: Option<&LeafNode>,
+) -> Result<Vec<u8>, TreeError> {
+    let mut input = vec![NodeType::Leaf as u8];
+    input.extend_from_slice(&leaf_index.to_be_bytes());
+    push_optional(&mut input, leaf)?;
+    Ok(cs.hash(&input))
+}
+
+/// `Hash(TreeHashInput)` of a parent: `node_type = parent`,
+/// `optional<ParentNode>`, `left_hash<V>`, `right_hash<V>` (§7.8).
+fn parent_tree_hash(
+    cs: &dyn CipherSuiteProvider,
+    parent: Option<&ParentNode>,
+    left: &[u8],
+    right: &[u8],
+) -> Result<Vec<u8>, TreeError> {
+    let mut input = vec![NodeType::Parent as u8];
+    push_optional(&mut input, parent)?;
+    push_vl(&mut input, left)?;
+    push_vl(&mut input, right)?;
+    Ok(cs.hash(&input))
+}
+
+/// `Hash(ParentHashInput)`: `encryption_key<V>`, `parent_hash<V>`,
+/// `original_sibling_tree_hash<V>` (§7.9).
+fn parent_hash_input_hash(
+    cs: &dyn CipherSuiteProvider,
+    encryption_key: &[u8],
+    parent_hash: &[u8],
+    sibling_hash: &[u8],
+) -> Result<Vec<u8>, TreeError> {
+    let mut input = Vec::with_capacity(encryption_key.len() + parent_hash.len() + sibling_hash.len() + 6);
+    push_vl(&mut input, encryption_key)?;
+    push_vl(&mut input, parent_hash)?;
+    push_vl(&mut input, sibling_hash)?;
+    Ok(cs.hash(&input))
+}
+
+/// Appends `optional<T>` (§2.1.1): a presence byte, then the value.
+fn push_optional<T: SerializeBytes>(out: &mut Vec<u8>, value: Option<&T>) -> Result<(), TreeError> {
+    match value {
+        None => out.push(0),
+        Some(v) => {
+            out.push(1);
+            out.extend_from_slice(&codec::encode(v)?);
+        }
+    }
+    Ok(())
+}
+
+/// Appends `opaque<V>`.
+fn push_vl(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), TreeError> {
+    codec::write_varint_length(bytes.len(), out)?;
+    out.extend_from_slice(bytes);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_utils::{committed_tree, kp_leaf, parent, path_key, suite, update_leaf, update_path};
+    use super::*;
+
+    /// The tree hash of `x` computed without the cache (§7.8).
+    fn from_scratch(tree: &RatchetTree, x: NodeIndex) -> Vec<u8> {
+        match (x.left(), x.right()) {
+            (Some(l), Some(r)) => {
+                let (lh, rh) = (from_scratch(tree, l), from_scratch(tree, r));
+                parent_tree_hash(suite(), tree.parent_node(x), &lh, &rh).unwrap()
+            }
+            _ => leaf_tree_hash(suite(), x.0 / 2, tree.leaf(LeafIndex(x.0 / 2))).unwrap(),
+        }
+    }
+
+    fn stale_count(tree: &RatchetTree) -> usize {
+        tree.cache.hashes.iter().filter(|h| h.is_none()).count()
+    }
+
+    /// A tiny deterministic generator for the random edits.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn below(&mut self, n: u32) -> u32 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 33) % u64::from(n.max(1))) as u32
+        }
+    }
+
+    #[test]
+    fn cached_hash_equals_recomputation_after_random_edits() {
+        let cs = suite();
+        let mut tree = RatchetTree::with_creator(kp_leaf(0));
+        let mut rng = Lcg(7);
+        for step in 1..300u32 {
+            let n = tree.n_leaves();
+            match rng.below(5) {
+                0 | 1 => drop(tree.add_leaf(kp_leaf(step))),
+                2 => drop(tree.remove_leaf(LeafIndex(rng.below(n)))),
+                3 => drop(tree.update_leaf(LeafIndex(rng.below(n)), update_leaf(step, 0, step))),
+                _ => drop(tree.set_parent(NodeIndex(2 * rng.below(n) + 1), parent(step, vec![]))),
+            }
+            if tree.root().is_none() {
+                tree.add_leaf(kp_leaf(step + 1000)).unwrap();
+            }
+            let root = tree.root().unwrap();
+            assert_eq!(tree.tree_hash(cs).unwrap(), from_scratch(&tree, root), "step {step}");
+        }
+        for x in 0..tree.node_width() {
+            assert_eq!(
+                tree.node_tree_hash(cs, NodeIndex(x)).unwrap(),
+                from_scratch(&tree, NodeIndex(x))
+            );
+        }
+    }
+
+    #[test]
+    fn changing_one_leaf_recomputes_only_its_path() {
+        let cs = suite();
+        let mut tree = RatchetTree::new();
+        for i in 0..64 {
+            tree.add_leaf(kp_leaf(i)).unwrap();
+        }
+        tree.tree_hash(cs).unwrap();
+        assert_eq!(stale_count(&tree), 0);
+        tree.update_leaf(LeafIndex(5), update_leaf(5, 5, 1)).unwrap();
+        // The leaf and its 6 ancestors.
+        assert_eq!(stale_count(&tree), 7);
+        tree.tree_hash(cs).unwrap();
+        assert_eq!(stale_count(&tree), 0);
+        // Extending keeps the old hashes: only the new half and root are stale.
+        tree.add_leaf(kp_leaf(64)).unwrap();
+        assert_eq!(stale_count(&tree), 128);
+    }
+
+    #[test]
+    fn empty_tree_has_no_hash() {
+        assert_eq!(RatchetTree::new().tree_hash(suite()), Err(TreeError::EmptyTree));
+    }
+
+    #[test]
+    fn update_paths_form_parent_hash_chains() {
+        let mut tree = committed_tree();
+        tree.verify_parent_hashes(suite()).unwrap();
+        assert_eq!(tree.unmerged_leaves(NodeIndex(7)), &[] as &[u32]);
+        for p in [1, 3, 7, 9, 11] {
+            assert!(!tree.is_blank(NodeIndex(p)), "node {p}");
+        }
+    }
+
+    #[test]
+    fn tampered_parent_nodes_are_not_parent_hash_valid() {
+        let mut tree = committed_tree();
+        let mut node = tree.parent_node(NodeIndex(3)).unwrap().clone();
+        node.encryption_key = path_key(999).into();
+        tree.set_parent(NodeIndex(3), node).unwrap();
+        // Node 1 carries the parent hash of node 3, which covers node 3's
+        // key: that link breaks, and node 3 is the first invalid node.
+        assert_eq!(
+            tree.verify_parent_hashes(suite()),
+            Err(TreeError::ParentHashInvalid { node: 3 })
+        );
+        // A parent node planted over a blank one links to nothing.
+        let mut tree = committed_tree();
+        tree.update_leaf(LeafIndex(2), update_leaf(2, 2, 9)).unwrap();
+        tree.set_parent(NodeIndex(5), parent(55, vec![])).unwrap();
+        assert_eq!(
+            tree.verify_parent_hashes(suite()),
+            Err(TreeError::ParentHashInvalid { node: 5 })
+        );
+    }
+
+    #[test]
+    fn bad_update_paths_leave_the_tree_unchanged() {
+        let mut tree = committed_tree();
+        let before = tree.clone();
+        let mut path = update_path(&mut tree, 2, 2, 3);
+        path.leaf_node.leaf_node_source = LeafNodeSource::Commit(vec![0; 32].into());
+        assert_eq!(
+            tree.apply_update_path(suite(), LeafIndex(2), &path),
+            Err(TreeError::ParentHashMismatch)
+        );
+        path.nodes.pop();
+        let err = tree.apply_update_path(suite(), LeafIndex(2), &path);
+        assert_eq!(err, Err(TreeError::UpdatePathLength { expected: 3, got: 2 }));
+        assert_eq!(tree, before);
+    }
+
+    #[test]
+    fn original_sibling_hash_blanks_unmerged_leaves() {
+        let cs = suite();
+        let mut tree = committed_tree();
+        tree.add_leaf(kp_leaf(8)).unwrap();
+        let mut plain = tree.clone();
+        plain.blank(NodeIndex(16)).unwrap();
+        let got = tree.tree_hash_without(cs, NodeIndex(15), &[8]).unwrap();
+        assert_eq!(got, plain.node_tree_hash(cs, NodeIndex(15)).unwrap());
+        let untouched = tree.tree_hash_without(cs, NodeIndex(3), &[8]).unwrap();
+        assert_eq!(untouched, tree.node_tree_hash(cs, NodeIndex(3)).unwrap());
+    }
+}

@@ -1,0 +1,668 @@
+//! The ratchet tree (RFC 9420 §4, §7): the public state of a group's members
+//! and of the keys of the subgroups above them.
+//!
+//! [`RatchetTree`] keeps the nodes in array order (Appendix C) with a cached
+//! tree hash per node, so every operation touches only the direct path it
+//! changes: adding, updating or removing a member and then recomputing the
+//! root hash costs O(log n) hashes, also in groups of many thousands.
+//!
+//! | file | RFC 9420 |
+//! |---|---|
+//! | this one | §4.1 resolution and filtered direct path, §7.7 adding and removing leaves, §12.1.1–§12.1.3 applying Add/Update/Remove, §12.4.3.3 the `ratchet_tree` encoding |
+//! | [`hashes`] | §7.8 tree hashes, §7.9 parent hashes, merging an UpdatePath (§7.5) |
+//! | [`leaf`] | §7.3 leaf node validation, §5.3.1 credential validation hook |
+//! | [`validation`] | §12.4.3.1 validating a received tree |
+//!
+//! A received tree is first decoded with [`RatchetTree::decode`] (or
+//! [`RatchetTree::from_nodes`]), which checks its shape, then validated with
+//! [`RatchetTree::validate`], which checks everything a joiner must.
+
+mod error;
+pub mod hashes;
+pub mod leaf;
+pub mod validation;
+
+#[cfg(test)]
+mod test_utils;
+
+use alloc::vec::Vec;
+
+pub use error::TreeError;
+pub use hashes::PathParentHashes;
+pub use leaf::{
+    BasicCredentialValidator, CredentialError, CredentialValidator, LeafNodeError, LeafNodeOrigin,
+    LeafValidationContext,
+};
+pub use validation::TreeValidationParams;
+
+use crate::codec::{self, CodecError};
+use crate::messages::{LeafNode, Node, ParentNode};
+use crate::tree_math::{self, LeafIndex, NodeIndex};
+
+/// A ratchet tree: a perfect binary tree of optional nodes in array order,
+/// leaves at even indices, parents at odd ones.
+///
+/// Invariants kept by every method: the node count is `2n - 1` for a
+/// power-of-two leaf count `n` (or 0 for the empty tree); even positions hold
+/// only [`Node::Leaf`], odd ones only [`Node::Parent`]; a cached tree hash is
+/// present only if the hashes of all nodes below are present and current.
+#[derive(Clone, Debug, Default)]
+pub struct RatchetTree {
+    /// The nodes, `None` for blank ones.
+    nodes: Vec<Option<Node>>,
+    /// Per-node tree-hash cache (see [`hashes`]).
+    cache: hashes::HashCache,
+}
+
+impl PartialEq for RatchetTree {
+    /// Trees are equal when their nodes are; the hash cache is derived data.
+    fn eq(&self, other: &Self) -> bool {
+        self.nodes == other.nodes
+    }
+}
+
+impl Eq for RatchetTree {}
+
+impl RatchetTree {
+    /// The empty tree (no leaves).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A one-leaf tree holding `leaf`: a group's creator alone (§11).
+    pub fn with_creator(leaf: LeafNode) -> Self {
+        let mut tree = Self::new();
+        tree.nodes.push(Some(Node::Leaf(leaf)));
+        tree.cache.resize(1);
+        tree
+    }
+
+    /// Builds a tree from the array of a received `ratchet_tree` (§12.4.3.3):
+    /// checks that the last node is non-blank and that every node has the
+    /// type of its position, then pads with blanks to the next `2^(d+1) - 1`.
+    /// This checks the shape only; see [`RatchetTree::validate`].
+    pub fn from_nodes(mut nodes: Vec<Option<Node>>) -> Result<Self, TreeError> {
+        match nodes.last() {
+            None => return Err(TreeError::EmptyTree),
+            Some(None) => return Err(TreeError::TrailingBlankNode),
+            Some(Some(_)) => {}
+        }
+        check_node_types(&nodes)?;
+        let len = u32::try_from(nodes.len()).map_err(|_| TreeError::TooLarge)?;
+        // The smallest power-of-two leaf count n with 2n - 1 >= len, i.e.
+        // n >= (len + 1) / 2, i.e. n >= floor(len / 2) + 1.
+        let n_leaves = (len / 2 + 1).checked_next_power_of_two().ok_or(TreeError::TooLarge)?;
+        let width = tree_math::node_width(n_leaves).filter(|_| tree_math::is_valid_leaf_count(n_leaves));
+        let width = width.ok_or(TreeError::TooLarge)? as usize;
+        nodes.resize(width, None);
+        let mut cache = hashes::HashCache::default();
+        cache.resize(width);
+        Ok(Self { nodes, cache })
+    }
+
+    /// Decodes a `ratchet_tree` (`optional<Node> ratchet_tree<V>`, §12.4.3.3),
+    /// e.g. the body of the `ratchet_tree` extension, with [`Self::from_nodes`].
+    pub fn decode(bytes: &[u8]) -> Result<Self, TreeError> {
+        Self::from_nodes(codec::decode_exact::<Vec<Option<Node>>>(bytes)?)
+    }
+
+    /// The nodes as sent on the wire: array order, without trailing blanks
+    /// (§12.4.3.3).
+    pub fn to_nodes(&self) -> Vec<Option<Node>> {
+        self.wire_slice().to_vec()
+    }
+
+    /// The `ratchet_tree` encoding of the tree (§12.4.3.3).
+    pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
+        codec::encode(&self.wire_slice())
+    }
+
+    /// The nodes up to the last non-blank one.
+    fn wire_slice(&self) -> &[Option<Node>] {
+        let len = self.nodes.iter().rposition(Option::is_some).map_or(0, |i| i + 1);
+        &self.nodes[..len]
+    }
+
+    /// The number of leaves (a power of two, or 0 for the empty tree).
+    pub fn n_leaves(&self) -> u32 {
+        // The node count is 2n - 1 < 2^32, so this fits.
+        self.nodes.len().div_ceil(2) as u32
+    }
+
+    /// The number of nodes, blank or not.
+    pub fn node_width(&self) -> u32 {
+        self.nodes.len() as u32
+    }
+
+    /// The root node's index; `None` for the empty tree.
+    pub fn root(&self) -> Option<NodeIndex> {
+        tree_math::root(self.n_leaves())
+    }
+
+    /// The node at `x`; `None` if it is blank or outside the tree.
+    pub fn node(&self, x: NodeIndex) -> Option<&Node> {
+        self.nodes.get(x.0 as usize)?.as_ref()
+    }
+
+    /// The leaf node of `leaf`; `None` if it is blank or outside the tree.
+    pub fn leaf(&self, leaf: LeafIndex) -> Option<&LeafNode> {
+        match self.node(leaf.to_node()?)? {
+            Node::Leaf(l) => Some(l),
+            Node::Parent(_) => None,
+        }
+    }
+
+    /// The parent node at `x`; `None` if it is blank, a leaf position or
+    /// outside the tree.
+    pub fn parent_node(&self, x: NodeIndex) -> Option<&ParentNode> {
+        match self.node(x)? {
+            Node::Parent(p) => Some(p),
+            Node::Leaf(_) => None,
+        }
+    }
+
+    /// Whether `x` is a node of this tree.
+    pub fn contains(&self, x: NodeIndex) -> bool {
+        (x.0 as usize) < self.nodes.len()
+    }
+
+    /// Whether the node at `x` is blank (also true outside the tree).
+    pub fn is_blank(&self, x: NodeIndex) -> bool {
+        self.node(x).is_none()
+    }
+
+    /// The non-blank leaves, left to right.
+    pub fn leaves(&self) -> impl Iterator<Item = (LeafIndex, &LeafNode)> {
+        self.nodes.iter().step_by(2).enumerate().filter_map(|(i, n)| match n {
+            Some(Node::Leaf(l)) => Some((LeafIndex(i as u32), l)),
+            _ => None,
+        })
+    }
+
+    /// The non-blank parent nodes with their indices, left to right.
+    pub fn parents(&self) -> impl Iterator<Item = (NodeIndex, &ParentNode)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .skip(1)
+            .step_by(2)
+            .filter_map(|(i, n)| match n {
+                Some(Node::Parent(p)) => Some((NodeIndex(i as u32), p)),
+                _ => None,
+            })
+    }
+
+    /// The leaf holding a leaf node equal to `leaf_node` (how a joiner finds
+    /// its own leaf, §12.4.3.1).
+    pub fn find_leaf(&self, leaf_node: &LeafNode) -> Option<LeafIndex> {
+        self.leaves().find(|(_, l)| *l == leaf_node).map(|(i, _)| i)
+    }
+
+    /// The node holding `leaf`, checked to be inside the tree.
+    pub fn leaf_node_index(&self, leaf: LeafIndex) -> Result<NodeIndex, TreeError> {
+        leaf.to_node()
+            .filter(|x| self.contains(*x))
+            .ok_or(TreeError::LeafOutOfRange { leaf: leaf.0 })
+    }
+
+    /// `x`, checked to be inside the tree.
+    fn checked(&self, x: NodeIndex) -> Result<NodeIndex, TreeError> {
+        if self.contains(x) {
+            Ok(x)
+        } else {
+            Err(TreeError::NodeOutOfRange { node: x.0 })
+        }
+    }
+
+    /// The direct path of `x`, from its parent to the root (§4.1.2).
+    pub fn direct_path(&self, x: NodeIndex) -> Result<Vec<NodeIndex>, TreeError> {
+        tree_math::direct_path(x, self.n_leaves()).ok_or(TreeError::NodeOutOfRange { node: x.0 })
+    }
+
+    /// The copath of `x`: the siblings of `x` and of its ancestors below the
+    /// root (§4.1.2).
+    pub fn copath(&self, x: NodeIndex) -> Result<Vec<NodeIndex>, TreeError> {
+        tree_math::copath(x, self.n_leaves()).ok_or(TreeError::NodeOutOfRange { node: x.0 })
+    }
+
+    /// Sets a node and invalidates the cached hashes its change affects.
+    fn put(&mut self, x: NodeIndex, node: Option<Node>) {
+        if let Some(slot) = self.nodes.get_mut(x.0 as usize) {
+            *slot = node;
+            self.cache.invalidate(x, self.n_leaves());
+        }
+    }
+
+    /// Blanks the node at `x` (§4.1).
+    pub fn blank(&mut self, x: NodeIndex) -> Result<(), TreeError> {
+        self.checked(x)?;
+        self.put(x, None);
+        Ok(())
+    }
+
+    /// Sets the leaf node of `leaf`, replacing whatever was there.
+    pub fn set_leaf(&mut self, leaf: LeafIndex, leaf_node: LeafNode) -> Result<(), TreeError> {
+        let x = self.leaf_node_index(leaf)?;
+        self.put(x, Some(Node::Leaf(leaf_node)));
+        Ok(())
+    }
+
+    /// Sets the parent node at `x`, which must be a parent position.
+    pub fn set_parent(&mut self, x: NodeIndex, parent: ParentNode) -> Result<(), TreeError> {
+        if self.checked(x)?.is_leaf() {
+            return Err(TreeError::WrongNodeType { node: x.0 });
+        }
+        self.put(x, Some(Node::Parent(parent)));
+        Ok(())
+    }
+
+    /// Blanks every node of the direct path of `x` (§7.4, §12.1.2, §12.1.3).
+    pub fn blank_direct_path(&mut self, x: NodeIndex) -> Result<(), TreeError> {
+        for p in self.direct_path(x)? {
+            self.put(p, None);
+        }
+        Ok(())
+    }
+
+    /// The `unmerged_leaves` of the parent at `x`; empty for blank nodes.
+    pub fn unmerged_leaves(&self, x: NodeIndex) -> &[u32] {
+        self.parent_node(x).map_or(&[], |p| &p.unmerged_leaves)
+    }
+
+    /// Doubles the tree: a new blank root whose left subtree is the current
+    /// tree and whose right subtree is all blank (§7.7). The empty tree grows
+    /// to one blank leaf.
+    pub fn extend(&mut self) -> Result<(), TreeError> {
+        let n = match self.n_leaves() {
+            0 => 1,
+            n => n
+                .checked_mul(2)
+                .filter(|n| tree_math::is_valid_leaf_count(*n))
+                .ok_or(TreeError::TooLarge)?,
+        };
+        let width = tree_math::node_width(n).ok_or(TreeError::TooLarge)? as usize;
+        // Leaf indices and subtrees of existing nodes do not change, so their
+        // cached hashes stay valid; the new nodes start uncached.
+        self.nodes.resize(width, None);
+        self.cache.resize(width);
+        Ok(())
+    }
+
+    /// Halves the tree while its right half holds no non-blank leaf, so the
+    /// rightmost member ends up in the right half (§7.7, §12.1.3). A tree
+    /// with no member at all becomes empty.
+    pub fn truncate(&mut self) {
+        let last_member = self.nodes.iter().step_by(2).rposition(Option::is_some);
+        // The smallest power of two above the rightmost non-blank leaf index.
+        let n_leaves = last_member.map_or(0, |l| (l + 1).next_power_of_two());
+        let width = (2 * n_leaves).saturating_sub(1);
+        if width < self.nodes.len() {
+            // The dropped nodes are the right halves and the old roots; the
+            // remaining subtree and its cached hashes are unchanged.
+            self.nodes.truncate(width);
+            self.cache.truncate(width);
+        }
+    }
+
+    /// Applies an Add (§12.1.1): puts `leaf_node` at the leftmost blank leaf,
+    /// extending the tree if there is none, and records the new leaf as
+    /// unmerged at every non-blank parent above it. Returns the new leaf.
+    pub fn add_leaf(&mut self, leaf_node: LeafNode) -> Result<LeafIndex, TreeError> {
+        let leaf = match self.nodes.iter().step_by(2).position(Option::is_none) {
+            Some(i) => LeafIndex(i as u32),
+            None => {
+                let first_new = self.n_leaves();
+                self.extend()?;
+                LeafIndex(first_new)
+            }
+        };
+        let x = self.leaf_node_index(leaf)?;
+        for p in self.direct_path(x)? {
+            self.add_unmerged(p, leaf.0);
+        }
+        self.put(x, Some(Node::Leaf(leaf_node)));
+        Ok(leaf)
+    }
+
+    /// Inserts `leaf` into the (sorted) unmerged leaves of the parent at `p`
+    /// if that node is non-blank.
+    fn add_unmerged(&mut self, p: NodeIndex, leaf: u32) {
+        let Some(Some(Node::Parent(parent))) = self.nodes.get_mut(p.0 as usize) else {
+            return;
+        };
+        if let Err(at) = parent.unmerged_leaves.binary_search(&leaf) {
+            parent.unmerged_leaves.insert(at, leaf);
+            self.cache.invalidate(p, self.n_leaves());
+        }
+    }
+
+    /// Applies an Update (§12.1.2): replaces the leaf node of `leaf` (which
+    /// must be a member) and blanks its direct path. The leaf node must have
+    /// been validated (see [`RatchetTree::check_update_leaf`]).
+    pub fn update_leaf(&mut self, leaf: LeafIndex, leaf_node: LeafNode) -> Result<(), TreeError> {
+        let x = self.member_node(leaf)?;
+        self.put(x, Some(Node::Leaf(leaf_node)));
+        self.blank_direct_path(x)
+    }
+
+    /// Applies a Remove (§12.1.3): blanks the leaf of `leaf` (which must be a
+    /// member) and its direct path, then truncates the tree. Returns the
+    /// removed leaf node.
+    pub fn remove_leaf(&mut self, leaf: LeafIndex) -> Result<LeafNode, TreeError> {
+        let x = self.member_node(leaf)?;
+        self.blank_direct_path(x)?;
+        let removed = self.nodes.get_mut(x.0 as usize).and_then(Option::take);
+        self.cache.invalidate(x, self.n_leaves());
+        self.truncate();
+        match removed {
+            Some(Node::Leaf(l)) => Ok(l),
+            // member_node checked the leaf was a leaf node.
+            _ => Err(TreeError::BlankLeaf { leaf: leaf.0 }),
+        }
+    }
+
+    /// The node of `leaf`, checked to hold a member.
+    fn member_node(&self, leaf: LeafIndex) -> Result<NodeIndex, TreeError> {
+        let x = self.leaf_node_index(leaf)?;
+        match self.leaf(leaf) {
+            Some(_) => Ok(x),
+            None => Err(TreeError::BlankLeaf { leaf: leaf.0 }),
+        }
+    }
+
+    /// The resolution of `x` (§4.1.1): the non-blank nodes covering its
+    /// subtree, left first, each non-blank parent followed by its unmerged
+    /// leaves.
+    pub fn resolution(&self, x: NodeIndex) -> Result<Vec<NodeIndex>, TreeError> {
+        self.resolution_excluding(x, &[])
+    }
+
+    /// The resolution of `x` without the leaves in `excluded`, e.g. the
+    /// members added by the Commit an UpdatePath is encrypted for (§7.6).
+    pub fn resolution_excluding(&self, x: NodeIndex, excluded: &[LeafIndex]) -> Result<Vec<NodeIndex>, TreeError> {
+        self.checked(x)?;
+        let mut out = Vec::new();
+        let mut stack = vec![x];
+        while let Some(y) = stack.pop() {
+            match self.node(y) {
+                Some(Node::Leaf(_)) if excluded.iter().any(|l| l.to_node() == Some(y)) => {}
+                Some(Node::Leaf(_)) => out.push(y),
+                Some(Node::Parent(p)) => {
+                    out.push(y);
+                    let unmerged = p.unmerged_leaves.iter().map(|&l| LeafIndex(l));
+                    let kept = unmerged.filter(|l| !excluded.contains(l));
+                    out.extend(kept.filter_map(LeafIndex::to_node));
+                }
+                // Right pushed first so the left subtree is resolved first.
+                None => stack.extend(y.right().into_iter().chain(y.left())),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the resolution of `x` is non-empty, i.e. some node below `x`
+    /// (or `x` itself) is non-blank. Stops at the first non-blank node.
+    fn has_nonblank_below(&self, x: NodeIndex) -> bool {
+        let mut stack = vec![x];
+        while let Some(y) = stack.pop() {
+            if !self.is_blank(y) {
+                return true;
+            }
+            stack.extend(y.right().into_iter().chain(y.left()));
+        }
+        false
+    }
+
+    /// The filtered direct path of `leaf` (§4.1.2): its direct path without
+    /// the nodes whose copath child has an empty resolution.
+    pub fn filtered_direct_path(&self, leaf: LeafIndex) -> Result<Vec<NodeIndex>, TreeError> {
+        let x = self.leaf_node_index(leaf)?;
+        let path = self.direct_path(x)?;
+        let copath = self.copath(x)?;
+        let kept = path
+            .into_iter()
+            .zip(copath)
+            .filter(|(_, s)| self.has_nonblank_below(*s));
+        Ok(kept.map(|(p, _)| p).collect())
+    }
+
+    /// The child of parent `p` that is not on the path from `p` down to `x`
+    /// (`x` must be below `p`): the copath node under `p` when `x` updates
+    /// its path. `None` if `p` is a leaf.
+    pub fn copath_child(p: NodeIndex, x: NodeIndex) -> Option<NodeIndex> {
+        // Array order puts the left subtree before its parent.
+        if x < p { p.right() } else { p.left() }
+    }
+}
+
+/// Checks that leaves sit at even positions and parents at odd ones.
+fn check_node_types(nodes: &[Option<Node>]) -> Result<(), TreeError> {
+    for (i, node) in nodes.iter().enumerate() {
+        let wrong = match node {
+            Some(Node::Leaf(_)) => i % 2 == 1,
+            Some(Node::Parent(_)) => i % 2 == 0,
+            None => false,
+        };
+        if wrong {
+            return Err(TreeError::WrongNodeType { node: i as u32 });
+        }
+    }
+    Ok(())
+}
+
+/// The leaves below (or at) `x`, as a half-open range of leaf indices.
+fn leaf_range(x: NodeIndex) -> core::ops::Range<u64> {
+    // A node at level k covers the 2^k leaves starting at (x >> (k+1)) << k.
+    let k = x.level();
+    let start = (u64::from(x.0) >> (k + 1)) << k;
+    start..start + (1u64 << k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_utils::{kp_leaf, parent, update_leaf};
+    use super::*;
+
+    /// A tree of `n_leaves` with key-package leaves at `leaves` and parents
+    /// `(node, unmerged_leaves)`; built directly so any shape is possible.
+    pub(super) fn tree_of(n_leaves: u32, leaves: &[u32], parents: &[(u32, &[u32])]) -> RatchetTree {
+        let width = tree_math::node_width(n_leaves).unwrap() as usize;
+        let mut tree = RatchetTree {
+            nodes: vec![None; width],
+            cache: Default::default(),
+        };
+        tree.cache.resize(width);
+        for &l in leaves {
+            tree.nodes[2 * l as usize] = Some(Node::Leaf(kp_leaf(l)));
+        }
+        for &(p, unmerged) in parents {
+            tree.nodes[p as usize] = Some(Node::Parent(parent(p, unmerged.to_vec())));
+        }
+        tree
+    }
+
+    fn nodes(xs: &[u32]) -> Vec<NodeIndex> {
+        xs.iter().map(|&x| NodeIndex(x)).collect()
+    }
+
+    #[test]
+    fn resolution_follows_the_rfc_example() {
+        // §4.1.1 figure: leaves A B _ D E F _ H, X[B] = node 3, Y = node 9.
+        let tree = tree_of(8, &[0, 1, 3, 4, 5, 7], &[(3, &[1]), (9, &[])]);
+        assert_eq!(tree.resolution(NodeIndex(3)).unwrap(), nodes(&[3, 2]));
+        assert_eq!(tree.resolution(NodeIndex(4)).unwrap(), nodes(&[]));
+        assert_eq!(tree.resolution(NodeIndex(12)).unwrap(), nodes(&[]));
+        assert_eq!(tree.resolution(NodeIndex(7)).unwrap(), nodes(&[3, 2, 9, 14]));
+        let without_b = tree.resolution_excluding(NodeIndex(7), &[LeafIndex(1)]).unwrap();
+        assert_eq!(without_b, nodes(&[3, 9, 14]));
+        let without_h = tree.resolution_excluding(NodeIndex(11), &[LeafIndex(7)]).unwrap();
+        assert_eq!(without_h, nodes(&[9]));
+        assert_eq!(
+            tree.resolution(NodeIndex(15)),
+            Err(TreeError::NodeOutOfRange { node: 15 })
+        );
+    }
+
+    #[test]
+    fn filtered_direct_path_follows_the_rfc_example() {
+        // §4.1.2 figure: A B _ _ E F G _, T = 1, X = 9, Y = 11, W = 7.
+        let tree = tree_of(8, &[0, 1, 4, 5, 6], &[(1, &[]), (9, &[]), (11, &[]), (7, &[])]);
+        let fdp = |l| tree.filtered_direct_path(LeafIndex(l)).unwrap();
+        assert_eq!(fdp(0), nodes(&[1, 7]));
+        assert_eq!(fdp(1), nodes(&[1, 7]));
+        assert_eq!(fdp(4), nodes(&[9, 11, 7]));
+        assert_eq!(fdp(5), nodes(&[9, 11, 7]));
+        assert_eq!(fdp(6), nodes(&[11, 7]));
+        assert_eq!(
+            tree.filtered_direct_path(LeafIndex(8)),
+            Err(TreeError::LeafOutOfRange { leaf: 8 })
+        );
+    }
+
+    #[test]
+    fn add_fills_the_leftmost_blank_then_extends() {
+        let mut tree = tree_of(4, &[0, 1, 3], &[(1, &[]), (3, &[3])]);
+        assert_eq!(tree.add_leaf(kp_leaf(10)).unwrap(), LeafIndex(2));
+        // Unmerged at the non-blank root, kept sorted; blank node 5 untouched.
+        assert_eq!(tree.unmerged_leaves(NodeIndex(3)), &[2, 3]);
+        assert!(tree.is_blank(NodeIndex(5)));
+        assert_eq!(tree.unmerged_leaves(NodeIndex(1)), &[] as &[u32]);
+        assert_eq!(tree.add_leaf(kp_leaf(11)).unwrap(), LeafIndex(4));
+        assert_eq!(tree.n_leaves(), 8);
+        assert!(tree.is_blank(NodeIndex(7)));
+        assert_eq!(tree.leaf(LeafIndex(4)), Some(&kp_leaf(11)));
+    }
+
+    #[test]
+    fn add_to_the_empty_tree() {
+        let mut tree = RatchetTree::new();
+        assert_eq!(tree.root(), None);
+        assert_eq!(tree.add_leaf(kp_leaf(0)).unwrap(), LeafIndex(0));
+        assert_eq!((tree.n_leaves(), tree.node_width()), (1, 1));
+        assert_eq!(tree.add_leaf(kp_leaf(1)).unwrap(), LeafIndex(1));
+        assert_eq!((tree.n_leaves(), tree.node_width()), (2, 3));
+        assert_eq!(tree, {
+            let mut t = RatchetTree::with_creator(kp_leaf(0));
+            t.add_leaf(kp_leaf(1)).unwrap();
+            t
+        });
+    }
+
+    #[test]
+    fn remove_blanks_the_path_and_truncates() {
+        let mut tree = tree_of(8, &[0, 1, 4], &[(1, &[]), (3, &[]), (7, &[]), (9, &[])]);
+        assert_eq!(tree.remove_leaf(LeafIndex(4)).unwrap(), kp_leaf(4));
+        assert_eq!(tree.n_leaves(), 2);
+        assert_eq!(tree.node_width(), 3);
+        // The removed leaf's path (9, 11, 7) went with the right half; node 1
+        // is on the path of no removed leaf.
+        assert!(!tree.is_blank(NodeIndex(1)));
+        assert_eq!(tree.remove_leaf(LeafIndex(1)).unwrap(), kp_leaf(1));
+        assert_eq!(tree.n_leaves(), 1);
+        assert_eq!(tree.remove_leaf(LeafIndex(0)).unwrap(), kp_leaf(0));
+        assert_eq!(tree.n_leaves(), 0);
+    }
+
+    #[test]
+    fn truncate_stops_at_the_rightmost_member() {
+        let mut tree = tree_of(8, &[0, 5], &[(7, &[])]);
+        tree.remove_leaf(LeafIndex(0)).unwrap();
+        assert_eq!(tree.n_leaves(), 8);
+        assert!(tree.is_blank(NodeIndex(7)));
+        let mut tree = tree_of(16, &[0, 2], &[]);
+        tree.truncate();
+        assert_eq!(tree.n_leaves(), 4);
+        assert_eq!(tree.remove_leaf(LeafIndex(3)), Err(TreeError::BlankLeaf { leaf: 3 }));
+        assert_eq!(
+            tree.remove_leaf(LeafIndex(4)),
+            Err(TreeError::LeafOutOfRange { leaf: 4 })
+        );
+    }
+
+    #[test]
+    fn update_replaces_the_leaf_and_blanks_its_path() {
+        let mut tree = tree_of(4, &[0, 1, 2, 3], &[(1, &[]), (3, &[]), (5, &[])]);
+        tree.update_leaf(LeafIndex(2), update_leaf(2, 2, 1)).unwrap();
+        assert!(tree.is_blank(NodeIndex(5)) && tree.is_blank(NodeIndex(3)));
+        assert!(!tree.is_blank(NodeIndex(1)));
+        assert_eq!(tree.leaf(LeafIndex(2)), Some(&update_leaf(2, 2, 1)));
+        let mut empty = tree_of(4, &[0], &[]);
+        assert_eq!(
+            empty.update_leaf(LeafIndex(1), kp_leaf(1)),
+            Err(TreeError::BlankLeaf { leaf: 1 })
+        );
+    }
+
+    #[test]
+    fn wire_form_round_trips_with_padding() {
+        // Leaves 0 and 2 of 4: the wire form stops at leaf 2 (node 4).
+        let tree = tree_of(4, &[0, 2], &[(1, &[])]);
+        assert_eq!(tree.to_nodes().len(), 5);
+        let bytes = tree.encode().unwrap();
+        let back = RatchetTree::decode(&bytes).unwrap();
+        assert_eq!(back, tree);
+        assert_eq!(back.node_width(), 7);
+        // Two nodes, a leaf and a parent, pad to a two-leaf tree.
+        let two = vec![Some(Node::Leaf(kp_leaf(0))), Some(Node::Parent(parent(1, vec![])))];
+        assert_eq!(RatchetTree::from_nodes(two).unwrap().n_leaves(), 2);
+        for (len, n_leaves) in [(1, 1), (3, 2), (5, 4), (7, 4), (9, 8), (15, 8), (17, 16)] {
+            let mut nodes = vec![None; len - 1];
+            nodes.push(Some(Node::Leaf(kp_leaf(0))));
+            assert_eq!(
+                RatchetTree::from_nodes(nodes).unwrap().n_leaves(),
+                n_leaves,
+                "length {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_trees_are_rejected_with_typed_errors() {
+        let leaf = || Some(Node::Leaf(kp_leaf(0)));
+        let parent_node = || Some(Node::Parent(parent(1, vec![])));
+        assert_eq!(RatchetTree::from_nodes(vec![]), Err(TreeError::EmptyTree));
+        assert_eq!(
+            RatchetTree::from_nodes(vec![leaf(), None]),
+            Err(TreeError::TrailingBlankNode)
+        );
+        assert_eq!(
+            RatchetTree::from_nodes(vec![leaf(), None, None]),
+            Err(TreeError::TrailingBlankNode)
+        );
+        assert_eq!(
+            RatchetTree::from_nodes(vec![parent_node()]),
+            Err(TreeError::WrongNodeType { node: 0 })
+        );
+        assert_eq!(
+            RatchetTree::from_nodes(vec![leaf(), leaf()]),
+            Err(TreeError::WrongNodeType { node: 1 })
+        );
+        assert_eq!(RatchetTree::decode(&[]), Err(TreeError::Codec(CodecError::Truncated)));
+        assert_eq!(RatchetTree::decode(&[0]), Err(TreeError::EmptyTree));
+        assert_eq!(RatchetTree::decode(&[1, 0]), Err(TreeError::TrailingBlankNode));
+        // An unknown node type, an invalid optional marker.
+        assert!(matches!(RatchetTree::decode(&[2, 1, 3]), Err(TreeError::Codec(_))));
+        assert!(matches!(RatchetTree::decode(&[1, 2]), Err(TreeError::Codec(_))));
+        assert_eq!(TreeError::TrailingBlankNode.code(), "tree_trailing_blank_node");
+    }
+
+    #[test]
+    fn truncated_and_corrupted_encodings_never_panic() {
+        let tree = tree_of(4, &[0, 1, 3], &[(1, &[0]), (3, &[])]);
+        let bytes = tree.encode().unwrap();
+        for cut in 0..bytes.len() {
+            assert!(RatchetTree::decode(&bytes[..cut]).is_err());
+        }
+        for i in 0..bytes.len() {
+            let mut corrupted = bytes.clone();
+            corrupted[i] ^= 0x41;
+            if let Ok(mut t) = RatchetTree::decode(&corrupted) {
+                // Whatever decodes must be usable without panicking.
+                let _ = t.tree_hash(super::test_utils::suite());
+                let _ = t.resolution(NodeIndex(1));
+                let _ = t.verify_parent_hashes(super::test_utils::suite());
+                let _ = t.check_unmerged_leaves();
+            }
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! Validating a received ratchet tree (RFC 9420 §12.4.3.1) and checking a
+//! new leaf node against the members already in the tree (§7.3).
+
+use alloc::collections::BTreeSet;
+
+use super::leaf::{self, LeafNodeError, LeafNodeOrigin, LeafValidationContext};
+use super::{RatchetTree, TreeError, leaf_range};
+use crate::messages::{CredentialType, LeafNode, Node};
+use crate::tree_math::{self, LeafIndex, NodeIndex};
+
+/// What a received tree is validated against.
+#[derive(Clone, Copy)]
+pub struct TreeValidationParams<'a> {
+    /// The group's parameters, for validating every leaf node.
+    pub leaf: LeafValidationContext<'a>,
+    /// The tree hash the tree must have: the GroupInfo's (or
+    /// GroupContext's) `tree_hash`. `None` skips the check, e.g. when the
+    /// caller compares it itself.
+    pub expected_tree_hash: Option<&'a [u8]>,
+}
+
+impl RatchetTree {
+    /// Validates a received tree as a joiner must (§12.4.3.1): the tree hash,
+    /// unmerged leaves, key uniqueness, credential type support, that every
+    /// non-blank parent is parent-hash valid, and every leaf node (§7.3).
+    /// Cheap structural checks run before hashing and signature checks.
+    pub fn validate(&mut self, params: &TreeValidationParams<'_>) -> Result<(), TreeError> {
+        let cs = params.leaf.cs;
+        if let Some(expected) = params.expected_tree_hash
+            && self.tree_hash(cs)? != expected
+        {
+            return Err(TreeError::TreeHashMismatch);
+        }
+        self.check_unmerged_leaves()?;
+        self.check_unique_keys()?;
+        self.check_credential_types()?;
+        self.verify_parent_hashes(cs)?;
+        for (i, leaf_node) in self.leaves() {
+            leaf::validate_leaf_node(&params.leaf, leaf_node, LeafNodeOrigin::Tree(i))
+                .map_err(|error| TreeError::InvalidLeafNode { leaf: i.0, error })?;
+        }
+        Ok(())
+    }
+
+    /// Checks every parent's `unmerged_leaves` (§7.1, §12.4.3.1): strictly
+    /// increasing, each a non-blank leaf below the parent, and listed by
+    /// every non-blank node between the leaf and the parent.
+    pub fn check_unmerged_leaves(&self) -> Result<(), TreeError> {
+        // Sortedness first, so the second pass can binary-search any list.
+        for (p, parent) in self.parents() {
+            if parent.unmerged_leaves.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(TreeError::UnmergedLeavesUnsorted { node: p.0 });
+            }
+        }
+        for (p, parent) in self.parents() {
+            for &leaf in &parent.unmerged_leaves {
+                self.check_unmerged_leaf(p, leaf)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks one entry `leaf` of the unmerged leaves of parent `p`.
+    fn check_unmerged_leaf(&self, p: NodeIndex, leaf: u32) -> Result<(), TreeError> {
+        let invalid = TreeError::InvalidUnmergedLeaf { node: p.0, leaf };
+        if !leaf_range(p).contains(&u64::from(leaf)) || self.leaf(LeafIndex(leaf)).is_none() {
+            return Err(invalid);
+        }
+        let x = LeafIndex(leaf).to_node().ok_or(invalid)?;
+        let n = self.n_leaves();
+        let mut y = tree_math::parent(x, n);
+        while let Some(between) = y.filter(|&y| y != p) {
+            if !self.is_blank(between) && self.unmerged_leaves(between).binary_search(&leaf).is_err() {
+                return Err(TreeError::UnmergedLeafNotPropagated { node: between.0, leaf });
+            }
+            y = tree_math::parent(between, n);
+        }
+        Ok(())
+    }
+
+    /// Checks that no encryption key appears in two nodes and no signature
+    /// key in two leaves (§7.3, §12.4.3.1).
+    pub fn check_unique_keys(&self) -> Result<(), TreeError> {
+        let mut encryption = BTreeSet::new();
+        let mut signature = BTreeSet::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            let Some(node) = node else { continue };
+            if !encryption.insert(node.encryption_key().as_slice()) {
+                return Err(TreeError::DuplicateEncryptionKey { node: i as u32 });
+            }
+            if let Node::Leaf(leaf) = node
+                && !signature.insert(leaf.signature_key.as_slice())
+            {
+                return Err(TreeError::DuplicateSignatureKey { leaf: i as u32 / 2 });
+            }
+        }
+        Ok(())
+    }
+
+    /// The credential types of the members (§7.3).
+    fn credential_types(&self) -> BTreeSet<CredentialType> {
+        self.leaves().map(|(_, l)| l.credential.credential_type()).collect()
+    }
+
+    /// Checks that every member supports every credential type in use (§7.3).
+    pub fn check_credential_types(&self) -> Result<(), TreeError> {
+        let in_use = self.credential_types();
+        for (i, leaf) in self.leaves() {
+            if let Some(&t) = in_use.iter().find(|t| !leaf.capabilities.credentials.contains(t)) {
+                let error = LeafNodeError::CredentialTypeNotSupportedByGroup(t);
+                return Err(TreeError::InvalidLeafNode { leaf: i.0, error });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a leaf node about to enter the tree against the members (§7.3):
+    /// its encryption and signature keys are unused by every node other than
+    /// the leaf it replaces (`replacing`, for Update and Commit), it supports
+    /// every credential type in use and every member supports its type.
+    /// Errors name the conflicting node or member. O(n) per call.
+    pub fn check_new_leaf(&self, leaf_node: &LeafNode, replacing: Option<LeafIndex>) -> Result<(), TreeError> {
+        let skip = replacing.and_then(LeafIndex::to_node);
+        for (i, node) in self.nodes.iter().enumerate() {
+            let Some(node) = node.as_ref().filter(|_| Some(NodeIndex(i as u32)) != skip) else {
+                continue;
+            };
+            if *node.encryption_key() == leaf_node.encryption_key {
+                return Err(TreeError::DuplicateEncryptionKey { node: i as u32 });
+            }
+            if matches!(node, Node::Leaf(l) if l.signature_key == leaf_node.signature_key) {
+                return Err(TreeError::DuplicateSignatureKey { leaf: i as u32 / 2 });
+            }
+        }
+        self.check_credential_compat(leaf_node, replacing)
+    }
+
+    /// The new leaf supports all types in use by others, and the others
+    /// support its type.
+    fn check_credential_compat(&self, leaf_node: &LeafNode, replacing: Option<LeafIndex>) -> Result<(), TreeError> {
+        let own = leaf_node.credential.credential_type();
+        for (i, other) in self.leaves().filter(|(i, _)| Some(*i) != replacing) {
+            let theirs = other.credential.credential_type();
+            let (leaf, t) = if !leaf_node.capabilities.credentials.contains(&theirs) {
+                (replacing.map_or(i.0, |r| r.0), theirs)
+            } else if !other.capabilities.credentials.contains(&own) {
+                (i.0, own)
+            } else {
+                continue;
+            };
+            let error = LeafNodeError::CredentialTypeNotSupportedByGroup(t);
+            return Err(TreeError::InvalidLeafNode { leaf, error });
+        }
+        Ok(())
+    }
+
+    /// Validates the leaf node of an Update proposal from `sender` (§7.3,
+    /// §12.1.2): see [`Self::check_commit_leaf`], with source `update`.
+    pub fn check_update_leaf(
+        &self,
+        ctx: &LeafValidationContext<'_>,
+        sender: LeafIndex,
+        leaf_node: &LeafNode,
+    ) -> Result<(), TreeError> {
+        self.check_replacement(ctx, sender, LeafNodeOrigin::Update(sender), leaf_node)
+    }
+
+    /// Validates the leaf node of the UpdatePath of a Commit from `sender`
+    /// (§7.3, §7.5): the leaf node itself, a changed encryption key, the
+    /// credential as a successor of the sender's current one, and against
+    /// the other members. Its parent hash is checked by
+    /// [`Self::apply_update_path`].
+    pub fn check_commit_leaf(
+        &self,
+        ctx: &LeafValidationContext<'_>,
+        sender: LeafIndex,
+        leaf_node: &LeafNode,
+    ) -> Result<(), TreeError> {
+        self.check_replacement(ctx, sender, LeafNodeOrigin::Commit(sender), leaf_node)
+    }
+
+    /// The checks of a leaf node replacing the member's at `sender`.
+    fn check_replacement(
+        &self,
+        ctx: &LeafValidationContext<'_>,
+        sender: LeafIndex,
+        origin: LeafNodeOrigin,
+        leaf_node: &LeafNode,
+    ) -> Result<(), TreeError> {
+        let current = self.leaf(sender).ok_or(TreeError::BlankLeaf { leaf: sender.0 })?;
+        let invalid = |error| TreeError::InvalidLeafNode { leaf: sender.0, error };
+        leaf::validate_leaf_node(ctx, leaf_node, origin).map_err(invalid)?;
+        if leaf_node.encryption_key == current.encryption_key {
+            return Err(invalid(LeafNodeError::EncryptionKeyNotUpdated));
+        }
+        ctx.credential_validator
+            .validate_successor(&current.credential, &leaf_node.credential)
+            .map_err(|e| invalid(LeafNodeError::Credential(e)))?;
+        self.check_new_leaf(leaf_node, Some(sender))
+    }
+
+    /// Validates the leaf node of a KeyPackage about to be added (§7.3,
+    /// §12.1.1) on its own and against the members. The rest of KeyPackage
+    /// validation (§10.1) is the caller's. Errors about the new leaf itself
+    /// name the leaf it would get.
+    pub fn check_added_leaf(&self, ctx: &LeafValidationContext<'_>, leaf_node: &LeafNode) -> Result<(), TreeError> {
+        let slot = self
+            .nodes
+            .iter()
+            .step_by(2)
+            .position(Option::is_none)
+            .unwrap_or(self.nodes.len().div_ceil(2));
+        leaf::validate_leaf_node(ctx, leaf_node, LeafNodeOrigin::KeyPackage).map_err(|error| {
+            TreeError::InvalidLeafNode {
+                leaf: slot as u32,
+                error,
+            }
+        })?;
+        self.check_new_leaf(leaf_node, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::leaf::BasicCredentialValidator;
+    use super::super::test_utils::{committed_tree, group_id, kp_leaf, parent, suite, update_leaf};
+    use super::*;
+    use crate::codec::VLBytes;
+    use crate::messages::ParentNode;
+
+    fn validate(tree: &mut RatchetTree, expected_tree_hash: Option<&[u8]>) -> Result<(), TreeError> {
+        let gid = group_id();
+        let leaf = LeafValidationContext {
+            cs: suite(),
+            group_id: &gid,
+            required_capabilities: None,
+            now: Some(1_700_000_000),
+            max_lifetime: None,
+            credential_validator: &BasicCredentialValidator,
+        };
+        tree.validate(&TreeValidationParams {
+            leaf,
+            expected_tree_hash,
+        })
+    }
+
+    fn with_ctx<T>(f: impl FnOnce(&LeafValidationContext<'_>) -> T) -> T {
+        let gid = group_id();
+        f(&LeafValidationContext {
+            cs: suite(),
+            group_id: &gid,
+            required_capabilities: None,
+            now: None,
+            max_lifetime: None,
+            credential_validator: &BasicCredentialValidator,
+        })
+    }
+
+    /// Replaces the parent node at `x` after editing a copy of it.
+    fn edit_parent(tree: &mut RatchetTree, x: u32, f: impl FnOnce(&mut ParentNode)) {
+        let mut node = tree.parent_node(NodeIndex(x)).unwrap().clone();
+        f(&mut node);
+        tree.set_parent(NodeIndex(x), node).unwrap();
+    }
+
+    #[test]
+    fn a_tree_built_by_the_protocol_validates() {
+        let mut tree = committed_tree();
+        tree.add_leaf(kp_leaf(8)).unwrap();
+        let hash = tree.tree_hash(suite()).unwrap();
+        assert_eq!(validate(&mut tree, Some(&hash)), Ok(()));
+        // And so does its wire form, as a joiner receives it.
+        let mut received = RatchetTree::decode(&tree.encode().unwrap()).unwrap();
+        assert_eq!(validate(&mut received, Some(&hash)), Ok(()));
+        assert_eq!(
+            validate(&mut received, Some(&[0; 32])),
+            Err(TreeError::TreeHashMismatch)
+        );
+    }
+
+    #[test]
+    fn unmerged_leaves_are_checked() {
+        // Root 7 lists leaf 5, which node 11 (between them) also lists.
+        let base = super::super::tests::tree_of(8, &[0, 1, 4, 5], &[(7, &[5]), (11, &[5])]);
+        assert_eq!(base.check_unmerged_leaves(), Ok(()));
+        let mut tree = base.clone();
+        edit_parent(&mut tree, 11, |p| p.unmerged_leaves.clear());
+        assert_eq!(
+            tree.check_unmerged_leaves(),
+            Err(TreeError::UnmergedLeafNotPropagated { node: 11, leaf: 5 })
+        );
+        let mut tree = base.clone();
+        edit_parent(&mut tree, 7, |p| p.unmerged_leaves = vec![5, 4]);
+        assert_eq!(
+            tree.check_unmerged_leaves(),
+            Err(TreeError::UnmergedLeavesUnsorted { node: 7 })
+        );
+        let mut tree = base.clone();
+        edit_parent(&mut tree, 11, |p| p.unmerged_leaves = vec![1, 5]);
+        assert_eq!(
+            tree.check_unmerged_leaves(),
+            Err(TreeError::InvalidUnmergedLeaf { node: 11, leaf: 1 })
+        );
+        let mut tree = base.clone();
+        edit_parent(&mut tree, 11, |p| p.unmerged_leaves = vec![5, 6]);
+        assert_eq!(
+            tree.check_unmerged_leaves(),
+            Err(TreeError::InvalidUnmergedLeaf { node: 11, leaf: 6 })
+        );
+        let mut tree = base;
+        edit_parent(&mut tree, 7, |p| p.unmerged_leaves = vec![5, 900]);
+        assert_eq!(
+            tree.check_unmerged_leaves(),
+            Err(TreeError::InvalidUnmergedLeaf { node: 7, leaf: 900 })
+        );
+    }
+
+    #[test]
+    fn keys_must_be_unique() {
+        let mut tree = committed_tree();
+        let leaf_key = tree.leaf(LeafIndex(1)).unwrap().encryption_key.clone();
+        edit_parent(&mut tree, 11, |p| p.encryption_key = leaf_key);
+        assert_eq!(
+            tree.check_unique_keys(),
+            Err(TreeError::DuplicateEncryptionKey { node: 11 })
+        );
+        assert_eq!(
+            validate(&mut tree, None),
+            Err(TreeError::DuplicateEncryptionKey { node: 11 })
+        );
+
+        let mut tree = super::super::tests::tree_of(4, &[0, 1], &[]);
+        let mut twin = kp_leaf(0);
+        twin.encryption_key = VLBytes::from(b"another key");
+        tree.set_leaf(LeafIndex(3), twin.clone()).unwrap();
+        assert_eq!(
+            tree.check_unique_keys(),
+            Err(TreeError::DuplicateSignatureKey { leaf: 3 })
+        );
+        tree.blank(NodeIndex(6)).unwrap();
+        assert_eq!(
+            tree.check_new_leaf(&twin, None),
+            Err(TreeError::DuplicateSignatureKey { leaf: 0 })
+        );
+        assert_eq!(tree.check_new_leaf(&twin, Some(LeafIndex(0))), Ok(()));
+        assert_eq!(
+            tree.check_new_leaf(&kp_leaf(1), None),
+            Err(TreeError::DuplicateEncryptionKey { node: 2 })
+        );
+    }
+
+    #[test]
+    fn credential_types_must_be_supported_by_everyone() {
+        let mut tree = super::super::tests::tree_of(4, &[0, 1], &[]);
+        let mut picky = kp_leaf(2);
+        picky.capabilities.credentials = vec![CredentialType::X509];
+        let error = LeafNodeError::CredentialTypeNotSupportedByGroup(CredentialType::BASIC);
+        assert_eq!(
+            tree.check_new_leaf(&picky, None),
+            Err(TreeError::InvalidLeafNode { leaf: 0, error })
+        );
+        tree.set_leaf(LeafIndex(2), picky).unwrap();
+        assert_eq!(
+            tree.check_credential_types(),
+            Err(TreeError::InvalidLeafNode { leaf: 2, error })
+        );
+    }
+
+    #[test]
+    fn leaves_and_parent_hashes_are_validated() {
+        // Without parent nodes no parent hash covers the leaves.
+        let mut tree = super::super::tests::tree_of(4, &[0, 1, 2, 3], &[]);
+        let mut forged = tree.leaf(LeafIndex(3)).unwrap().clone();
+        forged.credential = crate::messages::Credential::Basic(VLBytes::from(b"mallory"));
+        tree.set_leaf(LeafIndex(3), forged).unwrap();
+        let error = LeafNodeError::InvalidSignature;
+        assert_eq!(
+            validate(&mut tree, None),
+            Err(TreeError::InvalidLeafNode { leaf: 3, error })
+        );
+        // With them, the parent hash catches the change first.
+        let mut tree = committed_tree();
+        let mut forged = tree.leaf(LeafIndex(3)).unwrap().clone();
+        forged.credential = crate::messages::Credential::Basic(VLBytes::from(b"mallory"));
+        tree.set_leaf(LeafIndex(3), forged).unwrap();
+        assert_eq!(validate(&mut tree, None), Err(TreeError::ParentHashInvalid { node: 3 }));
+
+        let mut tree = committed_tree();
+        tree.update_leaf(LeafIndex(2), update_leaf(2, 2, 9)).unwrap();
+        tree.set_parent(NodeIndex(5), parent(55, vec![])).unwrap();
+        assert_eq!(validate(&mut tree, None), Err(TreeError::ParentHashInvalid { node: 5 }));
+    }
+
+    #[test]
+    fn replacement_leaves_are_checked() {
+        let tree = committed_tree();
+        with_ctx(|ctx| {
+            assert_eq!(
+                tree.check_update_leaf(ctx, LeafIndex(2), &update_leaf(2, 2, 77)),
+                Ok(())
+            );
+            let stale = update_leaf(2, 2, 0);
+            let mut same_key = stale.clone();
+            same_key.encryption_key = tree.leaf(LeafIndex(2)).unwrap().encryption_key.clone();
+            super::super::test_utils::sign(&mut same_key, 2, 2);
+            let error = LeafNodeError::EncryptionKeyNotUpdated;
+            let err = tree.check_update_leaf(ctx, LeafIndex(2), &same_key);
+            assert_eq!(err, Err(TreeError::InvalidLeafNode { leaf: 2, error }));
+            let err = tree.check_commit_leaf(ctx, LeafIndex(2), &stale);
+            let error = LeafNodeError::WrongSource;
+            assert_eq!(err, Err(TreeError::InvalidLeafNode { leaf: 2, error }));
+            let blank = RatchetTree::with_creator(kp_leaf(0));
+            let err = blank.check_update_leaf(ctx, LeafIndex(1), &stale);
+            assert_eq!(err, Err(TreeError::BlankLeaf { leaf: 1 }));
+            assert_eq!(tree.check_added_leaf(ctx, &kp_leaf(20)), Ok(()));
+            let err = tree.check_added_leaf(ctx, &kp_leaf(4));
+            assert_eq!(err, Err(TreeError::DuplicateEncryptionKey { node: 8 }));
+        });
+    }
+}
