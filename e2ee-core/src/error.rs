@@ -10,6 +10,7 @@ use crate::key_package::KeyPackageError;
 use crate::ratchet_tree::TreeError;
 use crate::secret_tree::SecretTreeError;
 use crate::transcript::TranscriptError;
+use crate::treekem::TreeKemError;
 use crate::welcome::WelcomeError;
 
 /// Any error of this crate.
@@ -32,6 +33,8 @@ pub enum Error {
     Tree(TreeError),
     /// A KeyPackage could not be created or was rejected.
     KeyPackage(KeyPackageError),
+    /// An UpdatePath could not be created or processed.
+    TreeKem(TreeKemError),
 }
 
 impl Error {
@@ -46,6 +49,7 @@ impl Error {
             Self::Welcome(e) => e.code(),
             Self::Tree(e) => e.code(),
             Self::KeyPackage(e) => e.code(),
+            Self::TreeKem(e) => e.code(),
         }
     }
 }
@@ -61,6 +65,7 @@ impl fmt::Display for Error {
             Self::Welcome(e) => write!(f, "welcome processing failed: {e}"),
             Self::Tree(e) => write!(f, "ratchet tree error: {e}"),
             Self::KeyPackage(e) => write!(f, "key package error: {e}"),
+            Self::TreeKem(e) => write!(f, "TreeKEM error: {e}"),
         }
     }
 }
@@ -94,6 +99,12 @@ impl From<FramingError> for Error {
 impl From<TreeError> for Error {
     fn from(e: TreeError) -> Self {
         Self::Tree(e)
+    }
+}
+
+impl From<TreeKemError> for Error {
+    fn from(e: TreeKemError) -> Self {
+        Self::TreeKem(e)
     }
 }
 

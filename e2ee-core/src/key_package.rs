@@ -96,7 +96,7 @@ pub fn sign_leaf_node(
     leaf: &mut LeafNode,
     signature_private_key: &[u8],
     group: Option<(&VLBytes, u32)>,
-) -> Result<(), KeyPackageError> {
+) -> Result<(), CryptoError> {
     let tbs = encode(&LeafNodeTbs { leaf_node: leaf, group })?;
     leaf.signature = cs.sign_with_label(signature_private_key, LEAF_NODE_LABEL, &tbs)?.into();
     Ok(())

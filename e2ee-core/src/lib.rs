@@ -18,6 +18,7 @@
 //! | [`psk`] | §8.4 pre-shared keys |
 //! | [`transcript`] | §8.2 transcript hashes |
 //! | [`ratchet_tree`] | §4, §7 ratchet tree, tree and parent hashes, validation |
+//! | [`treekem`] | §7.4–§7.6 UpdatePath creation and processing |
 //! | [`messages`] | wire structures of §6, §7, §10–§12 |
 //! | [`framing`] | §6 PublicMessage / PrivateMessage protection |
 //! | [`welcome`] | §12.4.3.1 Welcome and GroupInfo protection |
@@ -42,6 +43,7 @@ pub mod ratchet_tree;
 pub mod secret_tree;
 pub mod transcript;
 pub mod tree_math;
+pub mod treekem;
 pub mod welcome;
 
 pub use error::Error;
