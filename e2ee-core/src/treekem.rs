@@ -389,7 +389,7 @@ fn create_in_place(
     group_context: &mut GroupContext,
     rng: &mut Rng<'_>,
 ) -> Result<CreatedUpdatePath, TreeKemError> {
-    let x = leaf_node_index(tree, params.sender)?;
+    let x = tree.leaf_node_index(params.sender)?;
     // §7.5 step 1; the filtered direct path depends only on the copath, so
     // blanking first does not change it.
     tree.blank_direct_path(x)?;
@@ -590,7 +590,7 @@ impl DecryptionPlan {
         if !matches!(update.leaf_node.leaf_node_source, LeafNodeSource::Commit(_)) {
             return Err(TreeKemError::NotCommitSource);
         }
-        let x = leaf_node_index(tree, sender)?;
+        let x = tree.leaf_node_index(sender)?;
         let path = tree.filtered_direct_path(sender)?;
         if path.len() != update.nodes.len() {
             return Err(TreeError::UpdatePathLength {
@@ -697,18 +697,9 @@ pub fn check_update_path_keys(tree: &RatchetTree, sender: LeafIndex, update: &Up
     Ok(())
 }
 
-/// The node of `leaf`, checked to be in the tree.
-fn leaf_node_index(tree: &RatchetTree, leaf: LeafIndex) -> Result<NodeIndex, TreeError> {
-    leaf.to_node()
-        .filter(|&x| tree.contains(x))
-        .ok_or(TreeError::LeafOutOfRange { leaf: leaf.0 })
-}
-
-/// The child of `p` that is not on the path down to `x` (which is below `p`).
+/// The child of `p` off the path down to `x`, as an error if `p` is a leaf.
 fn copath_child(p: NodeIndex, x: NodeIndex) -> Result<NodeIndex, TreeError> {
-    // In array order the left subtree precedes its parent.
-    let child = if x < p { p.right() } else { p.left() };
-    child.ok_or(TreeError::NodeOutOfRange { node: p.0 })
+    RatchetTree::copath_child(p, x).ok_or(TreeError::NodeOutOfRange { node: p.0 })
 }
 
 /// A copy of a leaf and its direct path, so a failed operation can put the
@@ -722,7 +713,7 @@ struct PathSnapshot {
 
 impl PathSnapshot {
     fn take(tree: &RatchetTree, sender: LeafIndex) -> Result<Self, TreeError> {
-        let x = leaf_node_index(tree, sender)?;
+        let x = tree.leaf_node_index(sender)?;
         let parents = tree
             .direct_path(x)?
             .into_iter()
@@ -738,7 +729,7 @@ impl PathSnapshot {
     fn restore(self, tree: &mut RatchetTree) -> Result<(), TreeError> {
         match self.leaf {
             Some(leaf) => tree.set_leaf(self.sender, leaf)?,
-            None => tree.blank(leaf_node_index(tree, self.sender)?)?,
+            None => tree.blank(tree.leaf_node_index(self.sender)?)?,
         }
         for (p, node) in self.parents {
             match node {
