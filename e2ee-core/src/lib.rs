@@ -35,6 +35,7 @@ pub mod codec;
 pub mod crypto;
 pub mod error;
 pub mod framing;
+pub mod group;
 pub mod key_package;
 pub mod key_schedule;
 pub mod messages;

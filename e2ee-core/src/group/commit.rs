@@ -1,0 +1,447 @@
+//! Creating a Commit and its Welcome (RFC 9420 §12.4.1, §12.4.3.1).
+//!
+//! [`Group::commit`] computes the next epoch but does not enter it: the
+//! Delivery Service may accept another member's Commit instead. The result
+//! waits in the group as a pending Commit until the caller either merges it
+//! ([`Group::merge_pending_commit`], once the DS accepted it) or drops it
+//! ([`Group::clear_pending_commit`], when another Commit won and is then
+//! processed). Only one Commit is pending at a time.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use super::process::CommitSummary;
+use super::proposals::{AppliedProposals, CommittedProposal, Committer, ProposalContext, apply_proposals};
+use super::send::OwnPending;
+use super::{Environment, Group, GroupError, PendingProposal};
+use crate::codec::VLBytes;
+use crate::crypto::{Rng, Secret};
+use crate::key_package::key_package_ref;
+use crate::key_schedule::{EpochSchedule, WelcomeSchedule};
+use crate::messages::{
+    AuthenticatedContent, Commit, Content, Extension, ExternalPub, GroupContext, GroupInfo, GroupSecrets, MlsMessage,
+    MlsMessageBody, PathSecret, Proposal, ProposalOrRef, ProtocolVersion, Sender, Welcome, WireFormat,
+};
+use crate::ratchet_tree::RatchetTree;
+use crate::transcript;
+use crate::tree_math::LeafIndex;
+use crate::treekem::{CreatedUpdatePath, TreeKemPrivate, UpdatePathParams, create_update_path};
+use crate::welcome;
+
+/// What [`Group::commit`] commits, and how it is sent.
+#[derive(Clone, Debug)]
+pub struct CommitParams {
+    /// Proposals committed by value, after those by reference.
+    pub proposals: Vec<Proposal>,
+    /// Also commit, by reference, the proposals received (or sent) in this
+    /// epoch: all but this member's own Updates and Removes of itself, and
+    /// per leaf one Update or Remove — a Remove if any, else the latest
+    /// Update (§12.2, §12.4).
+    pub include_pending: bool,
+    /// Send an UpdatePath even if no proposal requires one (§12.4).
+    pub force_path: bool,
+    /// [`WireFormat::PUBLIC_MESSAGE`] or [`WireFormat::PRIVATE_MESSAGE`].
+    pub wire_format: WireFormat,
+    /// Put the ratchet tree into the GroupInfo (`ratchet_tree` extension,
+    /// §12.4.3.3), so joiners need not fetch it.
+    pub ratchet_tree_in_welcome: bool,
+}
+
+impl Default for CommitParams {
+    /// Commits the pending proposals, as a PrivateMessage, with a path only
+    /// if required and the ratchet tree in the Welcome.
+    fn default() -> Self {
+        Self {
+            proposals: Vec::new(),
+            include_pending: true,
+            force_path: false,
+            wire_format: WireFormat::PRIVATE_MESSAGE,
+            ratchet_tree_in_welcome: true,
+        }
+    }
+}
+
+/// The messages of a Commit. The group stays in its epoch until
+/// [`Group::merge_pending_commit`].
+#[derive(Clone, Debug)]
+pub struct CommitOutput {
+    /// The Commit, protected with the current epoch's keys, for the group.
+    pub commit: MlsMessage,
+    /// A Welcome for the members the Commit adds, if any.
+    pub welcome: Option<MlsMessage>,
+    /// The signed GroupInfo of the new epoch, with the `external_pub`
+    /// extension (and the tree, if asked for), e.g. to publish for
+    /// external joins.
+    pub group_info: MlsMessage,
+}
+
+/// The next epoch as this member's Commit makes it.
+pub(super) struct PendingCommit {
+    context: GroupContext,
+    tree: RatchetTree,
+    private: TreeKemPrivate,
+    schedule: EpochSchedule,
+    interim_transcript_hash: Vec<u8>,
+    confirmation_tag: Vec<u8>,
+    summary: CommitSummary,
+}
+
+/// A Commit with its proposals applied and its path made, before the new
+/// epoch is derived (§12.4.1).
+struct Prepared {
+    commit: Commit,
+    applied: AppliedProposals,
+    /// The new tree.
+    tree: RatchetTree,
+    /// The provisional GroupContext; the new one once the epoch is derived.
+    next: GroupContext,
+    path: Option<CreatedUpdatePath>,
+    psk_secret: Option<Secret>,
+}
+
+/// The new epoch's key schedule and transcript state.
+struct NextEpoch {
+    schedule: EpochSchedule,
+    confirmation_tag: Vec<u8>,
+    interim_transcript_hash: Vec<u8>,
+}
+
+impl Group {
+    /// Creates a Commit (§12.4.1) of `params.proposals` and, if asked, the
+    /// pending proposals, with the Welcome for any new members
+    /// (§12.4.3.1). The new epoch is kept as this group's pending Commit,
+    /// replacing any earlier one; the group stays in the current epoch.
+    pub fn commit(
+        &mut self,
+        env: &Environment<'_>,
+        params: CommitParams,
+        rng: &mut Rng<'_>,
+    ) -> Result<CommitOutput, GroupError> {
+        self.check_active()?;
+        let mut prepared = self.prepare_commit(env, &params, rng)?;
+        let (content, epoch) = self.sign_commit(env, &mut prepared, params.wire_format)?;
+        let group_info = self.group_info(env, &prepared, &epoch, params.ratchet_tree_in_welcome)?;
+        let welcome = if prepared.applied.added.is_empty() {
+            None
+        } else {
+            Some(welcome(env, &prepared, &epoch.schedule, &group_info, rng)?)
+        };
+        // §12.4.1: protected with the old epoch's keys.
+        let commit = self.protect(env, content, 0, rng)?;
+        self.keep_pending_commit(prepared, epoch);
+        Ok(CommitOutput {
+            commit,
+            welcome: welcome.map(|w| mls_message(MlsMessageBody::Welcome(w))),
+            group_info: mls_message(MlsMessageBody::GroupInfo(group_info)),
+        })
+    }
+
+    /// Whether a Commit of this member awaits merging.
+    pub fn has_pending_commit(&self) -> bool {
+        self.own_pending.commit.is_some()
+    }
+
+    /// Enters the epoch of this member's pending Commit, once the Delivery
+    /// Service accepted it. Fails if there is none, or if it was made for an
+    /// epoch the group has left since.
+    pub fn merge_pending_commit(&mut self) -> Result<CommitSummary, GroupError> {
+        let pending = self.own_pending.commit.take().ok_or_else(no_pending_commit)?;
+        if pending.context.epoch != self.context.epoch + 1 {
+            return Err(no_pending_commit());
+        }
+        let PendingCommit {
+            context,
+            tree,
+            private,
+            schedule,
+            interim_transcript_hash,
+            confirmation_tag,
+            summary,
+        } = pending;
+        self.enter_epoch(
+            context,
+            tree,
+            private,
+            schedule,
+            interim_transcript_hash,
+            confirmation_tag,
+        )?;
+        // Proposals and Updates of the old epoch are void now.
+        self.own_pending = OwnPending::default();
+        Ok(summary)
+    }
+
+    /// Drops the pending Commit (the Delivery Service accepted another one,
+    /// which is then processed as usual).
+    pub fn clear_pending_commit(&mut self) {
+        self.own_pending.commit = None;
+    }
+
+    /// Resolves and applies the proposals on a copy of the tree and, if
+    /// required or forced, creates the UpdatePath; sets the provisional
+    /// GroupContext's epoch, extensions and tree hash (§12.4.1).
+    fn prepare_commit(
+        &self,
+        env: &Environment<'_>,
+        params: &CommitParams,
+        rng: &mut Rng<'_>,
+    ) -> Result<Prepared, GroupError> {
+        let own = self.own_leaf();
+        let (proposals, committed) = self.commit_proposals(params);
+        let ctx = ProposalContext {
+            cs: env.cs,
+            group_context: &self.context,
+            credential_validator: env.credential_validator,
+            now: env.now,
+        };
+        // The one copy of the tree per Commit.
+        let mut tree = self.tree.clone();
+        let applied = apply_proposals(&ctx, &mut tree, &committed, Committer::Member(own))?;
+        let mut next = self.context.clone();
+        next.epoch += 1;
+        if let Some(extensions) = &applied.extensions {
+            next.extensions = extensions.clone();
+        }
+        let path = if applied.path_required || params.force_path {
+            let added: Vec<LeafIndex> = applied.added.iter().map(|(i, _)| *i).collect();
+            let leaf_node = tree.leaf(own).ok_or(GroupError::NotInTree)?.clone();
+            let path_params = UpdatePathParams {
+                sender: own,
+                leaf_node,
+                signature_private_key: self.signature_key.as_bytes(),
+                added_leaves: &added,
+            };
+            // Sets next.tree_hash; encrypts under the provisional context.
+            Some(create_update_path(env.cs, &mut tree, path_params, &mut next, rng)?)
+        } else {
+            next.tree_hash = tree.tree_hash(env.cs)?.into();
+            None
+        };
+        let commit = Commit {
+            proposals,
+            path: path.as_ref().map(|p| p.update_path.clone()),
+        };
+        let psk_secret = self.psk_secret(env, &applied.psks)?;
+        Ok(Prepared {
+            commit,
+            applied,
+            tree,
+            next,
+            path,
+            psk_secret,
+        })
+    }
+
+    /// The Commit's proposal list and the proposals it stands for: the
+    /// selected pending ones by reference, then `params.proposals` by value.
+    fn commit_proposals(&self, params: &CommitParams) -> (Vec<ProposalOrRef>, Vec<CommittedProposal>) {
+        let own = self.own_leaf();
+        let pending = if params.include_pending {
+            select_pending(&self.pending, own)
+        } else {
+            Vec::new()
+        };
+        let mut list = Vec::with_capacity(pending.len() + params.proposals.len());
+        let mut committed = Vec::with_capacity(list.capacity());
+        for p in pending {
+            list.push(ProposalOrRef::Reference(p.reference.clone()));
+            let reference = Some(p.reference.clone());
+            committed.push(CommittedProposal {
+                proposal: p.proposal.clone(),
+                sender: p.sender,
+                reference,
+            });
+        }
+        for proposal in &params.proposals {
+            list.push(ProposalOrRef::Proposal(proposal.clone()));
+            let sender = Sender::Member(own.0);
+            committed.push(CommittedProposal {
+                proposal: proposal.clone(),
+                sender,
+                reference: None,
+            });
+        }
+        (list, committed)
+    }
+
+    /// §12.4.1: signs the Commit under the old GroupContext for
+    /// `wire_format`, derives the new epoch from it (which completes
+    /// `prepared.next`) and adds the confirmation tag.
+    fn sign_commit(
+        &self,
+        env: &Environment<'_>,
+        prepared: &mut Prepared,
+        wire_format: WireFormat,
+    ) -> Result<(AuthenticatedContent, NextEpoch), GroupError> {
+        let cs = env.cs;
+        let commit = Content::Commit(prepared.commit.clone());
+        let mut content = self.sign_content(env, commit, &[], wire_format)?;
+        let init_secret = self.init_secret_for(env, &prepared.applied)?;
+        let commit_secret = prepared.path.as_ref().map(|p| p.commit_secret.clone());
+        let psk_secret = prepared.psk_secret.clone();
+        let next = &mut prepared.next;
+        let schedule = self.derive_next_epoch(env, &content, next, &init_secret, commit_secret, psk_secret)?;
+        let confirmed = &next.confirmed_transcript_hash;
+        let confirmation_tag = transcript::confirmation_tag(cs, schedule.epoch.confirmation_key.as_bytes(), confirmed);
+        let interim_transcript_hash = transcript::interim_transcript_hash(cs, confirmed, &confirmation_tag)?;
+        content.auth.confirmation_tag = Some(confirmation_tag.clone().into());
+        Ok((
+            content,
+            NextEpoch {
+                schedule,
+                confirmation_tag,
+                interim_transcript_hash,
+            },
+        ))
+    }
+
+    /// The signed GroupInfo of the new epoch (§12.4.3): its GroupContext,
+    /// the `external_pub` for external joins (§12.4.3.2), the tree if asked
+    /// for, and the Commit's confirmation tag.
+    fn group_info(
+        &self,
+        env: &Environment<'_>,
+        prepared: &Prepared,
+        epoch: &NextEpoch,
+        with_tree: bool,
+    ) -> Result<GroupInfo, GroupError> {
+        let external_pub = ExternalPub {
+            external_pub: epoch.schedule.epoch.external_pub(env.cs)?.into(),
+        };
+        let mut extensions = vec![Extension::from_body(&external_pub)?];
+        if with_tree {
+            extensions.push(Extension::from_body(&prepared.tree.to_nodes())?);
+        }
+        let mut group_info = GroupInfo {
+            group_context: prepared.next.clone(),
+            extensions,
+            confirmation_tag: epoch.confirmation_tag.as_slice().into(),
+            signer: self.own_leaf().0,
+            signature: VLBytes::default(),
+        };
+        welcome::sign_group_info(env.cs, &mut group_info, self.signature_key.as_bytes())?;
+        Ok(group_info)
+    }
+
+    /// Keeps the new epoch as the pending Commit.
+    fn keep_pending_commit(&mut self, prepared: Prepared, epoch: NextEpoch) {
+        let summary = self.summary(&prepared.next, &prepared.applied, prepared.path.is_some());
+        let private = match prepared.path {
+            Some(path) => path.private,
+            None => {
+                let mut private = self.private.clone();
+                private.forget_blank(&prepared.tree);
+                private
+            }
+        };
+        self.own_pending.commit = Some(PendingCommit {
+            context: prepared.next,
+            tree: prepared.tree,
+            private,
+            schedule: epoch.schedule,
+            interim_transcript_hash: epoch.interim_transcript_hash,
+            confirmation_tag: epoch.confirmation_tag,
+            summary,
+        });
+    }
+
+    /// What the Commit changed, as processing it reports (the committer's
+    /// leaf counts as updated when it sent a path).
+    fn summary(&self, next: &GroupContext, applied: &AppliedProposals, with_path: bool) -> CommitSummary {
+        let mut updated = applied.updated.clone();
+        if with_path {
+            updated.push(self.own_leaf());
+        }
+        CommitSummary {
+            sender: Sender::Member(self.own_leaf().0),
+            epoch: next.epoch,
+            added: applied.added.iter().map(|(i, _)| *i).collect(),
+            removed: applied.removed.clone(),
+            updated,
+            self_removed: false,
+        }
+    }
+}
+
+/// The pending proposals a Commit by `own` may cover (§12.2): not its own
+/// Updates nor Removes of itself, and one Update or Remove per leaf — the
+/// first Remove if any, else the latest Update.
+fn select_pending(pending: &[PendingProposal], own: LeafIndex) -> Vec<&PendingProposal> {
+    // The leaf an Update or Remove is about, and whether it is a Remove.
+    let target = |p: &PendingProposal| match (&p.proposal, p.sender) {
+        (Proposal::Update(_), Sender::Member(leaf)) => Some((LeafIndex(leaf), false)),
+        (Proposal::Remove(r), _) => Some((LeafIndex(r.removed), true)),
+        _ => None,
+    };
+    let mut chosen: BTreeMap<LeafIndex, (bool, usize)> = BTreeMap::new();
+    for (k, p) in pending.iter().enumerate() {
+        if let Some((leaf, is_remove)) = target(p) {
+            let entry = chosen.entry(leaf).or_insert((is_remove, k));
+            if !entry.0 {
+                *entry = (is_remove, k);
+            }
+        }
+    }
+    let keep = |(k, p): &(usize, &PendingProposal)| match target(p) {
+        None => true,
+        Some((leaf, _)) => leaf != own && chosen.get(&leaf).is_some_and(|c| c.1 == *k),
+    };
+    pending.iter().enumerate().filter(keep).map(|(_, p)| p).collect()
+}
+
+/// The Welcome (§12.4.3.1): the GroupInfo encrypted under the welcome key,
+/// and per new member the GroupSecrets — joiner secret, the path secret of
+/// its lowest common ancestor with the committer (if a path was sent), the
+/// PSK ids — encrypted to its KeyPackage's `init_key`.
+fn welcome(
+    env: &Environment<'_>,
+    prepared: &Prepared,
+    schedule: &EpochSchedule,
+    group_info: &GroupInfo,
+    rng: &mut Rng<'_>,
+) -> Result<Welcome, GroupError> {
+    let cs = env.cs;
+    let joiner_secret = schedule.joiner_secret.as_bytes();
+    let psk_secret = prepared.psk_secret.as_ref().map(Secret::as_bytes);
+    let key_schedule = WelcomeSchedule::new(cs, joiner_secret, psk_secret)?;
+    let encrypted_group_info = welcome::seal_group_info(cs, group_info, &key_schedule)?;
+    let mut secrets = Vec::with_capacity(prepared.applied.added.len());
+    for (leaf, key_package) in &prepared.applied.added {
+        let path_secret = prepared.path.as_ref().and_then(|p| p.path_secret_for(*leaf));
+        let group_secrets = GroupSecrets {
+            joiner_secret: joiner_secret.into(),
+            path_secret: path_secret.map(|s| PathSecret {
+                path_secret: s.as_bytes().into(),
+            }),
+            psks: prepared.applied.psks.clone(),
+        };
+        let kp_ref = key_package_ref(cs, key_package)?;
+        let init_key = key_package.init_key.as_slice();
+        secrets.push(welcome::seal_group_secrets(
+            cs,
+            &kp_ref,
+            init_key,
+            &encrypted_group_info,
+            &group_secrets,
+            rng,
+        )?);
+    }
+    Ok(Welcome {
+        cipher_suite: cs.cipher_suite(),
+        secrets,
+        encrypted_group_info: encrypted_group_info.into(),
+    })
+}
+
+fn mls_message(body: MlsMessageBody) -> MlsMessage {
+    MlsMessage {
+        version: ProtocolVersion::MLS10,
+        body,
+    }
+}
+
+/// There is no pending Commit for the current epoch.
+// GroupError has no dedicated variant yet (`NoPendingCommit` would fit).
+fn no_pending_commit() -> GroupError {
+    GroupError::NoPendingCommit
+}

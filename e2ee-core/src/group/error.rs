@@ -1,0 +1,158 @@
+//! The group layer's error.
+
+use core::fmt;
+
+use super::proposals::ProposalError;
+use crate::codec::CodecError;
+use crate::crypto::CryptoError;
+use crate::framing::FramingError;
+use crate::key_package::KeyPackageError;
+use crate::ratchet_tree::TreeError;
+use crate::secret_tree::SecretTreeError;
+use crate::transcript::TranscriptError;
+use crate::treekem::TreeKemError;
+use crate::welcome::WelcomeError;
+
+/// Why a group operation failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GroupError {
+    /// The message's protocol version is not `mls10`.
+    UnsupportedVersion,
+    /// The message's cipher suite is not the group's.
+    CipherSuiteMismatch,
+    /// The message is not of a kind this operation takes (e.g. a Welcome
+    /// given to `process`, or application data in a PublicMessage).
+    UnexpectedMessage,
+    /// The sender is not a (non-blank) member, or not allowed to send this.
+    InvalidSender,
+    /// A Commit refers to a proposal this member has not received.
+    UnknownProposal,
+    /// Too many proposals are pending in this epoch.
+    TooManyProposals,
+    /// The Commit has no UpdatePath though its proposals need one.
+    PathRequired,
+    /// A PSK named by a proposal or Welcome is not available.
+    PskNotFound,
+    /// The GroupInfo carries no ratchet tree and none was supplied.
+    MissingRatchetTree,
+    /// This member's KeyPackage leaf is not in the Welcome's tree.
+    NotInTree,
+    /// This member's own Commit came back; apply it instead of processing it.
+    OwnCommit,
+    /// There is no pending Commit of this member's to merge.
+    NoPendingCommit,
+    /// This member has been removed from the group.
+    NotAMember,
+    /// A confirmation tag did not match.
+    InvalidConfirmationTag,
+    /// A proposal list was invalid.
+    Proposal(ProposalError),
+    /// Message protection failed.
+    Framing(FramingError),
+    /// The ratchet tree was invalid.
+    Tree(TreeError),
+    /// An UpdatePath could not be processed.
+    TreeKem(TreeKemError),
+    /// A Welcome could not be processed.
+    Welcome(WelcomeError),
+    /// A KeyPackage was invalid.
+    KeyPackage(KeyPackageError),
+    /// The epoch's secret tree could not be set up.
+    SecretTree(SecretTreeError),
+    /// Bytes did not decode.
+    Codec(CodecError),
+    /// A cryptographic operation failed.
+    Crypto(CryptoError),
+}
+
+impl GroupError {
+    /// A stable machine-readable code for bindings.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnsupportedVersion => "unsupported_version",
+            Self::CipherSuiteMismatch => "cipher_suite_mismatch",
+            Self::UnexpectedMessage => "unexpected_message",
+            Self::InvalidSender => "invalid_sender",
+            Self::UnknownProposal => "unknown_proposal",
+            Self::TooManyProposals => "too_many_proposals",
+            Self::PathRequired => "path_required",
+            Self::PskNotFound => "psk_not_found",
+            Self::MissingRatchetTree => "missing_ratchet_tree",
+            Self::NotInTree => "not_in_tree",
+            Self::OwnCommit => "own_commit",
+            Self::NoPendingCommit => "no_pending_commit",
+            Self::NotAMember => "not_a_member",
+            Self::InvalidConfirmationTag => "invalid_confirmation_tag",
+            Self::Proposal(e) => e.code(),
+            Self::Framing(e) => e.code(),
+            Self::Tree(e) => e.code(),
+            Self::TreeKem(e) => e.code(),
+            Self::Welcome(e) => e.code(),
+            Self::KeyPackage(e) => e.code(),
+            Self::SecretTree(e) => e.code(),
+            Self::Codec(e) => e.code(),
+            Self::Crypto(e) => e.code(),
+        }
+    }
+}
+
+impl fmt::Display for GroupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnsupportedVersion => f.write_str("unsupported protocol version"),
+            Self::CipherSuiteMismatch => f.write_str("cipher suite differs from the group's"),
+            Self::UnexpectedMessage => f.write_str("unexpected kind of message"),
+            Self::InvalidSender => f.write_str("invalid sender"),
+            Self::UnknownProposal => f.write_str("commit refers to an unknown proposal"),
+            Self::TooManyProposals => f.write_str("too many pending proposals"),
+            Self::PathRequired => f.write_str("commit lacks a required UpdatePath"),
+            Self::PskNotFound => f.write_str("pre-shared key not found"),
+            Self::MissingRatchetTree => f.write_str("no ratchet tree in the GroupInfo and none supplied"),
+            Self::NotInTree => f.write_str("own leaf not found in the tree"),
+            Self::OwnCommit => f.write_str("own commit received"),
+            Self::NoPendingCommit => f.write_str("no pending commit to merge"),
+            Self::NotAMember => f.write_str("no longer a member of the group"),
+            Self::InvalidConfirmationTag => f.write_str("confirmation tag does not match"),
+            Self::Proposal(e) => write!(f, "{e}"),
+            Self::Framing(e) => write!(f, "{e}"),
+            Self::Tree(e) => write!(f, "{e}"),
+            Self::TreeKem(e) => write!(f, "{e}"),
+            Self::Welcome(e) => write!(f, "{e}"),
+            Self::KeyPackage(e) => write!(f, "{e}"),
+            Self::SecretTree(e) => write!(f, "{e}"),
+            Self::Codec(e) => write!(f, "{e}"),
+            Self::Crypto(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl core::error::Error for GroupError {}
+
+macro_rules! from_errors {
+    ($($variant:ident($ty:ty)),* $(,)?) => {
+        $(impl From<$ty> for GroupError {
+            fn from(e: $ty) -> Self {
+                Self::$variant(e)
+            }
+        })*
+    };
+}
+
+from_errors!(
+    Proposal(ProposalError),
+    Framing(FramingError),
+    Tree(TreeError),
+    TreeKem(TreeKemError),
+    Welcome(WelcomeError),
+    KeyPackage(KeyPackageError),
+    SecretTree(SecretTreeError),
+    Codec(CodecError),
+    Crypto(CryptoError),
+);
+
+impl From<TranscriptError> for GroupError {
+    fn from(_: TranscriptError) -> Self {
+        Self::InvalidConfirmationTag
+    }
+}

@@ -1,0 +1,137 @@
+//! Joining a group from a Welcome (RFC 9420 §12.4.3.1).
+
+use alloc::vec::Vec;
+
+use super::{Environment, Group, GroupConfig, GroupError, resolve_psk_secret};
+use crate::crypto::Secret;
+use crate::key_package::key_package_ref;
+use crate::key_schedule::WelcomeSchedule;
+use crate::messages::{Extension, GroupInfo, KeyPackage, Node, ProtocolVersion, RequiredCapabilities, Welcome};
+use crate::ratchet_tree::{LeafValidationContext, RatchetTree, TreeValidationParams};
+use crate::secret_tree::SecretTree;
+use crate::transcript;
+use crate::tree_math::{LeafIndex, common_ancestor};
+use crate::treekem::TreeKemPrivate;
+use crate::welcome;
+
+/// The joiner's KeyPackage and the private keys made with it.
+pub struct JoinKeys<'a> {
+    /// The KeyPackage the Welcome was made for.
+    pub key_package: &'a KeyPackage,
+    /// The private key of its `init_key`.
+    pub init_private_key: &'a [u8],
+    /// The private key of its leaf's `encryption_key`.
+    pub encryption_private_key: Secret,
+    /// The private key of its leaf's `signature_key`.
+    pub signature_private_key: Secret,
+}
+
+impl Group {
+    /// Joins from a Welcome: decrypts the GroupSecrets and GroupInfo,
+    /// validates the ratchet tree (from the GroupInfo's `ratchet_tree`
+    /// extension, or `ratchet_tree` when supplied out of band), checks the
+    /// GroupInfo's signature and confirmation tag, and sets up the epoch.
+    pub fn join(
+        env: &Environment<'_>,
+        welcome: &Welcome,
+        keys: JoinKeys<'_>,
+        ratchet_tree: Option<Vec<Option<Node>>>,
+        config: GroupConfig,
+    ) -> Result<Self, GroupError> {
+        let cs = env.cs;
+        let kp_ref = key_package_ref(cs, keys.key_package)?;
+        let secrets = welcome::open_group_secrets(cs, welcome, &kp_ref, keys.init_private_key)?;
+        let psk_secret = resolve_psk_secret(env, &secrets.psks, None)?;
+        let schedule = WelcomeSchedule::new(cs, &secrets.joiner_secret, psk_secret.as_ref().map(Secret::as_bytes))?;
+        let group_info = welcome::open_group_info(cs, welcome, &schedule)?;
+        check_group_info(env, &group_info)?;
+
+        let mut tree = received_tree(&group_info, ratchet_tree)?;
+        validate_tree(env, &mut tree, &group_info)?;
+        let signer = tree
+            .leaf(LeafIndex(group_info.signer))
+            .ok_or(GroupError::InvalidSender)?;
+        welcome::verify_group_info(cs, &group_info, &signer.signature_key)?;
+
+        let own_leaf = tree
+            .find_leaf(&keys.key_package.leaf_node)
+            .ok_or(GroupError::NotInTree)?;
+        let mut private = TreeKemPrivate::new(own_leaf, keys.encryption_private_key);
+        if let Some(path_secret) = &secrets.path_secret {
+            let start = lowest_common_ancestor(own_leaf, LeafIndex(group_info.signer))?;
+            private.set_path_from(cs, &tree, start, &path_secret.path_secret)?;
+        }
+        let mut epoch = welcome::confirm_epoch(cs, schedule, &group_info)?;
+        let context = group_info.group_context;
+        let interim =
+            transcript::interim_transcript_hash(cs, &context.confirmed_transcript_hash, &group_info.confirmation_tag)?;
+        let secret_tree = SecretTree::with_config(
+            core::mem::take(&mut epoch.encryption_secret),
+            tree.n_leaves(),
+            config.secret_tree,
+        )?;
+        Ok(Self {
+            config,
+            context,
+            tree,
+            private,
+            signature_key: keys.signature_private_key,
+            epoch,
+            secret_tree,
+            interim_transcript_hash: interim,
+            confirmation_tag: group_info.confirmation_tag.into_vec(),
+            pending: Vec::new(),
+            resumption_psks: Default::default(),
+            active: true,
+            own_pending: Default::default(),
+        })
+    }
+}
+
+/// The GroupInfo must be for our version and suite.
+fn check_group_info(env: &Environment<'_>, group_info: &GroupInfo) -> Result<(), GroupError> {
+    let context = &group_info.group_context;
+    if context.version != ProtocolVersion::MLS10 {
+        return Err(GroupError::UnsupportedVersion);
+    }
+    if context.cipher_suite != env.cs.cipher_suite() {
+        return Err(GroupError::CipherSuiteMismatch);
+    }
+    Ok(())
+}
+
+/// The tree from the `ratchet_tree` extension, else the one supplied.
+fn received_tree(group_info: &GroupInfo, supplied: Option<Vec<Option<Node>>>) -> Result<RatchetTree, GroupError> {
+    let nodes = match Extension::find::<crate::messages::RatchetTree>(&group_info.extensions)? {
+        Some(nodes) => nodes,
+        None => supplied.ok_or(GroupError::MissingRatchetTree)?,
+    };
+    Ok(RatchetTree::from_nodes(nodes)?)
+}
+
+/// Full validation of a joiner's tree (§12.4.3.1), against the GroupInfo's tree hash.
+fn validate_tree(env: &Environment<'_>, tree: &mut RatchetTree, group_info: &GroupInfo) -> Result<(), GroupError> {
+    let context = &group_info.group_context;
+    let required = Extension::find::<RequiredCapabilities>(&context.extensions)?;
+    let leaf = LeafValidationContext {
+        cs: env.cs,
+        group_id: &context.group_id,
+        required_capabilities: required.as_ref(),
+        now: env.now,
+        max_lifetime: None,
+        credential_validator: env.credential_validator,
+    };
+    let params = TreeValidationParams {
+        leaf,
+        expected_tree_hash: Some(&context.tree_hash),
+    };
+    Ok(tree.validate(&params)?)
+}
+
+/// The node where the committer's path meets ours: where our path secret goes.
+fn lowest_common_ancestor(a: LeafIndex, b: LeafIndex) -> Result<crate::tree_math::NodeIndex, GroupError> {
+    match (a.to_node(), b.to_node()) {
+        (Some(x), Some(y)) if x != y => Ok(common_ancestor(x, y)),
+        _ => Err(GroupError::InvalidSender),
+    }
+}

@@ -1,0 +1,245 @@
+//! The group state machine (RFC 9420 §11, §12): a member's view of one
+//! epoch, joining by Welcome, and processing proposals, commits and
+//! application messages.
+//!
+//! A [`Group`] holds everything one member needs for the current epoch: the
+//! GroupContext, the ratchet tree, its TreeKEM private keys, the epoch's
+//! secrets and secret tree, the interim transcript hash and the proposals
+//! received so far. Each operation takes the suite's primitives as a
+//! `&dyn CipherSuiteProvider`, like the layers below.
+
+mod commit;
+mod create;
+mod error;
+mod join;
+mod process;
+pub mod proposals;
+mod send;
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+pub use commit::{CommitOutput, CommitParams};
+pub use create::OwnLeaf;
+pub use error::GroupError;
+pub use join::JoinKeys;
+pub use process::{CommitSummary, ProcessedMessage};
+
+use crate::codec::encode;
+use crate::crypto::{CipherSuiteProvider, Secret};
+use crate::key_schedule::EpochSecrets;
+use crate::messages::{GroupContext, PreSharedKeyId, Proposal, ProposalRef, Psk, ResumptionPskUsage, Sender};
+use crate::psk::{PskInput, psk_secret};
+use crate::ratchet_tree::{BasicCredentialValidator, CredentialValidator, RatchetTree};
+use crate::secret_tree::{SecretTree, SecretTreeConfig};
+use crate::tree_math::LeafIndex;
+use crate::treekem::TreeKemPrivate;
+
+/// Limits and policies of a group. The defaults follow the RFC's
+/// suggestions where it makes one.
+#[derive(Clone, Copy, Debug)]
+pub struct GroupConfig {
+    /// Out-of-order window and retained keys of the secret tree.
+    pub secret_tree: SecretTreeConfig,
+    /// How many past epochs' resumption PSKs are kept (§8.6).
+    pub max_resumption_psks: usize,
+    /// How many proposals may be pending in one epoch.
+    pub max_pending_proposals: usize,
+}
+
+impl Default for GroupConfig {
+    fn default() -> Self {
+        Self {
+            secret_tree: SecretTreeConfig::default(),
+            max_resumption_psks: 32,
+            max_pending_proposals: 1000,
+        }
+    }
+}
+
+/// Where external PSKs come from (§8.4); the application provisions them.
+pub trait PskStore {
+    /// The PSK with identifier `psk_id`, if known.
+    fn external_psk(&self, psk_id: &[u8]) -> Option<Secret>;
+}
+
+/// No external PSKs.
+impl PskStore for () {
+    fn external_psk(&self, _: &[u8]) -> Option<Secret> {
+        None
+    }
+}
+
+impl PskStore for BTreeMap<Vec<u8>, Secret> {
+    fn external_psk(&self, psk_id: &[u8]) -> Option<Secret> {
+        self.get(psk_id).cloned()
+    }
+}
+
+/// What a group operation needs from the application besides the message.
+#[derive(Clone, Copy)]
+pub struct Environment<'a> {
+    /// The group's cipher suite.
+    pub cs: &'a dyn CipherSuiteProvider,
+    /// External PSKs.
+    pub psks: &'a dyn PskStore,
+    /// The Authentication Service: accepts or rejects credentials.
+    pub credential_validator: &'a dyn CredentialValidator,
+    /// The current time (seconds since the Unix epoch) for KeyPackage
+    /// lifetimes; `None` skips lifetime checks.
+    pub now: Option<u64>,
+}
+
+impl<'a> Environment<'a> {
+    /// Suite `cs`, no external PSKs, basic credentials accepted, no clock.
+    pub fn basic(cs: &'a dyn CipherSuiteProvider) -> Self {
+        Self {
+            cs,
+            psks: &(),
+            credential_validator: &BasicCredentialValidator,
+            now: None,
+        }
+    }
+}
+
+/// A proposal received in the current epoch, kept until a Commit uses it.
+#[derive(Clone, Debug)]
+struct PendingProposal {
+    reference: ProposalRef,
+    proposal: Proposal,
+    sender: Sender,
+}
+
+/// One member's state of a group in its current epoch.
+pub struct Group {
+    config: GroupConfig,
+    context: GroupContext,
+    tree: RatchetTree,
+    private: TreeKemPrivate,
+    signature_key: Secret,
+    epoch: EpochSecrets,
+    secret_tree: SecretTree,
+    interim_transcript_hash: Vec<u8>,
+    /// The confirmation tag of the Commit that started the epoch.
+    confirmation_tag: Vec<u8>,
+    pending: Vec<PendingProposal>,
+    /// Resumption PSKs of past epochs, by epoch.
+    resumption_psks: BTreeMap<u64, Secret>,
+    /// False once a Commit removed this member.
+    active: bool,
+    /// This member's pending Commit and Update keys (send.rs, commit.rs).
+    own_pending: send::OwnPending,
+}
+
+impl core::fmt::Debug for Group {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Group")
+            .field("group_id", &self.context.group_id)
+            .field("epoch", &self.context.epoch)
+            .field("own_leaf", &self.private.own_leaf())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Group {
+    /// The GroupContext of the current epoch.
+    pub fn context(&self) -> &GroupContext {
+        &self.context
+    }
+
+    /// The current epoch number.
+    pub fn epoch(&self) -> u64 {
+        self.context.epoch
+    }
+
+    /// The ratchet tree.
+    pub fn tree(&self) -> &RatchetTree {
+        &self.tree
+    }
+
+    /// This member's leaf.
+    pub fn own_leaf(&self) -> LeafIndex {
+        self.private.own_leaf()
+    }
+
+    /// Whether this member is still in the group.
+    pub fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// The epoch authenticator (§8.7), for comparing epochs out of band.
+    pub fn epoch_authenticator(&self) -> &[u8] {
+        self.epoch.epoch_authenticator.as_bytes()
+    }
+
+    /// `MLS-Exporter(label, context, length)` of the current epoch (§8.5).
+    pub fn export_secret(
+        &self,
+        cs: &dyn CipherSuiteProvider,
+        label: &[u8],
+        context: &[u8],
+        len: u16,
+    ) -> Result<Secret, GroupError> {
+        Ok(self.epoch.export(cs, label, context, len)?)
+    }
+
+    /// The PSK secret for `ids` (§8.4): external PSKs from the store,
+    /// resumption PSKs from this group's current or past epochs.
+    fn psk_secret(&self, env: &Environment<'_>, ids: &[PreSharedKeyId]) -> Result<Option<Secret>, GroupError> {
+        let group = Some((&self.context, &self.epoch, &self.resumption_psks));
+        resolve_psk_secret(env, ids, group)
+    }
+}
+
+/// The current epoch's context and secrets, and the kept resumption PSKs.
+type ResumptionSource<'a> = (&'a GroupContext, &'a EpochSecrets, &'a BTreeMap<u64, Secret>);
+
+/// Looks up each PSK and derives `psk_secret`; `None` when there are none.
+fn resolve_psk_secret(
+    env: &Environment<'_>,
+    ids: &[PreSharedKeyId],
+    group: Option<ResumptionSource<'_>>,
+) -> Result<Option<Secret>, GroupError> {
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let mut values = Vec::with_capacity(ids.len());
+    let mut encoded = Vec::with_capacity(ids.len());
+    for id in ids {
+        values.push(lookup_psk(env, id, group)?);
+        encoded.push(encode(id)?);
+    }
+    let inputs: Vec<PskInput<'_>> = encoded
+        .iter()
+        .zip(&values)
+        .map(|(id, psk)| PskInput {
+            id,
+            psk: psk.as_bytes(),
+        })
+        .collect();
+    Ok(Some(psk_secret(env.cs, &inputs)?))
+}
+
+fn lookup_psk(
+    env: &Environment<'_>,
+    id: &PreSharedKeyId,
+    group: Option<ResumptionSource<'_>>,
+) -> Result<Secret, GroupError> {
+    match &id.psk {
+        Psk::External { psk_id } => env.psks.external_psk(psk_id).ok_or(GroupError::PskNotFound),
+        Psk::Resumption {
+            usage,
+            psk_group_id,
+            psk_epoch,
+        } => {
+            let (context, epoch, past) = group.ok_or(GroupError::PskNotFound)?;
+            if *usage != ResumptionPskUsage::Application || *psk_group_id != context.group_id {
+                return Err(GroupError::PskNotFound);
+            }
+            if *psk_epoch == context.epoch {
+                return Ok(epoch.resumption_psk.clone());
+            }
+            past.get(psk_epoch).cloned().ok_or(GroupError::PskNotFound)
+        }
+    }
+}

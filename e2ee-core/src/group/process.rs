@@ -1,0 +1,388 @@
+//! Processing received messages (RFC 9420 §6, §12.4.2): application data,
+//! proposals (kept for a later Commit) and Commits (which advance the epoch).
+
+use alloc::vec::Vec;
+
+use super::proposals::{AppliedProposals, CommittedProposal, Committer, ProposalContext, apply_proposals};
+use super::{Environment, Group, GroupError, PendingProposal};
+use crate::codec::{VLBytes, encode};
+use crate::crypto::Secret;
+use crate::framing::{self, PrivateKeys};
+use crate::key_schedule::{self, EpochSchedule};
+use crate::messages::{
+    AuthenticatedContent, Commit, Content, Extension, ExternalSenders, GroupContext, LeafNode, MlsMessage,
+    MlsMessageBody, Proposal, ProposalOrRef, ProposalRef, ProtocolVersion, RequiredCapabilities, Sender, WireFormat,
+};
+use crate::ratchet_tree::{LeafValidationContext, RatchetTree};
+use crate::secret_tree::SecretTree;
+use crate::transcript;
+use crate::tree_math::LeafIndex;
+use crate::treekem::{self, TreeKemPrivate};
+
+/// What a processed message came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProcessedMessage {
+    /// Application data from a member.
+    Application {
+        /// The sender's leaf.
+        sender: LeafIndex,
+        /// The plaintext.
+        data: Vec<u8>,
+        /// The message's authenticated (unencrypted) data.
+        authenticated_data: Vec<u8>,
+    },
+    /// A proposal, kept until a Commit covers it.
+    Proposal {
+        /// Who proposed it.
+        sender: Sender,
+        /// Its reference (§5.2).
+        reference: ProposalRef,
+    },
+    /// A Commit that started a new epoch.
+    Commit(CommitSummary),
+}
+
+/// The changes a Commit made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitSummary {
+    /// The committer (`None` for an external Commit's joiner before it had a leaf).
+    pub sender: Sender,
+    /// The new epoch.
+    pub epoch: u64,
+    /// Leaves added (for an external Commit, the joiner's leaf too).
+    pub added: Vec<LeafIndex>,
+    /// Leaves removed, with their last leaf nodes.
+    pub removed: Vec<(LeafIndex, LeafNode)>,
+    /// Leaves updated by Update proposals or the committer's path.
+    pub updated: Vec<LeafIndex>,
+    /// Whether this member was removed (its group is then inactive).
+    pub self_removed: bool,
+}
+
+impl Group {
+    /// Processes a PublicMessage or PrivateMessage of the current epoch.
+    pub fn process(&mut self, env: &Environment<'_>, message: &MlsMessage) -> Result<ProcessedMessage, GroupError> {
+        if !self.active {
+            return Err(GroupError::NotAMember);
+        }
+        if message.version != ProtocolVersion::MLS10 {
+            return Err(GroupError::UnsupportedVersion);
+        }
+        let content = self.unprotect(env, &message.body)?;
+        self.verify_signature(env, &content)?;
+        match &content.content.content {
+            Content::Application(data) => self.application(&content, data),
+            Content::Proposal(_) => self.store_proposal(env, content),
+            Content::Commit(_) => self.process_commit(env, &content).map(ProcessedMessage::Commit),
+        }
+    }
+
+    fn unprotect(&mut self, env: &Environment<'_>, body: &MlsMessageBody) -> Result<AuthenticatedContent, GroupError> {
+        let cs = env.cs;
+        match body {
+            MlsMessageBody::PublicMessage(m) => Ok(framing::unprotect_public(
+                cs,
+                self.epoch.membership_key.as_bytes(),
+                &self.context,
+                m.clone(),
+            )?),
+            MlsMessageBody::PrivateMessage(m) => {
+                let keys = PrivateKeys {
+                    sender_data_secret: self.epoch.sender_data_secret.as_bytes(),
+                    secret_tree: &mut self.secret_tree,
+                };
+                Ok(framing::unprotect_private(cs, keys, &self.context, m)?)
+            }
+            _ => Err(GroupError::UnexpectedMessage),
+        }
+    }
+
+    /// Verifies the content's signature with the key its sender type names (§6.1).
+    fn verify_signature(&self, env: &Environment<'_>, content: &AuthenticatedContent) -> Result<(), GroupError> {
+        let key = self.sender_key(&content.content.sender, &content.content.content)?;
+        Ok(framing::verify_content(env.cs, &key, content, &self.context)?)
+    }
+
+    fn sender_key(&self, sender: &Sender, content: &Content) -> Result<VLBytes, GroupError> {
+        let key = match (sender, content) {
+            (Sender::Member(i), _) => self.tree.leaf(LeafIndex(*i)).map(|l| l.signature_key.clone()),
+            (Sender::NewMemberCommit, Content::Commit(c)) => c.path.as_ref().map(|p| p.leaf_node.signature_key.clone()),
+            (Sender::NewMemberProposal, Content::Proposal(Proposal::Add(add))) => {
+                Some(add.key_package.leaf_node.signature_key.clone())
+            }
+            (Sender::External(i), Content::Proposal(_)) => {
+                let senders = Extension::find::<ExternalSenders>(&self.context.extensions)?;
+                senders.and_then(|s| s.get(*i as usize).map(|e| e.signature_key.clone()))
+            }
+            _ => None,
+        };
+        key.ok_or(GroupError::InvalidSender)
+    }
+
+    fn application(&self, content: &AuthenticatedContent, data: &VLBytes) -> Result<ProcessedMessage, GroupError> {
+        // §6.2: application data is only ever sent as a PrivateMessage.
+        let Sender::Member(sender) = content.content.sender else {
+            return Err(GroupError::InvalidSender);
+        };
+        if content.wire_format != WireFormat::PRIVATE_MESSAGE {
+            return Err(GroupError::UnexpectedMessage);
+        }
+        Ok(ProcessedMessage::Application {
+            sender: LeafIndex(sender),
+            data: data.to_vec(),
+            authenticated_data: content.content.authenticated_data.to_vec(),
+        })
+    }
+
+    fn store_proposal(
+        &mut self,
+        env: &Environment<'_>,
+        content: AuthenticatedContent,
+    ) -> Result<ProcessedMessage, GroupError> {
+        if self.pending.len() >= self.config.max_pending_proposals {
+            return Err(GroupError::TooManyProposals);
+        }
+        let reference: ProposalRef = env.cs.make_proposal_ref(&encode(&content)?)?.into();
+        let sender = content.content.sender;
+        let Content::Proposal(proposal) = content.content.content else {
+            return Err(GroupError::UnexpectedMessage);
+        };
+        self.pending.push(PendingProposal {
+            reference: reference.clone(),
+            proposal,
+            sender,
+        });
+        Ok(ProcessedMessage::Proposal { sender, reference })
+    }
+
+    /// Resolves the Commit's proposals: by value from the committer, by
+    /// reference from the ones received this epoch.
+    fn resolve_proposals(&self, commit: &Commit, sender: Sender) -> Result<Vec<CommittedProposal>, GroupError> {
+        commit
+            .proposals
+            .iter()
+            .map(|p| match p {
+                ProposalOrRef::Proposal(proposal) => Ok(CommittedProposal {
+                    proposal: proposal.clone(),
+                    sender,
+                    reference: None,
+                }),
+                ProposalOrRef::Reference(r) => {
+                    let pending = self
+                        .pending
+                        .iter()
+                        .find(|p| p.reference == *r)
+                        .ok_or(GroupError::UnknownProposal)?;
+                    Ok(CommittedProposal {
+                        proposal: pending.proposal.clone(),
+                        sender: pending.sender,
+                        reference: Some(r.clone()),
+                    })
+                }
+            })
+            .collect()
+    }
+
+    /// §12.4.2: validates and applies the Commit and moves to the next epoch.
+    fn process_commit(
+        &mut self,
+        env: &Environment<'_>,
+        content: &AuthenticatedContent,
+    ) -> Result<CommitSummary, GroupError> {
+        let Content::Commit(commit) = &content.content.content else {
+            return Err(GroupError::UnexpectedMessage);
+        };
+        let sender = content.content.sender;
+        let committer = match sender {
+            Sender::Member(i) if LeafIndex(i) == self.own_leaf() => return Err(GroupError::OwnCommit),
+            Sender::Member(i) => Committer::Member(LeafIndex(i)),
+            Sender::NewMemberCommit => Committer::External,
+            _ => return Err(GroupError::InvalidSender),
+        };
+        let proposals = self.resolve_proposals(commit, sender)?;
+        // Work on copies: a rejected Commit must leave the epoch untouched.
+        let mut tree = self.tree.clone();
+        let ctx = ProposalContext {
+            cs: env.cs,
+            group_context: &self.context,
+            credential_validator: env.credential_validator,
+            now: env.now,
+        };
+        let applied = apply_proposals(&ctx, &mut tree, &proposals, committer)?;
+        let mut next = self.context.clone();
+        next.epoch += 1;
+        if let Some(extensions) = &applied.extensions {
+            next.extensions = extensions.clone();
+        }
+        let mut summary = CommitSummary {
+            sender,
+            epoch: next.epoch,
+            added: applied.added.iter().map(|(i, _)| *i).collect(),
+            removed: applied.removed.clone(),
+            updated: applied.updated.clone(),
+            self_removed: applied.removed.iter().any(|(i, _)| *i == self.own_leaf()),
+        };
+        if summary.self_removed {
+            self.active = false;
+            return Ok(summary);
+        }
+        let mut private = self.private.clone();
+        private.forget_blank(&tree);
+        self.apply_own_update(&applied, &tree, &mut private)?;
+        let commit_secret = self.process_path(
+            env,
+            commit,
+            committer,
+            &applied,
+            &mut tree,
+            &mut private,
+            &mut next,
+            &mut summary,
+        )?;
+        let init_secret = self.init_secret_for(env, &applied)?;
+        let psk_secret = self.psk_secret(env, &applied.psks)?;
+        let schedule = self.derive_next_epoch(env, content, &mut next, &init_secret, commit_secret, psk_secret)?;
+        let tag = content
+            .auth
+            .confirmation_tag
+            .as_ref()
+            .ok_or(GroupError::InvalidConfirmationTag)?;
+        transcript::verify_confirmation_tag(
+            env.cs,
+            schedule.epoch.confirmation_key.as_bytes(),
+            &next.confirmed_transcript_hash,
+            tag,
+        )?;
+        let interim = transcript::interim_transcript_hash(env.cs, &next.confirmed_transcript_hash, tag)?;
+        self.enter_epoch(next, tree, private, schedule, interim, tag.to_vec())?;
+        Ok(summary)
+    }
+
+    /// The init secret of the next epoch: from an ExternalInit proposal's
+    /// KEM output (§8.3), else the current epoch's.
+    pub(super) fn init_secret_for(
+        &self,
+        env: &Environment<'_>,
+        applied: &AppliedProposals,
+    ) -> Result<Secret, GroupError> {
+        match &applied.external_init {
+            Some(kem_output) => {
+                let external = self.epoch.external_key_pair(env.cs)?;
+                Ok(key_schedule::external_init_receiver(
+                    env.cs,
+                    external.private.as_bytes(),
+                    kem_output,
+                )?)
+            }
+            None => Ok(self.epoch.init_secret.clone()),
+        }
+    }
+
+    /// The key schedule of the epoch `content` (a signed Commit) starts
+    /// (§8): sets `next.confirmed_transcript_hash` from the interim hash and
+    /// the Commit, then derives the epoch's secrets from `next`.
+    pub(super) fn derive_next_epoch(
+        &self,
+        env: &Environment<'_>,
+        content: &AuthenticatedContent,
+        next: &mut GroupContext,
+        init_secret: &Secret,
+        commit_secret: Option<Secret>,
+        psk_secret: Option<Secret>,
+    ) -> Result<EpochSchedule, GroupError> {
+        let input = transcript::confirmed_transcript_input(content)?;
+        next.confirmed_transcript_hash =
+            transcript::confirmed_transcript_hash(env.cs, &self.interim_transcript_hash, &input).into();
+        Ok(EpochSchedule::derive(
+            env.cs,
+            init_secret.as_bytes(),
+            commit_secret.as_ref().map(Secret::as_bytes),
+            psk_secret.as_ref().map(Secret::as_bytes),
+            &encode(&*next)?,
+        )?)
+    }
+
+    /// Merges the Commit's UpdatePath (if any) into `tree` and returns the
+    /// commit secret; without a path, only sets the new tree hash.
+    #[allow(clippy::too_many_arguments)]
+    fn process_path(
+        &self,
+        env: &Environment<'_>,
+        commit: &Commit,
+        committer: Committer,
+        applied: &AppliedProposals,
+        tree: &mut RatchetTree,
+        private: &mut TreeKemPrivate,
+        next: &mut GroupContext,
+        summary: &mut CommitSummary,
+    ) -> Result<Option<Secret>, GroupError> {
+        let Some(path) = &commit.path else {
+            if applied.path_required {
+                return Err(GroupError::PathRequired);
+            }
+            next.tree_hash = tree.tree_hash(env.cs)?.into();
+            return Ok(None);
+        };
+        let sender = match committer {
+            Committer::Member(i) => i,
+            // The joiner takes the leftmost free leaf (§12.4.3.2).
+            Committer::External => {
+                // A resync removes the joiner's old leaf: the new one must be
+                // an acceptable successor to it (§12.2).
+                if let Some((_, old)) = applied.removed.first() {
+                    env.credential_validator
+                        .validate_successor(&old.credential, &path.leaf_node.credential)
+                        .map_err(|_| GroupError::InvalidSender)?;
+                }
+                let leaf = tree.add_leaf(path.leaf_node.clone())?;
+                summary.added.push(leaf);
+                leaf
+            }
+        };
+        let required = Extension::find::<RequiredCapabilities>(&next.extensions)?;
+        let leaf_ctx = LeafValidationContext {
+            cs: env.cs,
+            group_id: &next.group_id,
+            required_capabilities: required.as_ref(),
+            now: env.now,
+            max_lifetime: None,
+            credential_validator: env.credential_validator,
+        };
+        tree.check_commit_leaf(&leaf_ctx, sender, &path.leaf_node)?;
+        treekem::check_update_path_keys(tree, sender, path)?;
+        let added: Vec<LeafIndex> = applied.added.iter().map(|(i, _)| *i).collect();
+        let processed = treekem::process_update_path(env.cs, tree, private, sender, path, next, &added)?;
+        if committer != Committer::External {
+            summary.updated.push(sender);
+        }
+        Ok(Some(processed.commit_secret))
+    }
+
+    /// Replaces the epoch state; the old epoch's resumption PSK is kept.
+    pub(super) fn enter_epoch(
+        &mut self,
+        context: GroupContext,
+        tree: RatchetTree,
+        private: TreeKemPrivate,
+        mut schedule: EpochSchedule,
+        interim: Vec<u8>,
+        confirmation_tag: Vec<u8>,
+    ) -> Result<(), GroupError> {
+        let encryption_secret = core::mem::take(&mut schedule.epoch.encryption_secret);
+        self.secret_tree = SecretTree::with_config(encryption_secret, tree.n_leaves(), self.config.secret_tree)?;
+        let old = core::mem::replace(&mut self.epoch, schedule.epoch);
+        self.resumption_psks
+            .insert(self.context.epoch, old.resumption_psk.clone());
+        while self.resumption_psks.len() > self.config.max_resumption_psks {
+            self.resumption_psks.pop_first();
+        }
+        self.context = context;
+        self.tree = tree;
+        self.private = private;
+        self.interim_transcript_hash = interim;
+        self.confirmation_tag = confirmation_tag;
+        self.pending.clear();
+        self.own_pending = super::send::OwnPending::default();
+        Ok(())
+    }
+}
