@@ -12,7 +12,6 @@ use alloc::vec::Vec;
 
 use super::process::CommitSummary;
 use super::proposals::{AppliedProposals, CommittedProposal, Committer, ProposalContext, apply_proposals};
-use super::send::OwnPending;
 use super::{Environment, Group, GroupError, PendingProposal};
 use crate::codec::VLBytes;
 use crate::crypto::{Rng, Secret};
@@ -166,8 +165,6 @@ impl Group {
             interim_transcript_hash,
             confirmation_tag,
         )?;
-        // Proposals and Updates of the old epoch are void now.
-        self.own_pending = OwnPending::default();
         Ok(summary)
     }
 

@@ -381,6 +381,7 @@ impl Group {
         self.private = private;
         self.interim_transcript_hash = interim;
         self.confirmation_tag = confirmation_tag;
+        // Proposals, own Updates and any losing Commit of the old epoch are void now.
         self.pending.clear();
         self.own_pending = super::send::OwnPending::default();
         Ok(())
