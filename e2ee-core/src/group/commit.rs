@@ -10,16 +10,16 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
+use super::external::EpochView;
 use super::process::CommitSummary;
 use super::proposals::{AppliedProposals, CommittedProposal, Committer, ProposalContext, apply_proposals};
 use super::{Environment, Group, GroupError, PendingProposal};
-use crate::codec::VLBytes;
 use crate::crypto::{Rng, Secret};
 use crate::key_package::key_package_ref;
 use crate::key_schedule::{EpochSchedule, WelcomeSchedule};
 use crate::messages::{
-    AuthenticatedContent, Commit, Content, Extension, ExternalPub, GroupContext, GroupInfo, GroupSecrets, MlsMessage,
-    MlsMessageBody, PathSecret, Proposal, ProposalOrRef, ProtocolVersion, Sender, Welcome, WireFormat,
+    AuthenticatedContent, Commit, Content, GroupContext, GroupInfo, GroupSecrets, MlsMessage, MlsMessageBody,
+    PathSecret, Proposal, ProposalOrRef, ProtocolVersion, Sender, Welcome, WireFormat,
 };
 use crate::ratchet_tree::RatchetTree;
 use crate::transcript;
@@ -119,7 +119,7 @@ impl Group {
         self.check_active()?;
         let mut prepared = self.prepare_commit(env, &params, rng)?;
         let (content, epoch) = self.sign_commit(env, &mut prepared, params.wire_format)?;
-        let group_info = self.group_info(env, &prepared, &epoch, params.ratchet_tree_in_welcome)?;
+        let group_info = self.next_group_info(env, &prepared, &epoch, params.ratchet_tree_in_welcome)?;
         let welcome = if prepared.applied.added.is_empty() {
             None
         } else {
@@ -295,29 +295,20 @@ impl Group {
     /// The signed GroupInfo of the new epoch (§12.4.3): its GroupContext,
     /// the `external_pub` for external joins (§12.4.3.2), the tree if asked
     /// for, and the Commit's confirmation tag.
-    fn group_info(
+    fn next_group_info(
         &self,
         env: &Environment<'_>,
         prepared: &Prepared,
         epoch: &NextEpoch,
         with_tree: bool,
     ) -> Result<GroupInfo, GroupError> {
-        let external_pub = ExternalPub {
-            external_pub: epoch.schedule.epoch.external_pub(env.cs)?.into(),
+        let view = EpochView {
+            context: &prepared.next,
+            tree: &prepared.tree,
+            secrets: &epoch.schedule.epoch,
+            confirmation_tag: &epoch.confirmation_tag,
         };
-        let mut extensions = vec![Extension::from_body(&external_pub)?];
-        if with_tree {
-            extensions.push(Extension::from_body(&prepared.tree.to_nodes())?);
-        }
-        let mut group_info = GroupInfo {
-            group_context: prepared.next.clone(),
-            extensions,
-            confirmation_tag: epoch.confirmation_tag.as_slice().into(),
-            signer: self.own_leaf().0,
-            signature: VLBytes::default(),
-        };
-        welcome::sign_group_info(env.cs, &mut group_info, self.signature_key.as_bytes())?;
-        Ok(group_info)
+        self.signed_group_info(env, &view, with_tree)
     }
 
     /// Keeps the new epoch as the pending Commit.

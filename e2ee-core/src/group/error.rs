@@ -36,6 +36,8 @@ pub enum GroupError {
     PskNotFound,
     /// The GroupInfo carries no ratchet tree and none was supplied.
     MissingRatchetTree,
+    /// The GroupInfo has no `external_pub`: the group does not take external joins.
+    MissingExternalPub,
     /// This member's KeyPackage leaf is not in the Welcome's tree.
     NotInTree,
     /// This member's own Commit came back; apply it instead of processing it.
@@ -79,6 +81,7 @@ impl GroupError {
             Self::PathRequired => "path_required",
             Self::PskNotFound => "psk_not_found",
             Self::MissingRatchetTree => "missing_ratchet_tree",
+            Self::MissingExternalPub => "missing_external_pub",
             Self::NotInTree => "not_in_tree",
             Self::OwnCommit => "own_commit",
             Self::NoPendingCommit => "no_pending_commit",
@@ -109,6 +112,7 @@ impl fmt::Display for GroupError {
             Self::PathRequired => f.write_str("commit lacks a required UpdatePath"),
             Self::PskNotFound => f.write_str("pre-shared key not found"),
             Self::MissingRatchetTree => f.write_str("no ratchet tree in the GroupInfo and none supplied"),
+            Self::MissingExternalPub => f.write_str("the GroupInfo has no external_pub"),
             Self::NotInTree => f.write_str("own leaf not found in the tree"),
             Self::OwnCommit => f.write_str("own commit received"),
             Self::NoPendingCommit => f.write_str("no pending commit to merge"),

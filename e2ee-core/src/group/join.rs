@@ -2,12 +2,12 @@
 
 use alloc::vec::Vec;
 
-use super::{Environment, Group, GroupConfig, GroupError, resolve_psk_secret};
+use super::{Environment, Group, GroupConfig, GroupError, leaf_context, resolve_psk_secret};
 use crate::crypto::Secret;
 use crate::key_package::key_package_ref;
 use crate::key_schedule::WelcomeSchedule;
 use crate::messages::{Extension, GroupInfo, KeyPackage, Node, ProtocolVersion, RequiredCapabilities, Welcome};
-use crate::ratchet_tree::{LeafValidationContext, RatchetTree, TreeValidationParams};
+use crate::ratchet_tree::{RatchetTree, TreeValidationParams};
 use crate::secret_tree::SecretTree;
 use crate::transcript;
 use crate::tree_math::{LeafIndex, common_ancestor};
@@ -46,12 +46,7 @@ impl Group {
         let group_info = welcome::open_group_info(cs, welcome, &schedule)?;
         check_group_info(env, &group_info)?;
 
-        let mut tree = received_tree(&group_info, ratchet_tree)?;
-        validate_tree(env, &mut tree, &group_info)?;
-        let signer = tree
-            .leaf(LeafIndex(group_info.signer))
-            .ok_or(GroupError::InvalidSender)?;
-        welcome::verify_group_info(cs, &group_info, &signer.signature_key)?;
+        let tree = verified_tree(env, &group_info, ratchet_tree)?;
 
         let own_leaf = tree
             .find_leaf(&keys.key_package.leaf_node)
@@ -89,7 +84,7 @@ impl Group {
 }
 
 /// The GroupInfo must be for our version and suite.
-fn check_group_info(env: &Environment<'_>, group_info: &GroupInfo) -> Result<(), GroupError> {
+pub(super) fn check_group_info(env: &Environment<'_>, group_info: &GroupInfo) -> Result<(), GroupError> {
     let context = &group_info.group_context;
     if context.version != ProtocolVersion::MLS10 {
         return Err(GroupError::UnsupportedVersion);
@@ -100,32 +95,31 @@ fn check_group_info(env: &Environment<'_>, group_info: &GroupInfo) -> Result<(),
     Ok(())
 }
 
-/// The tree from the `ratchet_tree` extension, else the one supplied.
-fn received_tree(group_info: &GroupInfo, supplied: Option<Vec<Option<Node>>>) -> Result<RatchetTree, GroupError> {
+/// The group's tree — from the `ratchet_tree` extension, else `supplied` —
+/// fully validated against the GroupInfo's tree hash (§12.4.3.1), and the
+/// GroupInfo's signature verified with the signer's leaf key from it.
+pub(super) fn verified_tree(
+    env: &Environment<'_>,
+    group_info: &GroupInfo,
+    supplied: Option<Vec<Option<Node>>>,
+) -> Result<RatchetTree, GroupError> {
     let nodes = match Extension::find::<crate::messages::RatchetTree>(&group_info.extensions)? {
         Some(nodes) => nodes,
         None => supplied.ok_or(GroupError::MissingRatchetTree)?,
     };
-    Ok(RatchetTree::from_nodes(nodes)?)
-}
-
-/// Full validation of a joiner's tree (§12.4.3.1), against the GroupInfo's tree hash.
-fn validate_tree(env: &Environment<'_>, tree: &mut RatchetTree, group_info: &GroupInfo) -> Result<(), GroupError> {
+    let mut tree = RatchetTree::from_nodes(nodes)?;
     let context = &group_info.group_context;
     let required = Extension::find::<RequiredCapabilities>(&context.extensions)?;
-    let leaf = LeafValidationContext {
-        cs: env.cs,
-        group_id: &context.group_id,
-        required_capabilities: required.as_ref(),
-        now: env.now,
-        max_lifetime: None,
-        credential_validator: env.credential_validator,
-    };
     let params = TreeValidationParams {
-        leaf,
+        leaf: leaf_context(env, context, required.as_ref()),
         expected_tree_hash: Some(&context.tree_hash),
     };
-    Ok(tree.validate(&params)?)
+    tree.validate(&params)?;
+    let signer = tree
+        .leaf(LeafIndex(group_info.signer))
+        .ok_or(GroupError::InvalidSender)?;
+    welcome::verify_group_info(env.cs, group_info, &signer.signature_key)?;
+    Ok(tree)
 }
 
 /// The node where the committer's path meets ours: where our path secret goes.

@@ -11,6 +11,7 @@
 mod commit;
 mod create;
 mod error;
+mod external;
 mod join;
 mod process;
 pub mod proposals;
@@ -22,6 +23,7 @@ use alloc::vec::Vec;
 pub use commit::{CommitOutput, CommitParams};
 pub use create::OwnLeaf;
 pub use error::GroupError;
+pub use external::ExternalJoinParams;
 pub use join::JoinKeys;
 pub use process::{CommitSummary, ProcessedMessage};
 
@@ -188,6 +190,23 @@ impl Group {
     fn psk_secret(&self, env: &Environment<'_>, ids: &[PreSharedKeyId]) -> Result<Option<Secret>, GroupError> {
         let group = Some((&self.context, &self.epoch, &self.resumption_psks));
         resolve_psk_secret(env, ids, group)
+    }
+}
+
+/// The context leaf nodes of a group with `context` are validated in, with
+/// its `required_capabilities` (decoded by the caller: `required`).
+fn leaf_context<'a>(
+    env: &Environment<'a>,
+    context: &'a GroupContext,
+    required: Option<&'a crate::messages::RequiredCapabilities>,
+) -> crate::ratchet_tree::LeafValidationContext<'a> {
+    crate::ratchet_tree::LeafValidationContext {
+        cs: env.cs,
+        group_id: &context.group_id,
+        required_capabilities: required,
+        now: env.now,
+        max_lifetime: None,
+        credential_validator: env.credential_validator,
     }
 }
 

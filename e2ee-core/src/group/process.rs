@@ -3,8 +3,9 @@
 
 use alloc::vec::Vec;
 
+use super::external::{NewEpochSecrets, derive_epoch};
 use super::proposals::{AppliedProposals, CommittedProposal, Committer, ProposalContext, apply_proposals};
-use super::{Environment, Group, GroupError, PendingProposal};
+use super::{Environment, Group, GroupError, PendingProposal, leaf_context};
 use crate::codec::{VLBytes, encode};
 use crate::crypto::Secret;
 use crate::framing::{self, PrivateKeys};
@@ -13,7 +14,7 @@ use crate::messages::{
     AuthenticatedContent, Commit, Content, Extension, ExternalSenders, GroupContext, LeafNode, MlsMessage,
     MlsMessageBody, Proposal, ProposalOrRef, ProposalRef, ProtocolVersion, RequiredCapabilities, Sender, WireFormat,
 };
-use crate::ratchet_tree::{LeafValidationContext, RatchetTree};
+use crate::ratchet_tree::RatchetTree;
 use crate::secret_tree::SecretTree;
 use crate::transcript;
 use crate::tree_math::LeafIndex;
@@ -290,16 +291,12 @@ impl Group {
         commit_secret: Option<Secret>,
         psk_secret: Option<Secret>,
     ) -> Result<EpochSchedule, GroupError> {
-        let input = transcript::confirmed_transcript_input(content)?;
-        next.confirmed_transcript_hash =
-            transcript::confirmed_transcript_hash(env.cs, &self.interim_transcript_hash, &input).into();
-        Ok(EpochSchedule::derive(
-            env.cs,
-            init_secret.as_bytes(),
-            commit_secret.as_ref().map(Secret::as_bytes),
-            psk_secret.as_ref().map(Secret::as_bytes),
-            &encode(&*next)?,
-        )?)
+        let secrets = NewEpochSecrets {
+            init_secret: init_secret.clone(),
+            commit_secret,
+            psk_secret,
+        };
+        derive_epoch(env, &self.interim_transcript_hash, content, next, secrets)
     }
 
     /// Merges the Commit's UpdatePath (if any) into `tree` and returns the
@@ -323,8 +320,13 @@ impl Group {
             next.tree_hash = tree.tree_hash(env.cs)?.into();
             return Ok(None);
         };
+        let required = Extension::find::<RequiredCapabilities>(&next.extensions)?;
+        let leaf_ctx = leaf_context(env, next, required.as_ref());
         let sender = match committer {
-            Committer::Member(i) => i,
+            Committer::Member(i) => {
+                tree.check_commit_leaf(&leaf_ctx, i, &path.leaf_node)?;
+                i
+            }
             // The joiner takes the leftmost free leaf (§12.4.3.2).
             Committer::External => {
                 // A resync removes the joiner's old leaf: the new one must be
@@ -335,20 +337,11 @@ impl Group {
                         .map_err(|_| GroupError::InvalidSender)?;
                 }
                 let leaf = tree.add_leaf(path.leaf_node.clone())?;
+                tree.check_joiner_leaf(&leaf_ctx, leaf, &path.leaf_node)?;
                 summary.added.push(leaf);
                 leaf
             }
         };
-        let required = Extension::find::<RequiredCapabilities>(&next.extensions)?;
-        let leaf_ctx = LeafValidationContext {
-            cs: env.cs,
-            group_id: &next.group_id,
-            required_capabilities: required.as_ref(),
-            now: env.now,
-            max_lifetime: None,
-            credential_validator: env.credential_validator,
-        };
-        tree.check_commit_leaf(&leaf_ctx, sender, &path.leaf_node)?;
         treekem::check_update_path_keys(tree, sender, path)?;
         let added: Vec<LeafIndex> = applied.added.iter().map(|(i, _)| *i).collect();
         let processed = treekem::process_update_path(env.cs, tree, private, sender, path, next, &added)?;

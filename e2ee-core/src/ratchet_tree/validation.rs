@@ -179,6 +179,20 @@ impl RatchetTree {
         self.check_replacement(ctx, sender, LeafNodeOrigin::Commit(sender), leaf_node)
     }
 
+    /// Validates the leaf node an external joiner brings in its Commit's
+    /// UpdatePath (§12.4.3.2), already placed at `slot`: the leaf itself
+    /// (source `commit`) and against the other members.
+    pub fn check_joiner_leaf(
+        &self,
+        ctx: &LeafValidationContext<'_>,
+        slot: LeafIndex,
+        leaf_node: &LeafNode,
+    ) -> Result<(), TreeError> {
+        leaf::validate_leaf_node(ctx, leaf_node, LeafNodeOrigin::Commit(slot))
+            .map_err(|error| TreeError::InvalidLeafNode { leaf: slot.0, error })?;
+        self.check_new_leaf(leaf_node, Some(slot))
+    }
+
     /// The checks of a leaf node replacing the member's at `sender`.
     fn check_replacement(
         &self,
