@@ -10,7 +10,8 @@ use e2ee_core::crypto::os_rng;
 use e2ee_core::framing::FramingError;
 use e2ee_core::group::{CommitParams, Environment, Group, GroupError, ProcessedMessage};
 use e2ee_core::messages::{
-    Extension, MlsMessage, MlsMessageBody, Node, ProposalRef, PublicMessage, Sender, WireFormat,
+    Extension, MlsMessage, MlsMessageBody, Node, PreSharedKey, PreSharedKeyId, Proposal, ProposalRef, ProtocolVersion,
+    Psk, PublicMessage, ReInit, ResumptionPskUsage, Sender, WireFormat,
 };
 use e2ee_core::tree_math::LeafIndex;
 
@@ -289,5 +290,74 @@ fn update_proposal_without_kept_key_is_refused() {
         alice
             .propose(&env, foreign, WireFormat::PUBLIC_MESSAGE, &mut os_rng())
             .is_err()
+    );
+}
+
+#[test]
+fn resumption_psk_and_reinit_are_committed() {
+    let env = Environment::basic(suite(SUITES[2]));
+    let (alice_id, bob_id) = (Client::new(env.cs, "alice"), Client::new(env.cs, "bob"));
+    let mut alice = alice_id.create_group(&env);
+    let bob_kp = bob_id.key_package(env.cs);
+    let out = commit(&mut alice, &env, adding(&[&bob_kp], WireFormat::PUBLIC_MESSAGE));
+    alice.merge_pending_commit().unwrap();
+    let mut bob = bob_id.join(&env, &out.welcome.unwrap(), &bob_kp).unwrap();
+
+    // A resumption PSK of the current epoch (usage application) mixed in by value.
+    let psk = |epoch: u64, group: &Group| {
+        Proposal::PreSharedKey(PreSharedKey {
+            psk: PreSharedKeyId {
+                psk: Psk::Resumption {
+                    usage: ResumptionPskUsage::Application,
+                    psk_group_id: group.context().group_id.clone(),
+                    psk_epoch: epoch,
+                },
+                psk_nonce: vec![7; env.cs.hash_len()].into(),
+            },
+        })
+    };
+    let params = CommitParams {
+        proposals: vec![psk(1, &alice)],
+        ..CommitParams::default()
+    };
+    let out = commit(&mut alice, &env, params);
+    alice.merge_pending_commit().unwrap();
+    apply(&mut bob, &env, &out.commit);
+    assert_agree(&env, &[&alice, &bob]);
+    assert!(alice.resumption_psk(1).is_some());
+
+    // A PSK of an epoch nobody kept cannot be committed.
+    let params = CommitParams {
+        proposals: vec![psk(40, &alice)],
+        ..CommitParams::default()
+    };
+    assert_eq!(
+        alice.commit(&env, params, &mut os_rng()).unwrap_err(),
+        GroupError::PskNotFound
+    );
+
+    // ReInit closes the group for both sides.
+    let reinit = ReInit {
+        group_id: b"next group".into(),
+        version: ProtocolVersion::MLS10,
+        cipher_suite: SUITES[2],
+        extensions: vec![],
+    };
+    let params = CommitParams {
+        proposals: vec![Proposal::ReInit(reinit.clone())],
+        ..CommitParams::default()
+    };
+    let out = commit(&mut alice, &env, params);
+    assert_eq!(alice.merge_pending_commit().unwrap().reinit, Some(reinit.clone()));
+    assert_eq!(apply(&mut bob, &env, &out.commit).reinit, Some(reinit.clone()));
+    assert_agree(&env, &[&alice, &bob]);
+    assert_eq!(bob.reinit(), Some(&reinit));
+    assert_eq!(
+        alice.seal(&env, b"late", b"", 0, &mut os_rng()).unwrap_err(),
+        GroupError::Reinitialized
+    );
+    assert_eq!(
+        bob.commit(&env, CommitParams::default(), &mut os_rng()).unwrap_err(),
+        GroupError::Reinitialized
     );
 }

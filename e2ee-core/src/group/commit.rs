@@ -165,6 +165,7 @@ impl Group {
             interim_transcript_hash,
             confirmation_tag,
         )?;
+        self.reinit = summary.reinit.clone();
         Ok(summary)
     }
 
@@ -336,18 +337,11 @@ impl Group {
     /// What the Commit changed, as processing it reports (the committer's
     /// leaf counts as updated when it sent a path).
     fn summary(&self, next: &GroupContext, applied: &AppliedProposals, with_path: bool) -> CommitSummary {
-        let mut updated = applied.updated.clone();
+        let mut summary = CommitSummary::new(Sender::Member(self.own_leaf().0), next.epoch, applied, self.own_leaf());
         if with_path {
-            updated.push(self.own_leaf());
+            summary.updated.push(self.own_leaf());
         }
-        CommitSummary {
-            sender: Sender::Member(self.own_leaf().0),
-            epoch: next.epoch,
-            added: applied.added.iter().map(|(i, _)| *i).collect(),
-            removed: applied.removed.clone(),
-            updated,
-            self_removed: false,
-        }
+        summary
     }
 }
 

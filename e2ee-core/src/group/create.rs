@@ -91,6 +91,7 @@ impl Group {
             pending: Vec::new(),
             resumption_psks: Default::default(),
             active: true,
+            reinit: None,
             own_pending: OwnPending::default(),
         })
     }

@@ -44,6 +44,8 @@ pub enum GroupError {
     OwnCommit,
     /// There is no pending Commit of this member's to merge.
     NoPendingCommit,
+    /// A ReInit was committed: the group takes no new messages (§11.2).
+    Reinitialized,
     /// This member has been removed from the group.
     NotAMember,
     /// A confirmation tag did not match.
@@ -85,6 +87,7 @@ impl GroupError {
             Self::NotInTree => "not_in_tree",
             Self::OwnCommit => "own_commit",
             Self::NoPendingCommit => "no_pending_commit",
+            Self::Reinitialized => "group_reinitialized",
             Self::NotAMember => "not_a_member",
             Self::InvalidConfirmationTag => "invalid_confirmation_tag",
             Self::Proposal(e) => e.code(),
@@ -116,6 +119,7 @@ impl fmt::Display for GroupError {
             Self::NotInTree => f.write_str("own leaf not found in the tree"),
             Self::OwnCommit => f.write_str("own commit received"),
             Self::NoPendingCommit => f.write_str("no pending commit to merge"),
+            Self::Reinitialized => f.write_str("the group was reinitialized"),
             Self::NotAMember => f.write_str("no longer a member of the group"),
             Self::InvalidConfirmationTag => f.write_str("confirmation tag does not match"),
             Self::Proposal(e) => write!(f, "{e}"),

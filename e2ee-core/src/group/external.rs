@@ -414,6 +414,7 @@ impl Joined {
             pending: Vec::new(),
             resumption_psks: Default::default(),
             active: true,
+            reinit: None,
             own_pending: Default::default(),
         })
     }

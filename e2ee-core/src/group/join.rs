@@ -78,6 +78,7 @@ impl Group {
             pending: Vec::new(),
             resumption_psks: Default::default(),
             active: true,
+            reinit: None,
             own_pending: Default::default(),
         })
     }

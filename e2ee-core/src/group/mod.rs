@@ -129,6 +129,8 @@ pub struct Group {
     resumption_psks: BTreeMap<u64, Secret>,
     /// False once a Commit removed this member.
     active: bool,
+    /// Set once a Commit with a ReInit started the current epoch.
+    reinit: Option<crate::messages::ReInit>,
     /// This member's pending Commit and Update keys (send.rs, commit.rs).
     own_pending: send::OwnPending,
 }
@@ -167,6 +169,22 @@ impl Group {
     /// Whether this member is still in the group.
     pub fn is_active(&self) -> bool {
         self.active
+    }
+
+    /// The parameters of a committed ReInit, once the group was closed by
+    /// one (§11.2): its members are to move to a new group with them.
+    pub fn reinit(&self) -> Option<&crate::messages::ReInit> {
+        self.reinit.as_ref()
+    }
+
+    /// The resumption PSK of `epoch` (the current or a kept past one), for
+    /// linking a reinitialized or branched group (§8.6).
+    pub fn resumption_psk(&self, epoch: u64) -> Option<&Secret> {
+        if epoch == self.context.epoch {
+            Some(&self.epoch.resumption_psk)
+        } else {
+            self.resumption_psks.get(&epoch)
+        }
     }
 
     /// The epoch authenticator (§8.7), for comparing epochs out of band.

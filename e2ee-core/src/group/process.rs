@@ -12,7 +12,8 @@ use crate::framing::{self, PrivateKeys};
 use crate::key_schedule::{self, EpochSchedule};
 use crate::messages::{
     AuthenticatedContent, Commit, Content, Extension, ExternalSenders, GroupContext, LeafNode, MlsMessage,
-    MlsMessageBody, Proposal, ProposalOrRef, ProposalRef, ProtocolVersion, RequiredCapabilities, Sender, WireFormat,
+    MlsMessageBody, Proposal, ProposalOrRef, ProposalRef, ProtocolVersion, ReInit, RequiredCapabilities, Sender,
+    WireFormat,
 };
 use crate::ratchet_tree::RatchetTree;
 use crate::secret_tree::SecretTree;
@@ -46,7 +47,7 @@ pub enum ProcessedMessage {
 /// The changes a Commit made.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommitSummary {
-    /// The committer (`None` for an external Commit's joiner before it had a leaf).
+    /// The committer (`NewMemberCommit` for an external joiner).
     pub sender: Sender,
     /// The new epoch.
     pub epoch: u64,
@@ -58,6 +59,25 @@ pub struct CommitSummary {
     pub updated: Vec<LeafIndex>,
     /// Whether this member was removed (its group is then inactive).
     pub self_removed: bool,
+    /// The parameters of a committed ReInit (§11.2): the group takes no
+    /// further messages from this member; a new group is to be created.
+    pub reinit: Option<ReInit>,
+}
+
+impl CommitSummary {
+    /// The summary of a Commit from `sender` into `epoch` with `applied`
+    /// proposals, as seen by the member at `own`.
+    pub(super) fn new(sender: Sender, epoch: u64, applied: &AppliedProposals, own: LeafIndex) -> Self {
+        Self {
+            sender,
+            epoch,
+            added: applied.added.iter().map(|(i, _)| *i).collect(),
+            removed: applied.removed.clone(),
+            updated: applied.updated.clone(),
+            self_removed: applied.removed.iter().any(|(i, _)| *i == own),
+            reinit: applied.reinit.clone(),
+        }
+    }
 }
 
 impl Group {
@@ -215,14 +235,7 @@ impl Group {
         if let Some(extensions) = &applied.extensions {
             next.extensions = extensions.clone();
         }
-        let mut summary = CommitSummary {
-            sender,
-            epoch: next.epoch,
-            added: applied.added.iter().map(|(i, _)| *i).collect(),
-            removed: applied.removed.clone(),
-            updated: applied.updated.clone(),
-            self_removed: applied.removed.iter().any(|(i, _)| *i == self.own_leaf()),
-        };
+        let mut summary = CommitSummary::new(sender, next.epoch, &applied, self.own_leaf());
         if summary.self_removed {
             self.active = false;
             return Ok(summary);
@@ -256,6 +269,7 @@ impl Group {
         )?;
         let interim = transcript::interim_transcript_hash(env.cs, &next.confirmed_transcript_hash, tag)?;
         self.enter_epoch(next, tree, private, schedule, interim, tag.to_vec())?;
+        self.reinit = summary.reinit.clone();
         Ok(summary)
     }
 

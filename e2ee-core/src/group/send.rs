@@ -141,13 +141,16 @@ impl Group {
         Ok(())
     }
 
-    /// Fails with `NotAMember` once this member was removed.
+    /// Fails with `NotAMember` once this member was removed, and with
+    /// `Reinitialized` once a ReInit was committed (§11.2).
     pub(super) fn check_active(&self) -> Result<(), GroupError> {
-        if self.active {
-            Ok(())
-        } else {
-            Err(GroupError::NotAMember)
+        if !self.active {
+            return Err(GroupError::NotAMember);
         }
+        if self.reinit.is_some() {
+            return Err(GroupError::Reinitialized);
+        }
+        Ok(())
     }
 
     /// No private key is kept for an Update of this member's leaf.
