@@ -186,20 +186,11 @@ impl Group {
     ) -> Result<Prepared, GroupError> {
         let own = self.own_leaf();
         let (proposals, committed) = self.commit_proposals(params);
-        let ctx = ProposalContext {
-            cs: env.cs,
-            group_context: &self.context,
-            credential_validator: env.credential_validator,
-            now: env.now,
-        };
+        let ctx = ProposalContext::new(env, &self.context);
         // The one copy of the tree per Commit.
         let mut tree = self.tree.clone();
         let applied = apply_proposals(&ctx, &mut tree, &committed, Committer::Member(own))?;
-        let mut next = self.context.clone();
-        next.epoch += 1;
-        if let Some(extensions) = &applied.extensions {
-            next.extensions = extensions.clone();
-        }
+        let mut next = applied.next_context(&self.context);
         let path = if applied.path_required || params.force_path {
             let added: Vec<LeafIndex> = applied.added.iter().map(|(i, _)| *i).collect();
             let leaf_node = tree.leaf(own).ok_or(GroupError::NotInTree)?.clone();

@@ -228,16 +228,10 @@ fn build_external_commit(
             reference: None,
         })
         .collect();
-    let ctx = ProposalContext {
-        cs: env.cs,
-        group_context: context,
-        credential_validator: env.credential_validator,
-        now: env.now,
-    };
+    let ctx = ProposalContext::new(env, context);
     // Only Removes change the tree; an external Commit adds no one else.
-    apply_proposals(&ctx, &mut tree, &committed, Committer::External)?;
-    let mut next = context.clone();
-    next.epoch += 1;
+    let applied = apply_proposals(&ctx, &mut tree, &committed, Committer::External)?;
+    let mut next = applied.next_context(context);
     let path = joiner_path(env, &mut tree, &mut next, params, rng)?;
     let commit = Commit {
         proposals: proposals.iter().cloned().map(ProposalOrRef::Proposal).collect(),

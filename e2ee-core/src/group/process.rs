@@ -223,18 +223,9 @@ impl Group {
         let proposals = self.resolve_proposals(commit, sender)?;
         // Work on copies: a rejected Commit must leave the epoch untouched.
         let mut tree = self.tree.clone();
-        let ctx = ProposalContext {
-            cs: env.cs,
-            group_context: &self.context,
-            credential_validator: env.credential_validator,
-            now: env.now,
-        };
+        let ctx = ProposalContext::new(env, &self.context);
         let applied = apply_proposals(&ctx, &mut tree, &proposals, committer)?;
-        let mut next = self.context.clone();
-        next.epoch += 1;
-        if let Some(extensions) = &applied.extensions {
-            next.extensions = extensions.clone();
-        }
+        let mut next = applied.next_context(&self.context);
         let mut summary = CommitSummary::new(sender, next.epoch, &applied, self.own_leaf());
         if summary.self_removed {
             self.active = false;

@@ -56,6 +56,18 @@ pub struct ProposalContext<'a> {
     pub now: Option<u64>,
 }
 
+impl<'a> ProposalContext<'a> {
+    /// The context of a Commit in the epoch of `group_context`.
+    pub fn new(env: &super::Environment<'a>, group_context: &'a GroupContext) -> Self {
+        Self {
+            cs: env.cs,
+            group_context,
+            credential_validator: env.credential_validator,
+            now: env.now,
+        }
+    }
+}
+
 /// The effect of a validated proposal list on the group.
 #[derive(Clone, Debug, Default)]
 pub struct AppliedProposals {
@@ -77,6 +89,20 @@ pub struct AppliedProposals {
     /// every proposal is an Add, PreSharedKey or ReInit (an empty Commit
     /// needs a path too).
     pub path_required: bool,
+}
+
+impl AppliedProposals {
+    /// The next epoch's GroupContext as far as the proposals decide it:
+    /// the epoch advanced and any new extensions; the tree hash and
+    /// transcript hash are the Commit's to fill in.
+    pub fn next_context(&self, current: &GroupContext) -> GroupContext {
+        let mut next = current.clone();
+        next.epoch += 1;
+        if let Some(extensions) = &self.extensions {
+            next.extensions = extensions.clone();
+        }
+        next
+    }
 }
 
 /// Why a proposal list was rejected (§12.2) or could not be applied (§12.3).
