@@ -1,0 +1,481 @@
+//! Group benchmarks (criterion), cipher suite 1
+//! (MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519):
+//!
+//! - the floor: one Ed25519 sign + verify and one AES-128-GCM seal + open
+//!   of 1 KiB, through e2ee-core's `CipherSuiteProvider`;
+//! - seal and open of a 1 KiB application message;
+//! - a Commit adding one member, with its Welcome (ratchet tree inside);
+//!   processing that Commit; joining by that Welcome;
+//! - a Commit removing one member; processing it;
+//!
+//! at group sizes 2, 100, 1,000 and 10,000. Results: `docs/performance.md`.
+//!
+//! Only two real member states are kept per size: the creator, who makes
+//! every Commit, and one passive observer, who processes them. The fixture
+//! group is built by one Commit of the creator adding everyone (no one but
+//! the creator processes it); the observer joins from its Welcome. Adds
+//! without a path leave every parent node blank, except along the paths
+//! of the creator's later Commits: a Commit with a path (every Remove)
+//! encrypts to the resolution of its copath, up to N − 1 leaf keys.
+//!
+//! `Group` is not `Clone`, so the processing benches keep the two states
+//! in step: each iteration the creator commits and merges (not timed), the
+//! observer processes (timed). For adds, the added member is removed again
+//! (not timed) while the group is at most 1,000 members, so the size stays
+//! N; at 10,000 the group grows by one per iteration (about a dozen in all).
+//! Benchmarks whose untimed setup is heavy use flat sampling with one
+//! iteration per sample.
+//!
+//! The heap held by one member's state is measured with a counting
+//! allocator (live bytes before and after the observer joins).
+//!
+//! Sizes can be restricted: `E2EE_BENCH_SIZES=2,100 cargo bench ...`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, SamplingMode};
+use e2ee_core::codec::encode;
+use e2ee_core::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, KeyPair, RustCryptoProvider, os_rng};
+use e2ee_core::group::{CommitParams, Environment, Group, GroupConfig, JoinKeys, OwnLeaf, ProcessedMessage};
+use e2ee_core::key_package::{KeyPackageParams, NewKeyPackage, create_key_package, default_capabilities};
+use e2ee_core::messages::{Credential, Lifetime, MlsMessage, MlsMessageBody, Welcome, WireFormat};
+use e2ee_core::tree_math::LeafIndex;
+
+/// Counts the bytes currently allocated on the heap.
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+const SUITE: CipherSuite = CipherSuite(1);
+const SIZES: [usize; 4] = [2, 100, 1_000, 10_000];
+const MESSAGE: [u8; 1024] = [0x5a; 1024];
+const FOREVER: Lifetime = Lifetime {
+    not_before: 0,
+    not_after: u64::MAX,
+};
+
+fn cs() -> &'static dyn CipherSuiteProvider {
+    RustCryptoProvider.cipher_suite(SUITE).unwrap()
+}
+
+fn env() -> Environment<'static> {
+    Environment::basic(cs())
+}
+
+struct Client {
+    name: String,
+    signer: KeyPair,
+}
+
+impl Client {
+    fn new(name: String) -> Self {
+        Self {
+            name,
+            signer: cs().signature_key_generate(&mut os_rng()),
+        }
+    }
+
+    fn own_leaf(&self) -> OwnLeaf {
+        OwnLeaf {
+            credential: Credential::Basic(self.name.as_bytes().into()),
+            signature_public_key: self.signer.public.clone(),
+            capabilities: default_capabilities(SUITE),
+            extensions: Vec::new(),
+            lifetime: FOREVER,
+        }
+    }
+
+    fn key_package(&self) -> NewKeyPackage {
+        let own = self.own_leaf();
+        let params = KeyPackageParams {
+            credential: own.credential,
+            signature_public_key: own.signature_public_key,
+            capabilities: own.capabilities,
+            lifetime: FOREVER,
+            leaf_extensions: Vec::new(),
+            extensions: Vec::new(),
+        };
+        create_key_package(cs(), params, self.signer.private.as_bytes(), &mut os_rng()).unwrap()
+    }
+
+    fn join(&self, env: &Environment<'_>, welcome: &Welcome, kp: &NewKeyPackage) -> Group {
+        let keys = JoinKeys {
+            key_package: &kp.key_package,
+            init_private_key: kp.init_private_key.as_bytes(),
+            encryption_private_key: kp.encryption_private_key.clone(),
+            signature_private_key: self.signer.private.clone(),
+        };
+        Group::join(env, welcome, keys, None, GroupConfig::default()).unwrap()
+    }
+}
+
+fn welcome_of(message: &MlsMessage) -> &Welcome {
+    match &message.body {
+        MlsMessageBody::Welcome(w) => w,
+        _ => panic!("not a Welcome"),
+    }
+}
+
+/// A fresh client with its KeyPackage.
+fn newcomer(i: usize) -> (Client, NewKeyPackage) {
+    let client = Client::new(format!("newcomer {i}"));
+    let kp = client.key_package();
+    (client, kp)
+}
+
+/// Commits `proposals` as a PublicMessage, with the ratchet tree in the
+/// Welcome. PublicMessage because the commit benches create many Commits
+/// that are never sent: as PrivateMessages each would use up a handshake
+/// generation of the secret tree, and the observer would then reject the
+/// next real one as too far ahead.
+fn params(proposals: Vec<e2ee_core::messages::Proposal>) -> CommitParams {
+    CommitParams {
+        proposals,
+        wire_format: WireFormat::PUBLIC_MESSAGE,
+        ..CommitParams::default()
+    }
+}
+
+fn process_commit(group: &mut Group, env: &Environment<'_>, commit: &MlsMessage) {
+    match group.process(env, commit) {
+        Ok(ProcessedMessage::Commit(_)) => {}
+        other => panic!("expected a Commit, got {other:?}"),
+    }
+}
+
+/// The creator and one observer in a group of `size` members.
+struct Fixture {
+    size: usize,
+    creator: Group,
+    observer: Group,
+    fresh: usize,
+}
+
+impl Fixture {
+    fn new(size: usize) -> Self {
+        let env = env();
+        let start = Instant::now();
+        let mut slots: Vec<Option<(Client, NewKeyPackage)>> = (1..size).map(|_| None).collect();
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let chunk = slots.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            for (c, part) in slots.chunks_mut(chunk).enumerate() {
+                s.spawn(move || {
+                    for (i, slot) in part.iter_mut().enumerate() {
+                        let client = Client::new(format!("member {}", 1 + c * chunk + i));
+                        let kp = client.key_package();
+                        *slot = Some((client, kp));
+                    }
+                });
+            }
+        });
+        let clients: Vec<(Client, NewKeyPackage)> = slots.into_iter().map(Option::unwrap).collect();
+        eprintln!(
+            "[size {size}] {} clients and KeyPackages: {:.2?}",
+            size - 1,
+            start.elapsed()
+        );
+
+        let creator_id = Client::new("member 0".into());
+        let mut creator = Group::create(
+            &env,
+            b"bench group".to_vec(),
+            creator_id.own_leaf(),
+            creator_id.signer.private.clone(),
+            Vec::new(),
+            GroupConfig::default(),
+            &mut os_rng(),
+        )
+        .unwrap();
+        let t = Instant::now();
+        let adds = clients
+            .iter()
+            .map(|(_, kp)| Group::add_proposal(kp.key_package.clone()))
+            .collect();
+        let out = creator.commit(&env, params(adds), &mut os_rng()).unwrap();
+        creator.merge_pending_commit().unwrap();
+        eprintln!(
+            "[size {size}] creator's Commit adding {} (one batch): {:.2?}",
+            size - 1,
+            t.elapsed()
+        );
+        let welcome = out.welcome.unwrap();
+        let (observer_id, observer_kp) = &clients[0];
+        let t = Instant::now();
+        let live = LIVE.load(Ordering::Relaxed);
+        let observer = observer_id.join(&env, welcome_of(&welcome), observer_kp);
+        let held = LIVE.load(Ordering::Relaxed) - live;
+        eprintln!("[size {size}] observer joined: {:.2?}", t.elapsed());
+        let tree = observer.tree().encode().unwrap().len();
+        eprintln!("[size {size}] MEMORY one member's state: {held} bytes of heap; encoded ratchet tree {tree} bytes");
+        eprintln!("[size {size}] fixture ready: {:.2?}", start.elapsed());
+        Self {
+            size,
+            creator,
+            observer,
+            fresh: 0,
+        }
+    }
+
+    fn fresh(&mut self) -> (Client, NewKeyPackage) {
+        self.fresh += 1;
+        newcomer(self.fresh)
+    }
+
+    /// The creator commits `proposals` and merges; the observer processes
+    /// the Commit, timed; returns the time.
+    fn step(&mut self, env: &Environment<'_>, proposals: Vec<e2ee_core::messages::Proposal>) -> Duration {
+        let out = self.creator.commit(env, params(proposals), &mut os_rng()).unwrap();
+        self.creator.merge_pending_commit().unwrap();
+        let t = Instant::now();
+        process_commit(&mut self.observer, env, black_box(&out.commit));
+        t.elapsed()
+    }
+
+    /// The creator adds a fresh member (observer processes); its leaf.
+    fn add_fresh(&mut self, env: &Environment<'_>) -> (LeafIndex, Duration) {
+        let (_, kp) = self.fresh();
+        let leaf_node = kp.key_package.leaf_node.clone();
+        let d = self.step(env, vec![Group::add_proposal(kp.key_package)]);
+        let leaf = self.creator.tree().find_leaf(&leaf_node).unwrap();
+        (leaf, d)
+    }
+}
+
+/// Floor: Ed25519 sign + verify, AES-128-GCM seal + open of 1 KiB.
+fn floor(c: &mut Criterion) -> f64 {
+    let cs = cs();
+    let signer = cs.signature_key_generate(&mut os_rng());
+    let key = [7u8; 16];
+    let nonce = [9u8; 12];
+    let mut group = c.benchmark_group("floor");
+    group.measurement_time(Duration::from_secs(3));
+    let id = "ed25519_sign_verify+aes128gcm_seal_open_1KiB";
+    let run = || {
+        let sig = cs.sign(signer.private.as_bytes(), black_box(&MESSAGE)).unwrap();
+        cs.verify(&signer.public, &MESSAGE, &sig).unwrap();
+        let ct = cs.aead_seal(&key, &nonce, b"aad", black_box(&MESSAGE)).unwrap();
+        cs.aead_open(&key, &nonce, b"aad", black_box(&ct)).unwrap()
+    };
+    group.bench_function(id, |b| b.iter(run));
+    group.finish();
+    median_of(run, 2000)
+}
+
+/// Median of `n` single timings of `f` (for the printed ratios, taken in
+/// the same run as criterion's estimates).
+fn median_of<R>(mut f: impl FnMut() -> R, n: usize) -> f64 {
+    let times: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            black_box(f());
+            t.elapsed().as_nanos() as f64
+        })
+        .collect();
+    median(times)
+}
+
+fn median(mut times: Vec<f64>) -> f64 {
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn configure(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, heavy: bool) {
+    if heavy {
+        // One iteration per sample; criterion warns that the samples do not
+        // fit the (deliberately tiny) time: that is intended.
+        group.sampling_mode(SamplingMode::Flat);
+        group.sample_size(10);
+        group.warm_up_time(Duration::from_nanos(1));
+        group.measurement_time(Duration::from_nanos(1));
+    } else {
+        group.sample_size(10);
+        group.warm_up_time(Duration::from_millis(300));
+        group.measurement_time(Duration::from_secs(2));
+    }
+}
+
+fn bench_size(c: &mut Criterion, size: usize, floor_ns: f64) {
+    let env = env();
+    let mut fx = Fixture::new(size);
+    let big = size >= 1_000;
+
+    // Seal and open of 1 KiB.
+    {
+        let mut group = c.benchmark_group("seal_open_1KiB");
+        configure(&mut group, false);
+        group.bench_function(BenchmarkId::from_parameter(size), |b| {
+            b.iter(|| {
+                let m = fx.creator.seal(&env, &MESSAGE, b"", 0, &mut os_rng()).unwrap();
+                fx.observer.process(&env, black_box(&m)).unwrap()
+            })
+        });
+        group.finish();
+        // The ratio: the two alternate, so both see the same machine load.
+        let cs = cs();
+        let signer = cs.signature_key_generate(&mut os_rng());
+        let (key, nonce) = ([7u8; 16], [9u8; 12]);
+        let (mut ours, mut floor) = (Vec::new(), Vec::new());
+        for _ in 0..2000 {
+            let t = Instant::now();
+            let m = fx.creator.seal(&env, &MESSAGE, b"", 0, &mut os_rng()).unwrap();
+            black_box(fx.observer.process(&env, &m).unwrap());
+            ours.push(t.elapsed().as_nanos() as f64);
+            let t = Instant::now();
+            let sig = cs.sign(signer.private.as_bytes(), black_box(&MESSAGE)).unwrap();
+            cs.verify(&signer.public, &MESSAGE, &sig).unwrap();
+            let ct = cs.aead_seal(&key, &nonce, b"aad", black_box(&MESSAGE)).unwrap();
+            black_box(cs.aead_open(&key, &nonce, b"aad", &ct).unwrap());
+            floor.push(t.elapsed().as_nanos() as f64);
+        }
+        let (ours, floor) = (median(ours), median(floor));
+        eprintln!(
+            "[size {size}] RATIO seal+open 1 KiB / floor = {ours:.0} ns / {floor:.0} ns = {:.2} (target <= 1.2; \
+             medians of 2000 alternating runs; floor of the criterion run: {floor_ns:.0} ns)",
+            ours / floor
+        );
+    }
+
+    // A Commit adding one member, with its Welcome; joining by the Welcome.
+    let (joiner, joiner_kp) = fx.fresh();
+    let last;
+    {
+        let mut group = c.benchmark_group("add_commit_with_welcome");
+        configure(&mut group, big);
+        group.bench_function(BenchmarkId::from_parameter(size), |b| {
+            b.iter_with_large_drop(|| {
+                fx.creator
+                    .commit(
+                        &env,
+                        params(vec![Group::add_proposal(joiner_kp.key_package.clone())]),
+                        &mut os_rng(),
+                    )
+                    .unwrap()
+            })
+        });
+        group.finish();
+        let out = fx
+            .creator
+            .commit(
+                &env,
+                params(vec![Group::add_proposal(joiner_kp.key_package.clone())]),
+                &mut os_rng(),
+            )
+            .unwrap();
+        let commit = encode(&out.commit).unwrap().len();
+        let welcome = encode(out.welcome.as_ref().unwrap()).unwrap().len();
+        eprintln!("[size {size}] SIZES add Commit {commit} bytes, Welcome {welcome} bytes");
+        last = out;
+    }
+    {
+        let out = last;
+        let welcome = welcome_of(out.welcome.as_ref().unwrap());
+        let mut group = c.benchmark_group("join_by_welcome");
+        configure(&mut group, big);
+        group.bench_function(BenchmarkId::from_parameter(size), |b| {
+            b.iter_with_large_drop(|| joiner.join(&env, black_box(welcome), &joiner_kp))
+        });
+        group.finish();
+        fx.creator.clear_pending_commit();
+    }
+
+    // Processing a Commit adding one member.
+    {
+        let mut group = c.benchmark_group("add_process");
+        configure(&mut group, true);
+        group.bench_function(BenchmarkId::from_parameter(size), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let (leaf, d) = fx.add_fresh(&env);
+                    total += d;
+                    if fx.size <= 1_000 {
+                        fx.step(&env, vec![Group::remove_proposal(leaf)]);
+                    }
+                }
+                total
+            })
+        });
+        group.finish();
+    }
+
+    // A Commit removing one member (the group has N + 1 members, the
+    // last-added one is removed), and processing it.
+    {
+        let (leaf, _) = fx.add_fresh(&env);
+        let mut group = c.benchmark_group("remove_commit");
+        configure(&mut group, big);
+        group.bench_function(BenchmarkId::from_parameter(size), |b| {
+            b.iter_with_large_drop(|| {
+                fx.creator
+                    .commit(&env, params(vec![Group::remove_proposal(leaf)]), &mut os_rng())
+                    .unwrap()
+            })
+        });
+        group.finish();
+        let out = fx
+            .creator
+            .commit(&env, params(vec![Group::remove_proposal(leaf)]), &mut os_rng())
+            .unwrap();
+        eprintln!(
+            "[size {size}] SIZES remove Commit {} bytes",
+            encode(&out.commit).unwrap().len()
+        );
+        fx.creator.clear_pending_commit();
+        fx.step(&env, vec![Group::remove_proposal(leaf)]);
+    }
+    {
+        let mut group = c.benchmark_group("remove_process");
+        configure(&mut group, true);
+        group.bench_function(BenchmarkId::from_parameter(size), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let (leaf, _) = fx.add_fresh(&env);
+                    total += fx.step(&env, vec![Group::remove_proposal(leaf)]);
+                }
+                total
+            })
+        });
+        group.finish();
+    }
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let sizes: Vec<usize> = match std::env::var("E2EE_BENCH_SIZES") {
+        Ok(s) => s.split(',').map(|x| x.trim().parse().unwrap()).collect(),
+        Err(_) => SIZES.to_vec(),
+    };
+    let floor_ns = floor(&mut c);
+    eprintln!("FLOOR median {floor_ns:.0} ns (Ed25519 sign + verify, AES-128-GCM seal + open of 1 KiB)");
+    for size in sizes {
+        bench_size(&mut c, size, floor_ns);
+    }
+    c.final_summary();
+}
