@@ -321,12 +321,8 @@ pub fn unprotect_private(
 ) -> Result<AuthenticatedContent, FramingError> {
     check_epoch(context, &message.group_id, message.epoch)?;
     let sender_data = open_sender_data(cs, keys.sender_data_secret, message)?;
-    let key = keys.secret_tree.key_for(
-        cs,
-        LeafIndex(sender_data.leaf_index),
-        ratchet_kind(message.content_type),
-        sender_data.generation,
-    )?;
+    let (leaf, kind) = (LeafIndex(sender_data.leaf_index), ratchet_kind(message.content_type));
+    let key = keys.secret_tree.key_for(cs, leaf, kind, sender_data.generation)?;
     let aad = encode(&PrivateContentAad {
         group_id: message.group_id.clone(),
         epoch: message.epoch,
@@ -334,7 +330,14 @@ pub fn unprotect_private(
         authenticated_data: message.authenticated_data.clone(),
     })?;
     let nonce = guarded_nonce(key.nonce.as_bytes(), sender_data.reuse_guard);
-    let plaintext = cs.aead_open(key.key.as_bytes(), &nonce, &aad, &message.ciphertext)?;
+    let plaintext = match cs.aead_open(key.key.as_bytes(), &nonce, &aad, &message.ciphertext) {
+        Ok(plaintext) => plaintext,
+        Err(e) => {
+            // A forgery must not use up the key of the genuine message.
+            keys.secret_tree.restore_key(leaf, kind, key);
+            return Err(e.into());
+        }
+    };
     let (content, auth) = decode_private_content(message.content_type, &plaintext)?;
     Ok(AuthenticatedContent {
         wire_format: WireFormat::PRIVATE_MESSAGE,
@@ -492,8 +495,8 @@ mod tests {
         };
         assert!(unprotect_private(f.cs, keys, &f.context, &tampered).is_err());
 
-        // A fresh receiver opens it once; the replay fails.
-        let mut receiver = f.tree();
+        // The forgery did not use up the key: the same receiver opens the
+        // genuine message once; the replay fails.
         let keys = PrivateKeys {
             sender_data_secret: SDS,
             secret_tree: &mut receiver,

@@ -191,6 +191,16 @@ impl HashRatchet {
         self.next_key(cs)
     }
 
+    /// Takes back a key returned by [`Self::key_for`] whose message did not
+    /// decrypt: §9.2 deletes a key once it has decrypted a message, so a
+    /// forgery must not use up the key of the real message.
+    fn restore(&mut self, key: RatchetKey, config: &SecretTreeConfig) {
+        if key.generation < self.next_generation {
+            self.retained.insert(key.generation, key);
+            self.evict(config.max_retained_keys);
+        }
+    }
+
     /// Replaces the current secret by the next one (§9.1); the old secret
     /// is dropped and so zeroized (§9.2).
     fn advance(&mut self, cs: &dyn CipherSuiteProvider) -> Result<(), SecretTreeError> {
@@ -351,6 +361,19 @@ impl SecretTree {
     ) -> Result<RatchetKey, SecretTreeError> {
         let config = self.config;
         self.ratchet(cs, leaf, kind)?.key_for(cs, generation, &config)
+    }
+
+    /// Takes back a key from [`Self::key_for`] whose message failed to
+    /// decrypt, so that it still opens the genuine message.
+    pub fn restore_key(&mut self, leaf: LeafIndex, kind: RatchetKind, key: RatchetKey) {
+        let config = self.config;
+        if let Some(ratchets) = self.leaves.get_mut(&leaf) {
+            let ratchet = match kind {
+                RatchetKind::Handshake => &mut ratchets.handshake,
+                RatchetKind::Application => &mut ratchets.application,
+            };
+            ratchet.restore(key, &config);
+        }
     }
 
     /// `leaf`'s ratchet of `kind`, initialising the leaf's ratchets first.
