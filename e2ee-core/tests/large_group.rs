@@ -12,16 +12,17 @@
 //! phase and the size of each message are printed (`--nocapture`), to show
 //! the costs; nothing about them is asserted.
 
+mod common;
+
 use std::time::Instant;
 
+use common::Client;
+
 use e2ee_core::codec::{decode_exact, encode};
-use e2ee_core::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, KeyPair, RustCryptoProvider, os_rng};
-use e2ee_core::group::{
-    CommitOutput, CommitParams, CommitSummary, Environment, Group, GroupConfig, GroupError, JoinKeys, OwnLeaf,
-    ProcessedMessage,
-};
-use e2ee_core::key_package::{KeyPackageParams, NewKeyPackage, create_key_package, default_capabilities};
-use e2ee_core::messages::{Credential, Lifetime, MlsMessage, MlsMessageBody, Sender, WireFormat};
+use e2ee_core::crypto::{CipherSuite, CryptoProvider, RustCryptoProvider, os_rng};
+use e2ee_core::group::{CommitOutput, CommitParams, CommitSummary, Environment, Group, GroupError, ProcessedMessage};
+use e2ee_core::key_package::NewKeyPackage;
+use e2ee_core::messages::{MlsMessage, Sender, WireFormat};
 use e2ee_core::tree_math::LeafIndex;
 
 const SUITE: CipherSuite = CipherSuite(1);
@@ -30,79 +31,8 @@ const MEMBERS: usize = 1000;
 /// batches: every member validates every KeyPackage added after it, and
 /// every joiner validates the whole tree (a signature per leaf).
 const SIZES: [usize; 3] = [10, 100, MEMBERS];
-const FOREVER: Lifetime = Lifetime {
-    not_before: 0,
-    not_after: u64::MAX,
-};
-
 fn env() -> Environment<'static> {
     Environment::basic(RustCryptoProvider.cipher_suite(SUITE).unwrap())
-}
-
-/// A client's identity: name and signature key pair.
-struct Client {
-    name: String,
-    signer: KeyPair,
-}
-
-impl Client {
-    fn new(cs: &dyn CipherSuiteProvider, name: String) -> Self {
-        Self {
-            name,
-            signer: cs.signature_key_generate(&mut os_rng()),
-        }
-    }
-
-    fn own_leaf(&self, cs: &dyn CipherSuiteProvider) -> OwnLeaf {
-        OwnLeaf {
-            credential: Credential::Basic(self.name.as_bytes().into()),
-            signature_public_key: self.signer.public.clone(),
-            capabilities: default_capabilities(cs.cipher_suite()),
-            extensions: Vec::new(),
-            lifetime: FOREVER,
-        }
-    }
-
-    fn create_group(&self, env: &Environment<'_>) -> Group {
-        Group::create(
-            env,
-            b"large group".to_vec(),
-            self.own_leaf(env.cs),
-            self.signer.private.clone(),
-            Vec::new(),
-            GroupConfig::default(),
-            &mut os_rng(),
-        )
-        .unwrap()
-    }
-
-    fn key_package(&self, cs: &dyn CipherSuiteProvider) -> NewKeyPackage {
-        let own = self.own_leaf(cs);
-        let params = KeyPackageParams {
-            credential: own.credential,
-            signature_public_key: own.signature_public_key,
-            capabilities: own.capabilities,
-            lifetime: FOREVER,
-            leaf_extensions: Vec::new(),
-            extensions: Vec::new(),
-        };
-        create_key_package(cs, params, self.signer.private.as_bytes(), &mut os_rng()).unwrap()
-    }
-
-    /// Joins from `welcome`, which carries the ratchet tree.
-    fn join(&self, env: &Environment<'_>, welcome: &MlsMessage, kp: &NewKeyPackage) -> Group {
-        let MlsMessageBody::Welcome(welcome) = &welcome.body else {
-            panic!("not a Welcome");
-        };
-        let keys = JoinKeys {
-            key_package: &kp.key_package,
-            init_private_key: kp.init_private_key.as_bytes(),
-            encryption_private_key: kp.encryption_private_key.clone(),
-            signature_private_key: self.signer.private.clone(),
-        };
-        Group::join(env, welcome, keys, None, GroupConfig::default())
-            .unwrap_or_else(|e| panic!("{} cannot join: {e:?}", self.name))
-    }
 }
 
 /// A member: its identity and its group state.
@@ -199,7 +129,8 @@ fn join_all(clients: Vec<(Client, NewKeyPackage)>, welcome: &MlsMessage) -> Vec<
     let mut slots: Vec<((Client, NewKeyPackage), Option<Group>)> = clients.into_iter().map(|c| (c, None)).collect();
     phase("joined by every new member", || {
         par_each(&mut slots, |env, ((client, kp), group)| {
-            *group = Some(client.join(env, &welcome, kp));
+            let joined = client.join(env, &welcome, kp);
+            *group = Some(joined.unwrap_or_else(|e| panic!("{} cannot join: {e:?}", client.name)));
         })
     });
     slots
