@@ -361,3 +361,67 @@ fn resumption_psk_and_reinit_are_committed() {
         GroupError::Reinitialized
     );
 }
+
+/// Application messages sent just before a Commit still open after it for
+/// `past_epochs` epochs, even from a member the Commit removed; each opens
+/// once, and older epochs' keys are gone.
+#[test]
+fn late_messages_of_the_previous_epoch_open() {
+    for s in SUITES {
+        let env = Environment::basic(suite(s));
+        let ids = ["alice", "bob", "carol"].map(|n| Client::new(env.cs, n));
+        let mut alice = ids[0].create_group(&env);
+        let kps = [ids[1].key_package(env.cs), ids[2].key_package(env.cs)];
+        let out = commit(
+            &mut alice,
+            &env,
+            adding(&[&kps[0], &kps[1]], WireFormat::PUBLIC_MESSAGE),
+        );
+        alice.merge_pending_commit().unwrap();
+        let welcome = out.welcome.unwrap();
+        let mut bob = ids[1].join(&env, &welcome, &kps[0]).unwrap();
+        let mut carol = ids[2].join(&env, &welcome, &kps[1]).unwrap();
+
+        // Bob and Carol each send in epoch 1; Alice then removes Bob (epoch 2).
+        let from_bob = bob.seal(&env, b"late bob", b"", 0, &mut os_rng()).unwrap();
+        let from_carol = carol.seal(&env, b"late carol", b"", 0, &mut os_rng()).unwrap();
+        let params = CommitParams {
+            proposals: vec![Group::remove_proposal(LeafIndex(1))],
+            ..CommitParams::default()
+        };
+        let out = commit(&mut alice, &env, params);
+        alice.merge_pending_commit().unwrap();
+        apply(&mut carol, &env, &out.commit);
+
+        let opened = carol.process(&env, &wire(&from_bob)).unwrap();
+        assert!(
+            matches!(opened, ProcessedMessage::Application { sender: LeafIndex(1), ref data, .. } if data == b"late bob")
+        );
+        assert!(carol.process(&env, &wire(&from_bob)).is_err(), "a replay is refused");
+        // A tampered copy is refused and does not use up the genuine message's key.
+        let mut forged = wire(&from_carol);
+        let MlsMessageBody::PrivateMessage(m) = &mut forged.body else {
+            panic!()
+        };
+        m.authenticated_data = b"x".to_vec().into();
+        assert!(alice.process(&env, &forged).is_err());
+        assert!(alice.process(&env, &wire(&from_bob)).is_ok());
+
+        // Epoch 3: the epoch-1 keys are deleted (past_epochs = 1).
+        let out = commit(&mut alice, &env, with_path());
+        alice.merge_pending_commit().unwrap();
+        apply(&mut carol, &env, &out.commit);
+        assert_eq!(
+            alice.process(&env, &wire(&from_carol)).unwrap_err(),
+            GroupError::Framing(FramingError::WrongEpoch)
+        );
+        // A handshake message of a past epoch is refused even while kept.
+        let remove = Group::remove_proposal(LeafIndex(0));
+        let (proposal, _) = carol
+            .propose(&env, remove, WireFormat::PRIVATE_MESSAGE, &mut os_rng())
+            .unwrap();
+        commit(&mut alice, &env, with_path());
+        alice.merge_pending_commit().unwrap();
+        assert!(alice.process(&env, &wire(&proposal)).is_err());
+    }
+}

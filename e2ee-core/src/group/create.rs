@@ -93,6 +93,7 @@ impl Group {
             active: true,
             reinit: None,
             own_pending: OwnPending::default(),
+            history: Default::default(),
         })
     }
 }

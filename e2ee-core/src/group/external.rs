@@ -410,6 +410,7 @@ impl Joined {
             active: true,
             reinit: None,
             own_pending: Default::default(),
+            history: Default::default(),
         })
     }
 }

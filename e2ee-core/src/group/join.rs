@@ -80,6 +80,7 @@ impl Group {
             active: true,
             reinit: None,
             own_pending: Default::default(),
+            history: Default::default(),
         })
     }
 }

@@ -12,6 +12,7 @@ mod commit;
 mod create;
 mod error;
 mod external;
+mod history;
 mod join;
 mod process;
 pub mod proposals;
@@ -47,6 +48,10 @@ pub struct GroupConfig {
     pub max_resumption_psks: usize,
     /// How many proposals may be pending in one epoch.
     pub max_pending_proposals: usize,
+    /// For how many past epochs application messages still open (the
+    /// grace for messages sent just before a Commit); 0 deletes an epoch's
+    /// keys as soon as the next begins.
+    pub past_epochs: usize,
 }
 
 impl Default for GroupConfig {
@@ -55,6 +60,7 @@ impl Default for GroupConfig {
             secret_tree: SecretTreeConfig::default(),
             max_resumption_psks: 32,
             max_pending_proposals: 1000,
+            past_epochs: 1,
         }
     }
 }
@@ -133,6 +139,8 @@ pub struct Group {
     reinit: Option<crate::messages::ReInit>,
     /// This member's pending Commit and Update keys (send.rs, commit.rs).
     own_pending: send::OwnPending,
+    /// Past epochs kept for late application messages.
+    history: history::History,
 }
 
 impl core::fmt::Debug for Group {

@@ -4,16 +4,17 @@
 use alloc::vec::Vec;
 
 use super::external::{NewEpochSecrets, derive_epoch};
+use super::history::PastEpoch;
 use super::proposals::{AppliedProposals, CommittedProposal, Committer, ProposalContext, apply_proposals};
 use super::{Environment, Group, GroupError, PendingProposal, leaf_context};
 use crate::codec::{VLBytes, encode};
 use crate::crypto::Secret;
-use crate::framing::{self, PrivateKeys};
+use crate::framing::{self, FramingError, PrivateKeys};
 use crate::key_schedule::{self, EpochSchedule};
 use crate::messages::{
-    AuthenticatedContent, Commit, Content, Extension, ExternalSenders, GroupContext, LeafNode, MlsMessage,
-    MlsMessageBody, Proposal, ProposalOrRef, ProposalRef, ProtocolVersion, ReInit, RequiredCapabilities, Sender,
-    WireFormat,
+    AuthenticatedContent, Commit, Content, ContentType, Extension, ExternalSenders, GroupContext, LeafNode, MlsMessage,
+    MlsMessageBody, PrivateMessage, Proposal, ProposalOrRef, ProposalRef, ProtocolVersion, ReInit,
+    RequiredCapabilities, Sender, WireFormat,
 };
 use crate::ratchet_tree::RatchetTree;
 use crate::secret_tree::SecretTree;
@@ -89,6 +90,13 @@ impl Group {
         if message.version != ProtocolVersion::MLS10 {
             return Err(GroupError::UnsupportedVersion);
         }
+        if let MlsMessageBody::PrivateMessage(m) = &message.body
+            && m.epoch < self.context.epoch
+            && m.group_id == self.context.group_id
+            && m.content_type == ContentType::Application
+        {
+            return self.process_past(env, m);
+        }
         let content = self.unprotect(env, &message.body)?;
         self.verify_signature(env, &content)?;
         match &content.content.content {
@@ -96,6 +104,23 @@ impl Group {
             Content::Proposal(_) => self.store_proposal(env, content),
             Content::Commit(_) => self.process_commit(env, &content).map(ProcessedMessage::Commit),
         }
+    }
+
+    /// Opens an application message of a kept past epoch (§15.2); handshake
+    /// messages of past epochs are refused like those of unknown epochs.
+    fn process_past(&mut self, env: &Environment<'_>, m: &PrivateMessage) -> Result<ProcessedMessage, GroupError> {
+        let position = self.history.position(m.epoch).ok_or(FramingError::WrongEpoch)?;
+        let content = self.history.epochs[position].unprotect(env.cs, m)?;
+        let (Sender::Member(leaf), Content::Application(data)) = (content.content.sender, &content.content.content)
+        else {
+            return Err(FramingError::WrongEpoch.into());
+        };
+        let key = self
+            .history
+            .signature_key(position, leaf, &self.tree)
+            .ok_or(GroupError::InvalidSender)?;
+        framing::verify_content(env.cs, &key, &content, &self.history.epochs[position].context)?;
+        self.application(&content, data)
     }
 
     fn unprotect(&mut self, env: &Environment<'_>, body: &MlsMessageBody) -> Result<AuthenticatedContent, GroupError> {
@@ -229,6 +254,7 @@ impl Group {
         let mut summary = CommitSummary::new(sender, next.epoch, &applied, self.own_leaf());
         if summary.self_removed {
             self.active = false;
+            self.history.clear();
             return Ok(summary);
         }
         let mut private = self.private.clone();
@@ -367,14 +393,20 @@ impl Group {
         confirmation_tag: Vec<u8>,
     ) -> Result<(), GroupError> {
         let encryption_secret = core::mem::take(&mut schedule.epoch.encryption_secret);
-        self.secret_tree = SecretTree::with_config(encryption_secret, tree.n_leaves(), self.config.secret_tree)?;
+        let secret_tree = SecretTree::with_config(encryption_secret, tree.n_leaves(), self.config.secret_tree)?;
+        let old_secret_tree = core::mem::replace(&mut self.secret_tree, secret_tree);
         let old = core::mem::replace(&mut self.epoch, schedule.epoch);
+        let old_context = core::mem::replace(&mut self.context, context);
         self.resumption_psks
-            .insert(self.context.epoch, old.resumption_psk.clone());
+            .insert(old_context.epoch, old.resumption_psk.clone());
         while self.resumption_psks.len() > self.config.max_resumption_psks {
             self.resumption_psks.pop_first();
         }
-        self.context = context;
+        if self.config.past_epochs > 0 {
+            let sender_data_secret = old.sender_data_secret.clone();
+            let past = PastEpoch::new(old_context, sender_data_secret, old_secret_tree, &self.tree, &tree);
+            self.history.push(past, self.config.past_epochs);
+        }
         self.tree = tree;
         self.private = private;
         self.interim_transcript_hash = interim;
