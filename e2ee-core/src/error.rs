@@ -3,9 +3,12 @@
 
 use core::fmt;
 
+#[cfg(feature = "std")]
+use crate::client::ClientError;
 use crate::codec::CodecError;
 use crate::crypto::CryptoError;
 use crate::framing::FramingError;
+use crate::group::GroupError;
 use crate::key_package::KeyPackageError;
 use crate::ratchet_tree::TreeError;
 use crate::secret_tree::SecretTreeError;
@@ -35,6 +38,11 @@ pub enum Error {
     KeyPackage(KeyPackageError),
     /// An UpdatePath could not be created or processed.
     TreeKem(TreeKemError),
+    /// A group operation failed or a message was rejected.
+    Group(GroupError),
+    /// The high-level API refused the request.
+    #[cfg(feature = "std")]
+    Client(ClientError),
 }
 
 impl Error {
@@ -50,6 +58,9 @@ impl Error {
             Self::Tree(e) => e.code(),
             Self::KeyPackage(e) => e.code(),
             Self::TreeKem(e) => e.code(),
+            Self::Group(e) => e.code(),
+            #[cfg(feature = "std")]
+            Self::Client(e) => e.code(),
         }
     }
 }
@@ -66,6 +77,9 @@ impl fmt::Display for Error {
             Self::Tree(e) => write!(f, "ratchet tree error: {e}"),
             Self::KeyPackage(e) => write!(f, "key package error: {e}"),
             Self::TreeKem(e) => write!(f, "TreeKEM error: {e}"),
+            Self::Group(e) => write!(f, "{e}"),
+            #[cfg(feature = "std")]
+            Self::Client(e) => write!(f, "{e}"),
         }
     }
 }
@@ -123,5 +137,18 @@ impl From<WelcomeError> for Error {
 impl From<TranscriptError> for Error {
     fn from(e: TranscriptError) -> Self {
         Self::Transcript(e)
+    }
+}
+
+impl From<GroupError> for Error {
+    fn from(e: GroupError) -> Self {
+        Self::Group(e)
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<ClientError> for Error {
+    fn from(e: ClientError) -> Self {
+        Self::Client(e)
     }
 }

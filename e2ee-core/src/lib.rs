@@ -4,6 +4,10 @@
 //! written for `no_std` + `alloc`. The default `std` feature only adds OS
 //! randomness; everything else takes a caller-supplied `rand_core` RNG.
 //!
+//! Most applications need only the high-level [`client`] API ([`Client`],
+//! [`Group`], [`Event`]; `std` feature): see its example. The modules below
+//! it implement the protocol.
+//!
 //! Modules are named after the RFC's concepts so the code can be read next
 //! to the specification:
 //!
@@ -31,6 +35,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "std")]
+pub mod client;
 pub mod codec;
 pub mod crypto;
 pub mod error;
@@ -47,4 +53,6 @@ pub mod tree_math;
 pub mod treekem;
 pub mod welcome;
 
+#[cfg(feature = "std")]
+pub use client::{Client, Event, Group};
 pub use error::Error;

@@ -4,15 +4,14 @@
 //! number of past epochs ([`super::GroupConfig::past_epochs`]) the group
 //! keeps what opening an application message of that epoch needs: its
 //! GroupContext, sender-data secret and secret tree. Instead of old trees
-//! it keeps, per epoch, only the signature keys that the next epoch changed,
-//! so the cost stays proportional to the changes, not to the group.
+//! it keeps, per epoch, only the leaves that the next epoch changed, so the
+//! cost stays proportional to the changes, not to the group.
 
 use alloc::collections::{BTreeMap, VecDeque};
 
-use crate::codec::VLBytes;
 use crate::crypto::{CipherSuiteProvider, Secret};
 use crate::framing::{self, FramingError, PrivateKeys};
-use crate::messages::{AuthenticatedContent, GroupContext, PrivateMessage};
+use crate::messages::{AuthenticatedContent, GroupContext, LeafNode, PrivateMessage};
 use crate::ratchet_tree::RatchetTree;
 use crate::secret_tree::SecretTree;
 use crate::tree_math::LeafIndex;
@@ -22,9 +21,9 @@ pub(crate) struct PastEpoch {
     pub(crate) context: GroupContext,
     pub(crate) sender_data_secret: Secret,
     pub(crate) secret_tree: SecretTree,
-    /// Each leaf whose signature key the next epoch changed, with its key
-    /// in this epoch (`None`: the leaf was blank).
-    pub(crate) changed_keys: BTreeMap<u32, Option<VLBytes>>,
+    /// Each leaf the next epoch changed, as it was in this epoch (`None`:
+    /// blank).
+    pub(crate) changed_leaves: BTreeMap<u32, Option<LeafNode>>,
 }
 
 impl PastEpoch {
@@ -36,18 +35,17 @@ impl PastEpoch {
         old: &RatchetTree,
         new: &RatchetTree,
     ) -> Self {
-        fn key(tree: &RatchetTree, i: u32) -> Option<&VLBytes> {
-            tree.leaf(LeafIndex(i)).map(|l| &l.signature_key)
-        }
-        let changed_keys = (0..old.n_leaves().max(new.n_leaves()))
-            .filter(|&i| key(old, i) != key(new, i))
-            .map(|i| (i, key(old, i).cloned()))
+        let changed_leaves = (0..old.n_leaves().max(new.n_leaves()))
+            .map(|i| (i, old.leaf(LeafIndex(i))))
+            // A leaf's signature covers all of its content: compare only that.
+            .filter(|&(i, before)| before.map(|l| &l.signature) != new.leaf(LeafIndex(i)).map(|l| &l.signature))
+            .map(|(i, before)| (i, before.cloned()))
             .collect();
         Self {
             context,
             sender_data_secret,
             secret_tree,
-            changed_keys,
+            changed_leaves,
         }
     }
 
@@ -86,12 +84,12 @@ impl History {
         self.epochs.iter().position(|e| e.context.epoch == epoch)
     }
 
-    /// The signature key of `leaf` in the past epoch at `position`: the one
-    /// recorded by the first later epoch that changed it, else the current.
-    pub(crate) fn signature_key(&self, position: usize, leaf: u32, current: &RatchetTree) -> Option<VLBytes> {
-        match self.epochs.range(position..).find_map(|e| e.changed_keys.get(&leaf)) {
-            Some(key) => key.clone(),
-            None => current.leaf(LeafIndex(leaf)).map(|l| l.signature_key.clone()),
+    /// `leaf` as it was in the past epoch at `position`: as recorded by the
+    /// first later epoch that changed it, else as it is now.
+    pub(crate) fn leaf<'a>(&'a self, position: usize, leaf: u32, current: &'a RatchetTree) -> Option<&'a LeafNode> {
+        match self.epochs.range(position..).find_map(|e| e.changed_leaves.get(&leaf)) {
+            Some(old) => old.as_ref(),
+            None => current.leaf(LeafIndex(leaf)),
         }
     }
 

@@ -195,6 +195,24 @@ impl Group {
         }
     }
 
+    /// The leaf at `leaf` in `epoch`: the current one or a kept past one
+    /// (see [`GroupConfig::past_epochs`]), e.g. the sender of a late message.
+    pub fn leaf_in_epoch(&self, epoch: u64, leaf: LeafIndex) -> Option<&crate::messages::LeafNode> {
+        if epoch == self.context.epoch {
+            return self.tree.leaf(leaf);
+        }
+        let position = self.history.position(epoch)?;
+        self.history.leaf(position, leaf.0, &self.tree)
+    }
+
+    /// A proposal received (or sent) in this epoch, by reference.
+    pub fn pending_proposal(&self, reference: &ProposalRef) -> Option<&Proposal> {
+        self.pending
+            .iter()
+            .find(|p| p.reference == *reference)
+            .map(|p| &p.proposal)
+    }
+
     /// The epoch authenticator (§8.7), for comparing epochs out of band.
     pub fn epoch_authenticator(&self) -> &[u8] {
         self.epoch.epoch_authenticator.as_bytes()

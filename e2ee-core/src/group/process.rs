@@ -115,11 +115,12 @@ impl Group {
         else {
             return Err(FramingError::WrongEpoch.into());
         };
-        let key = self
+        let key = &self
             .history
-            .signature_key(position, leaf, &self.tree)
-            .ok_or(GroupError::InvalidSender)?;
-        framing::verify_content(env.cs, &key, &content, &self.history.epochs[position].context)?;
+            .leaf(position, leaf, &self.tree)
+            .ok_or(GroupError::InvalidSender)?
+            .signature_key;
+        framing::verify_content(env.cs, key, &content, &self.history.epochs[position].context)?;
         self.application(&content, data)
     }
 

@@ -1,0 +1,37 @@
+//! Messages of future epochs, held until their epoch begins (bounded).
+
+use alloc::vec::Vec;
+
+use super::ClientError;
+use crate::messages::MlsMessage;
+
+/// Held messages with their epochs, in arrival order.
+#[derive(Default)]
+pub(super) struct Inbox {
+    held: Vec<(u64, MlsMessage)>,
+}
+
+impl Inbox {
+    /// Holds `message` of `epoch`, unless `limit` messages wait already.
+    pub(super) fn hold(&mut self, epoch: u64, message: MlsMessage, limit: usize) -> Result<(), ClientError> {
+        if self.held.len() >= limit {
+            return Err(ClientError::BufferFull);
+        }
+        self.held.push((epoch, message));
+        Ok(())
+    }
+
+    /// Takes the messages of epochs up to `current`, in arrival order.
+    pub(super) fn take_ready(&mut self, current: u64) -> Vec<MlsMessage> {
+        let (ready, later) = core::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|(epoch, _)| *epoch <= current);
+        self.held = later;
+        ready.into_iter().map(|(_, m)| m).collect()
+    }
+
+    /// How many messages wait.
+    pub(super) fn len(&self) -> usize {
+        self.held.len()
+    }
+}

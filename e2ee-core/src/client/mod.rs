@@ -1,0 +1,327 @@
+//! The high-level API: a [`Client`] with one identity makes KeyPackages,
+//! creates and joins [`Group`]s; a group seals application messages and
+//! opens anything received as a list of [`Event`]s.
+//!
+//! Everything crosses this API as owned values and byte buffers (encoded
+//! `MLSMessage`s), so the bindings wrap it one to one. It needs the `std`
+//! feature for OS randomness and the clock.
+//!
+//! ```
+//! use e2ee_core::{Client, Event};
+//!
+//! # fn main() -> Result<(), e2ee_core::Error> {
+//! let (mut alice, mut bob, mut carol) = (Client::new(1, b"alice")?, Client::new(1, b"bob")?, Client::new(1, b"carol")?);
+//! let mut alice_group = alice.create_group()?;
+//! // Bob and Carol publish KeyPackages; Alice adds both in one Commit.
+//! let added = alice_group.add(&[bob.key_package()?, carol.key_package()?])?;
+//! alice_group.merge_commit()?; // once the Delivery Service accepted it
+//! let welcome = added.welcome.expect("new members get a Welcome");
+//! let mut bob_group = bob.join(&welcome)?;
+//! let mut carol_group = carol.join(&welcome)?;
+//!
+//! let sealed = bob_group.seal(b"hi all", b"")?;
+//! for group in [&mut alice_group, &mut carol_group] {
+//!     match &group.open(&sealed)?[..] {
+//!         [Event::Message { sender, data, .. }] => assert_eq!((sender.identity.as_slice(), data.as_slice()), (&b"bob"[..], &b"hi all"[..])),
+//!         other => panic!("unexpected {other:?}"),
+//!     }
+//! }
+//! // Carol removes Bob; the others follow the Commit.
+//! let removed = carol_group.remove(&[bob_group.own_index()])?;
+//! carol_group.merge_commit()?;
+//! alice_group.open(&removed.commit)?;
+//! let events = bob_group.open(&removed.commit)?;
+//! assert!(matches!(&events[..], [Event::EpochChanged { self_removed: true, .. }]));
+//! assert_eq!(alice_group.epoch_authenticator(), carol_group.epoch_authenticator());
+//! assert_eq!(alice_group.members().len(), 2);
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod group;
+mod inbox;
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+pub use error::ClientError;
+pub use group::{CommitBundle, Event, Group, GroupOptions, Intent, Member, ProposalKind};
+
+use crate::Error;
+use crate::codec::{decode_exact, encode};
+use crate::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, KeyPair, RustCryptoProvider, Secret, os_rng};
+use crate::group::{self as low, Environment, ExternalJoinParams, GroupConfig, JoinKeys, OwnLeaf};
+use crate::key_package::{KeyPackageParams, NewKeyPackage, create_key_package, default_capabilities, key_package_ref};
+use crate::messages::{Credential, Lifetime, MlsMessage, MlsMessageBody, ProtocolVersion};
+use crate::ratchet_tree::{BasicCredentialValidator, CredentialValidator};
+
+/// The Authentication Service a client checks credentials with.
+pub type Validator = Arc<dyn CredentialValidator + Send + Sync>;
+
+static PROVIDER: RustCryptoProvider = RustCryptoProvider;
+
+/// How long a new KeyPackage is valid: 90 days, from an hour ago (clock skew).
+const KEY_PACKAGE_LIFETIME: u64 = 90 * 24 * 3600;
+const CLOCK_SKEW: u64 = 3600;
+
+/// At most this many unused KeyPackages' private keys are kept; the oldest
+/// go first.
+pub const MAX_KEY_PACKAGES: usize = 1000;
+
+/// One identity (a basic credential and a signature key pair) in one cipher
+/// suite, with the private keys of the KeyPackages it published.
+pub struct Client {
+    cs: &'static dyn CipherSuiteProvider,
+    identity: Vec<u8>,
+    signer: KeyPair,
+    /// Unused KeyPackages by reference, in creation order.
+    key_packages: BTreeMap<u64, (Vec<u8>, NewKeyPackage)>,
+    next_key_package: u64,
+    validator: Validator,
+    options: GroupOptions,
+}
+
+impl core::fmt::Debug for Client {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Client")
+            .field("suite", &self.cs.cipher_suite())
+            .field("identity", &self.identity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client with a fresh signature key pair for `identity`, in cipher
+    /// suite `suite` (1, 2 or 3).
+    pub fn new(suite: u16, identity: &[u8]) -> Result<Self, Error> {
+        let cs = suite_provider(suite)?;
+        let signer = cs.signature_key_generate(&mut os_rng());
+        Ok(Self::with_key_pair(cs, identity, signer))
+    }
+
+    /// A client for `identity` with an existing signature private key.
+    pub fn with_signature_key(suite: u16, identity: &[u8], private_key: &[u8]) -> Result<Self, Error> {
+        let cs = suite_provider(suite)?;
+        let public = cs.signature_public_key(private_key)?;
+        let signer = KeyPair {
+            private: Secret::from_slice(private_key),
+            public,
+        };
+        Ok(Self::with_key_pair(cs, identity, signer))
+    }
+
+    fn with_key_pair(cs: &'static dyn CipherSuiteProvider, identity: &[u8], signer: KeyPair) -> Self {
+        Self {
+            cs,
+            identity: identity.to_vec(),
+            signer,
+            key_packages: BTreeMap::new(),
+            next_key_package: 0,
+            validator: Arc::new(BasicCredentialValidator),
+            options: GroupOptions::default(),
+        }
+    }
+
+    /// Checks credentials with `validator` (the application's
+    /// Authentication Service) instead of accepting every basic credential.
+    pub fn set_credential_validator(&mut self, validator: Validator) {
+        self.validator = validator;
+    }
+
+    /// Options for the groups this client creates or joins from now on.
+    pub fn set_group_options(&mut self, options: GroupOptions) {
+        self.options = options;
+    }
+
+    /// The cipher suite's number.
+    pub fn cipher_suite(&self) -> u16 {
+        self.cs.cipher_suite().0
+    }
+
+    /// The identity in this client's basic credential.
+    pub fn identity(&self) -> &[u8] {
+        &self.identity
+    }
+
+    /// The public half of the signature key.
+    pub fn signature_public_key(&self) -> &[u8] {
+        &self.signer.public
+    }
+
+    /// The signature private key, e.g. to recreate the client.
+    pub fn signature_private_key(&self) -> &[u8] {
+        self.signer.private.as_bytes()
+    }
+
+    /// A fresh KeyPackage (an encoded `MLSMessage`) to publish; its private
+    /// keys stay in the client until a Welcome uses them.
+    pub fn key_package(&mut self) -> Result<Vec<u8>, Error> {
+        let own = self.own_leaf();
+        let params = KeyPackageParams {
+            credential: own.credential,
+            signature_public_key: own.signature_public_key,
+            capabilities: own.capabilities,
+            lifetime: own.lifetime,
+            leaf_extensions: Vec::new(),
+            extensions: Vec::new(),
+        };
+        let new = create_key_package(self.cs, params, self.signer.private.as_bytes(), &mut os_rng())?;
+        let reference = key_package_ref(self.cs, &new.key_package)?;
+        let bytes = encode(&mls_message(MlsMessageBody::KeyPackage(new.key_package.clone())))?;
+        self.key_packages.insert(self.next_key_package, (reference, new));
+        self.next_key_package += 1;
+        while self.key_packages.len() > MAX_KEY_PACKAGES {
+            self.key_packages.pop_first();
+        }
+        Ok(bytes)
+    }
+
+    /// How many published KeyPackages are still unused.
+    pub fn unused_key_packages(&self) -> usize {
+        self.key_packages.len()
+    }
+
+    /// A new group with this client as its only member and a random id.
+    pub fn create_group(&self) -> Result<Group, Error> {
+        let mut id = vec![0; 16];
+        rand_core::Rng::fill_bytes(&mut os_rng(), &mut id);
+        self.create_group_with_id(&id)
+    }
+
+    /// A new group with this client as its only member and id `group_id`.
+    pub fn create_group_with_id(&self, group_id: &[u8]) -> Result<Group, Error> {
+        let inner = low::Group::create(
+            &self.env(),
+            group_id.to_vec(),
+            self.own_leaf(),
+            self.signer.private.clone(),
+            Vec::new(),
+            self.options.group_config,
+            &mut os_rng(),
+        )?;
+        Ok(self.wrap(inner))
+    }
+
+    /// Joins a group from a Welcome (an encoded `MLSMessage`) for one of
+    /// this client's KeyPackages, whose keys are then deleted. The Welcome
+    /// must carry the ratchet tree.
+    pub fn join(&mut self, welcome: &[u8]) -> Result<Group, Error> {
+        let message: MlsMessage = decode_exact(welcome)?;
+        let MlsMessageBody::Welcome(welcome) = &message.body else {
+            return Err(ClientError::NotAWelcome.into());
+        };
+        let (&slot, (_, new)) = self
+            .key_packages
+            .iter()
+            .find(|(_, (r, _))| welcome.secrets.iter().any(|s| s.new_member.as_slice() == r.as_slice()))
+            .ok_or(ClientError::NoMatchingKeyPackage)?;
+        let keys = JoinKeys {
+            key_package: &new.key_package,
+            init_private_key: new.init_private_key.as_bytes(),
+            encryption_private_key: new.encryption_private_key.clone(),
+            signature_private_key: self.signer.private.clone(),
+        };
+        let inner = low::Group::join(&self.env(), welcome, keys, None, self.options.group_config)?;
+        self.key_packages.remove(&slot);
+        Ok(self.wrap(inner))
+    }
+
+    /// Joins by external Commit (§12.4.3.2) from a GroupInfo (an encoded
+    /// `MLSMessage` with the ratchet tree and `external_pub`). Returns the
+    /// group, already in the new epoch, and the Commit to send to it; if the
+    /// Delivery Service refuses the Commit, drop the group and try again
+    /// with a newer GroupInfo.
+    pub fn join_external(&self, group_info: &[u8]) -> Result<(Group, Vec<u8>), Error> {
+        let message: MlsMessage = decode_exact(group_info)?;
+        if !matches!(message.body, MlsMessageBody::GroupInfo(_)) {
+            return Err(ClientError::NotAGroupInfo.into());
+        }
+        let params = ExternalJoinParams {
+            group_info: &message,
+            ratchet_tree: None,
+            own: self.own_leaf(),
+            signature_private_key: self.signer.private.clone(),
+            resync: false,
+            psks: Vec::new(),
+        };
+        let (inner, commit) = low::Group::join_external(&self.env(), params, self.options.group_config, &mut os_rng())?;
+        Ok((self.wrap(inner), encode(&commit)?))
+    }
+
+    fn env(&self) -> Environment<'_> {
+        environment(self.cs, &*self.validator)
+    }
+
+    fn wrap(&self, inner: low::Group) -> Group {
+        Group::new(inner, self.cs, self.validator.clone(), self.options)
+    }
+
+    fn own_leaf(&self) -> OwnLeaf {
+        // Without a clock the KeyPackage never expires.
+        let lifetime = match now() {
+            Some(now) => Lifetime {
+                not_before: now.saturating_sub(CLOCK_SKEW),
+                not_after: now.saturating_add(KEY_PACKAGE_LIFETIME),
+            },
+            None => Lifetime {
+                not_before: 0,
+                not_after: u64::MAX,
+            },
+        };
+        OwnLeaf {
+            credential: Credential::Basic(self.identity.clone().into()),
+            signature_public_key: self.signer.public.clone(),
+            capabilities: default_capabilities(self.cs.cipher_suite()),
+            extensions: Vec::new(),
+            lifetime,
+        }
+    }
+}
+
+/// The suite's primitives from the built-in RustCrypto provider.
+fn suite_provider(suite: u16) -> Result<&'static dyn CipherSuiteProvider, Error> {
+    Ok(PROVIDER.cipher_suite(CipherSuite(suite))?)
+}
+
+/// What group operations need: the suite, no external PSKs, the
+/// Authentication Service and the clock.
+fn environment<'a>(cs: &'a dyn CipherSuiteProvider, validator: &'a dyn CredentialValidator) -> Environment<'a> {
+    Environment {
+        cs,
+        psks: &(),
+        credential_validator: validator,
+        now: now(),
+    }
+}
+
+/// Seconds since the Unix epoch; `None` where std has no clock
+/// (wasm32-unknown-unknown), which skips lifetime checks.
+fn now() -> Option<u64> {
+    if cfg!(all(target_arch = "wasm32", target_os = "unknown")) {
+        return None;
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs())
+}
+
+fn mls_message(body: MlsMessageBody) -> MlsMessage {
+    MlsMessage {
+        version: ProtocolVersion::MLS10,
+        body,
+    }
+}
+
+// Keeps the defaults of the low-level group visible from here.
+impl Default for GroupOptions {
+    fn default() -> Self {
+        Self {
+            group_config: GroupConfig::default(),
+            handshake_wire_format: group::HandshakeFormat::Public,
+            padding: 0,
+            max_buffered: 256,
+        }
+    }
+}
