@@ -46,7 +46,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 pub use error::ClientError;
-pub use group::{CommitBundle, Event, Group, GroupOptions, Intent, Member, ProposalKind};
+pub use group::{CommitBundle, Event, Group, GroupOptions, HandshakeFormat, Intent, Member, ProposalKind};
 
 use crate::Error;
 use crate::codec::{decode_exact, encode};
@@ -319,7 +319,7 @@ impl Default for GroupOptions {
     fn default() -> Self {
         Self {
             group_config: GroupConfig::default(),
-            handshake_wire_format: group::HandshakeFormat::Public,
+            handshake_wire_format: HandshakeFormat::Public,
             padding: 0,
             max_buffered: 256,
         }
