@@ -1,0 +1,210 @@
+//! A proptest state machine over the high-level API: random sequences of
+//! adds, removes, updates, leaves, external joins, commit races and
+//! application messages (delivered in a random order within the epoch)
+//! across 3–8 members. After every step all members must agree on the
+//! epoch authenticator, and every message must open for every member.
+
+use e2ee_core::client::{Client, Event, Group, GroupOptions};
+use proptest::prelude::*;
+
+const MIN_MEMBERS: usize = 3;
+const MAX_MEMBERS: usize = 8;
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// Member `by` adds `count` newcomers.
+    Add { by: usize, count: usize },
+    /// Member `by` removes member `target`.
+    Remove { by: usize, target: usize },
+    /// Member `by` refreshes its keys.
+    Update { by: usize },
+    /// Member `who` asks to leave; member `by` commits it.
+    Leave { who: usize, by: usize },
+    /// A newcomer joins by external Commit from `via`'s GroupInfo.
+    ExternalJoin { via: usize },
+    /// `a` and `b` commit in the same epoch; the Delivery Service takes
+    /// `a`'s; `b` learns it lost and retries.
+    Race { a: usize, b: usize },
+    /// Member `from` sends `count` messages; each receiver gets them in an
+    /// order given by `shuffle`.
+    Send { from: usize, count: usize, shuffle: u64 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let i = || 0..64usize;
+    prop_oneof![
+        1 => (i(), 1..3usize).prop_map(|(by, count)| Op::Add { by, count }),
+        1 => (i(), i()).prop_map(|(by, target)| Op::Remove { by, target }),
+        1 => i().prop_map(|by| Op::Update { by }),
+        1 => (i(), i()).prop_map(|(who, by)| Op::Leave { who, by }),
+        1 => i().prop_map(|via| Op::ExternalJoin { via }),
+        1 => (i(), i()).prop_map(|(a, b)| Op::Race { a, b }),
+        3 => (i(), 1..6usize, any::<u64>()).prop_map(|(from, count, shuffle)| Op::Send { from, count, shuffle }),
+    ]
+}
+
+/// The members, in a fixed order, with their groups; messages go through a
+/// Delivery Service that delivers each to everyone else.
+struct World {
+    suite: u16,
+    members: Vec<(Client, Group)>,
+    joined: usize,
+}
+
+impl World {
+    fn new(suite: u16) -> Self {
+        let alice = Client::new(suite, b"member-0").unwrap();
+        let group = alice.create_group().unwrap();
+        let mut world = Self {
+            suite,
+            members: vec![(alice, group)],
+            joined: 1,
+        };
+        world.add(0, MIN_MEMBERS - 1);
+        world
+    }
+
+    fn newcomer(&mut self) -> Client {
+        let name = format!("member-{}", self.joined);
+        self.joined += 1;
+        Client::new(self.suite, name.as_bytes()).unwrap()
+    }
+
+    /// Everyone but `except` opens `message`; returns their events.
+    fn deliver(&mut self, except: usize, message: &[u8]) -> Vec<Vec<Event>> {
+        (self.members.iter_mut().enumerate())
+            .filter(|(i, _)| *i != except)
+            .map(|(_, (_, g))| g.open(message).unwrap())
+            .collect()
+    }
+
+    /// `by` commits; the Delivery Service accepts and echoes it to everyone.
+    fn accept(&mut self, by: usize, commit: &[u8]) {
+        self.members[by].1.open(commit).unwrap();
+        self.deliver(by, commit);
+        self.members.retain(|(_, g)| g.is_active());
+    }
+
+    fn add(&mut self, by: usize, count: usize) {
+        let mut newcomers: Vec<Client> = (0..count).map(|_| self.newcomer()).collect();
+        let kps: Vec<Vec<u8>> = newcomers.iter_mut().map(|c| c.key_package().unwrap()).collect();
+        let bundle = self.members[by].1.add(&kps).unwrap();
+        self.accept(by, &bundle.commit);
+        let welcome = bundle.welcome.unwrap();
+        for mut client in newcomers {
+            let group = client.join(&welcome).unwrap();
+            self.members.push((client, group));
+        }
+    }
+
+    fn step(&mut self, op: Op) {
+        let n = self.members.len();
+        let pick = |i: usize| i % n;
+        match op {
+            Op::Add { by, count } if n + count <= MAX_MEMBERS => self.add(pick(by), count),
+            Op::Remove { by, target } if n > MIN_MEMBERS && pick(by) != pick(target) => {
+                let index = self.members[pick(target)].1.own_index();
+                let bundle = self.members[pick(by)].1.remove(&[index]).unwrap();
+                self.accept(pick(by), &bundle.commit);
+            }
+            Op::Update { by } => {
+                let bundle = self.members[pick(by)].1.update().unwrap();
+                self.accept(pick(by), &bundle.commit);
+            }
+            Op::Leave { who, by } if n > MIN_MEMBERS && pick(who) != pick(by) => {
+                let proposal = self.members[pick(who)].1.leave().unwrap();
+                self.deliver(pick(who), &proposal);
+                let bundle = self.members[pick(by)].1.commit_proposals().unwrap();
+                self.accept(pick(by), &bundle.commit);
+            }
+            Op::ExternalJoin { via } if n < MAX_MEMBERS => {
+                let info = self.members[pick(via)].1.group_info().unwrap();
+                let client = self.newcomer();
+                let (group, commit) = client.join_external(&info).unwrap();
+                self.deliver(usize::MAX, &commit);
+                self.members.push((client, group));
+            }
+            Op::Race { a, b } if pick(a) != pick(b) => self.race(pick(a), pick(b)),
+            Op::Send { from, count, shuffle } => self.send(pick(from), count, shuffle),
+            _ => {}
+        }
+    }
+
+    fn race(&mut self, a: usize, b: usize) {
+        let winner = self.members[a].1.update().unwrap();
+        let loser = self.members[b].1.update().unwrap();
+        self.members[a].1.open(&winner.commit).unwrap();
+        for (i, (_, g)) in self.members.iter_mut().enumerate().filter(|(i, _)| *i != a) {
+            let events = g.open(&winner.commit).unwrap();
+            let lost = matches!(events.first(), Some(Event::CommitLost { .. }));
+            assert_eq!(lost, i == b, "only the loser is told: {events:?}");
+        }
+        assert!(
+            self.members[a].1.open(&loser.commit).is_err(),
+            "a losing Commit is stale"
+        );
+        let retried = self.members[b]
+            .1
+            .retry(&e2ee_core::client::Intent::Update)
+            .unwrap()
+            .unwrap();
+        self.accept(b, &retried.commit);
+    }
+
+    fn send(&mut self, from: usize, count: usize, shuffle: u64) {
+        let sealed: Vec<(Vec<u8>, Vec<u8>)> = (0..count)
+            .map(|k| {
+                let text = format!("{from}:{k}:{shuffle}").into_bytes();
+                let message = self.members[from].1.seal(&text, b"").unwrap();
+                (text, message)
+            })
+            .collect();
+        let sender = self.members[from].1.own_index();
+        for (i, (_, g)) in self.members.iter_mut().enumerate().filter(|(i, _)| *i != from) {
+            let mut order: Vec<usize> = (0..count).collect();
+            // A deterministic shuffle per receiver: rotation and reversal.
+            order.rotate_left((shuffle as usize + i) % count);
+            if (shuffle >> i) & 1 == 1 {
+                order.reverse();
+            }
+            for k in order {
+                let events = g.open(&sealed[k].1).unwrap();
+                let [Event::Message { sender: s, data, .. }] = &events[..] else {
+                    panic!("{events:?}")
+                };
+                assert_eq!((s.index, data), (sender, &sealed[k].0));
+            }
+        }
+    }
+
+    fn check(&self) {
+        let first = &self.members[0].1;
+        for (_, g) in &self.members {
+            assert_eq!(g.epoch(), first.epoch());
+            assert_eq!(g.epoch_authenticator(), first.epoch_authenticator());
+            assert_eq!(g.members().len(), self.members.len());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, max_shrink_iters: 64, ..ProptestConfig::default() })]
+    #[test]
+    fn members_agree_and_every_message_opens(suite in 1..=3u16, ops in proptest::collection::vec(op(), 1..16)) {
+        let mut world = World::new(suite);
+        world.check();
+        for op in ops {
+            world.step(op);
+            world.check();
+        }
+    }
+}
+
+#[test]
+fn default_options_keep_a_window() {
+    // The state machine relies on the defaults: reordering within an epoch
+    // and one past epoch.
+    let options = GroupOptions::default();
+    assert!(options.group_config.secret_tree.max_forward_distance >= 5);
+    assert!(options.group_config.past_epochs >= 1);
+}
