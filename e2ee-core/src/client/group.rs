@@ -288,6 +288,13 @@ impl Group {
 
     /// Adds the owners of `key_packages` (encoded `MLSMessage`s).
     pub fn add(&mut self, key_packages: &[Vec<u8>]) -> Result<CommitBundle, Error> {
+        self.add_with_path(key_packages, false)
+    }
+
+    /// Adds the owners of `key_packages`; with `update_path`, the Commit also
+    /// refreshes this member's keys (an UpdatePath, which an add alone does
+    /// not need).
+    pub fn add_with_path(&mut self, key_packages: &[Vec<u8>], update_path: bool) -> Result<CommitBundle, Error> {
         let proposals = key_packages
             .iter()
             .map(|kp| match decode_exact::<MlsMessage>(kp)?.body {
@@ -295,7 +302,7 @@ impl Group {
                 _ => Err(ClientError::NotAKeyPackage.into()),
             })
             .collect::<Result<_, Error>>()?;
-        self.commit(proposals, false, Intent::Add(key_packages.to_vec()))
+        self.commit(proposals, update_path, Intent::Add(key_packages.to_vec()))
     }
 
     /// Removes the members at leaf indices `members`.
