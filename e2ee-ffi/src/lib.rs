@@ -92,17 +92,20 @@ pub fn default_group_options() -> GroupOptions {
 
 impl From<GroupOptions> for core::GroupOptions {
     fn from(o: GroupOptions) -> Self {
-        let mut options = core::GroupOptions::default();
-        options.handshake_wire_format = if o.private_handshakes {
-            core::HandshakeFormat::Private
-        } else {
-            core::HandshakeFormat::Public
-        };
-        options.padding = o.padding as usize;
-        options.max_buffered = o.max_buffered as usize;
-        options.group_config.past_epochs = o.past_epochs as usize;
-        options.group_config.secret_tree.max_forward_distance = o.max_forward_distance;
-        options
+        let defaults = core::GroupOptions::default();
+        let mut group_config = defaults.group_config;
+        group_config.past_epochs = o.past_epochs as usize;
+        group_config.secret_tree.max_forward_distance = o.max_forward_distance;
+        Self {
+            group_config,
+            handshake_wire_format: if o.private_handshakes {
+                core::HandshakeFormat::Private
+            } else {
+                core::HandshakeFormat::Public
+            },
+            padding: o.padding as usize,
+            max_buffered: o.max_buffered as usize,
+        }
     }
 }
 
