@@ -3,11 +3,13 @@
 //!
 //! An export is a header — a 4-byte magic naming what is stored, the format
 //! version (`uint16`) and a sealing byte (0 plain, 1 sealed) — followed by
-//! the state in the TLS presentation language ([`crate::codec`]). A sealed
-//! export replaces the state by a random 12-byte nonce and its
-//! ChaCha20-Poly1305 encryption under a caller-given 32-byte storage key,
-//! with the header as associated data; it is made from the plain export, so
-//! both share one encoder and one decoder.
+//! the state in the TLS presentation language ([`crate::codec`]) and a
+//! SHA-256 checksum of both, so that storage corruption is caught rather
+//! than restored. A sealed export replaces everything after the header by
+//! a random 12-byte nonce and the ChaCha20-Poly1305 encryption of the plain
+//! export's remainder under a caller-given 32-byte storage key, with the
+//! header as associated data; it is made from the plain export, so both
+//! share one encoder and one decoder.
 //!
 //! **A plain export holds every secret of the member's epoch** (signature
 //! key, epoch secrets, secret tree, TreeKEM private keys): the caller must
@@ -31,6 +33,7 @@
 use alloc::vec::Vec;
 
 use chacha20poly1305::{AeadInOut, ChaCha20Poly1305, KeyInit};
+use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::commit::PendingCommit;
@@ -57,6 +60,8 @@ const PLAIN: u8 = 0;
 const SEALED: u8 = 1;
 const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
+/// SHA-256.
+const CHECKSUM_LEN: usize = 32;
 
 /// The header of an export of `magic` with sealing byte `sealing`.
 fn header(magic: [u8; 4], sealing: u8) -> [u8; HEADER_LEN] {
@@ -97,15 +102,20 @@ trait Stored: Sized {
 fn export<T: Stored>(value: &T) -> Result<Vec<u8>, GroupError> {
     let state = value.to_state()?;
     let body = Zeroizing::new(codec::encode(&state)?);
-    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len() + CHECKSUM_LEN);
     out.extend_from_slice(&header(T::MAGIC, PLAIN));
     out.extend_from_slice(&body);
+    let checksum = Sha256::digest(&out);
+    out.extend_from_slice(&checksum);
     Ok(out)
 }
 
 fn restore<T: Stored>(cs: &dyn CipherSuiteProvider, bytes: &[u8]) -> Result<T, GroupError> {
-    let body = strip_header(bytes, T::MAGIC, PLAIN)?;
-    let state = codec::decode_exact::<T::State>(body).map_err(|_| GroupError::StateCorrupt)?;
+    let rest = strip_header(bytes, T::MAGIC, PLAIN)?;
+    let body_len = rest.len().checked_sub(CHECKSUM_LEN).ok_or(GroupError::StateCorrupt)?;
+    let (checked, checksum) = bytes.split_at(HEADER_LEN + body_len);
+    ensure(Sha256::digest(checked).as_slice() == checksum)?;
+    let state = codec::decode_exact::<T::State>(&checked[HEADER_LEN..]).map_err(|_| GroupError::StateCorrupt)?;
     T::from_state(cs, state)
 }
 
@@ -840,6 +850,50 @@ mod tests {
             assert_eq!(err, GroupError::StateCorrupt);
             for len in 0..bytes.len() {
                 assert!(NewKeyPackage::restore_state(cs, &bytes[..len]).is_err());
+            }
+        }
+    }
+
+    /// `bytes` (a plain export) with its checksum made to match again, so
+    /// that a mutation reaches the decoder and the consistency checks.
+    fn rechecksum(mut bytes: Vec<u8>) -> Vec<u8> {
+        let end = bytes.len() - CHECKSUM_LEN;
+        let checksum = Sha256::digest(&bytes[..end]);
+        bytes[end..].copy_from_slice(&checksum);
+        bytes
+    }
+
+    #[test]
+    fn checksum_catches_any_change() {
+        let cs = suite(1);
+        let bytes = group(1).export_state().unwrap();
+        for i in [HEADER_LEN, bytes.len() / 2, bytes.len() - 1] {
+            let mut b = bytes.clone();
+            b[i] ^= 0x80;
+            assert_eq!(Group::restore_state(cs, &b).unwrap_err(), GroupError::StateCorrupt);
+        }
+        assert!(Group::restore_state(cs, &rechecksum(bytes)).is_ok());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Past the checksum, mutated states never panic the decoder or the
+        /// checks; whatever they accept must export again.
+        #[test]
+        fn mutated_body_never_panics(
+            edits in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), 1u8..), 1..4),
+        ) {
+            std::thread_local! {
+                static BYTES: Vec<u8> = group(1).export_state().unwrap();
+            }
+            let mut bytes = BYTES.with(Clone::clone);
+            let body = HEADER_LEN..bytes.len() - CHECKSUM_LEN;
+            for (at, xor) in edits {
+                bytes[body.start + at.index(body.len())] ^= xor;
+            }
+            if let Ok(group) = Group::restore_state(suite(1), &rechecksum(bytes)) {
+                group.export_state().unwrap();
             }
         }
     }
