@@ -443,7 +443,9 @@ impl HashRatchet {
         HashRatchetState {
             secret: self.secret.clone(),
             next_generation: self.next_generation,
-            retained: (self.retained.values())
+            retained: self
+                .retained
+                .values()
                 .map(|k| RetainedKeyState {
                     generation: k.generation,
                     key: k.key.clone(),
@@ -470,14 +472,13 @@ impl HashRatchet {
         let below = retained
             .last_key_value()
             .is_none_or(|(g, _)| *g < state.next_generation);
-        // Without a secret the ratchet is exhausted: every generation was
-        // derived, so retained keys may go up to the last one.
+        // Without a secret the ratchet is exhausted (see `advance`).
         let secret_ok = match &state.secret {
-            Some(s) => s.len() == usize::from(nh) && below,
+            Some(s) => s.len() == usize::from(nh),
             None => state.next_generation == u32::MAX,
         };
         let within = retained.len() <= config.max_retained_keys as usize;
-        (lengths_ok && secret_ok && within).then_some(Self {
+        (lengths_ok && below && secret_ok && within).then_some(Self {
             secret: state.secret,
             next_generation: state.next_generation,
             retained,
@@ -491,13 +492,18 @@ impl SecretTree {
     pub(crate) fn to_state(&self) -> SecretTreeState {
         SecretTreeState {
             n_leaves: self.secrets.n_leaves,
-            nodes: (self.secrets.nodes.iter())
+            nodes: self
+                .secrets
+                .nodes
+                .iter()
                 .map(|(node, secret)| NodeSecretState {
                     node: node.0,
                     secret: secret.clone(),
                 })
                 .collect(),
-            leaves: (self.leaves.iter())
+            leaves: self
+                .leaves
+                .iter()
                 .map(|(leaf, r)| LeafRatchetsState {
                     leaf: leaf.0,
                     handshake: r.handshake.to_state(),
@@ -520,7 +526,9 @@ impl SecretTree {
         let lens = lengths(cs).ok()?;
         let nodes = codec::strictly_sorted_map(state.nodes.into_iter().map(|n| (NodeIndex(n.node), n.secret)))?;
         let nodes_ok = nodes.iter().all(|(x, s)| x.0 < width && s.len() == usize::from(lens.0));
-        let leaves = (state.leaves.into_iter())
+        let leaves = state
+            .leaves
+            .into_iter()
             .map(|l| {
                 let ratchets = LeafRatchets {
                     handshake: HashRatchet::from_state(l.handshake, &config, lens)?,

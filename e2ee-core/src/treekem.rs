@@ -337,7 +337,9 @@ impl TreeKemPrivate {
         TreeKemPrivateState {
             own_leaf: self.own_leaf.0,
             leaf_key: self.leaf_key.clone(),
-            path_keys: (self.path_keys.iter())
+            path_keys: self
+                .path_keys
+                .iter()
                 .map(|(x, key)| NodeKeyState {
                     node: x.0,
                     key: key.clone(),

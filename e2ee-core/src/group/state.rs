@@ -131,7 +131,7 @@ fn export_sealed<T: Stored>(value: &T, key: &[u8; 32], rng: &mut Rng<'_>) -> Res
     out.extend_from_slice(&aad);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(body);
-    let cipher = ChaCha20Poly1305::new(&(*key).into());
+    let cipher = ChaCha20Poly1305::new(key.into());
     let tag = cipher
         .encrypt_inout_detached(&nonce.into(), &aad, (&mut out[HEADER_LEN + NONCE_LEN..]).into())
         .map_err(|_| GroupError::StateCorrupt)?;
@@ -150,7 +150,7 @@ fn restore_sealed<T: Stored>(cs: &dyn CipherSuiteProvider, bytes: &[u8], key: &[
     plain.extend_from_slice(ciphertext);
     let nonce = chacha20poly1305::Nonce::try_from(nonce).map_err(|_| GroupError::StateCorrupt)?;
     let tag = chacha20poly1305::Tag::try_from(tag).map_err(|_| GroupError::StateCorrupt)?;
-    let cipher = ChaCha20Poly1305::new(&(*key).into());
+    let cipher = ChaCha20Poly1305::new(key.into());
     cipher
         .decrypt_inout_detached(&nonce, &bytes[..HEADER_LEN], (&mut plain[HEADER_LEN..]).into(), &tag)
         .map_err(|_| GroupError::StateKey)?;
@@ -329,7 +329,9 @@ impl SummaryState {
             sender: summary.sender,
             epoch: summary.epoch,
             added: leaves(&summary.added),
-            removed: (summary.removed.iter())
+            removed: summary
+                .removed
+                .iter()
                 .map(|(leaf, node)| RemovedLeaf {
                     leaf: leaf.0,
                     leaf_node: node.clone(),
@@ -458,7 +460,9 @@ impl OwnPendingState {
     fn new(own: &OwnPending) -> Result<Self, GroupError> {
         Ok(Self {
             commit: own.commit.as_ref().map(PendingCommitState::new).transpose()?,
-            update_keys: (own.update_keys.iter())
+            update_keys: own
+                .update_keys
+                .iter()
                 .map(|(public, private)| UpdateKey {
                     public: public.as_slice().into(),
                     private: private.clone(),
@@ -502,7 +506,9 @@ impl Stored for Group {
             interim_transcript_hash: self.interim_transcript_hash.as_slice().into(),
             confirmation_tag: self.confirmation_tag.as_slice().into(),
             pending: self.pending.clone(),
-            resumption_psks: (self.resumption_psks.iter())
+            resumption_psks: self
+                .resumption_psks
+                .iter()
                 .map(|(epoch, psk)| ResumptionPsk {
                     epoch: *epoch,
                     psk: psk.clone(),
