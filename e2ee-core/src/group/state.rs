@@ -217,8 +217,10 @@ struct ConfigEntry {
 }
 
 /// Defines how [`GroupConfig`] is stored: as `(id, value)` entries in
-/// increasing id order. A new field takes one line with a new id; states
-/// stored before it restore with its default. An unknown id is rejected.
+/// increasing id order. A new field takes one line with a new id (and one
+/// in the test `every_config_field_is_stored`, which fails to compile until
+/// then); states stored before it restore with its default. An unknown id
+/// is rejected.
 macro_rules! config_fields {
     ($($id:literal => $($field:ident).+),* $(,)?) => {
         fn config_entries(config: &GroupConfig) -> Vec<ConfigEntry> {
@@ -794,6 +796,22 @@ mod tests {
         assert!(config_from_entries(&[entry(9, 1)]).is_err());
         assert!(config_from_entries(&[entry(4, 1), entry(3, 1)]).is_err());
         assert!(config_from_entries(&[entry(1, u64::MAX)]).is_err());
+    }
+
+    /// Stops compiling when `GroupConfig` gains a field, so that it is not
+    /// forgotten in `config_fields!` (and silently restored as default).
+    #[test]
+    fn every_config_field_is_stored() {
+        let GroupConfig {
+            secret_tree:
+                SecretTreeConfig {
+                    max_forward_distance: _,
+                    max_retained_keys: _,
+                },
+            max_resumption_psks: _,
+            max_pending_proposals: _,
+        } = GroupConfig::default();
+        assert_eq!(config_entries(&GroupConfig::default()).len(), 4);
     }
 
     #[test]
