@@ -7,6 +7,8 @@
 //! - a Commit adding one member, with its Welcome (ratchet tree inside);
 //!   processing that Commit; joining by that Welcome;
 //! - a Commit removing one member; processing it;
+//! - exporting the observer's state and restoring it (the export's size is
+//!   printed, plain and sealed);
 //!
 //! at group sizes 2, 100, 1,000 and 10,000. Results: `docs/performance.md`.
 //!
@@ -464,6 +466,33 @@ fn bench_size(c: &mut Criterion, size: usize, floor_ns: f64) {
         });
         group.finish();
     }
+
+    bench_state(c, &fx);
+}
+
+/// Storing and restoring the observer's state (`export_state`,
+/// `restore_state`); prints the export's size.
+fn bench_state(c: &mut Criterion, fx: &Fixture) {
+    let size = fx.size;
+    let bytes = fx.observer.export_state().unwrap();
+    let sealed = fx.observer.export_sealed(&[7; 32], &mut os_rng()).unwrap();
+    eprintln!(
+        "[size {size}] SIZES exported state {} bytes (sealed {} bytes)",
+        bytes.len(),
+        sealed.len()
+    );
+    let mut group = c.benchmark_group("state_export");
+    configure(&mut group, size >= 1_000);
+    group.bench_function(BenchmarkId::from_parameter(size), |b| {
+        b.iter(|| black_box(&fx.observer).export_state().unwrap())
+    });
+    group.finish();
+    let mut group = c.benchmark_group("state_restore");
+    configure(&mut group, size >= 1_000);
+    group.bench_function(BenchmarkId::from_parameter(size), |b| {
+        b.iter_with_large_drop(|| Group::restore_state(cs(), black_box(&bytes)).unwrap())
+    });
+    group.finish();
 }
 
 fn main() {

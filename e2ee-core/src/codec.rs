@@ -5,8 +5,11 @@
 //! varints limited to 30 bits and must be minimally encoded. Every decoder in
 //! this crate goes through [`decode_exact`], which also rejects trailing bytes.
 
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
+
+use crate::crypto::Secret;
 
 pub use tls_codec::{DeserializeBytes, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize};
 
@@ -149,10 +152,7 @@ impl Size for &VLBytes {
 
 impl SerializeBytes for VLBytes {
     fn tls_serialize_bytes(&self) -> Result<Vec<u8>, tls_codec::Error> {
-        let mut out = Vec::with_capacity(self.tls_serialized_len());
-        write_varint_length(self.0.len(), &mut out).map_err(|_| tls_codec::Error::InvalidVectorLength)?;
-        out.extend_from_slice(&self.0);
-        Ok(out)
+        encode_vl(&self.0)
     }
 }
 
@@ -164,16 +164,51 @@ impl SerializeBytes for &VLBytes {
 
 impl DeserializeBytes for VLBytes {
     fn tls_deserialize_bytes(bytes: &[u8]) -> Result<(Self, &[u8]), tls_codec::Error> {
-        let (len, header) = read_varint_length(bytes).map_err(|e| match e {
-            CodecError::Truncated => tls_codec::Error::EndOfStream,
-            _ => tls_codec::Error::InvalidVectorLength,
-        })?;
-        let body = &bytes[header..];
-        if body.len() < len {
-            return Err(tls_codec::Error::EndOfStream);
-        }
-        let (data, rest) = body.split_at(len);
+        let (data, rest) = split_vl(bytes)?;
         Ok((Self(data.to_vec()), rest))
+    }
+}
+
+/// Splits `opaque data<V>` off the front of `bytes`: `(data, rest)`.
+fn split_vl(bytes: &[u8]) -> Result<(&[u8], &[u8]), tls_codec::Error> {
+    let (len, header) = read_varint_length(bytes).map_err(|e| match e {
+        CodecError::Truncated => tls_codec::Error::EndOfStream,
+        _ => tls_codec::Error::InvalidVectorLength,
+    })?;
+    let body = &bytes[header..];
+    if body.len() < len {
+        return Err(tls_codec::Error::EndOfStream);
+    }
+    Ok(body.split_at(len))
+}
+
+/// `data` as `opaque data<V>`, in a buffer of exactly the encoded size (so
+/// no reallocation leaves a copy behind).
+fn encode_vl(data: &[u8]) -> Result<Vec<u8>, tls_codec::Error> {
+    let mut out = Vec::with_capacity(varint_len(data.len()) + data.len());
+    write_varint_length(data.len(), &mut out).map_err(|_| tls_codec::Error::InvalidVectorLength)?;
+    out.extend_from_slice(data);
+    Ok(out)
+}
+
+// Secrets encode as `opaque secret<V>`, for storing a group's state
+// (`group::Group::export_state`); decoding copies straight into a `Secret`.
+impl Size for Secret {
+    fn tls_serialized_len(&self) -> usize {
+        varint_len(self.len()) + self.len()
+    }
+}
+
+impl SerializeBytes for Secret {
+    fn tls_serialize_bytes(&self) -> Result<Vec<u8>, tls_codec::Error> {
+        encode_vl(self.as_bytes())
+    }
+}
+
+impl DeserializeBytes for Secret {
+    fn tls_deserialize_bytes(bytes: &[u8]) -> Result<(Self, &[u8]), tls_codec::Error> {
+        let (data, rest) = split_vl(bytes)?;
+        Ok((Secret::from_slice(data), rest))
     }
 }
 
@@ -202,6 +237,22 @@ pub fn decode_prefix<T: DeserializeBytes>(bytes: &[u8]) -> Result<(T, &[u8]), Co
 /// Encodes `value` in the TLS presentation language.
 pub fn encode<T: SerializeBytes + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
     Ok(value.tls_serialize_bytes()?)
+}
+
+/// Collects `(key, value)` pairs into a map, or `None` unless the keys are
+/// strictly increasing: the canonical encoding of a map as a vector, so a
+/// duplicate key cannot silently replace an earlier entry.
+pub(crate) fn strictly_sorted_map<K: Ord + Copy, V>(
+    entries: impl IntoIterator<Item = (K, V)>,
+) -> Option<BTreeMap<K, V>> {
+    let mut map = BTreeMap::new();
+    for (key, value) in entries {
+        if map.last_key_value().is_some_and(|(last, _)| *last >= key) {
+            return None;
+        }
+        map.insert(key, value);
+    }
+    Some(map)
 }
 
 /// Reads an MLS variable-length vector header (RFC 9420 §2.1.2) and returns

@@ -14,6 +14,7 @@
 
 use alloc::vec::Vec;
 
+use crate::codec::{TlsDeserializeBytes, TlsSerializeBytes, TlsSize};
 use crate::crypto::{CipherSuiteProvider, CryptoError, KeyPair, Rng, Secret};
 
 /// The HPKE exporter context of external initialisation (§8.3).
@@ -36,7 +37,10 @@ fn or_zero(cs: &dyn CipherSuiteProvider, value: Option<&[u8]>) -> Secret {
 ///
 /// The `epoch_secret` itself is not kept: nothing needs it after these are
 /// derived, and dropping it early limits what a state compromise reveals.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Encodable (as its secrets in order, each `opaque<V>`) so a group's state
+/// can be stored (`Group::export_state`).
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
 pub struct EpochSecrets {
     /// "sender data": keys the sender-data encryption of PrivateMessage.
     pub sender_data_secret: Secret,
@@ -147,7 +151,9 @@ impl WelcomeSchedule {
 
 /// The full schedule of one epoch, as the committer (or any existing member)
 /// runs it: the Welcome-related secrets alongside the epoch secrets.
-#[derive(Clone, Debug)]
+///
+/// Encodable like [`EpochSecrets`], for storing a pending Commit.
+#[derive(Clone, Debug, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
 pub struct EpochSchedule {
     /// Sent to new members in GroupSecrets.
     pub joiner_secret: Secret,

@@ -12,6 +12,9 @@ use alloc::collections::BTreeMap;
 use alloc::collections::btree_map::Entry;
 use core::fmt;
 
+use alloc::vec::Vec;
+
+use crate::codec::{self, TlsDeserializeBytes, TlsSerializeBytes, TlsSize};
 use crate::crypto::{CipherSuiteProvider, CryptoError, Secret};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 
@@ -393,6 +396,153 @@ impl SecretTree {
         Ok(match kind {
             RatchetKind::Handshake => &mut ratchets.handshake,
             RatchetKind::Application => &mut ratchets.application,
+        })
+    }
+}
+
+/// The stored form of a [`SecretTree`] (see `group/state.rs`): the node
+/// secrets not yet expanded and every initialised leaf's ratchets, with
+/// their positions and retained keys, so a restored tree hands out exactly
+/// the keys the original would have — consumed ones stay deleted.
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+pub(crate) struct SecretTreeState {
+    n_leaves: u32,
+    nodes: Vec<NodeSecretState>,
+    leaves: Vec<LeafRatchetsState>,
+}
+
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct NodeSecretState {
+    node: u32,
+    secret: Secret,
+}
+
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct LeafRatchetsState {
+    leaf: u32,
+    handshake: HashRatchetState,
+    application: HashRatchetState,
+}
+
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct HashRatchetState {
+    secret: Option<Secret>,
+    next_generation: u32,
+    retained: Vec<RetainedKeyState>,
+}
+
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct RetainedKeyState {
+    generation: u32,
+    key: Secret,
+    nonce: Secret,
+}
+
+impl HashRatchet {
+    fn to_state(&self) -> HashRatchetState {
+        HashRatchetState {
+            secret: self.secret.clone(),
+            next_generation: self.next_generation,
+            retained: self
+                .retained
+                .values()
+                .map(|k| RetainedKeyState {
+                    generation: k.generation,
+                    key: k.key.clone(),
+                    nonce: k.nonce.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// `None` unless the state is one this ratchet could be in under
+    /// `config` with the suite's lengths `(nh, nk, nn)`.
+    fn from_state(state: HashRatchetState, config: &SecretTreeConfig, (nh, nk, nn): (u16, u16, u16)) -> Option<Self> {
+        let retained = codec::strictly_sorted_map(state.retained.into_iter().map(|k| {
+            let key = RatchetKey {
+                generation: k.generation,
+                key: k.key,
+                nonce: k.nonce,
+            };
+            (k.generation, key)
+        }))?;
+        let lengths_ok = retained
+            .values()
+            .all(|k| k.key.len() == usize::from(nk) && k.nonce.len() == usize::from(nn));
+        let below = retained
+            .last_key_value()
+            .is_none_or(|(g, _)| *g < state.next_generation);
+        // Without a secret the ratchet is exhausted (see `advance`).
+        let secret_ok = match &state.secret {
+            Some(s) => s.len() == usize::from(nh),
+            None => state.next_generation == u32::MAX,
+        };
+        let within = retained.len() <= config.max_retained_keys as usize;
+        (lengths_ok && below && secret_ok && within).then_some(Self {
+            secret: state.secret,
+            next_generation: state.next_generation,
+            retained,
+        })
+    }
+}
+
+impl SecretTree {
+    /// The tree's state, to store (the receive limits belong to the
+    /// group's configuration and are stored there).
+    pub(crate) fn to_state(&self) -> SecretTreeState {
+        SecretTreeState {
+            n_leaves: self.secrets.n_leaves,
+            nodes: self
+                .secrets
+                .nodes
+                .iter()
+                .map(|(node, secret)| NodeSecretState {
+                    node: node.0,
+                    secret: secret.clone(),
+                })
+                .collect(),
+            leaves: self
+                .leaves
+                .iter()
+                .map(|(leaf, r)| LeafRatchetsState {
+                    leaf: leaf.0,
+                    handshake: r.handshake.to_state(),
+                    application: r.application.to_state(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The tree stored by [`Self::to_state`], or `None` if the state is not
+    /// one a tree of suite `cs` under `config` can be in: entries out of
+    /// order or range, secrets of the wrong length, too many retained keys.
+    pub(crate) fn from_state(
+        cs: &dyn CipherSuiteProvider,
+        state: SecretTreeState,
+        config: SecretTreeConfig,
+    ) -> Option<Self> {
+        let n_leaves = state.n_leaves;
+        let width = tree_math::root(n_leaves).and_then(|_| tree_math::node_width(n_leaves))?;
+        let lens = lengths(cs).ok()?;
+        let nodes = codec::strictly_sorted_map(state.nodes.into_iter().map(|n| (NodeIndex(n.node), n.secret)))?;
+        let nodes_ok = nodes.iter().all(|(x, s)| x.0 < width && s.len() == usize::from(lens.0));
+        let leaves = state
+            .leaves
+            .into_iter()
+            .map(|l| {
+                let ratchets = LeafRatchets {
+                    handshake: HashRatchet::from_state(l.handshake, &config, lens)?,
+                    application: HashRatchet::from_state(l.application, &config, lens)?,
+                };
+                Some((LeafIndex(l.leaf), ratchets))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        let leaves = codec::strictly_sorted_map(leaves)?;
+        let leaves_ok = leaves.last_key_value().is_none_or(|(leaf, _)| leaf.0 < n_leaves);
+        (nodes_ok && leaves_ok).then_some(Self {
+            config,
+            secrets: NodeSecrets { n_leaves, nodes },
+            leaves,
         })
     }
 }

@@ -27,7 +27,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::codec::{self, CodecError};
+use crate::codec::{self, CodecError, TlsDeserializeBytes, TlsSerializeBytes, TlsSize};
 use crate::crypto::{CipherSuiteProvider, CryptoError, HpkeCiphertext, KeyPair, Rng, Secret};
 use crate::messages::{GroupContext, LeafNode, LeafNodeSource, ParentNode, UpdatePath, UpdatePathNode};
 use crate::ratchet_tree::{RatchetTree, TreeError};
@@ -314,6 +314,52 @@ impl TreeKemPrivate {
             self.path_keys.remove(x);
         }
         self.path_keys.extend(keys);
+    }
+}
+
+/// The stored form of a [`TreeKemPrivate`] (see `group/state.rs`).
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+pub(crate) struct TreeKemPrivateState {
+    own_leaf: u32,
+    leaf_key: Secret,
+    path_keys: Vec<NodeKeyState>,
+}
+
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct NodeKeyState {
+    node: u32,
+    key: Secret,
+}
+
+impl TreeKemPrivate {
+    /// The keys, to store.
+    pub(crate) fn to_state(&self) -> TreeKemPrivateState {
+        TreeKemPrivateState {
+            own_leaf: self.own_leaf.0,
+            leaf_key: self.leaf_key.clone(),
+            path_keys: self
+                .path_keys
+                .iter()
+                .map(|(x, key)| NodeKeyState {
+                    node: x.0,
+                    key: key.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The keys stored by [`Self::to_state`], or `None` if a path key is not
+    /// for a parent above the leaf or the keys are out of order. Whether
+    /// they match the tree is the caller's check.
+    pub(crate) fn from_state(state: TreeKemPrivateState) -> Option<Self> {
+        let path_keys = codec::strictly_sorted_map(state.path_keys.into_iter().map(|k| (NodeIndex(k.node), k.key)))?;
+        let private = Self {
+            own_leaf: LeafIndex(state.own_leaf),
+            leaf_key: state.leaf_key,
+            path_keys,
+        };
+        let on_path = private.path_nodes().all(|x| private.is_above_own_leaf(x));
+        on_path.then_some(private)
     }
 }
 

@@ -74,15 +74,16 @@ pub struct CommitOutput {
     pub group_info: MlsMessage,
 }
 
-/// The next epoch as this member's Commit makes it.
+/// The next epoch as this member's Commit makes it. The fields are open to
+/// the group module for storing the state (state.rs).
 pub(super) struct PendingCommit {
-    context: GroupContext,
-    tree: RatchetTree,
-    private: TreeKemPrivate,
-    schedule: EpochSchedule,
-    interim_transcript_hash: Vec<u8>,
-    confirmation_tag: Vec<u8>,
-    summary: CommitSummary,
+    pub(super) context: GroupContext,
+    pub(super) tree: RatchetTree,
+    pub(super) private: TreeKemPrivate,
+    pub(super) schedule: EpochSchedule,
+    pub(super) interim_transcript_hash: Vec<u8>,
+    pub(super) confirmation_tag: Vec<u8>,
+    pub(super) summary: CommitSummary,
 }
 
 /// A Commit with its proposals applied and its path made, before the new

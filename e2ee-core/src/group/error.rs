@@ -50,6 +50,17 @@ pub enum GroupError {
     NotAMember,
     /// A confirmation tag did not match.
     InvalidConfirmationTag,
+    /// A stored state (`export_state`) is not one: wrong magic, truncated,
+    /// undecodable, or inconsistent (keys that do not match the tree,
+    /// limits exceeded, ...).
+    StateCorrupt,
+    /// A stored state has a format version this library does not read.
+    StateVersion,
+    /// A sealed state did not open: wrong storage key, or tampered with.
+    StateKey,
+    /// A sealed state was given to a plain restore, or a plain one to a
+    /// sealed restore.
+    StateSealing,
     /// A proposal list was invalid.
     Proposal(ProposalError),
     /// Message protection failed.
@@ -90,6 +101,10 @@ impl GroupError {
             Self::Reinitialized => "group_reinitialized",
             Self::NotAMember => "not_a_member",
             Self::InvalidConfirmationTag => "invalid_confirmation_tag",
+            Self::StateCorrupt => "state_corrupt",
+            Self::StateVersion => "state_version",
+            Self::StateKey => "state_key",
+            Self::StateSealing => "state_sealing",
             Self::Proposal(e) => e.code(),
             Self::Framing(e) => e.code(),
             Self::Tree(e) => e.code(),
@@ -122,6 +137,10 @@ impl fmt::Display for GroupError {
             Self::Reinitialized => f.write_str("the group was reinitialized"),
             Self::NotAMember => f.write_str("no longer a member of the group"),
             Self::InvalidConfirmationTag => f.write_str("confirmation tag does not match"),
+            Self::StateCorrupt => f.write_str("stored state is corrupt"),
+            Self::StateVersion => f.write_str("stored state has an unknown format version"),
+            Self::StateKey => f.write_str("sealed state did not open: wrong key or tampered"),
+            Self::StateSealing => f.write_str("stored state is sealed and needs a key, or is not sealed"),
             Self::Proposal(e) => write!(f, "{e}"),
             Self::Framing(e) => write!(f, "{e}"),
             Self::Tree(e) => write!(f, "{e}"),

@@ -17,6 +17,7 @@ mod join;
 mod process;
 pub mod proposals;
 mod send;
+mod state;
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -28,7 +29,7 @@ pub use external::ExternalJoinParams;
 pub use join::JoinKeys;
 pub use process::{CommitSummary, ProcessedMessage};
 
-use crate::codec::encode;
+use crate::codec::{TlsDeserializeBytes, TlsSerializeBytes, TlsSize, encode};
 use crate::crypto::{CipherSuiteProvider, Secret};
 use crate::key_schedule::EpochSecrets;
 use crate::messages::{GroupContext, PreSharedKeyId, Proposal, ProposalRef, Psk, ResumptionPskUsage, Sender};
@@ -111,7 +112,8 @@ impl<'a> Environment<'a> {
 }
 
 /// A proposal received in the current epoch, kept until a Commit uses it.
-#[derive(Clone, Debug)]
+/// Encodable for storing the state (state.rs).
+#[derive(Clone, Debug, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
 struct PendingProposal {
     reference: ProposalRef,
     proposal: Proposal,

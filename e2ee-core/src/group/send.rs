@@ -25,7 +25,7 @@ pub(super) struct OwnPending {
     /// Its Commit, until merged or cleared (one at a time).
     pub(super) commit: Option<PendingCommit>,
     /// The leaf private keys of its Update proposals, with their public keys.
-    update_keys: Vec<(Vec<u8>, Secret)>,
+    pub(super) update_keys: Vec<(Vec<u8>, Secret)>,
 }
 
 impl OwnPending {

@@ -1,0 +1,933 @@
+//! Storing a member's [`Group`] state, and a [`NewKeyPackage`]'s private
+//! keys, across restarts.
+//!
+//! An export is a header — a 4-byte magic naming what is stored, the format
+//! version (`uint16`) and a sealing byte (0 plain, 1 sealed) — followed by
+//! the state in the TLS presentation language ([`crate::codec`]) and a
+//! SHA-256 checksum of both, so that storage corruption is caught rather
+//! than restored. A sealed export replaces everything after the header by
+//! a random 12-byte nonce and the ChaCha20-Poly1305 encryption of the plain
+//! export's remainder under a caller-given 32-byte storage key, with the
+//! header as associated data; it is made from the plain export, so both
+//! share one encoder and one decoder.
+//!
+//! **A plain export holds every secret of the member's epoch** (signature
+//! key, epoch secrets, secret tree, TreeKEM private keys): the caller must
+//! protect it like the keys themselves, e.g. by sealing it. Temporary
+//! buffers made here are zeroized; the codec's per-field intermediate
+//! buffers cannot be, as `tls_codec` builds and frees them internally.
+//!
+//! **Only the latest export may be restored.** A member's state changes with
+//! every message it sends or opens: restoring an older one brings back keys
+//! deleted since (§9.2) and would send with ratchet generations already
+//! used, i.e. reuse AEAD nonces. Export after each change and replace the
+//! stored copy.
+//!
+//! Restoring checks the decoded state for consistency (limits of the stored
+//! configuration, secret lengths of the suite, the tree hash against the
+//! GroupContext, the private keys against the tree's public keys), so a
+//! damaged state fails here rather than later; it does not re-validate the
+//! tree's signatures, which were checked when the tree was received.
+//! Protection against deliberate tampering is what sealing is for.
+
+use alloc::vec::Vec;
+
+use chacha20poly1305::{AeadInOut, ChaCha20Poly1305, KeyInit};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::commit::PendingCommit;
+use super::process::CommitSummary;
+use super::send::OwnPending;
+use super::{Group, GroupConfig, GroupError, PendingProposal};
+use crate::codec::{
+    self, DeserializeBytes, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes,
+};
+use crate::crypto::{CipherSuiteProvider, Rng, Secret};
+use crate::key_package::NewKeyPackage;
+use crate::key_schedule::{EpochSchedule, EpochSecrets};
+use crate::messages::{GroupContext, KeyPackage, LeafNode, ReInit, Sender};
+use crate::ratchet_tree::RatchetTree;
+use crate::secret_tree::{SecretTree, SecretTreeState};
+use crate::tree_math::LeafIndex;
+use crate::treekem::{TreeKemPrivate, TreeKemPrivateState};
+
+/// The format version written, and the only one read.
+const FORMAT_VERSION: u16 = 1;
+/// Magic + version + sealing byte.
+const HEADER_LEN: usize = 7;
+const PLAIN: u8 = 0;
+const SEALED: u8 = 1;
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+/// SHA-256.
+const CHECKSUM_LEN: usize = 32;
+
+/// The header of an export of `magic` with sealing byte `sealing`.
+fn header(magic: [u8; 4], sealing: u8) -> [u8; HEADER_LEN] {
+    let [v0, v1] = FORMAT_VERSION.to_be_bytes();
+    let [m0, m1, m2, m3] = magic;
+    [m0, m1, m2, m3, v0, v1, sealing]
+}
+
+/// The part after a header of `magic` with sealing byte `sealing`. The
+/// version is checked before the sealing byte: a future version may lay
+/// out the rest differently.
+fn strip_header(bytes: &[u8], magic: [u8; 4], sealing: u8) -> Result<&[u8], GroupError> {
+    let (head, rest) = bytes.split_at_checked(HEADER_LEN).ok_or(GroupError::StateCorrupt)?;
+    if head[..4] != magic {
+        return Err(GroupError::StateCorrupt);
+    }
+    if u16::from_be_bytes([head[4], head[5]]) != FORMAT_VERSION {
+        return Err(GroupError::StateVersion);
+    }
+    match head[6] {
+        s if s == sealing => Ok(rest),
+        PLAIN | SEALED => Err(GroupError::StateSealing),
+        _ => Err(GroupError::StateCorrupt),
+    }
+}
+
+/// Something stored with a header: its state type and how to get it back.
+trait Stored: Sized {
+    /// Names what is stored, so one kind cannot be restored as another.
+    const MAGIC: [u8; 4];
+    /// The encoded form.
+    type State: Size + SerializeBytes + DeserializeBytes;
+    fn to_state(&self) -> Result<Self::State, GroupError>;
+    /// Rebuilds the value, checking the state against the suite `cs`.
+    fn from_state(cs: &dyn CipherSuiteProvider, state: Self::State) -> Result<Self, GroupError>;
+}
+
+fn export<T: Stored>(value: &T) -> Result<Vec<u8>, GroupError> {
+    let state = value.to_state()?;
+    let body = Zeroizing::new(codec::encode(&state)?);
+    let mut out = Vec::with_capacity(HEADER_LEN + body.len() + CHECKSUM_LEN);
+    out.extend_from_slice(&header(T::MAGIC, PLAIN));
+    out.extend_from_slice(&body);
+    let checksum = Sha256::digest(&out);
+    out.extend_from_slice(&checksum);
+    Ok(out)
+}
+
+fn restore<T: Stored>(cs: &dyn CipherSuiteProvider, bytes: &[u8]) -> Result<T, GroupError> {
+    let rest = strip_header(bytes, T::MAGIC, PLAIN)?;
+    let body_len = rest.len().checked_sub(CHECKSUM_LEN).ok_or(GroupError::StateCorrupt)?;
+    let (checked, checksum) = bytes.split_at(HEADER_LEN + body_len);
+    ensure(Sha256::digest(checked).as_slice() == checksum)?;
+    let state = codec::decode_exact::<T::State>(&checked[HEADER_LEN..]).map_err(|_| GroupError::StateCorrupt)?;
+    T::from_state(cs, state)
+}
+
+fn export_sealed<T: Stored>(value: &T, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, GroupError> {
+    let plain = Zeroizing::new(export(value)?);
+    let body = &plain[HEADER_LEN..];
+    let aad = header(T::MAGIC, SEALED);
+    let mut nonce = [0u8; NONCE_LEN];
+    rng.fill_bytes(&mut nonce);
+    // Encrypted in place in a buffer sized up front, so no plaintext copy is
+    // left behind by a reallocation; zeroized should encryption fail.
+    let mut out = Zeroizing::new(Vec::with_capacity(HEADER_LEN + NONCE_LEN + body.len() + TAG_LEN));
+    out.extend_from_slice(&aad);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(body);
+    let cipher = ChaCha20Poly1305::new(key.into());
+    let tag = cipher
+        .encrypt_inout_detached(&nonce.into(), &aad, (&mut out[HEADER_LEN + NONCE_LEN..]).into())
+        .map_err(|_| GroupError::StateCorrupt)?;
+    out.extend_from_slice(&tag);
+    Ok(core::mem::take(&mut *out))
+}
+
+fn restore_sealed<T: Stored>(cs: &dyn CipherSuiteProvider, bytes: &[u8], key: &[u8; 32]) -> Result<T, GroupError> {
+    let sealed = strip_header(bytes, T::MAGIC, SEALED)?;
+    let (nonce, rest) = sealed.split_at_checked(NONCE_LEN).ok_or(GroupError::StateCorrupt)?;
+    let split = rest.len().checked_sub(TAG_LEN).ok_or(GroupError::StateCorrupt)?;
+    let (ciphertext, tag) = rest.split_at(split);
+    // Decrypted into a plain export, so that restoring has one path.
+    let mut plain = Zeroizing::new(Vec::with_capacity(HEADER_LEN + ciphertext.len()));
+    plain.extend_from_slice(&header(T::MAGIC, PLAIN));
+    plain.extend_from_slice(ciphertext);
+    let nonce = chacha20poly1305::Nonce::try_from(nonce).map_err(|_| GroupError::StateCorrupt)?;
+    let tag = chacha20poly1305::Tag::try_from(tag).map_err(|_| GroupError::StateCorrupt)?;
+    let cipher = ChaCha20Poly1305::new(key.into());
+    cipher
+        .decrypt_inout_detached(&nonce, &bytes[..HEADER_LEN], (&mut plain[HEADER_LEN..]).into(), &tag)
+        .map_err(|_| GroupError::StateKey)?;
+    restore(cs, &plain)
+}
+
+/// `Ok` if `condition` holds, else [`GroupError::StateCorrupt`].
+fn ensure(condition: bool) -> Result<(), GroupError> {
+    if condition {
+        Ok(())
+    } else {
+        Err(GroupError::StateCorrupt)
+    }
+}
+
+/// A `uint8` flag as stored.
+fn flag(value: bool) -> u8 {
+    u8::from(value)
+}
+
+fn from_flag(value: u8) -> Result<bool, GroupError> {
+    match value {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(GroupError::StateCorrupt),
+    }
+}
+
+/// A [`GroupConfig`] field's value as a stored `uint64`.
+trait ConfigValue: Sized {
+    fn to_u64(self) -> u64;
+    fn from_u64(value: u64) -> Option<Self>;
+}
+
+macro_rules! config_value_int {
+    ($($t:ty),*) => {$(
+        impl ConfigValue for $t {
+            fn to_u64(self) -> u64 {
+                // Every value of these types fits (usize is at most 64 bits).
+                self as u64
+            }
+            fn from_u64(value: u64) -> Option<Self> {
+                Self::try_from(value).ok()
+            }
+        }
+    )*};
+}
+config_value_int!(u32, u64, usize);
+
+impl ConfigValue for bool {
+    fn to_u64(self) -> u64 {
+        u64::from(self)
+    }
+    fn from_u64(value: u64) -> Option<Self> {
+        from_flag(u8::try_from(value).ok()?).ok()
+    }
+}
+
+/// One stored [`GroupConfig`] field.
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct ConfigEntry {
+    id: u16,
+    value: u64,
+}
+
+/// Defines how [`GroupConfig`] is stored: as `(id, value)` entries in
+/// increasing id order. A new field takes one line with a new id (and one
+/// in the test `every_config_field_is_stored`, which fails to compile until
+/// then); states stored before it restore with its default. An unknown id
+/// is rejected.
+macro_rules! config_fields {
+    ($($id:literal => $($field:ident).+),* $(,)?) => {
+        fn config_entries(config: &GroupConfig) -> Vec<ConfigEntry> {
+            vec![$(ConfigEntry { id: $id, value: ConfigValue::to_u64(config.$($field).+) }),*]
+        }
+
+        fn config_from_entries(entries: &[ConfigEntry]) -> Result<GroupConfig, GroupError> {
+            let mut config = GroupConfig::default();
+            let ids = entries.iter().map(|e| (e.id, e.value));
+            for (id, value) in codec::strictly_sorted_map(ids).ok_or(GroupError::StateCorrupt)? {
+                match id {
+                    $($id => config.$($field).+ = ConfigValue::from_u64(value).ok_or(GroupError::StateCorrupt)?,)*
+                    _ => return Err(GroupError::StateCorrupt),
+                }
+            }
+            Ok(config)
+        }
+    };
+}
+
+config_fields! {
+    1 => secret_tree.max_forward_distance,
+    2 => secret_tree.max_retained_keys,
+    3 => max_resumption_psks,
+    4 => max_pending_proposals,
+}
+
+/// A [`Group`] as stored.
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct GroupState {
+    config: Vec<ConfigEntry>,
+    context: GroupContext,
+    /// The `ratchet_tree` encoding (§12.4.3.3).
+    tree: VLBytes,
+    private: TreeKemPrivateState,
+    signature_key: Secret,
+    epoch: EpochSecrets,
+    secret_tree: SecretTreeState,
+    interim_transcript_hash: VLBytes,
+    confirmation_tag: VLBytes,
+    pending: Vec<PendingProposal>,
+    resumption_psks: Vec<ResumptionPsk>,
+    active: u8,
+    reinit: Option<ReInit>,
+    own_pending: OwnPendingState,
+}
+
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct ResumptionPsk {
+    epoch: u64,
+    psk: Secret,
+}
+
+/// [`OwnPending`] as stored.
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct OwnPendingState {
+    commit: Option<PendingCommitState>,
+    update_keys: Vec<UpdateKey>,
+}
+
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct UpdateKey {
+    public: VLBytes,
+    private: Secret,
+}
+
+/// [`PendingCommit`] as stored.
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct PendingCommitState {
+    context: GroupContext,
+    tree: VLBytes,
+    private: TreeKemPrivateState,
+    schedule: EpochSchedule,
+    interim_transcript_hash: VLBytes,
+    confirmation_tag: VLBytes,
+    summary: SummaryState,
+}
+
+/// [`CommitSummary`] as stored.
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct SummaryState {
+    sender: Sender,
+    epoch: u64,
+    added: Vec<u32>,
+    removed: Vec<RemovedLeaf>,
+    updated: Vec<u32>,
+    self_removed: u8,
+    reinit: Option<ReInit>,
+}
+
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct RemovedLeaf {
+    leaf: u32,
+    leaf_node: LeafNode,
+}
+
+fn leaves(indices: &[LeafIndex]) -> Vec<u32> {
+    indices.iter().map(|i| i.0).collect()
+}
+
+fn leaf_indices(indices: Vec<u32>) -> Vec<LeafIndex> {
+    indices.into_iter().map(LeafIndex).collect()
+}
+
+impl SummaryState {
+    fn new(summary: &CommitSummary) -> Self {
+        Self {
+            sender: summary.sender,
+            epoch: summary.epoch,
+            added: leaves(&summary.added),
+            removed: summary
+                .removed
+                .iter()
+                .map(|(leaf, node)| RemovedLeaf {
+                    leaf: leaf.0,
+                    leaf_node: node.clone(),
+                })
+                .collect(),
+            updated: leaves(&summary.updated),
+            self_removed: flag(summary.self_removed),
+            reinit: summary.reinit.clone(),
+        }
+    }
+
+    fn into_summary(self) -> Result<CommitSummary, GroupError> {
+        Ok(CommitSummary {
+            sender: self.sender,
+            epoch: self.epoch,
+            added: leaf_indices(self.added),
+            removed: self
+                .removed
+                .into_iter()
+                .map(|r| (LeafIndex(r.leaf), r.leaf_node))
+                .collect(),
+            updated: leaf_indices(self.updated),
+            self_removed: from_flag(self.self_removed)?,
+            reinit: self.reinit,
+        })
+    }
+}
+
+/// The ratchet tree of `context` from its encoding, with the hash cache
+/// filled (the next Commit needs it anyway), and the private keys, checked
+/// against it: the tree hash must be the context's, the own leaf present,
+/// and every private key that of the tree's public key.
+fn restore_tree_and_keys(
+    cs: &dyn CipherSuiteProvider,
+    context: &GroupContext,
+    tree: &[u8],
+    private: TreeKemPrivateState,
+) -> Result<(RatchetTree, TreeKemPrivate), GroupError> {
+    let mut tree = RatchetTree::decode(tree).map_err(|_| GroupError::StateCorrupt)?;
+    ensure(tree.tree_hash(cs).ok().as_deref() == Some(context.tree_hash.as_slice()))?;
+    let private = TreeKemPrivate::from_state(private).ok_or(GroupError::StateCorrupt)?;
+    let own = tree
+        .leaf_node_index(private.own_leaf())
+        .map_err(|_| GroupError::StateCorrupt)?;
+    for x in core::iter::once(own).chain(private.path_nodes()) {
+        let node = tree.node(x).ok_or(GroupError::StateCorrupt)?;
+        let key = private.private_key(x).ok_or(GroupError::StateCorrupt)?;
+        check_key_pair(cs, key, node.encryption_key())?;
+    }
+    Ok((tree, private))
+}
+
+/// `private` must be the HPKE private key of `public`.
+fn check_key_pair(cs: &dyn CipherSuiteProvider, private: &Secret, public: &[u8]) -> Result<(), GroupError> {
+    ensure(cs.kem_public_key(private.as_bytes()).ok().as_deref() == Some(public))
+}
+
+/// Every epoch secret must have the suite's hash length; the encryption
+/// secret may have been handed to the secret tree already (then empty).
+fn check_epoch_secrets(cs: &dyn CipherSuiteProvider, epoch: &EpochSecrets) -> Result<(), GroupError> {
+    let nh = cs.hash_len();
+    let EpochSecrets {
+        sender_data_secret,
+        encryption_secret,
+        exporter_secret,
+        external_secret,
+        confirmation_key,
+        membership_key,
+        resumption_psk,
+        epoch_authenticator,
+        init_secret,
+    } = epoch;
+    let full = [
+        sender_data_secret,
+        exporter_secret,
+        external_secret,
+        confirmation_key,
+        membership_key,
+        resumption_psk,
+        epoch_authenticator,
+        init_secret,
+    ];
+    ensure(full.iter().all(|s| s.len() == nh) && (encryption_secret.is_empty() || encryption_secret.len() == nh))
+}
+
+impl PendingCommitState {
+    fn new(commit: &PendingCommit) -> Result<Self, GroupError> {
+        Ok(Self {
+            context: commit.context.clone(),
+            tree: commit.tree.encode()?.into(),
+            private: commit.private.to_state(),
+            schedule: commit.schedule.clone(),
+            interim_transcript_hash: commit.interim_transcript_hash.as_slice().into(),
+            confirmation_tag: commit.confirmation_tag.as_slice().into(),
+            summary: SummaryState::new(&commit.summary),
+        })
+    }
+
+    /// The pending Commit, which must lead from `current` to the next epoch.
+    fn into_commit(self, cs: &dyn CipherSuiteProvider, current: &GroupContext) -> Result<PendingCommit, GroupError> {
+        let next_epoch = current.epoch.checked_add(1);
+        ensure(Some(self.context.epoch) == next_epoch && self.context.group_id == current.group_id)?;
+        ensure(self.context.cipher_suite == current.cipher_suite)?;
+        let (tree, private) = restore_tree_and_keys(cs, &self.context, &self.tree, self.private)?;
+        let nh = cs.hash_len();
+        let EpochSchedule {
+            joiner_secret,
+            welcome_secret,
+            epoch,
+        } = &self.schedule;
+        ensure(joiner_secret.len() == nh && welcome_secret.len() == nh && epoch.encryption_secret.len() == nh)?;
+        check_epoch_secrets(cs, epoch)?;
+        Ok(PendingCommit {
+            context: self.context,
+            tree,
+            private,
+            schedule: self.schedule,
+            interim_transcript_hash: self.interim_transcript_hash.into_vec(),
+            confirmation_tag: self.confirmation_tag.into_vec(),
+            summary: self.summary.into_summary()?,
+        })
+    }
+}
+
+impl OwnPendingState {
+    fn new(own: &OwnPending) -> Result<Self, GroupError> {
+        Ok(Self {
+            commit: own.commit.as_ref().map(PendingCommitState::new).transpose()?,
+            update_keys: own
+                .update_keys
+                .iter()
+                .map(|(public, private)| UpdateKey {
+                    public: public.as_slice().into(),
+                    private: private.clone(),
+                })
+                .collect(),
+        })
+    }
+
+    fn into_own_pending(
+        self,
+        cs: &dyn CipherSuiteProvider,
+        context: &GroupContext,
+        config: &GroupConfig,
+    ) -> Result<OwnPending, GroupError> {
+        ensure(self.update_keys.len() <= config.max_pending_proposals)?;
+        let mut update_keys = Vec::with_capacity(self.update_keys.len());
+        for key in self.update_keys {
+            check_key_pair(cs, &key.private, &key.public)?;
+            update_keys.push((key.public.into_vec(), key.private));
+        }
+        Ok(OwnPending {
+            commit: self.commit.map(|c| c.into_commit(cs, context)).transpose()?,
+            update_keys,
+        })
+    }
+}
+
+impl Stored for Group {
+    const MAGIC: [u8; 4] = *b"MLSg";
+    type State = GroupState;
+
+    fn to_state(&self) -> Result<GroupState, GroupError> {
+        Ok(GroupState {
+            config: config_entries(&self.config),
+            context: self.context.clone(),
+            tree: self.tree.encode()?.into(),
+            private: self.private.to_state(),
+            signature_key: self.signature_key.clone(),
+            epoch: self.epoch.clone(),
+            secret_tree: self.secret_tree.to_state(),
+            interim_transcript_hash: self.interim_transcript_hash.as_slice().into(),
+            confirmation_tag: self.confirmation_tag.as_slice().into(),
+            pending: self.pending.clone(),
+            resumption_psks: self
+                .resumption_psks
+                .iter()
+                .map(|(epoch, psk)| ResumptionPsk {
+                    epoch: *epoch,
+                    psk: psk.clone(),
+                })
+                .collect(),
+            active: flag(self.active),
+            reinit: self.reinit.clone(),
+            own_pending: OwnPendingState::new(&self.own_pending)?,
+        })
+    }
+
+    fn from_state(cs: &dyn CipherSuiteProvider, state: GroupState) -> Result<Self, GroupError> {
+        let config = config_from_entries(&state.config)?;
+        if state.context.cipher_suite != cs.cipher_suite() {
+            return Err(GroupError::CipherSuiteMismatch);
+        }
+        let context = state.context;
+        let (tree, private) = restore_tree_and_keys(cs, &context, &state.tree, state.private)?;
+        let own_leaf = tree.leaf(private.own_leaf()).ok_or(GroupError::StateCorrupt)?;
+        let signature_public = cs.signature_public_key(state.signature_key.as_bytes()).ok();
+        ensure(signature_public.as_deref() == Some(own_leaf.signature_key.as_slice()))?;
+        check_epoch_secrets(cs, &state.epoch)?;
+        let secret_tree =
+            SecretTree::from_state(cs, state.secret_tree, config.secret_tree).ok_or(GroupError::StateCorrupt)?;
+        ensure(secret_tree.n_leaves() == tree.n_leaves())?;
+        ensure(state.pending.len() <= config.max_pending_proposals)?;
+        let psks = state.resumption_psks.into_iter().map(|p| (p.epoch, p.psk));
+        let resumption_psks = codec::strictly_sorted_map(psks).ok_or(GroupError::StateCorrupt)?;
+        ensure(resumption_psks.len() <= config.max_resumption_psks)?;
+        ensure(
+            resumption_psks
+                .iter()
+                .all(|(e, p)| *e < context.epoch && p.len() == cs.hash_len()),
+        )?;
+        let own_pending = state.own_pending.into_own_pending(cs, &context, &config)?;
+        Ok(Group {
+            config,
+            context,
+            tree,
+            private,
+            signature_key: state.signature_key,
+            epoch: state.epoch,
+            secret_tree,
+            interim_transcript_hash: state.interim_transcript_hash.into_vec(),
+            confirmation_tag: state.confirmation_tag.into_vec(),
+            pending: state.pending,
+            resumption_psks,
+            active: from_flag(state.active)?,
+            reinit: state.reinit,
+            own_pending,
+        })
+    }
+}
+
+impl Group {
+    /// This member's complete state, to store and later continue from with
+    /// [`Group::restore_state`]. The bytes hold all of the member's secrets
+    /// for the epoch: protect them (see [`Group::export_sealed`]), and
+    /// restore only the latest export — an older one would reuse keys.
+    pub fn export_state(&self) -> Result<Vec<u8>, GroupError> {
+        export(self)
+    }
+
+    /// The group stored by [`Group::export_state`], for suite `cs` (the
+    /// group's). Fails with [`GroupError::StateCorrupt`] on bytes that are
+    /// not such a state, [`GroupError::StateVersion`] on an unknown format
+    /// version, [`GroupError::StateSealing`] on a sealed export and
+    /// [`GroupError::CipherSuiteMismatch`] on another suite's group.
+    pub fn restore_state(cs: &dyn CipherSuiteProvider, bytes: &[u8]) -> Result<Group, GroupError> {
+        restore(cs, bytes)
+    }
+
+    /// [`Group::export_state`] encrypted under the 32-byte storage `key`
+    /// (ChaCha20-Poly1305, random nonce from `rng`, the header
+    /// authenticated).
+    pub fn export_sealed(&self, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, GroupError> {
+        export_sealed(self, key, rng)
+    }
+
+    /// The group stored by [`Group::export_sealed`] under `key`. Fails like
+    /// [`Group::restore_state`], and with [`GroupError::StateKey`] for a
+    /// wrong key or altered bytes.
+    pub fn restore_sealed(cs: &dyn CipherSuiteProvider, bytes: &[u8], key: &[u8; 32]) -> Result<Group, GroupError> {
+        restore_sealed(cs, bytes, key)
+    }
+}
+
+/// A [`NewKeyPackage`] as stored.
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct KeyPackageState {
+    key_package: KeyPackage,
+    init_private_key: Secret,
+    encryption_private_key: Secret,
+}
+
+impl Stored for NewKeyPackage {
+    const MAGIC: [u8; 4] = *b"MLSk";
+    type State = KeyPackageState;
+
+    fn to_state(&self) -> Result<KeyPackageState, GroupError> {
+        Ok(KeyPackageState {
+            key_package: self.key_package.clone(),
+            init_private_key: self.init_private_key.clone(),
+            encryption_private_key: self.encryption_private_key.clone(),
+        })
+    }
+
+    fn from_state(cs: &dyn CipherSuiteProvider, state: KeyPackageState) -> Result<Self, GroupError> {
+        let kp = &state.key_package;
+        if kp.cipher_suite != cs.cipher_suite() {
+            return Err(GroupError::CipherSuiteMismatch);
+        }
+        check_key_pair(cs, &state.init_private_key, &kp.init_key)?;
+        check_key_pair(cs, &state.encryption_private_key, &kp.leaf_node.encryption_key)?;
+        Ok(NewKeyPackage {
+            key_package: state.key_package,
+            init_private_key: state.init_private_key,
+            encryption_private_key: state.encryption_private_key,
+        })
+    }
+}
+
+impl NewKeyPackage {
+    /// The KeyPackage with its private keys, to keep an unused KeyPackage
+    /// across restarts. The bytes hold the private keys: protect them (see
+    /// [`NewKeyPackage::export_sealed`]).
+    pub fn export_state(&self) -> Result<Vec<u8>, GroupError> {
+        export(self)
+    }
+
+    /// The KeyPackage stored by [`NewKeyPackage::export_state`], for suite
+    /// `cs`; the private keys must match the public ones. Fails like
+    /// [`Group::restore_state`].
+    pub fn restore_state(cs: &dyn CipherSuiteProvider, bytes: &[u8]) -> Result<Self, GroupError> {
+        restore(cs, bytes)
+    }
+
+    /// [`NewKeyPackage::export_state`] sealed like [`Group::export_sealed`].
+    pub fn export_sealed(&self, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, GroupError> {
+        export_sealed(self, key, rng)
+    }
+
+    /// The KeyPackage stored by [`NewKeyPackage::export_sealed`] under
+    /// `key`. Fails like [`Group::restore_sealed`].
+    pub fn restore_sealed(cs: &dyn CipherSuiteProvider, bytes: &[u8], key: &[u8; 32]) -> Result<Self, GroupError> {
+        restore_sealed(cs, bytes, key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::os_rng;
+    use crate::group::{CommitParams, Environment, OwnLeaf};
+    use crate::key_package::{KeyPackageParams, create_key_package, default_capabilities};
+    use crate::key_schedule::tests::suite;
+    use crate::messages::{Credential, Lifetime};
+    use crate::secret_tree::{RatchetKind, SecretTreeConfig, SecretTreeError};
+
+    const KEY: [u8; 32] = [0x42; 32];
+
+    fn own_leaf(cs: &dyn CipherSuiteProvider, public: Vec<u8>) -> OwnLeaf {
+        OwnLeaf {
+            credential: Credential::Basic(b"alice".into()),
+            signature_public_key: public,
+            capabilities: default_capabilities(cs.cipher_suite()),
+            extensions: Vec::new(),
+            lifetime: Lifetime {
+                not_before: 0,
+                not_after: u64::MAX,
+            },
+        }
+    }
+
+    /// A group of one in suite `id` that has sent a message and holds a
+    /// pending Commit with a path.
+    fn group(id: u16) -> Group {
+        let cs = suite(id);
+        let env = Environment::basic(cs);
+        let signer = cs.signature_key_generate(&mut os_rng());
+        let own = own_leaf(cs, signer.public.clone());
+        let mut group = Group::create(
+            &env,
+            b"g".to_vec(),
+            own,
+            signer.private,
+            Vec::new(),
+            GroupConfig::default(),
+            &mut os_rng(),
+        )
+        .unwrap();
+        group.seal(&env, b"hi", b"", 0, &mut os_rng()).unwrap();
+        let params = CommitParams {
+            force_path: true,
+            ..CommitParams::default()
+        };
+        group.commit(&env, params, &mut os_rng()).unwrap();
+        group
+    }
+
+    #[test]
+    fn export_restore_export_is_identical() {
+        for id in [1, 2, 3] {
+            let cs = suite(id);
+            let group = group(id);
+            let bytes = group.export_state().unwrap();
+            let restored = Group::restore_state(cs, &bytes).unwrap();
+            assert_eq!(restored.export_state().unwrap(), bytes);
+            assert!(restored.has_pending_commit());
+            let sealed = group.export_sealed(&KEY, &mut os_rng()).unwrap();
+            let unsealed = Group::restore_sealed(cs, &sealed, &KEY).unwrap();
+            assert_eq!(unsealed.export_state().unwrap(), bytes);
+        }
+    }
+
+    #[test]
+    fn header_errors_are_typed() {
+        let cs = suite(1);
+        let bytes = group(1).export_state().unwrap();
+        let with = |i: usize, v: u8| {
+            let mut b = bytes.clone();
+            b[i] = v;
+            Group::restore_state(cs, &b).unwrap_err()
+        };
+        assert_eq!(with(0, b'X'), GroupError::StateCorrupt);
+        assert_eq!(with(5, 2), GroupError::StateVersion);
+        assert_eq!(with(6, SEALED), GroupError::StateSealing);
+        assert_eq!(with(6, 7), GroupError::StateCorrupt);
+        assert_eq!(
+            Group::restore_state(cs, &bytes[..3]).unwrap_err(),
+            GroupError::StateCorrupt
+        );
+        assert_eq!(
+            Group::restore_sealed(cs, &bytes, &KEY).unwrap_err(),
+            GroupError::StateSealing
+        );
+        assert_eq!(GroupError::StateVersion.code(), "state_version");
+        // Another suite's provider, and another kind of export.
+        assert_eq!(
+            Group::restore_state(suite(3), &bytes).unwrap_err(),
+            GroupError::CipherSuiteMismatch
+        );
+        assert_eq!(
+            NewKeyPackage::restore_state(cs, &bytes).unwrap_err(),
+            GroupError::StateCorrupt
+        );
+    }
+
+    #[test]
+    fn sealed_state_needs_the_key_and_is_authenticated() {
+        let cs = suite(1);
+        let sealed = group(1).export_sealed(&KEY, &mut os_rng()).unwrap();
+        let wrong = Group::restore_sealed(cs, &sealed, &[0x43; 32]).unwrap_err();
+        assert_eq!((wrong.clone(), wrong.code()), (GroupError::StateKey, "state_key"));
+        for i in [HEADER_LEN, HEADER_LEN + NONCE_LEN, sealed.len() - 1] {
+            let mut b = sealed.clone();
+            b[i] ^= 1;
+            assert_eq!(Group::restore_sealed(cs, &b, &KEY).unwrap_err(), GroupError::StateKey);
+        }
+        // The header is authenticated too: a different one is another
+        // export (here: the same bytes relabelled as a KeyPackage's).
+        let mut b = sealed.clone();
+        b[..4].copy_from_slice(b"MLSk");
+        assert_eq!(
+            NewKeyPackage::restore_sealed(cs, &b, &KEY).unwrap_err(),
+            GroupError::StateKey
+        );
+        assert_eq!(Group::restore_state(cs, &sealed).unwrap_err(), GroupError::StateSealing);
+    }
+
+    #[test]
+    fn config_is_stored_by_field_id() {
+        let config = GroupConfig {
+            max_pending_proposals: 7,
+            ..GroupConfig::default()
+        };
+        let entries = config_entries(&config);
+        assert_eq!(config_from_entries(&entries).unwrap().max_pending_proposals, 7);
+        // A missing field takes its default.
+        let restored = config_from_entries(&entries[1..]).unwrap();
+        assert_eq!(restored.secret_tree, SecretTreeConfig::default());
+        let entry = |id, value| ConfigEntry { id, value };
+        assert!(config_from_entries(&[entry(9, 1)]).is_err());
+        assert!(config_from_entries(&[entry(4, 1), entry(3, 1)]).is_err());
+        assert!(config_from_entries(&[entry(1, u64::MAX)]).is_err());
+    }
+
+    /// Stops compiling when `GroupConfig` gains a field, so that it is not
+    /// forgotten in `config_fields!` (and silently restored as default).
+    #[test]
+    fn every_config_field_is_stored() {
+        let GroupConfig {
+            secret_tree:
+                SecretTreeConfig {
+                    max_forward_distance: _,
+                    max_retained_keys: _,
+                },
+            max_resumption_psks: _,
+            max_pending_proposals: _,
+        } = GroupConfig::default();
+        assert_eq!(config_entries(&GroupConfig::default()).len(), 4);
+    }
+
+    #[test]
+    fn secret_tree_state_keeps_positions_and_consumed_keys() {
+        let cs = suite(1);
+        let config = SecretTreeConfig::default();
+        let app = RatchetKind::Application;
+        let mut sender = SecretTree::with_config(Secret::new(vec![7; 32]), 4, config).unwrap();
+        let mut receiver = SecretTree::with_config(Secret::new(vec![7; 32]), 4, config).unwrap();
+        let keys: Vec<_> = (0..4)
+            .map(|_| sender.next_key(cs, LeafIndex(1), app).unwrap())
+            .collect();
+        receiver.key_for(cs, LeafIndex(1), app, 0).unwrap();
+        receiver.key_for(cs, LeafIndex(1), app, 2).unwrap();
+        let state = codec::encode(&receiver.to_state()).unwrap();
+        let mut restored = SecretTree::from_state(cs, codec::decode_exact(&state).unwrap(), config).unwrap();
+        for g in [0, 2] {
+            let err = restored.key_for(cs, LeafIndex(1), app, g).unwrap_err();
+            assert_eq!(err, SecretTreeError::KeyConsumed);
+        }
+        for g in [1, 3] {
+            let key = restored.key_for(cs, LeafIndex(1), app, g).unwrap();
+            assert_eq!(key.key, keys[g as usize].key);
+        }
+        // Too many retained keys for a smaller limit.
+        let tight = SecretTreeConfig {
+            max_retained_keys: 0,
+            ..config
+        };
+        assert!(SecretTree::from_state(cs, codec::decode_exact(&state).unwrap(), tight).is_none());
+    }
+
+    #[test]
+    fn key_package_round_trip() {
+        for id in [1, 2, 3] {
+            let cs = suite(id);
+            let signer = cs.signature_key_generate(&mut os_rng());
+            let own = own_leaf(cs, signer.public.clone());
+            let params = KeyPackageParams {
+                credential: own.credential,
+                signature_public_key: own.signature_public_key,
+                capabilities: own.capabilities,
+                lifetime: own.lifetime,
+                leaf_extensions: Vec::new(),
+                extensions: Vec::new(),
+            };
+            let kp = create_key_package(cs, params, signer.private.as_bytes(), &mut os_rng()).unwrap();
+            let bytes = kp.export_state().unwrap();
+            let restored = NewKeyPackage::restore_state(cs, &bytes).unwrap();
+            assert_eq!(restored.key_package, kp.key_package);
+            assert_eq!(restored.init_private_key, kp.init_private_key);
+            assert_eq!(restored.encryption_private_key, kp.encryption_private_key);
+            let sealed = kp.export_sealed(&KEY, &mut os_rng()).unwrap();
+            let unsealed = NewKeyPackage::restore_sealed(cs, &sealed, &KEY).unwrap();
+            assert_eq!(unsealed.init_private_key, kp.init_private_key);
+            // Private keys that do not match the KeyPackage are refused.
+            let mut swapped = kp.to_state().unwrap();
+            core::mem::swap(&mut swapped.init_private_key, &mut swapped.encryption_private_key);
+            let err = NewKeyPackage::from_state(cs, swapped).unwrap_err();
+            assert_eq!(err, GroupError::StateCorrupt);
+            for len in 0..bytes.len() {
+                assert!(NewKeyPackage::restore_state(cs, &bytes[..len]).is_err());
+            }
+        }
+    }
+
+    /// `bytes` (a plain export) with its checksum made to match again, so
+    /// that a mutation reaches the decoder and the consistency checks.
+    fn rechecksum(mut bytes: Vec<u8>) -> Vec<u8> {
+        let end = bytes.len() - CHECKSUM_LEN;
+        let checksum = Sha256::digest(&bytes[..end]);
+        bytes[end..].copy_from_slice(&checksum);
+        bytes
+    }
+
+    #[test]
+    fn checksum_catches_any_change() {
+        let cs = suite(1);
+        let bytes = group(1).export_state().unwrap();
+        for i in [HEADER_LEN, bytes.len() / 2, bytes.len() - 1] {
+            let mut b = bytes.clone();
+            b[i] ^= 0x80;
+            assert_eq!(Group::restore_state(cs, &b).unwrap_err(), GroupError::StateCorrupt);
+        }
+        assert!(Group::restore_state(cs, &rechecksum(bytes)).is_ok());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Past the checksum, mutated states never panic the decoder or the
+        /// checks; whatever they accept must export again.
+        #[test]
+        fn mutated_body_never_panics(
+            edits in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), 1u8..), 1..4),
+        ) {
+            std::thread_local! {
+                static BYTES: Vec<u8> = group(1).export_state().unwrap();
+            }
+            let mut bytes = BYTES.with(Clone::clone);
+            let body = HEADER_LEN..bytes.len() - CHECKSUM_LEN;
+            for (at, xor) in edits {
+                bytes[body.start + at.index(body.len())] ^= xor;
+            }
+            if let Ok(group) = Group::restore_state(suite(1), &rechecksum(bytes)) {
+                group.export_state().unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn every_truncation_fails() {
+        let cs = suite(1);
+        let bytes = group(1).export_state().unwrap();
+        for len in 0..bytes.len() {
+            assert!(Group::restore_state(cs, &bytes[..len]).is_err(), "length {len}");
+        }
+    }
+}
