@@ -226,3 +226,32 @@ proptest! {
         prop_assert!(Group::restore_sealed(cs, &sealed, &KEY).is_err());
     }
 }
+
+/// The kept past epoch is part of the state: a message sent before a Commit
+/// opens after the Commit and a restore, once.
+#[test]
+fn late_messages_open_after_a_restore() {
+    for s in SUITES {
+        let env = Environment::basic(suite(s));
+        let (mut alice, mut bob, mut carol) = three_members(&env);
+        let (late, opened_before) = (
+            bob.seal(&env, b"late", b"", 0, &mut os_rng()).unwrap(),
+            bob.seal(&env, b"early", b"", 0, &mut os_rng()).unwrap(),
+        );
+        assert_eq!(opened(&env, &mut alice, &opened_before), b"early");
+        let out = commit(
+            &mut carol,
+            &env,
+            CommitParams {
+                force_path: true,
+                ..CommitParams::default()
+            },
+        );
+        carol.merge_pending_commit().unwrap();
+        apply(&mut alice, &env, &out.commit);
+        let mut alice = reload(env.cs, alice);
+        assert_eq!(opened(&env, &mut alice, &late), b"late");
+        assert_consumed(&env, &mut alice, &late);
+        assert_consumed(&env, &mut alice, &opened_before);
+    }
+}

@@ -37,6 +37,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::commit::PendingCommit;
+use super::history::{History, PastEpoch};
 use super::process::CommitSummary;
 use super::send::OwnPending;
 use super::{Group, GroupConfig, GroupError, PendingProposal};
@@ -246,6 +247,7 @@ config_fields! {
     2 => secret_tree.max_retained_keys,
     3 => max_resumption_psks,
     4 => max_pending_proposals,
+    5 => past_epochs,
 }
 
 /// A [`Group`] as stored.
@@ -266,6 +268,81 @@ struct GroupState {
     active: u8,
     reinit: Option<ReInit>,
     own_pending: OwnPendingState,
+    history: Vec<PastEpochState>,
+}
+
+/// A kept past epoch ([`PastEpoch`]) as stored.
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct PastEpochState {
+    context: GroupContext,
+    sender_data_secret: Secret,
+    secret_tree: SecretTreeState,
+    changed_leaves: Vec<ChangedLeaf>,
+}
+
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct ChangedLeaf {
+    leaf: u32,
+    node: Option<LeafNode>,
+}
+
+impl PastEpochState {
+    fn new(past: &PastEpoch) -> Self {
+        Self {
+            context: past.context.clone(),
+            sender_data_secret: past.sender_data_secret.clone(),
+            secret_tree: past.secret_tree.to_state(),
+            changed_leaves: (past.changed_leaves.iter())
+                .map(|(leaf, node)| ChangedLeaf {
+                    leaf: *leaf,
+                    node: node.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The past epoch, which must be of the group of `current` and older.
+    fn into_past(
+        self,
+        cs: &dyn CipherSuiteProvider,
+        current: &GroupContext,
+        config: &GroupConfig,
+    ) -> Result<PastEpoch, GroupError> {
+        let context = self.context;
+        ensure(context.group_id == current.group_id && context.cipher_suite == current.cipher_suite)?;
+        ensure(context.epoch < current.epoch && self.sender_data_secret.len() == cs.hash_len())?;
+        let secret_tree =
+            SecretTree::from_state(cs, self.secret_tree, config.secret_tree).ok_or(GroupError::StateCorrupt)?;
+        let leaves = self.changed_leaves.into_iter().map(|c| (c.leaf, c.node));
+        let changed_leaves = codec::strictly_sorted_map(leaves).ok_or(GroupError::StateCorrupt)?;
+        Ok(PastEpoch {
+            context,
+            sender_data_secret: self.sender_data_secret,
+            secret_tree,
+            changed_leaves,
+        })
+    }
+}
+
+/// The kept past epochs, oldest first, at most `config.past_epochs`.
+fn restore_history(
+    cs: &dyn CipherSuiteProvider,
+    states: Vec<PastEpochState>,
+    current: &GroupContext,
+    config: &GroupConfig,
+) -> Result<History, GroupError> {
+    ensure(states.len() <= config.past_epochs)?;
+    let mut history = History::default();
+    for state in states {
+        let past = state.into_past(cs, current, config)?;
+        let newer = history
+            .epochs
+            .back()
+            .is_none_or(|last| last.context.epoch < past.context.epoch);
+        ensure(newer)?;
+        history.epochs.push_back(past);
+    }
+    Ok(history)
 }
 
 #[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
@@ -519,6 +596,7 @@ impl Stored for Group {
             active: flag(self.active),
             reinit: self.reinit.clone(),
             own_pending: OwnPendingState::new(&self.own_pending)?,
+            history: self.history.epochs.iter().map(PastEpochState::new).collect(),
         })
     }
 
@@ -546,6 +624,7 @@ impl Stored for Group {
                 .all(|(e, p)| *e < context.epoch && p.len() == cs.hash_len()),
         )?;
         let own_pending = state.own_pending.into_own_pending(cs, &context, &config)?;
+        let history = restore_history(cs, state.history, &context, &config)?;
         Ok(Group {
             config,
             context,
@@ -561,6 +640,7 @@ impl Stored for Group {
             active: from_flag(state.active)?,
             reinit: state.reinit,
             own_pending,
+            history,
         })
     }
 }
@@ -810,8 +890,9 @@ mod tests {
                 },
             max_resumption_psks: _,
             max_pending_proposals: _,
+            past_epochs: _,
         } = GroupConfig::default();
-        assert_eq!(config_entries(&GroupConfig::default()).len(), 4);
+        assert_eq!(config_entries(&GroupConfig::default()).len(), 5);
     }
 
     #[test]
