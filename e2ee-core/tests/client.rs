@@ -314,3 +314,60 @@ proptest! {
         let _ = alice.open(&junk);
     }
 }
+
+#[test]
+fn clients_and_groups_are_stored_separately_and_continue() {
+    const KEY: [u8; 32] = [7; 32];
+    for suite in SUITES {
+        let mut alice = Client::new(suite, b"alice").unwrap();
+        let mut bob = Client::new(suite, b"bob").unwrap();
+        let bob_kp = bob.key_package().unwrap();
+        // Bob restarts between publishing his KeyPackage and being added.
+        let mut bob = Client::restore_sealed(&bob.export_sealed(&KEY).unwrap(), &KEY).unwrap();
+        assert_eq!(
+            code(Client::restore_sealed(&bob.export_sealed(&KEY).unwrap(), &[8; 32])),
+            "state_key"
+        );
+        let mut alice_group = alice.create_group().unwrap();
+        let added = alice_group.add(&[bob_kp]).unwrap();
+        alice_group.merge_commit().unwrap();
+        let mut bob_group = bob.join(&added.welcome.unwrap()).unwrap();
+        let bob = Client::restore_state(&bob.export_state().unwrap()).unwrap();
+        assert_eq!(bob.unused_key_packages(), 0);
+
+        // Alice's state holds a pending Commit, Bob's a message of a future epoch.
+        let seen = bob_group.seal(b"seen", b"").unwrap();
+        let skipped = bob_group.seal(b"skipped", b"").unwrap();
+        alice_group.open(&seen).unwrap();
+        let update = alice_group.update().unwrap();
+        let alice_group_bytes = alice_group.export_state().unwrap();
+        drop(alice_group);
+        let mut alice_group = alice.restore_group(&alice_group_bytes).unwrap();
+        assert!(alice_group.has_pending_commit());
+        alice_group.open(&update.commit).unwrap(); // the echo merges it
+        let early = alice_group.seal(b"early", b"").unwrap();
+        assert_eq!(bob_group.open(&early).unwrap(), [Event::Deferred { epoch: 2 }]);
+        let mut bob_group = bob
+            .restore_sealed_group(&bob_group.export_sealed(&KEY).unwrap(), &KEY)
+            .unwrap();
+        assert_eq!(bob_group.deferred(), 1);
+        let events = bob_group.open(&update.commit).unwrap();
+        assert!(
+            matches!(&events[..], [Event::EpochChanged { .. }, Event::Message { .. }]),
+            "{events:?}"
+        );
+        agree(&[&alice_group, &bob_group]);
+
+        // Consumed keys stay deleted; a message skipped before storing opens.
+        let mut restored = alice.restore_group(&alice_group.export_state().unwrap()).unwrap();
+        assert_eq!(code(restored.open(&seen)), "secret_tree_key_consumed");
+        assert_eq!(message(&restored.open(&skipped).unwrap()), ("bob", &b"skipped"[..]));
+        // Another client's group, a client state as a group, garbage: typed errors.
+        assert!(bob.restore_group(&alice.export_state().unwrap()).is_err());
+        assert_eq!(
+            code(bob.restore_group(&restored.export_state().unwrap())),
+            "state_corrupt"
+        );
+        assert_eq!(code(alice.restore_group(&[1, 2, 3])), "state_corrupt");
+    }
+}

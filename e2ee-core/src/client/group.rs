@@ -166,6 +166,10 @@ pub struct CommitBundle {
     pub group_info: Vec<u8>,
 }
 
+/// What a stored group consists of: the protocol state, the pending own
+/// Commit and the held messages.
+pub(super) type StoredParts<'a> = (&'a low::Group, Option<(&'a [u8], &'a Intent)>, &'a [(u64, MlsMessage)]);
+
 /// One member's state of one group.
 pub struct Group {
     inner: low::Group,
@@ -201,6 +205,24 @@ impl Group {
             pending: None,
             inbox: Inbox::default(),
         }
+    }
+
+    /// The protocol state, the pending own Commit (bytes and purpose) and
+    /// the held messages, for storing.
+    pub(super) fn parts(&self) -> StoredParts<'_> {
+        let pending = self.pending.as_ref().map(|(c, i)| (c.as_slice(), i));
+        (&self.inner, pending, self.inbox.held())
+    }
+
+    /// Puts back what [`Group::parts`] gave, after restoring.
+    pub(super) fn restore_parts(&mut self, pending: Option<(Vec<u8>, Intent)>, held: Vec<(u64, MlsMessage)>) {
+        self.pending = pending;
+        self.inbox = Inbox::from_held(held);
+    }
+
+    /// The options this group works with.
+    pub fn options(&self) -> &GroupOptions {
+        &self.options
     }
 
     /// The group's id.

@@ -30,6 +30,16 @@ impl Inbox {
         ready.into_iter().map(|(_, m)| m).collect()
     }
 
+    /// The held messages with their epochs, in arrival order.
+    pub(super) fn held(&self) -> &[(u64, MlsMessage)] {
+        &self.held
+    }
+
+    /// An inbox holding `held`, as stored.
+    pub(super) fn from_held(held: Vec<(u64, MlsMessage)>) -> Self {
+        Self { held }
+    }
+
     /// How many messages wait.
     pub(super) fn len(&self) -> usize {
         self.held.len()

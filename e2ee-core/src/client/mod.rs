@@ -40,6 +40,7 @@
 mod error;
 mod group;
 mod inbox;
+mod state;
 
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;

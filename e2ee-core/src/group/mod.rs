@@ -17,7 +17,7 @@ mod join;
 mod process;
 pub mod proposals;
 mod send;
-mod state;
+pub(crate) mod state;
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;

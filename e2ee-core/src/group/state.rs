@@ -90,17 +90,19 @@ fn strip_header(bytes: &[u8], magic: [u8; 4], sealing: u8) -> Result<&[u8], Grou
 }
 
 /// Something stored with a header: its state type and how to get it back.
-trait Stored: Sized {
+pub(crate) trait Stored: Sized {
     /// Names what is stored, so one kind cannot be restored as another.
     const MAGIC: [u8; 4];
     /// The encoded form.
     type State: Size + SerializeBytes + DeserializeBytes;
+    /// What rebuilding needs besides the state (e.g. the suite).
+    type Context<'a>;
     fn to_state(&self) -> Result<Self::State, GroupError>;
-    /// Rebuilds the value, checking the state against the suite `cs`.
-    fn from_state(cs: &dyn CipherSuiteProvider, state: Self::State) -> Result<Self, GroupError>;
+    /// Rebuilds the value, checking the state against `context`.
+    fn from_state(context: Self::Context<'_>, state: Self::State) -> Result<Self, GroupError>;
 }
 
-fn export<T: Stored>(value: &T) -> Result<Vec<u8>, GroupError> {
+pub(crate) fn export<T: Stored>(value: &T) -> Result<Vec<u8>, GroupError> {
     let state = value.to_state()?;
     let body = Zeroizing::new(codec::encode(&state)?);
     let mut out = Vec::with_capacity(HEADER_LEN + body.len() + CHECKSUM_LEN);
@@ -111,16 +113,16 @@ fn export<T: Stored>(value: &T) -> Result<Vec<u8>, GroupError> {
     Ok(out)
 }
 
-fn restore<T: Stored>(cs: &dyn CipherSuiteProvider, bytes: &[u8]) -> Result<T, GroupError> {
+pub(crate) fn restore<T: Stored>(context: T::Context<'_>, bytes: &[u8]) -> Result<T, GroupError> {
     let rest = strip_header(bytes, T::MAGIC, PLAIN)?;
     let body_len = rest.len().checked_sub(CHECKSUM_LEN).ok_or(GroupError::StateCorrupt)?;
     let (checked, checksum) = bytes.split_at(HEADER_LEN + body_len);
     ensure(Sha256::digest(checked).as_slice() == checksum)?;
     let state = codec::decode_exact::<T::State>(&checked[HEADER_LEN..]).map_err(|_| GroupError::StateCorrupt)?;
-    T::from_state(cs, state)
+    T::from_state(context, state)
 }
 
-fn export_sealed<T: Stored>(value: &T, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, GroupError> {
+pub(crate) fn export_sealed<T: Stored>(value: &T, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, GroupError> {
     let plain = Zeroizing::new(export(value)?);
     let body = &plain[HEADER_LEN..];
     let aad = header(T::MAGIC, SEALED);
@@ -140,7 +142,11 @@ fn export_sealed<T: Stored>(value: &T, key: &[u8; 32], rng: &mut Rng<'_>) -> Res
     Ok(core::mem::take(&mut *out))
 }
 
-fn restore_sealed<T: Stored>(cs: &dyn CipherSuiteProvider, bytes: &[u8], key: &[u8; 32]) -> Result<T, GroupError> {
+pub(crate) fn restore_sealed<T: Stored>(
+    context: T::Context<'_>,
+    bytes: &[u8],
+    key: &[u8; 32],
+) -> Result<T, GroupError> {
     let sealed = strip_header(bytes, T::MAGIC, SEALED)?;
     let (nonce, rest) = sealed.split_at_checked(NONCE_LEN).ok_or(GroupError::StateCorrupt)?;
     let split = rest.len().checked_sub(TAG_LEN).ok_or(GroupError::StateCorrupt)?;
@@ -155,7 +161,7 @@ fn restore_sealed<T: Stored>(cs: &dyn CipherSuiteProvider, bytes: &[u8], key: &[
     cipher
         .decrypt_inout_detached(&nonce, &bytes[..HEADER_LEN], (&mut plain[HEADER_LEN..]).into(), &tag)
         .map_err(|_| GroupError::StateKey)?;
-    restore(cs, &plain)
+    restore(context, &plain)
 }
 
 /// `Ok` if `condition` holds, else [`GroupError::StateCorrupt`].
@@ -252,7 +258,7 @@ config_fields! {
 
 /// A [`Group`] as stored.
 #[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
-struct GroupState {
+pub(crate) struct GroupState {
     config: Vec<ConfigEntry>,
     context: GroupContext,
     /// The `ratchet_tree` encoding (§12.4.3.3).
@@ -572,6 +578,7 @@ impl OwnPendingState {
 impl Stored for Group {
     const MAGIC: [u8; 4] = *b"MLSg";
     type State = GroupState;
+    type Context<'a> = &'a dyn CipherSuiteProvider;
 
     fn to_state(&self) -> Result<GroupState, GroupError> {
         Ok(GroupState {
@@ -680,7 +687,7 @@ impl Group {
 
 /// A [`NewKeyPackage`] as stored.
 #[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
-struct KeyPackageState {
+pub(crate) struct KeyPackageState {
     key_package: KeyPackage,
     init_private_key: Secret,
     encryption_private_key: Secret,
@@ -689,6 +696,7 @@ struct KeyPackageState {
 impl Stored for NewKeyPackage {
     const MAGIC: [u8; 4] = *b"MLSk";
     type State = KeyPackageState;
+    type Context<'a> = &'a dyn CipherSuiteProvider;
 
     fn to_state(&self) -> Result<KeyPackageState, GroupError> {
         Ok(KeyPackageState {

@@ -1,0 +1,242 @@
+//! Storing a [`Client`] and each of its [`Group`]s separately, in the same
+//! versioned, checksummed (optionally sealed) format as the protocol state
+//! (see [`crate::group`]'s `export_state`): one blob per group, so that an
+//! application with thousands of groups rewrites only the one that changed.
+//!
+//! What is stored is state, not configuration: the client's group options
+//! and credential validator are set again after restoring; a group's
+//! protocol limits ([`crate::group::GroupConfig`]) are part of its state.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use super::group::{Group, Intent};
+use super::{Client, suite_provider};
+use crate::Error;
+use crate::codec::{TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes};
+use crate::crypto::{KeyPair, Secret, os_rng};
+use crate::group::state::{self as stored, Stored};
+use crate::group::{self as low, GroupError};
+use crate::key_package::NewKeyPackage;
+use crate::messages::MlsMessage;
+
+/// A [`Client`] as stored.
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+pub(crate) struct ClientState {
+    suite: u16,
+    identity: VLBytes,
+    signature_key: Secret,
+    next_key_package: u64,
+    key_packages: Vec<StoredKeyPackage>,
+}
+
+/// An unused KeyPackage: its slot, reference and private keys (a
+/// [`NewKeyPackage`] export).
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct StoredKeyPackage {
+    slot: u64,
+    reference: VLBytes,
+    key_package: VLBytes,
+}
+
+impl Stored for Client {
+    const MAGIC: [u8; 4] = *b"E2Ec";
+    type State = ClientState;
+    type Context<'a> = ();
+
+    fn to_state(&self) -> Result<ClientState, GroupError> {
+        let key_packages = (self.key_packages.iter())
+            .map(|(slot, (reference, new))| {
+                Ok(StoredKeyPackage {
+                    slot: *slot,
+                    reference: reference.as_slice().into(),
+                    key_package: new.export_state()?.into(),
+                })
+            })
+            .collect::<Result<_, GroupError>>()?;
+        Ok(ClientState {
+            suite: self.cs.cipher_suite().0,
+            identity: self.identity.as_slice().into(),
+            signature_key: self.signer.private.clone(),
+            next_key_package: self.next_key_package,
+            key_packages,
+        })
+    }
+
+    fn from_state((): (), state: ClientState) -> Result<Self, GroupError> {
+        let cs = suite_provider(state.suite).map_err(|_| GroupError::StateCorrupt)?;
+        let public = (cs.signature_public_key(state.signature_key.as_bytes())).map_err(|_| GroupError::StateCorrupt)?;
+        let signer = KeyPair {
+            private: state.signature_key,
+            public,
+        };
+        let mut client = Client::with_key_pair(cs, &state.identity, signer);
+        if state.key_packages.len() > super::MAX_KEY_PACKAGES {
+            return Err(GroupError::StateCorrupt);
+        }
+        let mut key_packages = BTreeMap::new();
+        for kp in state.key_packages {
+            let new = NewKeyPackage::restore_state(cs, &kp.key_package)?;
+            let fresh = kp.slot < state.next_key_package;
+            if !fresh || key_packages.insert(kp.slot, (kp.reference.into_vec(), new)).is_some() {
+                return Err(GroupError::StateCorrupt);
+            }
+        }
+        client.key_packages = key_packages;
+        client.next_key_package = state.next_key_package;
+        Ok(client)
+    }
+}
+
+/// A high-level [`Group`] as stored.
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+pub(crate) struct GroupState {
+    /// The protocol state (a [`low::Group`] export).
+    inner: VLBytes,
+    pending: Option<PendingState>,
+    held: Vec<HeldMessage>,
+}
+
+/// The own Commit awaiting the Delivery Service.
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct PendingState {
+    commit: VLBytes,
+    intent: IntentState,
+}
+
+/// [`Intent`] as stored.
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[repr(u8)]
+enum IntentState {
+    #[tls_codec(discriminant = 1)]
+    Add(Vec<VLBytes>),
+    #[tls_codec(discriminant = 2)]
+    Remove(Vec<u32>),
+    #[tls_codec(discriminant = 3)]
+    Update,
+    #[tls_codec(discriminant = 4)]
+    CommitProposals,
+}
+
+#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+struct HeldMessage {
+    epoch: u64,
+    message: MlsMessage,
+}
+
+impl From<&Intent> for IntentState {
+    fn from(intent: &Intent) -> Self {
+        match intent {
+            Intent::Add(kps) => Self::Add(kps.iter().map(|kp| kp.as_slice().into()).collect()),
+            Intent::Remove(members) => Self::Remove(members.clone()),
+            Intent::Update => Self::Update,
+            Intent::CommitProposals => Self::CommitProposals,
+        }
+    }
+}
+
+impl From<IntentState> for Intent {
+    fn from(state: IntentState) -> Self {
+        match state {
+            IntentState::Add(kps) => Self::Add(kps.into_iter().map(VLBytes::into_vec).collect()),
+            IntentState::Remove(members) => Self::Remove(members),
+            IntentState::Update => Self::Update,
+            IntentState::CommitProposals => Self::CommitProposals,
+        }
+    }
+}
+
+impl Stored for Group {
+    const MAGIC: [u8; 4] = *b"E2Eg";
+    type State = GroupState;
+    /// The client the group belongs to: its suite, validator and options.
+    type Context<'a> = &'a Client;
+
+    fn to_state(&self) -> Result<GroupState, GroupError> {
+        let (inner, pending, held) = self.parts();
+        Ok(GroupState {
+            inner: inner.export_state()?.into(),
+            pending: pending.map(|(commit, intent)| PendingState {
+                commit: commit.into(),
+                intent: intent.into(),
+            }),
+            held: (held.iter())
+                .map(|(epoch, message)| HeldMessage {
+                    epoch: *epoch,
+                    message: message.clone(),
+                })
+                .collect(),
+        })
+    }
+
+    fn from_state(client: &Client, state: GroupState) -> Result<Self, GroupError> {
+        let inner = low::Group::restore_state(client.cs, &state.inner)?;
+        // A pending Commit here must match one in the protocol state.
+        if state.pending.is_some() != inner.has_pending_commit() {
+            return Err(GroupError::StateCorrupt);
+        }
+        // A group of another client (another signature key) is refused.
+        let own = inner.tree().leaf(inner.own_leaf()).map(|l| l.signature_key.as_slice());
+        if own != Some(client.signer.public.as_slice()) {
+            return Err(GroupError::StateCorrupt);
+        }
+        let mut group = client.wrap(inner);
+        if state.held.len() > group.options().max_buffered {
+            return Err(GroupError::StateCorrupt);
+        }
+        let pending = state.pending.map(|p| (p.commit.into_vec(), p.intent.into()));
+        let held = state.held.into_iter().map(|h| (h.epoch, h.message)).collect();
+        group.restore_parts(pending, held);
+        Ok(group)
+    }
+}
+
+impl Client {
+    /// This client's state: identity, signature key and the private keys of
+    /// its unused KeyPackages. Protect it like the keys (see
+    /// [`Client::export_sealed`]). Groups are stored separately.
+    pub fn export_state(&self) -> Result<Vec<u8>, Error> {
+        Ok(stored::export(self)?)
+    }
+
+    /// The client stored by [`Client::export_state`] (with default options
+    /// and validator: set them again).
+    pub fn restore_state(bytes: &[u8]) -> Result<Self, Error> {
+        Ok(stored::restore::<Self>((), bytes)?)
+    }
+
+    /// [`Client::export_state`] encrypted under a 32-byte storage key.
+    pub fn export_sealed(&self, key: &[u8; 32]) -> Result<Vec<u8>, Error> {
+        Ok(stored::export_sealed(self, key, &mut os_rng())?)
+    }
+
+    /// The client stored by [`Client::export_sealed`] under `key`.
+    pub fn restore_sealed(bytes: &[u8], key: &[u8; 32]) -> Result<Self, Error> {
+        Ok(stored::restore_sealed::<Self>((), bytes, key)?)
+    }
+
+    /// A group of this client stored by [`Group::export_state`]. Restore
+    /// only the latest export of a group: an older one brings back deleted
+    /// keys and would reuse sending keys.
+    pub fn restore_group(&self, bytes: &[u8]) -> Result<Group, Error> {
+        Ok(stored::restore::<Group>(self, bytes)?)
+    }
+
+    /// A group of this client stored by [`Group::export_sealed`] under `key`.
+    pub fn restore_sealed_group(&self, bytes: &[u8], key: &[u8; 32]) -> Result<Group, Error> {
+        Ok(stored::restore_sealed::<Group>(self, bytes, key)?)
+    }
+}
+
+impl Group {
+    /// This member's state of the group, to store after every change (every
+    /// `seal`, `open` and Commit) and restore with [`Client::restore_group`].
+    pub fn export_state(&self) -> Result<Vec<u8>, Error> {
+        Ok(stored::export(self)?)
+    }
+
+    /// [`Group::export_state`] encrypted under a 32-byte storage key.
+    pub fn export_sealed(&self, key: &[u8; 32]) -> Result<Vec<u8>, Error> {
+        Ok(stored::export_sealed(self, key, &mut os_rng())?)
+    }
+}
