@@ -319,7 +319,7 @@ proptest! {
 fn clients_and_groups_are_stored_separately_and_continue() {
     const KEY: [u8; 32] = [7; 32];
     for suite in SUITES {
-        let mut alice = Client::new(suite, b"alice").unwrap();
+        let alice = Client::new(suite, b"alice").unwrap();
         let mut bob = Client::new(suite, b"bob").unwrap();
         let bob_kp = bob.key_package().unwrap();
         // Bob restarts between publishing his KeyPackage and being added.
