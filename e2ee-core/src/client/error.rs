@@ -21,6 +21,9 @@ pub enum ClientError {
     NoMatchingKeyPackage,
     /// Too many messages of future epochs are waiting already.
     BufferFull,
+    /// The message is of a future epoch and holding such messages is off
+    /// ([`super::GroupOptions::max_buffered`] is 0).
+    FutureEpoch,
     /// The epoch has a pending Commit already: merge or discard it first.
     CommitPending,
     /// The leaf index names no member.
@@ -38,6 +41,7 @@ impl ClientError {
             Self::WrongGroup => "wrong_group",
             Self::NoMatchingKeyPackage => "no_matching_key_package",
             Self::BufferFull => "buffer_full",
+            Self::FutureEpoch => "future_epoch",
             Self::CommitPending => "commit_pending",
             Self::NoSuchMember => "no_such_member",
         }
@@ -54,6 +58,7 @@ impl fmt::Display for ClientError {
             Self::WrongGroup => "the message belongs to another group",
             Self::NoMatchingKeyPackage => "the Welcome is for none of this client's KeyPackages",
             Self::BufferFull => "too many messages of future epochs are waiting",
+            Self::FutureEpoch => "the message is of a future epoch (holding is off)",
             Self::CommitPending => "a Commit of this member is pending: merge or discard it first",
             Self::NoSuchMember => "no member at that leaf",
         })

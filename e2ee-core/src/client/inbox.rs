@@ -12,8 +12,12 @@ pub(super) struct Inbox {
 }
 
 impl Inbox {
-    /// Holds `message` of `epoch`, unless `limit` messages wait already.
+    /// Holds `message` of `epoch`, unless `limit` messages wait already
+    /// (a limit of 0: holding is off).
     pub(super) fn hold(&mut self, epoch: u64, message: MlsMessage, limit: usize) -> Result<(), ClientError> {
+        if limit == 0 {
+            return Err(ClientError::FutureEpoch);
+        }
         if self.held.len() >= limit {
             return Err(ClientError::BufferFull);
         }

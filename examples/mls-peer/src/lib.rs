@@ -200,7 +200,7 @@ impl Peer {
                 group_id,
                 message,
             } => {
-                let events = self.group(&name, &group_id)?.open(&message.0).map_err(explain_future)?;
+                let events = self.group(&name, &group_id)?.open(&message.0)?;
                 processed(&events)
             }
             Request::EpochAuthenticator { name, group_id } => {
@@ -263,7 +263,7 @@ fn parse(text: &str) -> Result<Request, Failure> {
 /// Group options for a client: the handshake wire format, and no holding of
 /// messages of future epochs. Holding would let one `process` release the
 /// events of earlier ones, which a one-reply-per-request protocol cannot
-/// express; such a message is refused instead (see [`explain_future`]).
+/// express; such a message is refused instead (`future_epoch`).
 fn options(handshake: Handshake) -> GroupOptions {
     GroupOptions {
         handshake_wire_format: match handshake {
@@ -273,16 +273,6 @@ fn options(handshake: Handshake) -> GroupOptions {
         max_buffered: 0,
         ..GroupOptions::default()
     }
-}
-
-/// With nothing held, `buffer_full` means the message is of a future epoch;
-/// say so, keeping the library's code.
-fn explain_future(e: Error) -> Failure {
-    let mut failure = Failure::from(e);
-    if failure.code == "buffer_full" {
-        failure.detail = "the message is of a future epoch; process the Commits before it first".into();
-    }
-    failure
 }
 
 /// Makes a Commit and merges it at once: the peer's own Commits are never
