@@ -1,7 +1,7 @@
 //! A proptest state machine over the high-level API: random sequences of
-//! adds, removes, updates, leaves, external joins, commit races and
-//! application messages (delivered in a random order within the epoch)
-//! across 3–8 members. After every step all members must agree on the
+//! adds, removes, updates, leaves, external joins, commit races,
+//! application messages (delivered in a random order within the epoch) and
+//! restarts from stored state across 3–8 members. After every step all members must agree on the
 //! epoch authenticator, and every message must open for every member.
 
 use e2ee_core::client::{Client, Event, Group, GroupOptions};
@@ -28,6 +28,9 @@ enum Op {
     /// Member `from` sends `count` messages; each receiver gets them in an
     /// order given by `shuffle`.
     Send { from: usize, count: usize, shuffle: u64 },
+    /// Member `who` stores its client and group (plain or sealed) and
+    /// continues from the restored copies.
+    Restart { who: usize, sealed: bool },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -40,6 +43,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => i().prop_map(|via| Op::ExternalJoin { via }),
         1 => (i(), i()).prop_map(|(a, b)| Op::Race { a, b }),
         3 => (i(), 1..6usize, any::<u64>()).prop_map(|(from, count, shuffle)| Op::Send { from, count, shuffle }),
+        1 => (i(), any::<bool>()).prop_map(|(who, sealed)| Op::Restart { who, sealed }),
     ]
 }
 
@@ -126,8 +130,26 @@ impl World {
             }
             Op::Race { a, b } if pick(a) != pick(b) => self.race(pick(a), pick(b)),
             Op::Send { from, count, shuffle } => self.send(pick(from), count, shuffle),
+            Op::Restart { who, sealed } => self.restart(pick(who), sealed),
             _ => {}
         }
+    }
+
+    fn restart(&mut self, who: usize, sealed: bool) {
+        const KEY: [u8; 32] = [3; 32];
+        let (client, group) = &self.members[who];
+        let restored = if sealed {
+            let client = Client::restore_sealed(&client.export_sealed(&KEY).unwrap(), &KEY).unwrap();
+            let group = client
+                .restore_sealed_group(&group.export_sealed(&KEY).unwrap(), &KEY)
+                .unwrap();
+            (client, group)
+        } else {
+            let client = Client::restore_state(&client.export_state().unwrap()).unwrap();
+            let group = client.restore_group(&group.export_state().unwrap()).unwrap();
+            (client, group)
+        };
+        self.members[who] = restored;
     }
 
     fn race(&mut self, a: usize, b: usize) {
