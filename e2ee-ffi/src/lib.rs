@@ -420,6 +420,12 @@ impl Client {
         lock(&self.inner).signature_public_key().to_vec()
     }
 
+    /// `SignWithLabel` (RFC 9420 §5.1.2) with the client's signature key,
+    /// e.g. for a Delivery Service login.
+    pub fn sign_with_label(&self, label: Vec<u8>, content: Vec<u8>) -> Result<Vec<u8>> {
+        Ok(lock(&self.inner).sign_with_label(&label, &content)?)
+    }
+
     /// Options for groups created or joined from now on.
     pub fn set_group_options(&self, options: GroupOptions) {
         lock(&self.inner).set_group_options(options.into());
