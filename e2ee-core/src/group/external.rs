@@ -21,9 +21,10 @@ use crate::crypto::{Rng, Secret};
 use crate::framing;
 use crate::key_schedule::{EpochSchedule, EpochSecrets, external_init_sender};
 use crate::messages::{
-    AuthenticatedContent, Commit, Content, Extension, ExternalInit, ExternalPub, FramedContent, FramedContentAuthData,
-    GroupContext, GroupInfo, LeafNode, LeafNodeSource, MlsMessage, MlsMessageBody, Node, PreSharedKey, PreSharedKeyId,
-    Proposal, ProposalOrRef, ProtocolVersion, Remove, RequiredCapabilities, Sender, WireFormat,
+    AuthenticatedContent, Commit, Content, Extension, ExtensionType, ExternalInit, ExternalPub, FramedContent,
+    FramedContentAuthData, GroupContext, GroupInfo, LeafNode, LeafNodeSource, MlsMessage, MlsMessageBody, Node,
+    PreSharedKey, PreSharedKeyId, Proposal, ProposalOrRef, ProtocolVersion, Remove, RequiredCapabilities, Sender,
+    WireFormat,
 };
 use crate::ratchet_tree::leaf::validate_leaf_node;
 use crate::ratchet_tree::{LeafNodeOrigin, RatchetTree, TreeError};
@@ -112,7 +113,11 @@ impl Group {
         };
         let mut extensions = vec![Extension::from_body(&external_pub)?];
         if with_tree {
-            extensions.push(Extension::from_body(&view.tree.to_nodes())?);
+            // Encoded straight from the tree, without copying its nodes.
+            extensions.push(Extension {
+                extension_type: ExtensionType::RATCHET_TREE,
+                extension_data: view.tree.encode()?.into(),
+            });
         }
         let mut group_info = GroupInfo {
             group_context: view.context.clone(),

@@ -7,8 +7,10 @@
 //! children's are, so a stale node has stale ancestors and invalidation can
 //! stop at the first stale one.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use super::chunks::CHUNK;
 use super::{RatchetTree, TreeError, leaf_range};
 use crate::codec::{self, SerializeBytes};
 use crate::crypto::{CipherSuite, CipherSuiteProvider};
@@ -16,55 +18,130 @@ use crate::messages::{LeafNode, LeafNodeSource, Node, NodeType, ParentNode, Upda
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 
 /// Cached tree hashes, one slot per node, valid for one cipher suite.
+///
+/// The hashes are stored back to back, [`CHUNK`] nodes per shared
+/// copy-on-write chunk with a bit per node telling whether its hash is
+/// current: cloning the cache (with the tree, per Commit) copies only chunk
+/// pointers, and a hash costs its length in memory, no allocation of its own.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HashCache {
     /// The suite whose hash function filled the cache.
     suite: Option<CipherSuite>,
-    /// `Some(hash)` for nodes whose hash is current.
-    hashes: Vec<Option<Vec<u8>>>,
+    /// The length of every cached hash (that suite's hash length).
+    hash_len: usize,
+    chunks: Vec<Arc<HashChunk>>,
+    /// The number of slots.
+    width: usize,
 }
+
+/// The hashes of [`CHUNK`] consecutive nodes.
+#[derive(Clone, Debug, Default)]
+struct HashChunk {
+    /// Bit `i` is set if the hash of the chunk's node `i` is current.
+    current: u64,
+    /// `hash_len` bytes per node, allocated when the first hash is set.
+    bytes: Vec<u8>,
+}
+
+const _: () = assert!(CHUNK == u64::BITS as usize);
 
 impl HashCache {
     /// Grows or shrinks to `width` slots; new slots are stale.
     pub(crate) fn resize(&mut self, width: usize) {
-        self.hashes.resize(width, None);
+        if width < self.width {
+            self.truncate(width);
+            return;
+        }
+        // The slots of a partly used last chunk are stale already.
+        self.chunks.resize_with(width.div_ceil(CHUNK), Default::default);
+        self.width = width;
     }
 
     /// Keeps the first `width` slots.
     pub(crate) fn truncate(&mut self, width: usize) {
-        self.hashes.truncate(width);
+        if width >= self.width {
+            return;
+        }
+        self.chunks.truncate(width.div_ceil(CHUNK));
+        if let Some(last) = self.chunks.last_mut()
+            && width % CHUNK != 0
+        {
+            // Slots beyond the new width become stale, so growing again
+            // starts them uncached.
+            Arc::make_mut(last).current &= (1u64 << (width % CHUNK)) - 1;
+        }
+        self.width = width;
     }
 
     /// Marks `x` and its ancestors stale.
     pub(crate) fn invalidate(&mut self, x: NodeIndex, n_leaves: u32) {
         let mut next = Some(x);
         while let Some(y) = next {
-            match self.hashes.get_mut(y.0 as usize) {
-                Some(slot @ Some(_)) => *slot = None,
+            let (c, bit) = slot(y);
+            match self.chunks.get_mut(c).filter(|chunk| chunk.current & bit != 0) {
+                Some(chunk) => Arc::make_mut(chunk).current &= !bit,
                 // Already stale, so (by the invariant) are its ancestors.
-                _ => return,
+                None => return,
             }
             next = tree_math::parent(y, n_leaves);
         }
     }
 
     /// Drops every hash unless the cache was filled with `suite`.
-    fn use_suite(&mut self, suite: CipherSuite) {
+    fn use_suite(&mut self, suite: CipherSuite, hash_len: usize) {
         if self.suite != Some(suite) {
-            self.hashes.iter_mut().for_each(|h| *h = None);
+            let width = self.width;
+            self.chunks.clear();
+            self.width = 0;
+            self.resize(width);
             self.suite = Some(suite);
+            self.hash_len = hash_len;
         }
     }
 
     fn get(&self, x: NodeIndex) -> Option<&[u8]> {
-        self.hashes.get(x.0 as usize)?.as_deref()
+        if x.0 as usize >= self.width {
+            return None;
+        }
+        let (c, bit) = slot(x);
+        let chunk = self.chunks.get(c).filter(|chunk| chunk.current & bit != 0)?;
+        let at = (x.0 as usize % CHUNK) * self.hash_len;
+        chunk.bytes.get(at..at + self.hash_len)
     }
 
-    fn set(&mut self, x: NodeIndex, hash: Vec<u8>) {
-        if let Some(slot) = self.hashes.get_mut(x.0 as usize) {
-            *slot = Some(hash);
+    /// Caches `hash` for `x`; a hash of another length than the suite's
+    /// (which the suite's hash function never makes) is not cached.
+    fn set(&mut self, x: NodeIndex, hash: &[u8]) {
+        let (c, bit) = slot(x);
+        let len = self.hash_len;
+        if x.0 as usize >= self.width || hash.len() != len {
+            return;
+        }
+        let Some(chunk) = self.chunks.get_mut(c) else { return };
+        let chunk = Arc::make_mut(chunk);
+        if chunk.bytes.is_empty() {
+            chunk.bytes = vec![0; CHUNK * len];
+        }
+        let at = (x.0 as usize % CHUNK) * len;
+        if let Some(dst) = chunk.bytes.get_mut(at..at + len) {
+            dst.copy_from_slice(hash);
+            chunk.current |= bit;
         }
     }
+
+    /// How many of the slots hold no current hash (for tests).
+    #[cfg(test)]
+    fn stale_count(&self) -> usize {
+        (0..self.width)
+            .filter(|&x| self.get(NodeIndex(x as u32)).is_none())
+            .count()
+    }
+}
+
+/// The chunk of `x` and its bit in that chunk.
+fn slot(x: NodeIndex) -> (usize, u64) {
+    let i = x.0 as usize;
+    (i / CHUNK, 1u64 << (i % CHUNK))
 }
 
 /// The parent hashes of a committer's filtered direct path once its nodes
@@ -92,7 +169,7 @@ impl RatchetTree {
     /// The tree hash of the subtree headed by `x` (§7.8).
     pub fn node_tree_hash(&mut self, cs: &dyn CipherSuiteProvider, x: NodeIndex) -> Result<Vec<u8>, TreeError> {
         self.checked(x)?;
-        self.cache.use_suite(cs.cipher_suite());
+        self.cache.use_suite(cs.cipher_suite(), cs.hash_len());
         self.fill(cs, x)?;
         Ok(self.cached_hash(x)?.to_vec())
     }
@@ -116,7 +193,7 @@ impl RatchetTree {
             }
             _ => leaf_tree_hash(cs, x.0 / 2, self.leaf(LeafIndex(x.0 / 2)))?,
         };
-        self.cache.set(x, hash);
+        self.cache.set(x, &hash);
         Ok(())
     }
 
@@ -174,7 +251,7 @@ impl RatchetTree {
     /// Checks that every non-blank parent node is parent-hash valid (§7.9.2,
     /// "top down"): exactly one descendant's `parent_hash` links to it.
     pub fn verify_parent_hashes(&mut self, cs: &dyn CipherSuiteProvider) -> Result<(), TreeError> {
-        self.cache.use_suite(cs.cipher_suite());
+        self.cache.use_suite(cs.cipher_suite(), cs.hash_len());
         let parents: Vec<NodeIndex> = self.parents().map(|(p, _)| p).collect();
         for p in parents {
             if self.parent_hash_links(cs, p)? != 1 {
@@ -240,7 +317,7 @@ impl RatchetTree {
                 got: keys.len(),
             });
         }
-        self.cache.use_suite(cs.cipher_suite());
+        self.cache.use_suite(cs.cipher_suite(), cs.hash_len());
         let mut nodes = vec![Vec::new(); path.len()];
         // The root's parent hash is empty; each node's hash feeds the one below.
         let mut above = Vec::new();
@@ -384,7 +461,7 @@ mod tests {
     }
 
     fn stale_count(tree: &RatchetTree) -> usize {
-        tree.cache.hashes.iter().filter(|h| h.is_none()).count()
+        tree.cache.stale_count()
     }
 
     /// A tiny deterministic generator for the random edits.

@@ -17,6 +17,7 @@
 //! [`RatchetTree::from_nodes`]), which checks its shape, then validated with
 //! [`RatchetTree::validate`], which checks everything a joiner must.
 
+mod chunks;
 mod error;
 pub mod hashes;
 pub mod leaf;
@@ -25,7 +26,10 @@ pub mod validation;
 #[cfg(test)]
 mod test_utils;
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+
+use chunks::ChunkedVec;
 
 pub use error::TreeError;
 pub use hashes::PathParentHashes;
@@ -35,7 +39,7 @@ pub use leaf::{
 };
 pub use validation::TreeValidationParams;
 
-use crate::codec::{self, CodecError};
+use crate::codec::{self, CodecError, SerializeBytes};
 use crate::messages::{LeafNode, Node, ParentNode};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 
@@ -48,8 +52,10 @@ use crate::tree_math::{self, LeafIndex, NodeIndex};
 /// present only if the hashes of all nodes below are present and current.
 #[derive(Clone, Debug, Default)]
 pub struct RatchetTree {
-    /// The nodes, `None` for blank ones.
-    nodes: Vec<Option<Node>>,
+    /// The nodes, `None` for blank ones. Shared copy-on-write (see
+    /// [`chunks`]): cloning the tree is cheap, and a changed node is copied
+    /// alone.
+    nodes: ChunkedVec<Option<Arc<Node>>>,
     /// Per-node tree-hash cache (see [`hashes`]).
     cache: hashes::HashCache,
 }
@@ -72,7 +78,7 @@ impl RatchetTree {
     /// A one-leaf tree holding `leaf`: a group's creator alone (§11).
     pub fn with_creator(leaf: LeafNode) -> Self {
         let mut tree = Self::new();
-        tree.nodes.push(Some(Node::Leaf(leaf)));
+        tree.nodes.resize(1, Some(Arc::new(Node::Leaf(leaf))));
         tree.cache.resize(1);
         tree
     }
@@ -95,6 +101,7 @@ impl RatchetTree {
         let width = tree_math::node_width(n_leaves).filter(|_| tree_math::is_valid_leaf_count(n_leaves));
         let width = width.ok_or(TreeError::TooLarge)? as usize;
         nodes.resize(width, None);
+        let nodes = ChunkedVec::from(nodes.into_iter().map(|n| n.map(Arc::new)).collect::<Vec<_>>());
         let mut cache = hashes::HashCache::default();
         cache.resize(width);
         Ok(Self { nodes, cache })
@@ -109,18 +116,32 @@ impl RatchetTree {
     /// The nodes as sent on the wire: array order, without trailing blanks
     /// (§12.4.3.3).
     pub fn to_nodes(&self) -> Vec<Option<Node>> {
-        self.wire_slice().to_vec()
+        self.wire_nodes().map(|n| n.cloned()).collect()
     }
 
-    /// The `ratchet_tree` encoding of the tree (§12.4.3.3).
+    /// The `ratchet_tree` encoding of the tree (§12.4.3.3): the same bytes
+    /// as encoding [`Self::to_nodes`], without copying the nodes.
     pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
-        codec::encode(&self.wire_slice())
+        let mut body = Vec::new();
+        for node in self.wire_nodes() {
+            match node {
+                None => body.push(0),
+                Some(node) => {
+                    body.push(1);
+                    body.extend_from_slice(&node.tls_serialize_bytes()?);
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(body.len() + 4);
+        codec::write_varint_length(body.len(), &mut out)?;
+        out.extend_from_slice(&body);
+        Ok(out)
     }
 
     /// The nodes up to the last non-blank one.
-    fn wire_slice(&self) -> &[Option<Node>] {
-        let len = self.nodes.iter().rposition(Option::is_some).map_or(0, |i| i + 1);
-        &self.nodes[..len]
+    fn wire_nodes(&self) -> impl Iterator<Item = Option<&Node>> {
+        let len = self.nodes.rposition(|_, n| n.is_some()).map_or(0, |i| i + 1);
+        self.nodes.iter().take(len).map(Option::as_deref)
     }
 
     /// The number of leaves (a power of two, or 0 for the empty tree).
@@ -141,7 +162,7 @@ impl RatchetTree {
 
     /// The node at `x`; `None` if it is blank or outside the tree.
     pub fn node(&self, x: NodeIndex) -> Option<&Node> {
-        self.nodes.get(x.0 as usize)?.as_ref()
+        self.nodes.get(x.0 as usize)?.as_deref()
     }
 
     /// The leaf node of `leaf`; `None` if it is blank or outside the tree.
@@ -173,10 +194,14 @@ impl RatchetTree {
 
     /// The non-blank leaves, left to right.
     pub fn leaves(&self) -> impl Iterator<Item = (LeafIndex, &LeafNode)> {
-        self.nodes.iter().step_by(2).enumerate().filter_map(|(i, n)| match n {
-            Some(Node::Leaf(l)) => Some((LeafIndex(i as u32), l)),
-            _ => None,
-        })
+        self.nodes
+            .iter()
+            .step_by(2)
+            .enumerate()
+            .filter_map(|(i, n)| match n.as_deref() {
+                Some(Node::Leaf(l)) => Some((LeafIndex(i as u32), l)),
+                _ => None,
+            })
     }
 
     /// The non-blank parent nodes with their indices, left to right.
@@ -186,7 +211,7 @@ impl RatchetTree {
             .enumerate()
             .skip(1)
             .step_by(2)
-            .filter_map(|(i, n)| match n {
+            .filter_map(|(i, n)| match n.as_deref() {
                 Some(Node::Parent(p)) => Some((NodeIndex(i as u32), p)),
                 _ => None,
             })
@@ -228,7 +253,7 @@ impl RatchetTree {
     /// Sets a node and invalidates the cached hashes its change affects.
     fn put(&mut self, x: NodeIndex, node: Option<Node>) {
         if let Some(slot) = self.nodes.get_mut(x.0 as usize) {
-            *slot = node;
+            *slot = node.map(Arc::new);
             self.cache.invalidate(x, self.n_leaves());
         }
     }
@@ -292,7 +317,7 @@ impl RatchetTree {
     /// rightmost member ends up in the right half (§7.7, §12.1.3). A tree
     /// with no member at all becomes empty.
     pub fn truncate(&mut self) {
-        let last_member = self.nodes.iter().step_by(2).rposition(Option::is_some);
+        let last_member = self.nodes.rposition(|i, n| i % 2 == 0 && n.is_some()).map(|x| x / 2);
         // The smallest power of two above the rightmost non-blank leaf index.
         let n_leaves = last_member.map_or(0, |l| (l + 1).next_power_of_two());
         let width = (2 * n_leaves).saturating_sub(1);
@@ -308,7 +333,8 @@ impl RatchetTree {
     /// extending the tree if there is none, and records the new leaf as
     /// unmerged at every non-blank parent above it. Returns the new leaf.
     pub fn add_leaf(&mut self, leaf_node: LeafNode) -> Result<LeafIndex, TreeError> {
-        let leaf = match self.nodes.iter().step_by(2).position(Option::is_none) {
+        let free = self.nodes.iter().step_by(2).position(Option::is_none);
+        let leaf = match free {
             Some(i) => LeafIndex(i as u32),
             None => {
                 let first_new = self.n_leaves();
@@ -327,10 +353,17 @@ impl RatchetTree {
     /// Inserts `leaf` into the (sorted) unmerged leaves of the parent at `p`
     /// if that node is non-blank.
     fn add_unmerged(&mut self, p: NodeIndex, leaf: u32) {
-        let Some(Some(Node::Parent(parent))) = self.nodes.get_mut(p.0 as usize) else {
-            return;
+        let at = match self
+            .parent_node(p)
+            .map(|parent| parent.unmerged_leaves.binary_search(&leaf))
+        {
+            Some(Err(at)) => at,
+            // Blank, or listed already.
+            _ => return,
         };
-        if let Err(at) = parent.unmerged_leaves.binary_search(&leaf) {
+        if let Some(Some(node)) = self.nodes.get_mut(p.0 as usize)
+            && let Node::Parent(parent) = Arc::make_mut(node)
+        {
             parent.unmerged_leaves.insert(at, leaf);
             self.cache.invalidate(p, self.n_leaves());
         }
@@ -354,7 +387,7 @@ impl RatchetTree {
         let removed = self.nodes.get_mut(x.0 as usize).and_then(Option::take);
         self.cache.invalidate(x, self.n_leaves());
         self.truncate();
-        match removed {
+        match removed.map(Arc::unwrap_or_clone) {
             Some(Node::Leaf(l)) => Ok(l),
             // member_node checked the leaf was a leaf node.
             _ => Err(TreeError::BlankLeaf { leaf: leaf.0 }),
@@ -467,17 +500,18 @@ mod tests {
     /// `(node, unmerged_leaves)`; built directly so any shape is possible.
     pub(super) fn tree_of(n_leaves: u32, leaves: &[u32], parents: &[(u32, &[u32])]) -> RatchetTree {
         let width = tree_math::node_width(n_leaves).unwrap() as usize;
+        let mut nodes = vec![None; width];
+        for &l in leaves {
+            nodes[2 * l as usize] = Some(Arc::new(Node::Leaf(kp_leaf(l))));
+        }
+        for &(p, unmerged) in parents {
+            nodes[p as usize] = Some(Arc::new(Node::Parent(parent(p, unmerged.to_vec()))));
+        }
         let mut tree = RatchetTree {
-            nodes: vec![None; width],
+            nodes: ChunkedVec::from(nodes),
             cache: Default::default(),
         };
         tree.cache.resize(width);
-        for &l in leaves {
-            tree.nodes[2 * l as usize] = Some(Node::Leaf(kp_leaf(l)));
-        }
-        for &(p, unmerged) in parents {
-            tree.nodes[p as usize] = Some(Node::Parent(parent(p, unmerged.to_vec())));
-        }
         tree
     }
 

@@ -88,7 +88,7 @@ impl RatchetTree {
             if !encryption.insert(node.encryption_key().as_slice()) {
                 return Err(TreeError::DuplicateEncryptionKey { node: i as u32 });
             }
-            if let Node::Leaf(leaf) = node
+            if let Node::Leaf(leaf) = &**node
                 && !signature.insert(leaf.signature_key.as_slice())
             {
                 return Err(TreeError::DuplicateSignatureKey { leaf: i as u32 / 2 });
@@ -128,7 +128,7 @@ impl RatchetTree {
             if *node.encryption_key() == leaf_node.encryption_key {
                 return Err(TreeError::DuplicateEncryptionKey { node: i as u32 });
             }
-            if matches!(node, Node::Leaf(l) if l.signature_key == leaf_node.signature_key) {
+            if matches!(&**node, Node::Leaf(l) if l.signature_key == leaf_node.signature_key) {
                 return Err(TreeError::DuplicateSignatureKey { leaf: i as u32 / 2 });
             }
         }
