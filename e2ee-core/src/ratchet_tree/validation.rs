@@ -2,9 +2,11 @@
 //! new leaf node against the members already in the tree (§7.3).
 
 use alloc::collections::BTreeSet;
+use alloc::vec::Vec;
 
 use super::leaf::{self, LeafNodeError, LeafNodeOrigin, LeafValidationContext};
 use super::{RatchetTree, TreeError, leaf_range};
+use crate::crypto::SignatureCheck;
 use crate::messages::{CredentialType, LeafNode, Node};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 
@@ -35,11 +37,44 @@ impl RatchetTree {
         self.check_unique_keys()?;
         self.check_credential_types()?;
         self.verify_parent_hashes(cs)?;
+        self.validate_leaves(&params.leaf)
+    }
+
+    /// Validates every leaf node (§7.3), in order, the first invalid one
+    /// giving the error. The signatures are verified first, all together
+    /// ([`crate::crypto::CipherSuiteProvider::verify_many`], a batch for
+    /// Ed25519); if that fails, the leaves are validated one by one as
+    /// usual, so the error is the same as without the batch.
+    fn validate_leaves(&self, ctx: &LeafValidationContext<'_>) -> Result<(), TreeError> {
+        if !self.leaf_signatures_verify(ctx) {
+            for (i, leaf_node) in self.leaves() {
+                leaf::validate_leaf_node(ctx, leaf_node, LeafNodeOrigin::Tree(i))
+                    .map_err(|error| TreeError::InvalidLeafNode { leaf: i.0, error })?;
+            }
+            // Not reached: some signature is invalid.
+        }
         for (i, leaf_node) in self.leaves() {
-            leaf::validate_leaf_node(&params.leaf, leaf_node, LeafNodeOrigin::Tree(i))
+            leaf::validate_all_but_signature(ctx, leaf_node, LeafNodeOrigin::Tree(i))
                 .map_err(|error| TreeError::InvalidLeafNode { leaf: i.0, error })?;
         }
         Ok(())
+    }
+
+    /// Whether the signatures of all leaf nodes verify.
+    fn leaf_signatures_verify(&self, ctx: &LeafValidationContext<'_>) -> bool {
+        let messages: Result<Vec<Vec<u8>>, _> = self
+            .leaves()
+            .map(|(i, l)| leaf::signed_message(ctx, l, LeafNodeOrigin::Tree(i)))
+            .collect();
+        let Ok(messages) = messages else { return false };
+        let checks: Vec<SignatureCheck<'_>> = (self.leaves().zip(&messages))
+            .map(|((_, l), message)| SignatureCheck {
+                public_key: l.signature_key.as_slice(),
+                message,
+                signature: l.signature.as_slice(),
+            })
+            .collect();
+        ctx.cs.verify_many(&checks).is_ok()
     }
 
     /// Checks every parent's `unmerged_leaves` (§7.1, §12.4.3.1): strictly
