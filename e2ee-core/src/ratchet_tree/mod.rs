@@ -20,6 +20,7 @@
 mod chunks;
 mod error;
 pub mod hashes;
+mod index;
 pub mod leaf;
 pub mod validation;
 
@@ -58,6 +59,10 @@ pub struct RatchetTree {
     nodes: ChunkedVec<Option<Arc<Node>>>,
     /// Per-node tree-hash cache (see [`hashes`]).
     cache: hashes::HashCache,
+    /// The nodes using each key (see [`index`]).
+    keys: index::KeyIndex,
+    /// The members' credential types (see [`index`]).
+    credentials: index::CredentialCounts,
 }
 
 impl PartialEq for RatchetTree {
@@ -77,9 +82,24 @@ impl RatchetTree {
 
     /// A one-leaf tree holding `leaf`: a group's creator alone (§11).
     pub fn with_creator(leaf: LeafNode) -> Self {
+        Self::with_nodes(vec![Some(Arc::new(Node::Leaf(leaf)))])
+    }
+
+    /// A tree of `nodes` (whose count must be `2n - 1` for a power of two
+    /// `n`, or 0), with its indexes and an empty hash cache.
+    fn with_nodes(nodes: Vec<Option<Arc<Node>>>) -> Self {
         let mut tree = Self::new();
-        tree.nodes.resize(1, Some(Arc::new(Node::Leaf(leaf))));
-        tree.cache.resize(1);
+        let mut keys = Vec::new();
+        for (x, node) in nodes.iter().enumerate() {
+            let Some(node) = node else { continue };
+            keys.extend(index::node_fingerprints(node).map(|f| (f, x as u32)));
+            if let Node::Leaf(leaf) = &**node {
+                tree.credentials.count(leaf, true);
+            }
+        }
+        tree.keys = index::KeyIndex::new(keys);
+        tree.cache.resize(nodes.len());
+        tree.nodes = ChunkedVec::from(nodes);
         tree
     }
 
@@ -101,10 +121,7 @@ impl RatchetTree {
         let width = tree_math::node_width(n_leaves).filter(|_| tree_math::is_valid_leaf_count(n_leaves));
         let width = width.ok_or(TreeError::TooLarge)? as usize;
         nodes.resize(width, None);
-        let nodes = ChunkedVec::from(nodes.into_iter().map(|n| n.map(Arc::new)).collect::<Vec<_>>());
-        let mut cache = hashes::HashCache::default();
-        cache.resize(width);
-        Ok(Self { nodes, cache })
+        Ok(Self::with_nodes(nodes.into_iter().map(|n| n.map(Arc::new)).collect()))
     }
 
     /// Decodes a `ratchet_tree` (`optional<Node> ratchet_tree<V>`, §12.4.3.3),
@@ -250,12 +267,56 @@ impl RatchetTree {
         tree_math::copath(x, self.n_leaves()).ok_or(TreeError::NodeOutOfRange { node: x.0 })
     }
 
-    /// Sets a node and invalidates the cached hashes its change affects.
+    /// Sets a node, invalidates the cached hashes its change affects and
+    /// updates the indexes.
     fn put(&mut self, x: NodeIndex, node: Option<Node>) {
-        if let Some(slot) = self.nodes.get_mut(x.0 as usize) {
-            *slot = node.map(Arc::new);
-            self.cache.invalidate(x, self.n_leaves());
+        let Some(slot) = self.nodes.get_mut(x.0 as usize) else {
+            return;
+        };
+        let old = core::mem::replace(slot, node.map(Arc::new));
+        self.cache.invalidate(x, self.n_leaves());
+        if let Some(Node::Leaf(leaf)) = old.as_deref() {
+            self.credentials.count(leaf, false);
         }
+        let Some(new) = self.nodes.get(x.0 as usize).and_then(Option::as_deref) else {
+            return;
+        };
+        if let Node::Leaf(leaf) = new {
+            self.credentials.count(leaf, true);
+        }
+        if self.keys.insert(x.0, index::node_fingerprints(new)) {
+            let nodes = &self.nodes;
+            let current = |f, x: u32| {
+                let node = nodes.get(x as usize).and_then(Option::as_deref);
+                node.is_some_and(|n| index::node_fingerprints(n).any(|g| g == f))
+            };
+            self.keys.merge(current);
+        }
+    }
+
+    /// The nodes whose encryption key is `key`, in order.
+    pub fn nodes_with_encryption_key(&self, key: &[u8]) -> Vec<NodeIndex> {
+        self.nodes_using(index::KeyUse::Encryption, key)
+    }
+
+    /// The members whose signature key is `key`, in order.
+    pub fn members_with_signature_key(&self, key: &[u8]) -> Vec<LeafIndex> {
+        let nodes = self.nodes_using(index::KeyUse::Signature, key);
+        nodes.into_iter().map(|x| LeafIndex(x.0 / 2)).collect()
+    }
+
+    /// The nodes using `key` as `what`, in order, found by the index.
+    fn nodes_using(&self, what: index::KeyUse, key: &[u8]) -> Vec<NodeIndex> {
+        let uses = |x: &NodeIndex| match (what, self.node(*x)) {
+            (index::KeyUse::Encryption, Some(node)) => node.encryption_key().as_slice() == key,
+            (index::KeyUse::Signature, Some(Node::Leaf(leaf))) => leaf.signature_key.as_slice() == key,
+            _ => false,
+        };
+        let candidates = self.keys.candidates(index::fingerprint(what, key)).map(NodeIndex);
+        let mut found: Vec<NodeIndex> = candidates.filter(uses).collect();
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 
     /// Blanks the node at `x` (§4.1).
@@ -386,6 +447,9 @@ impl RatchetTree {
         self.blank_direct_path(x)?;
         let removed = self.nodes.get_mut(x.0 as usize).and_then(Option::take);
         self.cache.invalidate(x, self.n_leaves());
+        if let Some(Node::Leaf(leaf)) = removed.as_deref() {
+            self.credentials.count(leaf, false);
+        }
         self.truncate();
         match removed.map(Arc::unwrap_or_clone) {
             Some(Node::Leaf(l)) => Ok(l),
@@ -507,12 +571,7 @@ mod tests {
         for &(p, unmerged) in parents {
             nodes[p as usize] = Some(Arc::new(Node::Parent(parent(p, unmerged.to_vec()))));
         }
-        let mut tree = RatchetTree {
-            nodes: ChunkedVec::from(nodes),
-            cache: Default::default(),
-        };
-        tree.cache.resize(width);
-        tree
+        RatchetTree::with_nodes(nodes)
     }
 
     fn nodes(xs: &[u32]) -> Vec<NodeIndex> {
