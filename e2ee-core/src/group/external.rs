@@ -92,7 +92,7 @@ impl Group {
             secrets: &self.epoch,
             confirmation_tag: &self.confirmation_tag,
         };
-        let group_info = self.signed_group_info(env, &view, with_ratchet_tree)?;
+        let (group_info, _) = self.signed_group_info(env, &view, with_ratchet_tree)?;
         Ok(MlsMessage {
             version: ProtocolVersion::MLS10,
             body: MlsMessageBody::GroupInfo(group_info),
@@ -107,7 +107,7 @@ impl Group {
         env: &Environment<'_>,
         view: &EpochView<'_>,
         with_tree: bool,
-    ) -> Result<GroupInfo, GroupError> {
+    ) -> Result<(GroupInfo, Vec<u8>), GroupError> {
         let external_pub = ExternalPub {
             external_pub: view.secrets.external_pub(env.cs)?.into(),
         };
@@ -126,8 +126,8 @@ impl Group {
             signer: self.own_leaf().0,
             signature: VLBytes::default(),
         };
-        welcome::sign_group_info(env.cs, &mut group_info, self.signature_key.as_bytes())?;
-        Ok(group_info)
+        let encoded = welcome::sign_and_encode_group_info(env.cs, &mut group_info, self.signature_key.as_bytes())?;
+        Ok((group_info, encoded))
     }
 
     /// Joins the group of `params.group_info` by external Commit

@@ -40,7 +40,7 @@ pub use leaf::{
 };
 pub use validation::TreeValidationParams;
 
-use crate::codec::{self, CodecError, SerializeBytes};
+use crate::codec::{self, CodecError, SerializeBytes, Size};
 use crate::messages::{LeafNode, Node, ParentNode};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 
@@ -139,19 +139,22 @@ impl RatchetTree {
     /// The `ratchet_tree` encoding of the tree (§12.4.3.3): the same bytes
     /// as encoding [`Self::to_nodes`], without copying the nodes.
     pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
-        let mut body = Vec::new();
+        // The length first, so the output is allocated once.
+        let len: usize = self
+            .wire_nodes()
+            .map(|n| 1 + n.map_or(0, Size::tls_serialized_len))
+            .sum();
+        let mut out = Vec::with_capacity(len + 4);
+        codec::write_varint_length(len, &mut out)?;
         for node in self.wire_nodes() {
             match node {
-                None => body.push(0),
+                None => out.push(0),
                 Some(node) => {
-                    body.push(1);
-                    body.extend_from_slice(&node.tls_serialize_bytes()?);
+                    out.push(1);
+                    out.extend_from_slice(&node.tls_serialize_bytes()?);
                 }
             }
         }
-        let mut out = Vec::with_capacity(body.len() + 4);
-        codec::write_varint_length(body.len(), &mut out)?;
-        out.extend_from_slice(&body);
         Ok(out)
     }
 
