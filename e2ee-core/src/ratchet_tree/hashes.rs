@@ -69,7 +69,7 @@ impl HashCache {
         }
         self.chunks.truncate(parents.div_ceil(CHUNK));
         if let Some(last) = self.chunks.last_mut()
-            && parents % CHUNK != 0
+            && !parents.is_multiple_of(CHUNK)
         {
             // Slots beyond the new width become stale, so growing again
             // starts them uncached.
