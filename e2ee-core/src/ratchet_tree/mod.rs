@@ -18,6 +18,7 @@
 //! [`RatchetTree::validate`], which checks everything a joiner must.
 
 mod chunks;
+mod encode;
 mod error;
 pub mod hashes;
 mod index;
@@ -40,7 +41,7 @@ pub use leaf::{
 };
 pub use validation::TreeValidationParams;
 
-use crate::codec::{self, CodecError, SerializeBytes, Size};
+use crate::codec::{self, CodecError, Size};
 use crate::messages::{LeafNode, Node, ParentNode};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 
@@ -151,7 +152,7 @@ impl RatchetTree {
                 None => out.push(0),
                 Some(node) => {
                     out.push(1);
-                    out.extend_from_slice(&node.tls_serialize_bytes()?);
+                    encode::write_node(&mut out, node)?;
                 }
             }
         }
