@@ -194,6 +194,24 @@ mod tests {
     }
 
     #[test]
+    fn a_large_batch_finds_the_culprit() {
+        // Large enough for the `parallel` feature to split it over threads.
+        let cs = ed25519();
+        let kp = cs.signature_key_generate(&mut os_rng());
+        let mut items: Vec<_> = (0..600u32)
+            .map(|i| {
+                let message = i.to_be_bytes().to_vec();
+                let signature = cs.sign(kp.private.as_bytes(), &message).unwrap();
+                (kp.public.clone(), message, signature)
+            })
+            .collect();
+        assert_eq!(cs.verify_many(&checks(&items)), Ok(()));
+        items[450].1[0] ^= 1;
+        items[520].2[3] ^= 1;
+        assert_eq!(cs.verify_many(&checks(&items)), Err(450));
+    }
+
+    #[test]
     fn a_signature_under_a_small_order_key_is_rejected_by_both_paths() {
         // A = the identity (order 1), R = [s]B: then [s]B = R + [h]A for every
         // message, so cofactorless verification without the weak-key check
