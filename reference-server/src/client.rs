@@ -30,6 +30,15 @@ pub enum Error {
     /// The service could not be reached or answered nonsense.
     #[error("transport: {0}")]
     Transport(String),
+    /// The MLS library refused (a local error).
+    #[error("mls: {0}")]
+    Mls(String),
+}
+
+impl From<e2ee_core::Error> for Error {
+    fn from(e: e2ee_core::Error) -> Self {
+        Self::Mls(format!("{} ({e})", e.code()))
+    }
 }
 
 impl Error {
@@ -37,7 +46,7 @@ impl Error {
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Api { detail, .. } => Some(&detail.code),
-            Self::Transport(_) => None,
+            Self::Transport(_) | Self::Mls(_) => None,
         }
     }
 
@@ -47,6 +56,7 @@ impl Error {
         match self {
             Self::Transport(_) => true,
             Self::Api { detail, .. } => is_retryable_code(&detail.code),
+            Self::Mls(_) => false,
         }
     }
 }
@@ -253,7 +263,10 @@ impl DsClient {
         let (commands, command_rx) = mpsc::channel(1024);
         let (event_tx, events) = mpsc::unbounded_channel();
         tokio::spawn(live_task(self.ws_url(), command_rx, event_tx));
-        Live { commands, events }
+        Live {
+            sender: LiveSender { commands },
+            events,
+        }
     }
 }
 
@@ -278,6 +291,8 @@ pub enum LiveEvent {
         /// Why.
         error: ErrorDetail,
     },
+    /// A subscription is live (the group's, or the mailbox's: `None`).
+    Subscribed(Option<Vec<u8>>),
     /// The connection was lost and is being re-established.
     Reconnecting,
     /// The connection is (re-)established and subscriptions are renewed.
@@ -294,11 +309,18 @@ enum Command {
 
 /// The live WebSocket of one client.
 pub struct Live {
-    commands: mpsc::Sender<Command>,
+    sender: LiveSender,
     events: mpsc::UnboundedReceiver<LiveEvent>,
 }
 
-impl Live {
+/// The sending half of a [`Live`] connection (cheap to clone, usable from
+/// other tasks while the owner reads events).
+#[derive(Clone)]
+pub struct LiveSender {
+    commands: mpsc::Sender<Command>,
+}
+
+impl LiveSender {
     /// Pushes the group's messages after `after` (now and after reconnects,
     /// from the last one received).
     pub async fn subscribe(&self, group: &[u8], after: u64) {
@@ -321,6 +343,28 @@ impl Live {
         answer
             .await
             .map_err(|_| Error::Transport("the live connection is closed".into()))?
+    }
+}
+
+impl Live {
+    /// The sending half.
+    pub fn sender(&self) -> LiveSender {
+        self.sender.clone()
+    }
+
+    /// See [`LiveSender::subscribe`].
+    pub async fn subscribe(&self, group: &[u8], after: u64) {
+        self.sender.subscribe(group, after).await
+    }
+
+    /// See [`LiveSender::subscribe_mailbox`].
+    pub async fn subscribe_mailbox(&self, after: u64) {
+        self.sender.subscribe_mailbox(after).await
+    }
+
+    /// See [`LiveSender::send`].
+    pub async fn send(&self, group: &[u8], post: Post) -> Result<u64, Error> {
+        self.sender.send(group, post).await
     }
 
     /// The next event (`None` once the connection task ended).
@@ -456,7 +500,9 @@ impl LiveState {
                 self.groups.remove(&group);
                 let _ = self.events.send(LiveEvent::Unsubscribed { group, error });
             }
-            ServerFrame::Subscribed { .. } => {}
+            ServerFrame::Subscribed { group } => {
+                let _ = self.events.send(LiveEvent::Subscribed(group));
+            }
         }
         retry
     }
@@ -524,5 +570,81 @@ async fn live_task(url: String, mut commands: mpsc::Receiver<Command>, events: m
             }
         }
         let _ = state.events.send(LiveEvent::Reconnecting);
+    }
+}
+
+/// An MLS client (cipher suite 1) logged in to the service: registration,
+/// groups and adding members, the steps every user of the service repeats.
+pub struct Peer {
+    /// The MLS client.
+    pub mls: e2ee_core::Client,
+    /// The service.
+    pub ds: DsClient,
+}
+
+impl Peer {
+    /// A new identity `name` at `url`, with `key_packages` KeyPackages
+    /// published.
+    pub async fn register(url: &str, name: &str, key_packages: usize) -> Result<Self, Error> {
+        Self::login(url, e2ee_core::Client::new(1, name.as_bytes())?, key_packages).await
+    }
+
+    /// Logs `mls` in at `url` and publishes `key_packages` KeyPackages.
+    pub async fn login(url: &str, mut mls: e2ee_core::Client, key_packages: usize) -> Result<Self, Error> {
+        let ds = DsClient::login(url, &mls).await?;
+        if key_packages > 0 {
+            let kps = (0..key_packages)
+                .map(|_| mls.key_package())
+                .collect::<Result<Vec<_>, _>>()?;
+            ds.publish_key_packages(kps, None).await?;
+        }
+        Ok(Self { mls, ds })
+    }
+
+    /// Creates a group (random id) here and at the service.
+    pub async fn create_group(&self, external_join: bool) -> Result<e2ee_core::Group, Error> {
+        let group = self.mls.create_group()?;
+        self.ds.create_group(group.id(), external_join).await?;
+        Ok(group)
+    }
+
+    /// Claims a KeyPackage of each of `identities` and adds them in one
+    /// Commit; once the service accepted it, merges it. Returns the
+    /// Commit's position (the joiners read from there).
+    pub async fn add(&self, group: &mut e2ee_core::Group, identities: &[&str]) -> Result<u64, Error> {
+        let mut key_packages = Vec::new();
+        for identity in identities {
+            key_packages.push(self.ds.claim(identity).await?);
+        }
+        let bundle = group.add(&key_packages)?;
+        self.commit(group, bundle).await
+    }
+
+    /// Posts a Commit bundle; merges it once accepted, discards it if refused.
+    pub async fn commit(
+        &self,
+        group: &mut e2ee_core::Group,
+        bundle: e2ee_core::client::CommitBundle,
+    ) -> Result<u64, Error> {
+        let post = Post {
+            message: bundle.commit,
+            welcome: bundle.welcome,
+            group_info: Some(bundle.group_info),
+        };
+        match self.ds.post(group.id(), &post).await {
+            Ok(position) => {
+                group.merge_commit()?;
+                Ok(position)
+            }
+            Err(e) => {
+                group.discard_commit();
+                Err(e)
+            }
+        }
+    }
+
+    /// Joins from a mailbox item; read the group after `item.commit_position`.
+    pub fn join(&mut self, item: &MailboxItem) -> Result<e2ee_core::Group, Error> {
+        Ok(self.mls.join(&item.welcome)?)
     }
 }
