@@ -301,10 +301,13 @@ pub enum LiveEvent {
     Refused(ErrorDetail),
 }
 
+/// Where the answer to a post goes.
+type Reply = oneshot::Sender<Result<u64, Error>>;
+
 enum Command {
     Subscribe(Vec<u8>, u64),
     SubscribeMailbox(u64),
-    Send(Vec<u8>, Post, oneshot::Sender<Result<u64, Error>>),
+    Send(Vec<u8>, Post, Reply),
 }
 
 /// The live WebSocket of one client.
@@ -383,7 +386,7 @@ struct LiveState {
     url: String,
     groups: BTreeMap<Vec<u8>, u64>,
     mailbox: Option<u64>,
-    pending: BTreeMap<u64, (Vec<u8>, Post, oneshot::Sender<Result<u64, Error>>)>,
+    pending: BTreeMap<u64, (Vec<u8>, Post, Reply)>,
     next_id: u64,
     events: mpsc::UnboundedSender<LiveEvent>,
 }

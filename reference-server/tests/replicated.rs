@@ -59,7 +59,7 @@ async fn a_two_groups_keep_every_message_when_a_replica_dies() {
     let mut tasks = Vec::new();
     for g in 0..GROUPS {
         let names: Vec<String> = (0..MEMBERS).map(|i| unique(&format!("g{g}m{i}"))).collect();
-        let (peers, groups, position) = form_group(&[url.clone()], &names).await;
+        let (peers, groups, position) = form_group(std::slice::from_ref(&url), &names).await;
         for (peer, mut group) in peers.into_iter().zip(groups) {
             let sent = sent.clone();
             tasks.push(tokio::spawn(async move {

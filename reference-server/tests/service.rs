@@ -39,7 +39,7 @@ async fn raw(method: reqwest::Method, url: &str, token: Option<&str>, body: Vec<
 async fn c_bad_input_is_refused_with_its_error_and_the_service_keeps_serving() {
     let (server, url) = memory_server(|c| c.max_message_bytes = 8 * 1024).await;
     let names: Vec<String> = ["alice", "bob"].iter().map(|n| unique(n)).collect();
-    let (peers, mut groups, _) = form_group(&[url.clone()], &names).await;
+    let (peers, mut groups, _) = form_group(std::slice::from_ref(&url), &names).await;
     let (alice, bob) = (&peers[0], &peers[1]);
     let group_id = groups[0].id().to_vec();
     let path = format!("{url}/v1/groups/{}/messages", wire::b64::encode(&group_id));
@@ -241,7 +241,7 @@ async fn c_rate_and_connection_limits() {
 async fn live_push_resumes_and_removed_members_stop_receiving() {
     let (server, url) = memory_server(|_| {}).await;
     let names: Vec<String> = ["ann", "ben", "cat"].iter().map(|n| unique(n)).collect();
-    let (peers, mut groups, position) = form_group(&[url.clone()], &names).await;
+    let (peers, mut groups, position) = form_group(std::slice::from_ref(&url), &names).await;
     let group_id = groups[0].id().to_vec();
     let mut ben_live = peers[1].ds.live();
     ben_live.subscribe(&group_id, position).await;

@@ -66,10 +66,14 @@ impl Group {
     }
 }
 
+/// Single-use KeyPackages in publication order, and the last-resort one.
+type KeyPackages = (VecDeque<Vec<u8>>, Option<Vec<u8>>);
+
 #[derive(Default)]
 struct Inner {
     keys: HashMap<String, Vec<u8>>,
-    key_packages: HashMap<String, (VecDeque<Vec<u8>>, Option<Vec<u8>>)>,
+    /// Single-use KeyPackages and the last-resort one, per identity.
+    key_packages: HashMap<String, KeyPackages>,
     groups: HashMap<Vec<u8>, Group>,
     logs: HashMap<Topic, Log>,
 }
