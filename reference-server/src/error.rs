@@ -66,6 +66,36 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code.
+    pub const ALL: [Self; 26] = [
+        Self::BadRequest,
+        Self::MalformedMessage,
+        Self::WrongGroup,
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::NotMember,
+        Self::SenderMismatch,
+        Self::NoSuchGroup,
+        Self::GroupExists,
+        Self::EpochMovedOn,
+        Self::FutureEpoch,
+        Self::InvalidCommit,
+        Self::UnroutableWelcome,
+        Self::InvalidGroupInfo,
+        Self::InvalidKeyPackage,
+        Self::KeyMismatch,
+        Self::NoKeyPackage,
+        Self::TooManyKeyPackages,
+        Self::TooLarge,
+        Self::RateLimited,
+        Self::TooManyConnections,
+        Self::PositionExpired,
+        Self::NotFound,
+        Self::StoreUnavailable,
+        Self::ShuttingDown,
+        Self::Internal,
+    ];
+
     /// The stable code string sent on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -188,5 +218,28 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_documented_with_its_status() {
+        let protocol = include_str!("../../docs/server-protocol.md");
+        let openapi = include_str!("../../docs/openapi.yaml");
+        for code in ErrorCode::ALL {
+            let name = code.as_str();
+            assert!(openapi.contains(name), "{name} missing from docs/openapi.yaml");
+            let row = protocol
+                .lines()
+                .find(|l| l.starts_with('|') && l.contains(&format!("`{name}`")))
+                .unwrap_or_else(|| panic!("{name} missing from the table in docs/server-protocol.md"));
+            assert!(
+                row.contains(code.status().as_str()),
+                "{name}: documented status differs"
+            );
+        }
     }
 }
