@@ -111,3 +111,55 @@ impl Server {
         tracing::info!("stopped");
     }
 }
+
+/// The server binary's whole life: logs, store, serve until SIGINT or
+/// SIGTERM, graceful shutdown. Returns the process exit code.
+pub async fn run(config: Config) -> std::process::ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    // A second init (e.g. in-process) keeps the first subscriber.
+    let _ = if config.log_json {
+        logs.json().try_init()
+    } else {
+        logs.try_init()
+    };
+    let store = match open_store(&config).await {
+        Ok(store) => store,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot open the store");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let backend = if config.redis_url.is_some() { "redis" } else { "memory" };
+    let static_dir = config.static_dir();
+    let server = match start(config, store).await {
+        Ok(server) => server,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(addr = %server.addr, store = backend, static_dir = ?static_dir, "e2ee delivery service ready");
+    println!(
+        "e2ee reference-server listening on http://{} (store: {backend})",
+        server.addr
+    );
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    std::process::ExitCode::SUCCESS
+}
+
+/// SIGINT or SIGTERM.
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

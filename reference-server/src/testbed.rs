@@ -251,6 +251,17 @@ impl Testbed {
     /// `args` extra flags for every replica. `None` if redis-server or nginx
     /// is missing (see [`require_binary`]).
     pub fn start(server: &Path, replicas: usize, args: &[&str]) -> Result<Option<Self>, BoxError> {
+        Self::start_with(server, &[], replicas, args)
+    }
+
+    /// As [`Testbed::start`], with `leading` arguments before the replica
+    /// flags (e.g. a program that serves as a replica in a sub-command).
+    pub fn start_with(
+        server: &Path,
+        leading: &[&str],
+        replicas: usize,
+        args: &[&str],
+    ) -> Result<Option<Self>, BoxError> {
         let (Some(redis_bin), Some(nginx_bin)) = (require_binary("redis-server"), require_binary("nginx")) else {
             return Ok(None);
         };
@@ -261,6 +272,7 @@ impl Testbed {
             let port = free_port()?;
             let mut command = Command::new(server);
             command
+                .args(leading)
                 .args(["--listen", &format!("127.0.0.1:{port}"), "--redis-url", &redis.url()])
                 .args(args)
                 .env(
