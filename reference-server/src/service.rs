@@ -20,6 +20,8 @@ use crate::wire::{self, MailboxItem};
 
 /// Most entries one read returns.
 pub const MAX_PAGE: usize = 1000;
+/// Most members one Welcome may be delivered to (each gets a copy).
+pub const MAX_WELCOME_RECIPIENTS: usize = 1000;
 
 /// A Welcome as stored in a mailbox (its position is the entry's).
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -282,8 +284,13 @@ impl App {
                 }
             }
             if let Some(welcome) = &post.welcome {
+                let names = inspect::welcome_recipients(welcome)?;
+                if names.len() > MAX_WELCOME_RECIPIENTS {
+                    let message = format!("a Welcome may name at most {MAX_WELCOME_RECIPIENTS} new members");
+                    return Err(ApiError::new(ErrorCode::TooLarge, message));
+                }
                 let adds = view.change.as_ref().map(|c| c.adds.as_slice()).unwrap_or_default();
-                for reference in inspect::welcome_recipients(welcome)? {
+                for reference in names {
                     let Some((identity, _)) = adds.iter().find(|(_, r)| *r == reference) else {
                         return Err(ApiError::new(
                             ErrorCode::UnroutableWelcome,

@@ -100,21 +100,26 @@ impl Connection {
     async fn run(mut self, socket: WebSocket) {
         let (mut sink, mut stream) = socket.split();
         let mut outbox = self.outbox.take().expect("run once");
-        let mut shutdown = self.app.shutdown.clone();
+        let shutdown = self.app.shutdown.clone();
+        // Sends until every sender is gone (the reader ended and the
+        // pushers stopped), so answers already queued still go out.
         let writer = tokio::spawn(async move {
-            let mut shutdown_seen = *shutdown.borrow();
-            while !shutdown_seen {
-                tokio::select! {
-                    frame = outbox.recv() => match frame {
-                        Some(text) => if sink.send(Message::Text(text)).await.is_err() { return },
-                        None => break,
-                    },
-                    _ = shutdown.changed() => shutdown_seen = true,
+            while let Some(text) = outbox.recv().await {
+                // Everything queued goes out in one write: one syscall for
+                // a burst instead of one per frame.
+                let mut batch = Some(text);
+                let mut ok = true;
+                while let Some(text) = batch.take() {
+                    ok &= sink.feed(Message::Text(text)).await.is_ok();
+                    batch = outbox.try_recv().ok().filter(|_| ok);
+                }
+                if !ok || sink.flush().await.is_err() {
+                    return;
                 }
             }
             // Going away: the client resumes from its positions elsewhere.
             let close = CloseFrame {
-                code: if shutdown_seen { GOING_AWAY } else { 1000 },
+                code: if *shutdown.borrow() { GOING_AWAY } else { 1000 },
                 reason: Utf8Bytes::from_static("bye"),
             };
             let _ = sink.send(Message::Close(Some(close))).await;
@@ -247,7 +252,7 @@ impl Pusher {
         while result.is_ok() {
             result = match events.recv().await {
                 Ok(HubEvent::Entry(e)) if e.position <= self.cursor => Ok(()),
-                Ok(HubEvent::Entry(e)) if e.position == self.cursor + 1 => self.push(&e).await,
+                Ok(HubEvent::Entry(e)) if Some(e.position) == self.cursor.checked_add(1) => self.push(&e).await,
                 // A gap, a lag or a resync: the store has everything.
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => self.catch_up().await,
                 Err(broadcast::error::RecvError::Closed) => Err(Stop::Closed),

@@ -152,3 +152,48 @@ async fn a_two_groups_keep_every_message_when_a_replica_dies() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_and_readiness() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let Some(mut bed) = Testbed::start(SERVER_BIN.as_ref(), 2, REPLICA_ARGS).unwrap() else { return };
+    let (first, second) = (bed.replica_url(0), bed.replica_url(1));
+    assert_eq!(reqwest::get(format!("{first}/readyz")).await.unwrap().status(), 200);
+    let peer = reference_server::client::Peer::register(&first, &unique("sd"), 0).await.unwrap();
+    let (mut socket, _) = tokio_tungstenite::connect_async(peer.ds.ws_url()).await.unwrap();
+
+    // SIGTERM: the socket is closed with 1001 "going away", the process
+    // exits by itself well within its grace period.
+    let pid = bed.replicas[0].process.pid().to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let close = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    });
+    assert_eq!(close.await.expect("closed in time"), Some(1001));
+    let exited = eventually(Duration::from_secs(5), async || !bed.replicas[0].process.is_running()).await;
+    assert!(exited, "the replica exits after a graceful shutdown");
+
+    // Without Redis a replica is alive but not ready, and says why.
+    bed.redis.process.kill();
+    let not_ready = eventually(Duration::from_secs(10), async || {
+        reqwest::get(format!("{second}/readyz")).await.map(|r| r.status().as_u16()) == Ok(503)
+    });
+    assert!(not_ready.await);
+    assert_eq!(reqwest::get(format!("{second}/healthz")).await.unwrap().status(), 200);
+    let mailbox = reqwest::Client::new()
+        .get(format!("{second}/v1/mailbox"))
+        .bearer_auth(peer.ds.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mailbox.status(), 503);
+    let body: reference_server::wire::ErrorBody = mailbox.json().await.unwrap();
+    assert_eq!(body.error.code, "store_unavailable");
+}

@@ -48,7 +48,7 @@ struct Args {
     #[arg(long, default_value_t = 200)]
     size: usize,
     /// Posts each client keeps in flight.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 1)]
     window: usize,
     /// Use this running service instead of starting one (no kill, no ceiling).
     #[arg(long)]
@@ -201,8 +201,11 @@ fn store_ceiling(port: u16, size: usize) -> Option<String> {
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
+    // "XADD ...: 123456.78 requests per second, p50=...": the number just
+    // before the words (the command itself contains numbers too).
     let line = text.lines().rev().find(|l| l.contains("requests per second"))?;
-    let rate = line.split_whitespace().find_map(|w| w.parse::<f64>().ok())?;
+    let before = &line[..line.find("requests per second")?];
+    let rate = before.split_whitespace().last()?.parse::<f64>().ok()?;
     Some(format!(
         "store ceiling: redis-benchmark XADD ({size}-byte field, 50 clients, pipeline 16): {rate:.0} ops/s"
     ))
