@@ -157,16 +157,23 @@ async fn a_two_groups_keep_every_message_when_a_replica_dies() {
 async fn graceful_shutdown_and_readiness() {
     use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::Message;
-    let Some(mut bed) = Testbed::start(SERVER_BIN.as_ref(), 2, REPLICA_ARGS).unwrap() else { return };
+    let Some(mut bed) = Testbed::start(SERVER_BIN.as_ref(), 2, REPLICA_ARGS).unwrap() else {
+        return;
+    };
     let (first, second) = (bed.replica_url(0), bed.replica_url(1));
     assert_eq!(reqwest::get(format!("{first}/readyz")).await.unwrap().status(), 200);
-    let peer = reference_server::client::Peer::register(&first, &unique("sd"), 0).await.unwrap();
+    let peer = reference_server::client::Peer::register(&first, &unique("sd"), 0)
+        .await
+        .unwrap();
     let (mut socket, _) = tokio_tungstenite::connect_async(peer.ds.ws_url()).await.unwrap();
 
     // SIGTERM: the socket is closed with 1001 "going away", the process
     // exits by itself well within its grace period.
     let pid = bed.replicas[0].process.pid().to_string();
-    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
     let close = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             match socket.next().await {
@@ -183,7 +190,9 @@ async fn graceful_shutdown_and_readiness() {
     // Without Redis a replica is alive but not ready, and says why.
     bed.redis.process.kill();
     let not_ready = eventually(Duration::from_secs(10), async || {
-        reqwest::get(format!("{second}/readyz")).await.map(|r| r.status().as_u16()) == Ok(503)
+        reqwest::get(format!("{second}/readyz"))
+            .await
+            .is_ok_and(|r| r.status().as_u16() == 503)
     });
     assert!(not_ready.await);
     assert_eq!(reqwest::get(format!("{second}/healthz")).await.unwrap().status(), 200);

@@ -340,10 +340,8 @@ async fn load(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>
         percentile(&total.latencies_us, 0.99),
         total.delivered as f64 / elapsed,
     );
-    if let Some(bed) = &bed {
-        if let Some(ceiling) = store_ceiling(bed.redis.port, args.size) {
-            println!("{ceiling}");
-        }
+    if let Some(ceiling) = bed.as_ref().and_then(|bed| store_ceiling(bed.redis.port, args.size)) {
+        println!("{ceiling}");
     }
     Ok(())
 }
