@@ -183,10 +183,15 @@ impl DsClient {
         let body = wire::PublishKeyPackages {
             key_packages,
             last_resort,
+            replace: false,
         };
-        let published: wire::Published = self
-            .call(reqwest::Method::POST, "/v1/key-packages", Some(&body))
-            .await?;
+        self.upload_key_packages(&body).await
+    }
+
+    /// Publishes KeyPackages as `body` says (e.g. replacing the unclaimed
+    /// ones, whose private keys this client no longer has).
+    pub async fn upload_key_packages(&self, body: &wire::PublishKeyPackages) -> Result<usize, Error> {
+        let published: wire::Published = self.call(reqwest::Method::POST, "/v1/key-packages", Some(body)).await?;
         Ok(published.stored)
     }
 

@@ -15,7 +15,7 @@ use crate::hub::Hub;
 use crate::inspect::{self, SenderView};
 use crate::limits::{Connections, RateLimiter};
 use crate::metrics::Metrics;
-use crate::store::{Append, AppendOutcome, CommitEffects, GroupState, Read, Store, Topic, digest};
+use crate::store::{Append, AppendOutcome, CommitEffects, GroupState, KeyPackageUpload, Read, Store, Topic, digest};
 use crate::wire::{self, MailboxItem};
 
 /// Most entries one read returns.
@@ -163,12 +163,15 @@ impl App {
                 ));
             }
         }
-        let stored = self.timed(self.store.add_key_packages(
-            &me.identity,
-            request.key_packages,
-            request.last_resort,
-            self.config.max_key_packages,
-        ));
+        let upload = KeyPackageUpload {
+            key_packages: request.key_packages,
+            last_resort: request.last_resort,
+            replace: request.replace,
+        };
+        let stored = self.timed(
+            self.store
+                .add_key_packages(&me.identity, upload, self.config.max_key_packages),
+        );
         match stored.await? {
             Some(stored) => Ok(wire::Published { stored }),
             None => Err(ApiError::new(

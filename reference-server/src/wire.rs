@@ -138,6 +138,10 @@ pub struct PublishKeyPackages {
     /// A KeyPackage handed out when none is left (replaces the previous).
     #[serde(with = "b64::option", default, skip_serializing_if = "Option::is_none")]
     pub last_resort: Option<Vec<u8>>,
+    /// Drop the identity's unclaimed KeyPackages first (their private keys
+    /// are gone, e.g. after a reinstall).
+    #[serde(default)]
+    pub replace: bool,
 }
 
 /// `POST /v1/key-packages` response.

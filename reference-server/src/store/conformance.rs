@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{Append, AppendOutcome, CommitEffects, EntryKind, FeedEvent, Read, Store, Topic, digest};
+use super::{Append, AppendOutcome, CommitEffects, EntryKind, FeedEvent, KeyPackageUpload, Read, Store, Topic, digest};
 use crate::inspect::Roster;
 
 fn message(epoch: u64, sender: &str, body: &str) -> Append {
@@ -64,16 +64,24 @@ async fn identities_and_key_packages(store: &dyn Store) {
     assert_eq!(store.registered_key("nobody").await.unwrap(), None);
 
     assert_eq!(store.claim_key_package("alice").await.unwrap(), None);
-    let kps = vec![b"kp1".to_vec(), b"kp2".to_vec()];
-    assert_eq!(store.add_key_packages("alice", kps, None, 3).await.unwrap(), Some(2));
-    let two_more = vec![b"kp3".to_vec(), b"kp4".to_vec()];
+    let upload = |kps: &[&str], last: Option<&str>, replace: bool| KeyPackageUpload {
+        key_packages: kps.iter().map(|k| k.as_bytes().to_vec()).collect(),
+        last_resort: last.map(|l| l.as_bytes().to_vec()),
+        replace,
+    };
+    let add = |u: KeyPackageUpload| store.add_key_packages("alice", u, 3);
+    assert_eq!(add(upload(&["old1", "old2"], None, false)).await.unwrap(), Some(2));
     assert_eq!(
-        store.add_key_packages("alice", two_more, None, 3).await.unwrap(),
+        add(upload(&["kp1", "kp2"], None, true)).await.unwrap(),
+        Some(2),
+        "replaced"
+    );
+    assert_eq!(
+        add(upload(&["kp3", "kp4"], None, false)).await.unwrap(),
         None,
         "over the limit"
     );
-    let last = Some(b"last".to_vec());
-    assert_eq!(store.add_key_packages("alice", vec![], last, 3).await.unwrap(), Some(2));
+    assert_eq!(add(upload(&[], Some("last"), false)).await.unwrap(), Some(2));
     let mut claimed = Vec::new();
     for _ in 0..4 {
         claimed.push(store.claim_key_package("alice").await.unwrap().unwrap());

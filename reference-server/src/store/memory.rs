@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use super::{
-    Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupState, Read, Store, StoreError, Topic,
+    Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupState, KeyPackageUpload, Read, Store,
+    StoreError, Topic,
 };
 use crate::inspect::Roster;
 
@@ -141,18 +142,21 @@ impl Store for MemoryStore {
     async fn add_key_packages(
         &self,
         identity: &str,
-        key_packages: Vec<Vec<u8>>,
-        last_resort: Option<Vec<u8>>,
+        add: KeyPackageUpload,
         max: usize,
     ) -> Result<Option<usize>, StoreError> {
         let mut inner = self.lock();
         let (queue, last) = inner.key_packages.entry(identity.to_owned()).or_default();
-        if queue.len() + key_packages.len() > max {
+        let kept = if add.replace { 0 } else { queue.len() };
+        if kept + add.key_packages.len() > max {
             return Ok(None);
         }
-        queue.extend(key_packages);
-        if last_resort.is_some() {
-            *last = last_resort;
+        if add.replace {
+            queue.clear();
+        }
+        queue.extend(add.key_packages);
+        if add.last_resort.is_some() {
+            *last = add.last_resort;
         }
         Ok(Some(queue.len()))
     }

@@ -84,6 +84,17 @@ pub enum FeedEvent {
     Resync,
 }
 
+/// KeyPackages to store for one identity.
+#[derive(Clone, Debug, Default)]
+pub struct KeyPackageUpload {
+    /// Single-use KeyPackages.
+    pub key_packages: Vec<Vec<u8>>,
+    /// The new last-resort KeyPackage.
+    pub last_resort: Option<Vec<u8>>,
+    /// Drop the unclaimed single-use ones first.
+    pub replace: bool,
+}
+
 /// A group as the store keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupState {
@@ -191,14 +202,14 @@ pub trait Store: Send + Sync + 'static {
     /// The key `identity` is bound to.
     async fn registered_key(&self, identity: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
-    /// Adds single-use KeyPackages (and replaces the last-resort one) unless
-    /// that would store more than `max`; returns how many are stored, or
-    /// `None` when over `max` (nothing changed).
+    /// Adds single-use KeyPackages (after dropping the unclaimed ones if
+    /// `replace`; and replaces the last-resort one if given) unless that
+    /// would store more than `max`; returns how many are stored, or `None`
+    /// when over `max` (nothing changed).
     async fn add_key_packages(
         &self,
         identity: &str,
-        key_packages: Vec<Vec<u8>>,
-        last_resort: Option<Vec<u8>>,
+        add: KeyPackageUpload,
         max: usize,
     ) -> Result<Option<usize>, StoreError>;
 

@@ -18,7 +18,8 @@ use redis::{AsyncCommands, Script};
 use tokio::sync::broadcast;
 
 use super::{
-    Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupState, Read, Store, StoreError, Topic,
+    Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupState, KeyPackageUpload, Read, Store,
+    StoreError, Topic,
 };
 use crate::inspect::Roster;
 use crate::wire::b64;
@@ -91,10 +92,13 @@ return 1
 "#;
 
 const ADD_KEY_PACKAGES: &str = r#"
--- KEYS: list, last resort; ARGV: max, last resort or '', key packages...
-local n = #ARGV - 2
-if redis.call('LLEN', KEYS[1]) + n > tonumber(ARGV[1]) then return -1 end
-if n > 0 then redis.call('RPUSH', KEYS[1], unpack(ARGV, 3)) end
+-- KEYS: list, last resort; ARGV: max, last resort or '', replace, key packages...
+local n = #ARGV - 3
+local kept = redis.call('LLEN', KEYS[1])
+if ARGV[3] == '1' then kept = 0 end
+if kept + n > tonumber(ARGV[1]) then return -1 end
+if ARGV[3] == '1' then redis.call('DEL', KEYS[1]) end
+if n > 0 then redis.call('RPUSH', KEYS[1], unpack(ARGV, 4)) end
 if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2]) end
 return redis.call('LLEN', KEYS[1])
 "#;
@@ -293,15 +297,15 @@ impl Store for RedisStore {
     async fn add_key_packages(
         &self,
         identity: &str,
-        key_packages: Vec<Vec<u8>>,
-        last_resort: Option<Vec<u8>>,
+        add: KeyPackageUpload,
         max: usize,
     ) -> Result<Option<usize>, StoreError> {
         let mut call = self.scripts.add_key_packages.key(self.client_key(identity, "kps"));
         call.key(self.client_key(identity, "kplast"))
             .arg(max)
-            .arg(last_resort.unwrap_or_default());
-        for kp in key_packages {
+            .arg(add.last_resort.unwrap_or_default())
+            .arg(u8::from(add.replace));
+        for kp in add.key_packages {
             call.arg(kp);
         }
         let stored: i64 = call.invoke_async(&mut self.conn()).await?;
