@@ -248,7 +248,18 @@ impl App {
     /// Posts a message to a group; a Commit only if the group is still at
     /// its epoch. Returns the position.
     pub async fn post(&self, me: &Principal, group: &[u8], post: wire::Post) -> Result<u64, ApiError> {
-        let result = self.post_inner(me, group, post).await;
+        // A Commit whose effects were computed from a state that moved on
+        // meanwhile is computed again (rare: only when racing Commits).
+        let mut result = self.post_inner(me, group, &post).await;
+        for _ in 0..3 {
+            if !matches!(&result, Ok(None)) {
+                break;
+            }
+            result = self.post_inner(me, group, &post).await;
+        }
+        let result = result.and_then(|p| {
+            p.ok_or_else(|| ApiError::new(ErrorCode::StoreUnavailable, "the group changes too fast: try again"))
+        });
         match &result {
             Ok(_) => self.metrics.accepted.fetch_add(1, Relaxed),
             Err(e) if e.code == ErrorCode::EpochMovedOn => self.metrics.commit_conflicts.fetch_add(1, Relaxed),
@@ -257,7 +268,8 @@ impl App {
         result
     }
 
-    async fn post_inner(&self, me: &Principal, group: &[u8], post: wire::Post) -> Result<u64, ApiError> {
+    /// Posts once; `None` when the store found the Commit's effects stale.
+    async fn post_inner(&self, me: &Principal, group: &[u8], post: &wire::Post) -> Result<Option<u64>, ApiError> {
         self.rate.check(&me.identity)?;
         inspect::check_group_id(group)?;
         self.check_size("the message", &post.message)?;
@@ -270,7 +282,7 @@ impl App {
             member_check: true,
             epoch: view.epoch,
             digest: digest(&post.message),
-            message: post.message,
+            message: post.message.clone(),
             commit: view.is_commit(),
             effects: None,
         };
@@ -335,7 +347,7 @@ impl App {
                 }
                 append.effects = Some(CommitEffects {
                     roster,
-                    group_info: post.group_info,
+                    group_info: post.group_info.clone(),
                 });
             }
         } else {
@@ -376,14 +388,15 @@ impl App {
                 e.current_epoch = Some(current);
                 return Err(e);
             }
+            AppendOutcome::Stale => return Ok(None),
         };
         // After the Commit is in: a crash here loses no Commit, and the
         // committer's retry (same bytes: Duplicate) delivers the Welcome.
-        if let Some(welcome) = post.welcome {
+        if let Some(welcome) = &post.welcome {
             let payload = MailboxPayload {
                 group_id: group.to_vec(),
                 commit_position: position,
-                welcome,
+                welcome: welcome.clone(),
             };
             let payload = serde_json::to_vec(&payload).map_err(|_| ApiError::new(ErrorCode::Internal, "encoding"))?;
             for identity in recipients {
@@ -394,7 +407,7 @@ impl App {
                 self.metrics.welcomes.fetch_add(1, Relaxed);
             }
         }
-        Ok(position)
+        Ok(Some(position))
     }
 
     /// Up to `limit` entries of a topic after `after`.

@@ -137,6 +137,12 @@ async fn group_log_and_commits(store: &dyn Store) {
         AppendOutcome::Duplicate(2),
         "a retry"
     );
+    let stale = commit(1, "alice", "c1-from-a-stale-read", None);
+    assert_eq!(
+        store.append(g, stale, 100).await.unwrap(),
+        AppendOutcome::Stale,
+        "effects computed for epoch 0"
+    );
     let rival = commit(0, "alice", "c0-rival", None);
     assert_eq!(
         store.append(g, rival, 100).await.unwrap(),

@@ -219,6 +219,7 @@ impl Store for MemoryStore {
         }
         let kind = match append.commit {
             true if append.epoch != current => return Ok(AppendOutcome::EpochMovedOn { current }),
+            true if append.effects.is_none() => return Ok(AppendOutcome::Stale),
             true => EntryKind::Commit,
             false if append.epoch > current => return Ok(AppendOutcome::FutureEpoch { current }),
             false => EntryKind::Plain,

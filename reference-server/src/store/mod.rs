@@ -160,6 +160,10 @@ pub enum AppendOutcome {
         /// The group's epoch.
         current: u64,
     },
+    /// A Commit for the current epoch without effects: they were computed
+    /// for an older state (the group moved on between read and append).
+    /// Read again and retry.
+    Stale,
 }
 
 /// The answer to a read.

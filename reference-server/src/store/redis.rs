@@ -41,6 +41,7 @@ local epoch = tonumber(ARGV[3])
 local is_commit = ARGV[5] == '1'
 if is_commit then
   if epoch ~= cur then return {4, cur} end
+  if ARGV[7] ~= '1' then return {6} end
 elseif epoch > cur then
   return {5, cur}
 end
@@ -403,6 +404,7 @@ impl Store for RedisStore {
             [3] => AppendOutcome::NotMember,
             [4, current] => AppendOutcome::EpochMovedOn { current: *current },
             [5, current] => AppendOutcome::FutureEpoch { current: *current },
+            [6] => AppendOutcome::Stale,
             _ => return Err(StoreError("unexpected append reply".into())),
         })
     }
