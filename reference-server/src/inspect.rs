@@ -12,8 +12,8 @@ use e2ee_core::codec::decode_exact;
 use e2ee_core::crypto::{CipherSuiteProvider, CryptoProvider, RustCryptoProvider};
 use e2ee_core::key_package::{key_package_ref, validate_key_package};
 use e2ee_core::messages::{
-    Commit, Content, ContentType, Credential, KeyPackage, MlsMessage, MlsMessageBody, Proposal, ProposalOrRef,
-    ProtocolVersion, Sender,
+    AuthenticatedContent, Commit, Content, ContentType, Credential, KeyPackage, MlsMessage, MlsMessageBody, Proposal,
+    ProposalOrRef, ProtocolVersion, PublicMessage, Sender, WireFormat,
 };
 use e2ee_core::ratchet_tree::{BasicCredentialValidator, LeafValidationContext};
 use serde::{Deserialize, Serialize};
@@ -131,15 +131,41 @@ pub enum SenderView {
     Hidden,
 }
 
+/// What a proposal changes in the roster.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ProposalEffect {
+    /// Removes the member at this leaf.
+    Remove(u32),
+    /// Adds this identity, with its KeyPackageRef.
+    Add(String, Vec<u8>),
+    /// Changes no membership.
+    Other,
+}
+
 /// The parts of a Commit that change the roster.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RosterChange {
-    /// Leaves removed (by value).
+    /// Leaves removed.
     pub removes: Vec<u32>,
-    /// Identities added (by value), with the KeyPackageRef of each.
+    /// Identities added, with the KeyPackageRef of each.
     pub adds: Vec<(String, Vec<u8>)>,
-    /// Proposals by reference, which the service cannot see.
-    pub by_reference: usize,
+    /// ProposalRefs of the proposals committed by reference.
+    pub references: Vec<Vec<u8>>,
+}
+
+impl RosterChange {
+    /// Adds the effects of the proposals committed by reference that the
+    /// service saw (public proposals of the epoch); others (private ones)
+    /// it cannot know and leaves out.
+    pub fn resolve(&mut self, pending: &[(Vec<u8>, ProposalEffect)]) {
+        for reference in &self.references {
+            match pending.iter().find(|(r, _)| r == reference).map(|(_, e)| e) {
+                Some(ProposalEffect::Remove(leaf)) => self.removes.push(*leaf),
+                Some(ProposalEffect::Add(identity, kp_ref)) => self.adds.push((identity.clone(), kp_ref.clone())),
+                Some(ProposalEffect::Other) | None => {}
+            }
+        }
+    }
 }
 
 /// What a group message is, as the service sees it.
@@ -153,6 +179,9 @@ pub struct GroupMessage {
     pub sender: SenderView,
     /// For a public Commit: what it changes in the roster.
     pub change: Option<RosterChange>,
+    /// For a public proposal: its AuthenticatedContent (encoded, to compute
+    /// its ProposalRef) and what it would change.
+    pub proposal: Option<(Vec<u8>, ProposalEffect)>,
 }
 
 impl GroupMessage {
@@ -167,6 +196,10 @@ pub fn inspect_group_message(bytes: &[u8], group_id: &[u8]) -> Result<GroupMessa
     let message = decode_message(bytes)?;
     let (id, view) = match message.body {
         MlsMessageBody::PublicMessage(m) => {
+            let proposal = match &m.content.content {
+                Content::Proposal(p) => Some(public_proposal(&m, p)?),
+                _ => None,
+            };
             let content = m.content;
             let (sender, change) = match (&content.sender, &content.content) {
                 (Sender::Member(leaf), Content::Commit(commit)) => {
@@ -194,6 +227,7 @@ pub fn inspect_group_message(bytes: &[u8], group_id: &[u8]) -> Result<GroupMessa
                 content_type: content.content.content_type(),
                 sender,
                 change,
+                proposal,
             };
             (content.group_id, view)
         }
@@ -203,6 +237,7 @@ pub fn inspect_group_message(bytes: &[u8], group_id: &[u8]) -> Result<GroupMessa
                 content_type: m.content_type,
                 sender: SenderView::Hidden,
                 change: None,
+                proposal: None,
             };
             (m.group_id, view)
         }
@@ -221,13 +256,45 @@ fn roster_change(commit: &Commit) -> Result<RosterChange, ApiError> {
     let mut change = RosterChange::default();
     for p in &commit.proposals {
         match p {
-            ProposalOrRef::Proposal(Proposal::Remove(r)) => change.removes.push(r.removed),
-            ProposalOrRef::Proposal(Proposal::Add(add)) => change.adds.push(added(&add.key_package)?),
-            ProposalOrRef::Proposal(_) => {}
-            ProposalOrRef::Reference(_) => change.by_reference += 1,
+            ProposalOrRef::Proposal(p) => match effect(p)? {
+                ProposalEffect::Remove(leaf) => change.removes.push(leaf),
+                ProposalEffect::Add(identity, kp_ref) => change.adds.push((identity, kp_ref)),
+                ProposalEffect::Other => {}
+            },
+            ProposalOrRef::Reference(r) => change.references.push(r.to_vec()),
         }
     }
     Ok(change)
+}
+
+fn effect(proposal: &Proposal) -> Result<ProposalEffect, ApiError> {
+    Ok(match proposal {
+        Proposal::Remove(r) => ProposalEffect::Remove(r.removed),
+        Proposal::Add(add) => {
+            let (identity, kp_ref) = added(&add.key_package)?;
+            ProposalEffect::Add(identity, kp_ref)
+        }
+        _ => ProposalEffect::Other,
+    })
+}
+
+/// The AuthenticatedContent a public proposal's ProposalRef is made from
+/// (RFC 9420 §5.2), and its effect.
+fn public_proposal(m: &PublicMessage, proposal: &Proposal) -> Result<(Vec<u8>, ProposalEffect), ApiError> {
+    let content = AuthenticatedContent {
+        wire_format: WireFormat::PUBLIC_MESSAGE,
+        content: m.content.clone(),
+        auth: m.auth.clone(),
+    };
+    let bytes = e2ee_core::codec::encode(&content).map_err(|e| malformed(format!("proposal does not encode: {e}")))?;
+    Ok((bytes, effect(proposal)?))
+}
+
+/// The ProposalRef of a public proposal, in the group's cipher suite.
+pub fn proposal_ref(cipher_suite: u16, authenticated_content: &[u8]) -> Result<Vec<u8>, ApiError> {
+    suite(cipher_suite)?
+        .make_proposal_ref(authenticated_content)
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "hashing failed"))
 }
 
 fn added(kp: &KeyPackage) -> Result<(String, Vec<u8>), ApiError> {
@@ -340,7 +407,7 @@ mod tests {
         RosterChange {
             removes: removes.to_vec(),
             adds: adds.iter().map(|a| (a.to_string(), vec![])).collect(),
-            by_reference: 0,
+            references: vec![],
         }
     }
 

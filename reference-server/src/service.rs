@@ -15,7 +15,9 @@ use crate::hub::Hub;
 use crate::inspect::{self, SenderView};
 use crate::limits::{Connections, RateLimiter};
 use crate::metrics::Metrics;
-use crate::store::{Append, AppendOutcome, CommitEffects, GroupState, KeyPackageUpload, Read, Store, Topic, digest};
+use crate::store::{
+    Append, AppendOutcome, CommitEffects, GroupOptions, GroupState, KeyPackageUpload, Read, Store, Topic, digest,
+};
 use crate::wire::{self, MailboxItem};
 
 /// Most entries one read returns.
@@ -204,11 +206,15 @@ impl App {
     pub async fn create_group(&self, me: &Principal, request: &wire::CreateGroup) -> Result<(), ApiError> {
         self.rate.check(&me.identity)?;
         inspect::check_group_id(&request.group_id)?;
+        // The group's suite is its creator's (ProposalRefs hash with it).
+        let key = self.timed(self.store.registered_key(&me.identity)).await?;
+        let cipher_suite = key.and_then(|k| Some(u16::from_be_bytes(k.get(..2)?.try_into().ok()?)));
+        let options = GroupOptions {
+            external_join: request.external_join,
+            cipher_suite: cipher_suite.unwrap_or(1),
+        };
         if !self
-            .timed(
-                self.store
-                    .create_group(&request.group_id, &me.identity, request.external_join),
-            )
+            .timed(self.store.create_group(&request.group_id, &me.identity, options))
             .await?
         {
             return Err(ApiError::new(ErrorCode::GroupExists, "a group with that id exists"));
@@ -285,6 +291,7 @@ impl App {
             message: post.message.clone(),
             commit: view.is_commit(),
             effects: None,
+            proposal: None,
         };
         let mut recipients = Vec::new();
         if view.is_commit() {
@@ -343,7 +350,9 @@ impl App {
             if view.epoch == state.epoch {
                 let mut roster = state.roster.clone();
                 if let Some(change) = &view.change {
-                    roster.apply(change, joiner)?;
+                    let mut change = change.clone();
+                    change.resolve(&state.proposals);
+                    roster.apply(&change, joiner)?;
                 }
                 append.effects = Some(CommitEffects {
                     roster,
@@ -364,6 +373,12 @@ impl App {
                         ErrorCode::SenderMismatch,
                         "the sender leaf is not the client's",
                     ));
+                }
+                // A public proposal is remembered by reference, so a Commit
+                // naming it changes the roster too.
+                if let Some((content, effect)) = &view.proposal {
+                    let reference = inspect::proposal_ref(state.cipher_suite, content)?;
+                    append.proposal = Some((reference, effect.clone()));
                 }
             }
         }

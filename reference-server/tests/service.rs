@@ -314,3 +314,34 @@ async fn live_push_resumes_and_removed_members_stop_receiving() {
     });
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_who_leaves_by_proposal_loses_access() {
+    let (server, url) = memory_server(|_| {}).await;
+    let names: Vec<String> = ["dan", "eve", "fay"].iter().map(|n| unique(n)).collect();
+    let (peers, mut groups, position) = form_group(std::slice::from_ref(&url), &names).await;
+    let group_id = groups[0].id().to_vec();
+    // Fay proposes her own removal; Dan commits it by reference.
+    let leave = groups[2].leave().unwrap();
+    peers[2]
+        .ds
+        .post(
+            &group_id,
+            &Post {
+                message: leave,
+                ..Post::default()
+            },
+        )
+        .await
+        .unwrap();
+    for m in peers[0].ds.messages(&group_id, position, 10).await.unwrap() {
+        groups[0].open(&m.message).unwrap();
+    }
+    let bundle = groups[0].commit_proposals().unwrap();
+    peers[0].commit(&mut groups[0], bundle).await.unwrap();
+    let mut expected = vec![names[0].clone(), names[1].clone()];
+    expected.sort();
+    assert_eq!(peers[0].ds.group_status(&group_id).await.unwrap().members, expected);
+    assert_eq!(code(peers[2].ds.messages(&group_id, 0, 10).await), "not_member");
+    server.shutdown().await;
+}

@@ -4,8 +4,17 @@
 
 use std::sync::Arc;
 
-use super::{Append, AppendOutcome, CommitEffects, EntryKind, FeedEvent, KeyPackageUpload, Read, Store, Topic, digest};
-use crate::inspect::Roster;
+use super::{
+    Append, AppendOutcome, CommitEffects, EntryKind, FeedEvent, GroupOptions, KeyPackageUpload, Read, Store, Topic,
+    digest,
+};
+use crate::inspect::{ProposalEffect, Roster};
+
+/// Groups of the suite: cipher suite 2, no external joins.
+const OPTIONS: GroupOptions = GroupOptions {
+    external_join: false,
+    cipher_suite: 2,
+};
 
 fn message(epoch: u64, sender: &str, body: &str) -> Append {
     Append {
@@ -16,6 +25,7 @@ fn message(epoch: u64, sender: &str, body: &str) -> Append {
         digest: digest(body.as_bytes()),
         commit: false,
         effects: None,
+        proposal: None,
     }
 }
 
@@ -48,6 +58,45 @@ pub async fn run(store: Arc<dyn Store>) {
     group_log_and_commits(&*store).await;
     concurrent_commits_one_winner(store.clone()).await;
     retention_and_mailbox(&*store).await;
+    proposals_until_the_next_commit(&*store).await;
+}
+
+async fn proposals_until_the_next_commit(store: &dyn Store) {
+    let g = b"group-proposals";
+    assert!(store.create_group(g, "alice", OPTIONS).await.unwrap());
+    let proposal = |body: &str, epoch: u64, leaf: u32| Append {
+        proposal: Some((body.as_bytes().to_vec(), ProposalEffect::Remove(leaf))),
+        ..message(epoch, "alice", body)
+    };
+    assert_eq!(
+        store.append(g, proposal("p1", 0, 1), 100).await.unwrap(),
+        AppendOutcome::Accepted(1)
+    );
+    assert_eq!(
+        store.append(g, proposal("p2", 0, 2), 100).await.unwrap(),
+        AppendOutcome::Accepted(2)
+    );
+    let mut pending = store.group(g).await.unwrap().unwrap().proposals;
+    pending.sort();
+    let expected = vec![
+        (b"p1".to_vec(), ProposalEffect::Remove(1)),
+        (b"p2".to_vec(), ProposalEffect::Remove(2)),
+    ];
+    assert_eq!(pending, expected, "remembered by reference");
+    let c0 = commit(0, "alice", "c0", Some(Roster::new("alice")));
+    assert_eq!(store.append(g, c0, 100).await.unwrap(), AppendOutcome::Accepted(3));
+    assert!(
+        store.group(g).await.unwrap().unwrap().proposals.is_empty(),
+        "a Commit ends them"
+    );
+    assert_eq!(
+        store.append(g, proposal("p-old", 0, 1), 100).await.unwrap(),
+        AppendOutcome::Accepted(4)
+    );
+    assert!(
+        store.group(g).await.unwrap().unwrap().proposals.is_empty(),
+        "only the current epoch's"
+    );
 }
 
 async fn identities_and_key_packages(store: &dyn Store) {
@@ -95,13 +144,27 @@ async fn group_log_and_commits(store: &dyn Store) {
     let g = b"group-1";
     let topic = Topic::Group(g.to_vec());
     let mut feed = store.feed();
-    assert!(store.create_group(g, "alice", false).await.unwrap());
-    assert!(!store.create_group(g, "bob", true).await.unwrap(), "exists");
+    assert!(store.create_group(g, "alice", OPTIONS).await.unwrap());
+    assert!(
+        !store
+            .create_group(
+                g,
+                "bob",
+                GroupOptions {
+                    external_join: true,
+                    ..OPTIONS
+                }
+            )
+            .await
+            .unwrap(),
+        "exists"
+    );
     let state = store.group(g).await.unwrap().unwrap();
     assert_eq!(
         (state.epoch, state.roster.members(), state.external_join),
         (0, vec!["alice".to_owned()], false)
     );
+    assert_eq!((state.cipher_suite, state.proposals.len()), (2, 0));
     assert!(store.is_member(g, "alice").await.unwrap());
     assert!(!store.is_member(g, "bob").await.unwrap());
     assert_eq!(
@@ -188,7 +251,7 @@ async fn group_log_and_commits(store: &dyn Store) {
 
 async fn concurrent_commits_one_winner(store: Arc<dyn Store>) {
     let g = b"group-race";
-    assert!(store.create_group(g, "alice", false).await.unwrap());
+    assert!(store.create_group(g, "alice", OPTIONS).await.unwrap());
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let store = store.clone();
@@ -217,7 +280,7 @@ async fn concurrent_commits_one_winner(store: Arc<dyn Store>) {
 
 async fn retention_and_mailbox(store: &dyn Store) {
     let g = b"group-retention";
-    assert!(store.create_group(g, "alice", false).await.unwrap());
+    assert!(store.create_group(g, "alice", OPTIONS).await.unwrap());
     for i in 0..50 {
         let outcome = store.append(g, message(0, "alice", &format!("m{i}")), 5).await.unwrap();
         assert_eq!(outcome, AppendOutcome::Accepted(i + 1));

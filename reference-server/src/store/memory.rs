@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use super::{
-    Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupState, KeyPackageUpload, Read, Store,
-    StoreError, Topic,
+    Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupOptions, GroupState, KeyPackageUpload,
+    MAX_PROPOSALS, Read, Store, StoreError, Topic,
 };
 use crate::inspect::Roster;
 
@@ -172,7 +172,7 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn create_group(&self, group: &[u8], creator: &str, external_join: bool) -> Result<bool, StoreError> {
+    async fn create_group(&self, group: &[u8], creator: &str, options: GroupOptions) -> Result<bool, StoreError> {
         let mut inner = self.lock();
         if inner.groups.contains_key(group) {
             return Ok(false);
@@ -180,7 +180,9 @@ impl Store for MemoryStore {
         let state = GroupState {
             epoch: 0,
             roster: Roster::new(creator),
-            external_join,
+            external_join: options.external_join,
+            cipher_suite: options.cipher_suite,
+            proposals: Vec::new(),
         };
         let new = Group {
             state,
@@ -228,8 +230,15 @@ impl Store for MemoryStore {
         let log = inner.logs.entry(topic.clone()).or_default();
         let entry = log.push(topic, kind, append.message, retention);
         g.remember(append.digest, entry.position);
+        if let Some(proposal) = append.proposal
+            && append.epoch == current
+            && g.state.proposals.len() < MAX_PROPOSALS
+        {
+            g.state.proposals.push(proposal);
+        }
         if append.commit {
             g.state.epoch += 1;
+            g.state.proposals.clear();
             if let Some(effects) = append.effects {
                 g.state.roster = effects.roster;
                 if effects.group_info.is_some() {

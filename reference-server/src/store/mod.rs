@@ -18,7 +18,7 @@ use std::sync::{Arc, OnceLock};
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use crate::inspect::Roster;
+use crate::inspect::{ProposalEffect, Roster};
 
 /// A log: a group's messages or a client's mailbox.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -95,6 +95,15 @@ pub struct KeyPackageUpload {
     pub replace: bool,
 }
 
+/// What is fixed when a group is created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GroupOptions {
+    /// Whether non-members may fetch the GroupInfo and join externally.
+    pub external_join: bool,
+    /// The cipher suite (the creator's).
+    pub cipher_suite: u16,
+}
+
 /// A group as the store keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupState {
@@ -104,7 +113,15 @@ pub struct GroupState {
     pub roster: Roster,
     /// Whether non-members may fetch the GroupInfo and join externally.
     pub external_join: bool,
+    /// The cipher suite (its hash makes ProposalRefs).
+    pub cipher_suite: u16,
+    /// The public proposals of the current epoch, by ProposalRef.
+    pub proposals: Vec<(Vec<u8>, ProposalEffect)>,
 }
+
+/// Most proposals remembered per epoch (more are stored and pushed, but a
+/// Commit naming them by reference does not change the roster).
+pub const MAX_PROPOSALS: usize = 256;
 
 /// What a Commit changes, written atomically with it.
 #[derive(Clone, Debug)]
@@ -134,6 +151,9 @@ pub struct Append {
     pub commit: bool,
     /// For a Commit at the current epoch: what it changes.
     pub effects: Option<CommitEffects>,
+    /// For a public proposal: its ProposalRef and effect, remembered until
+    /// the next Commit if it is for the current epoch.
+    pub proposal: Option<(Vec<u8>, ProposalEffect)>,
 }
 
 /// How long a message's digest is remembered, in seconds.
@@ -222,7 +242,7 @@ pub trait Store: Send + Sync + 'static {
     async fn claim_key_package(&self, identity: &str) -> Result<Option<(Vec<u8>, bool)>, StoreError>;
 
     /// Creates a group at epoch 0 with `creator` at leaf 0; `false` if it exists.
-    async fn create_group(&self, group: &[u8], creator: &str, external_join: bool) -> Result<bool, StoreError>;
+    async fn create_group(&self, group: &[u8], creator: &str, options: GroupOptions) -> Result<bool, StoreError>;
 
     /// The group's state.
     async fn group(&self, group: &[u8]) -> Result<Option<GroupState>, StoreError>;

@@ -18,8 +18,8 @@ use redis::{AsyncCommands, Script};
 use tokio::sync::broadcast;
 
 use super::{
-    Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupState, KeyPackageUpload, Read, Store,
-    StoreError, Topic,
+    Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupOptions, GroupState, KeyPackageUpload,
+    MAX_PROPOSALS, Read, Store, StoreError, Topic,
 };
 use crate::inspect::Roster;
 use crate::wire::b64;
@@ -27,10 +27,11 @@ use crate::wire::b64;
 const FEED_CAPACITY: usize = 16 * 1024;
 
 const APPEND: &str = r#"
--- KEYS: meta, members, log, info, seen (this message's digest key)
+-- KEYS: meta, members, log, info, seen (this message's digest key), props
 -- ARGV: 1 sender, 2 member_check, 3 epoch, 4 message, 5 is_commit,
 --       6 dedup window (s), 7 has_effects, 8 roster, 9 group_info,
---       10 retention, 11 channel, 12 topic tag, 13 member count, 14.. members
+--       10 retention, 11 channel, 12 topic tag, 13 proposal ref ('' if none),
+--       14 proposal effect, 15 max proposals, 16 member count, 17.. members
 local cur = redis.call('HGET', KEYS[1], 'epoch')
 if not cur then return {0} end
 cur = tonumber(cur)
@@ -50,15 +51,19 @@ local kind = '0'
 if is_commit then kind = '1' end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[10], '0-' .. seq, 'k', kind, 'm', ARGV[4])
 redis.call('SET', KEYS[5], seq, 'EX', ARGV[6])
+if ARGV[13] ~= '' and epoch == cur and redis.call('HLEN', KEYS[6]) < tonumber(ARGV[15]) then
+  redis.call('HSET', KEYS[6], ARGV[13], ARGV[14])
+end
 if is_commit then
   redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+  redis.call('DEL', KEYS[6])
   if ARGV[7] == '1' then
     redis.call('HSET', KEYS[1], 'roster', ARGV[8])
     redis.call('DEL', KEYS[2])
-    local n = tonumber(ARGV[13])
-    local i = 14
-    while i <= 13 + n do
-      local j = math.min(i + 999, 13 + n)
+    local n = tonumber(ARGV[16])
+    local i = 17
+    while i <= 16 + n do
+      local j = math.min(i + 999, 16 + n)
       redis.call('SADD', KEYS[2], unpack(ARGV, i, j))
       i = j + 1
     end
@@ -78,9 +83,9 @@ return seq
 "#;
 
 const CREATE_GROUP: &str = r#"
--- KEYS: meta, members; ARGV: roster, external_join, creator
+-- KEYS: meta, members; ARGV: roster, external_join, creator, cipher suite
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'epoch', 0, 'seq', 0, 'roster', ARGV[1], 'ext', ARGV[2])
+redis.call('HSET', KEYS[1], 'epoch', 0, 'seq', 0, 'roster', ARGV[1], 'ext', ARGV[2], 'suite', ARGV[4])
 redis.call('SADD', KEYS[2], ARGV[3])
 return 1
 "#;
@@ -328,36 +333,46 @@ impl Store for RedisStore {
         }
     }
 
-    async fn create_group(&self, group: &[u8], creator: &str, external_join: bool) -> Result<bool, StoreError> {
+    async fn create_group(&self, group: &[u8], creator: &str, options: GroupOptions) -> Result<bool, StoreError> {
         let created: i64 = self
             .scripts
             .create_group
             .key(self.group_key(group, "meta"))
             .key(self.group_key(group, "members"))
             .arg(roster_json(&Roster::new(creator))?)
-            .arg(u8::from(external_join))
+            .arg(u8::from(options.external_join))
             .arg(creator)
+            .arg(options.cipher_suite)
             .invoke_async(&mut self.conn())
             .await?;
         Ok(created == 1)
     }
 
     async fn group(&self, group: &[u8]) -> Result<Option<GroupState>, StoreError> {
-        let (epoch, roster, ext): (Option<u64>, Option<String>, Option<u8>) = redis::cmd("HMGET")
+        type Meta = (Option<u64>, Option<String>, Option<u8>, Option<u16>);
+        let ((epoch, roster, ext, suite), props): (Meta, Vec<(Vec<u8>, String)>) = redis::pipe()
+            .cmd("HMGET")
             .arg(self.group_key(group, "meta"))
-            .arg("epoch")
-            .arg("roster")
-            .arg("ext")
+            .arg(&["epoch", "roster", "ext", "suite"])
+            .cmd("HGETALL")
+            .arg(self.group_key(group, "props"))
             .query_async(&mut self.conn())
             .await?;
         let (Some(epoch), Some(roster)) = (epoch, roster) else {
             return Ok(None);
         };
-        let roster = serde_json::from_str(&roster).map_err(|e| StoreError(format!("bad roster: {e}")))?;
+        let bad = |e: serde_json::Error| StoreError(format!("bad group state: {e}"));
+        let roster = serde_json::from_str(&roster).map_err(bad)?;
+        let proposals = props
+            .into_iter()
+            .map(|(r, effect)| Ok((r, serde_json::from_str(&effect).map_err(bad)?)))
+            .collect::<Result<_, StoreError>>()?;
         Ok(Some(GroupState {
             epoch,
             roster,
             external_join: ext == Some(1),
+            cipher_suite: suite.unwrap_or(1),
+            proposals,
         }))
     }
 
@@ -375,6 +390,7 @@ impl Store for RedisStore {
             .key(self.group_key(group, "log"))
             .key(self.group_key(group, "info"))
             .key(self.group_key(group, &format!("seen:{}", hex(&append.digest))))
+            .key(self.group_key(group, "props"))
             .arg(&append.sender)
             .arg(u8::from(append.member_check))
             .arg(append.epoch)
@@ -391,8 +407,15 @@ impl Store for RedisStore {
         };
         call.arg(retention.max(1))
             .arg(&self.channel)
-            .arg(topic_tag(&Topic::Group(group.to_vec())))
-            .arg(members.len());
+            .arg(topic_tag(&Topic::Group(group.to_vec())));
+        match &append.proposal {
+            Some((reference, effect)) => {
+                let effect = serde_json::to_string(effect).map_err(|e| StoreError(e.to_string()))?;
+                call.arg(reference.as_slice()).arg(effect)
+            }
+            None => call.arg("").arg(""),
+        };
+        call.arg(MAX_PROPOSALS).arg(members.len());
         for m in &members {
             call.arg(m);
         }
