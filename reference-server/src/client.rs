@@ -253,6 +253,13 @@ impl DsClient {
         Ok(body.group_info)
     }
 
+    /// Publishes a GroupInfo of the group's current epoch.
+    pub async fn put_group_info(&self, group_id: &[u8], group_info: Vec<u8>) -> Result<(), Error> {
+        let path = format!("/v1/groups/{}/group-info", b64::encode(group_id));
+        self.call(reqwest::Method::PUT, &path, Some(&wire::GroupInfoBody { group_info }))
+            .await
+    }
+
     /// The WebSocket URL with this client's token.
     pub fn ws_url(&self) -> String {
         let base = self

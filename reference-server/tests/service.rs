@@ -345,3 +345,68 @@ async fn a_member_who_leaves_by_proposal_loses_access() {
     assert_eq!(code(peers[2].ds.messages(&group_id, 0, 10).await), "not_member");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_joins_only_where_the_group_allows_them() {
+    let (server, url) = memory_server(|_| {}).await;
+    let owner = Peer::register(&url, &unique("owner"), 0).await.unwrap();
+    let joiner = Peer::register(&url, &unique("joiner"), 0).await.unwrap();
+
+    let mut open = owner.create_group(true).await.unwrap();
+    owner
+        .ds
+        .put_group_info(open.id(), open.group_info().unwrap())
+        .await
+        .unwrap();
+    let group_info = joiner.ds.group_info(open.id()).await.unwrap();
+    let (mut joined, commit) = joiner.mls.join_external(&group_info).unwrap();
+    let post = Post {
+        message: commit,
+        group_info: Some(joined.group_info().unwrap()),
+        ..Post::default()
+    };
+    let position = joiner.ds.post(open.id(), &post).await.unwrap();
+    for m in owner.ds.messages(open.id(), 0, 10).await.unwrap() {
+        assert!(matches!(&open.open(&m.message).unwrap()[..], [Event::EpochChanged { added, .. }] if added.len() == 1));
+    }
+    let mut members = vec![owner.ds.identity().to_owned(), joiner.ds.identity().to_owned()];
+    members.sort();
+    assert_eq!(joiner.ds.group_status(open.id()).await.unwrap().members, members);
+    let hello = joined.seal(b"hello", b"").unwrap();
+    assert_eq!(
+        joiner
+            .ds
+            .post(
+                open.id(),
+                &Post {
+                    message: hello,
+                    ..Post::default()
+                }
+            )
+            .await
+            .unwrap(),
+        position + 1
+    );
+
+    // A closed group: no GroupInfo for outsiders, and no external Commit
+    // even with a GroupInfo obtained elsewhere.
+    let closed = owner.create_group(false).await.unwrap();
+    owner
+        .ds
+        .put_group_info(closed.id(), closed.group_info().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(code(joiner.ds.group_info(closed.id()).await), "not_member");
+    let (_, commit) = joiner.mls.join_external(&closed.group_info().unwrap()).unwrap();
+    let post = Post {
+        message: commit,
+        ..Post::default()
+    };
+    assert_eq!(code(joiner.ds.post(closed.id(), &post).await), "forbidden");
+    // A GroupInfo of another group is refused.
+    assert_eq!(
+        code(owner.ds.put_group_info(open.id(), closed.group_info().unwrap()).await),
+        "invalid_group_info"
+    );
+    server.shutdown().await;
+}
