@@ -410,3 +410,26 @@ async fn external_joins_only_where_the_group_allows_them() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_a_static_directory_beside_the_api() {
+    let dir = reference_server::testbed::TempDir::new("static").unwrap();
+    std::fs::write(dir.path().join("index.html"), "<h1>chat</h1>").unwrap();
+    let root = dir.path().to_owned();
+    let (server, url) = memory_server(|c| c.static_dir = Some(root)).await;
+    assert_eq!(
+        reqwest::get(format!("{url}/")).await.unwrap().text().await.unwrap(),
+        "<h1>chat</h1>"
+    );
+    assert_eq!(
+        reqwest::get(format!("{url}/healthz"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok\n"
+    );
+    assert_eq!(reqwest::get(format!("{url}/missing.js")).await.unwrap().status(), 404);
+    server.shutdown().await;
+}
