@@ -164,11 +164,19 @@ impl Connection {
         let frame: ClientFrame = match serde_json::from_str(text) {
             Ok(frame) => frame,
             Err(e) => {
-                return self
-                    .refuse(None, ApiError::bad_request(format!("bad frame: {e}")))
-                    .await;
+                // Junk costs a token too (a `send` pays in `App::post`).
+                let refusal = match self.app.rate.check(&self.me.identity) {
+                    Ok(()) => ApiError::bad_request(format!("bad frame: {e}")),
+                    Err(limited) => limited,
+                };
+                return self.refuse(None, refusal).await;
             }
         };
+        if !matches!(frame, ClientFrame::Send { .. })
+            && let Err(limited) = self.app.rate.check(&self.me.identity)
+        {
+            return self.refuse(None, limited).await;
+        }
         match frame {
             ClientFrame::Send { id, group, post } => match self.app.post(&self.me, &group, post).await {
                 Ok(position) => self.send(ServerFrame::Accepted { id, position }).await,
@@ -180,16 +188,10 @@ impl Connection {
                     .await
                 }
             },
-            ClientFrame::Subscribe { group, after } => {
-                let checked = async {
-                    self.app.rate.check(&self.me.identity)?;
-                    self.app.require_member(&self.me, &group).await
-                };
-                match checked.await {
-                    Ok(()) => self.subscribe(Topic::Group(group), after).await,
-                    Err(e) => self.refuse(None, e).await,
-                }
-            }
+            ClientFrame::Subscribe { group, after } => match self.app.require_member(&self.me, &group).await {
+                Ok(()) => self.subscribe(Topic::Group(group), after).await,
+                Err(e) => self.refuse(None, e).await,
+            },
             ClientFrame::SubscribeMailbox { after } => {
                 self.subscribe(Topic::Mailbox(self.me.identity.clone()), after).await
             }
