@@ -77,12 +77,12 @@ impl Authenticator {
     }
 
     /// A fresh challenge.
-    pub fn challenge(&self) -> Vec<u8> {
+    pub fn challenge(&self) -> Result<Vec<u8>, ApiError> {
         let mut nonce = [0u8; 16];
-        getrandom::fill(&mut nonce).expect("the OS has randomness");
+        getrandom::fill(&mut nonce).map_err(|_| ApiError::new(ErrorCode::Internal, "no OS randomness"))?;
         let time = now().to_be_bytes();
         let tag = self.mac(b"challenge", &[&time, &nonce]);
-        [&time[..], &nonce, &tag[..16]].concat()
+        Ok([&time[..], &nonce, &tag[..16]].concat())
     }
 
     fn check_challenge(&self, challenge: &[u8]) -> Result<(), ApiError> {
@@ -161,7 +161,7 @@ mod tests {
     use e2ee_core::Client;
 
     fn login(auth: &Authenticator, client: &Client, identity: &str) -> wire::Login {
-        let challenge = auth.challenge();
+        let challenge = auth.challenge().unwrap();
         let cs = inspect::suite(client.cipher_suite()).unwrap();
         let signature = cs
             .sign_with_label(

@@ -20,6 +20,11 @@ pub struct Config {
     #[arg(long, env = "E2EE_REDIS_URL")]
     pub redis_url: Option<String>,
 
+    /// The Redis URL names seed nodes of a Redis Cluster, separated by
+    /// commas (every key of a group or client shares one hash slot).
+    #[arg(long, env = "E2EE_REDIS_CLUSTER")]
+    pub redis_cluster: bool,
+
     /// Prefix of every Redis key and of the feed channel.
     #[arg(long, env = "E2EE_REDIS_PREFIX", default_value = "e2ee")]
     pub redis_prefix: String,

@@ -101,10 +101,10 @@ async fn metrics(State(app): State<Arc<App>>) -> Response {
     (content_type, app.metrics.render()).into_response()
 }
 
-async fn challenge(State(app): State<Arc<App>>) -> Json<wire::Challenge> {
-    Json(wire::Challenge {
-        challenge: app.auth.challenge(),
-    })
+async fn challenge(State(app): State<Arc<App>>) -> Result<Json<wire::Challenge>, ApiError> {
+    Ok(Json(wire::Challenge {
+        challenge: app.auth.challenge()?,
+    }))
 }
 
 async fn login(State(app): State<Arc<App>>, Body(login): Body<wire::Login>) -> Result<Json<wire::Session>, ApiError> {

@@ -47,6 +47,7 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
         Some(url) => {
             let redis = store::redis::RedisConfig {
                 url: url.clone(),
+                cluster: config.redis_cluster,
                 prefix: config.redis_prefix.clone(),
             };
             Arc::new(store::redis::RedisStore::connect(redis).await?)

@@ -181,6 +181,84 @@ impl Redis {
     }
 }
 
+/// A Redis Cluster of three masters on free ports (no replicas).
+pub struct RedisCluster {
+    /// The nodes' ports.
+    pub ports: Vec<u16>,
+    /// The node processes.
+    pub nodes: Vec<Process>,
+}
+
+impl RedisCluster {
+    /// Starts three cluster-enabled redis-servers in `dir` and joins them
+    /// with `redis-cli --cluster create`. `None` if redis-cli is missing
+    /// (see [`require_binary`]).
+    pub fn start(server: &Path, dir: &Path) -> Result<Option<Self>, BoxError> {
+        let Some(cli) = require_binary("redis-cli") else {
+            return Ok(None);
+        };
+        let (mut ports, mut nodes) = (Vec::new(), Vec::new());
+        for i in 0..3 {
+            let port = free_port()?;
+            let node_dir = dir.join(format!("node{i}"));
+            std::fs::create_dir_all(&node_dir)?;
+            let mut command = Command::new(server);
+            command
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"])
+                .arg("--dir")
+                .arg(&node_dir);
+            nodes.push(Process::spawn(
+                &format!("redis-node{i}"),
+                &mut command,
+                &node_dir.join("redis.log"),
+            )?);
+            ports.push(port);
+        }
+        for &port in &ports {
+            if !wait_port(port, Duration::from_secs(10)) {
+                return Err(format!("redis cluster node did not listen on {port}").into());
+            }
+        }
+        let addresses: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let created = Command::new(&cli)
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()?;
+        if !created.status.success() {
+            return Err(format!(
+                "redis-cli --cluster create: {}",
+                String::from_utf8_lossy(&created.stdout)
+            )
+            .into());
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let ok = ports.iter().all(|p| {
+                Command::new(&cli)
+                    .args(["-p", &p.to_string(), "cluster", "info"])
+                    .output()
+                    .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
+            });
+            if ok {
+                return Ok(Some(Self { ports, nodes }));
+            }
+            if Instant::now() > deadline {
+                return Err("the Redis Cluster did not become ready".into());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The seed URLs, comma-separated (as `--redis-url` takes them).
+    pub fn urls(&self) -> String {
+        let urls: Vec<String> = self.ports.iter().map(|p| format!("redis://127.0.0.1:{p}/")).collect();
+        urls.join(",")
+    }
+}
+
 /// Renders the nginx template with `upstreams` and `listen` and wraps it
 /// in a main config keeping every file under `dir`.
 pub fn nginx_config(dir: &Path, listen: &str, upstreams: &[u16], worker_connections: usize) -> String {

@@ -28,6 +28,7 @@ async fn redis_store_passes_the_store_suite() {
     let redis = Redis::start(&binary, dir.path()).unwrap();
     let config = RedisConfig {
         url: redis.url(),
+        cluster: false,
         prefix: unique("suite"),
     };
     let store = RedisStore::connect(config).await.unwrap();
@@ -205,4 +206,28 @@ async fn graceful_shutdown_and_readiness() {
     assert_eq!(mailbox.status(), 503);
     let body: reference_server::wire::ErrorBody = mailbox.json().await.unwrap();
     assert_eq!(body.error.code, "store_unavailable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_passes_the_store_suite_and_orders_commits() {
+    let Some(binary) = require_binary("redis-server") else {
+        return;
+    };
+    let dir = TempDir::new("redis-cluster").unwrap();
+    let Some(cluster) = reference_server::testbed::RedisCluster::start(&binary, dir.path()).unwrap() else {
+        return;
+    };
+    let config = RedisConfig {
+        url: cluster.urls(),
+        cluster: true,
+        prefix: unique("cluster"),
+    };
+    let store = Arc::new(RedisStore::connect(config.clone()).await.unwrap());
+    reference_server::store::conformance::run(store.clone()).await;
+    // The service on the cluster: the commit race of (b).
+    let mut server_config = reference_server::Config::with_listen("127.0.0.1:0".parse().unwrap());
+    server_config.static_dir = Some("/nonexistent".into());
+    let server = reference_server::start(server_config, store).await.unwrap();
+    concurrent_commits(&[format!("http://{}", server.addr)]).await;
+    server.shutdown().await;
 }

@@ -121,10 +121,48 @@ return {}
 /// Where and how to reach Redis.
 #[derive(Clone, Debug)]
 pub struct RedisConfig {
-    /// `redis://host:port/`.
+    /// `redis://host:port/`; with `cluster`, seed nodes separated by commas.
     pub url: String,
+    /// Talk to a Redis Cluster (commands routed by hash slot).
+    pub cluster: bool,
     /// Prefix of every key and of the feed channel.
     pub prefix: String,
+}
+
+/// One node (reconnecting by itself) or a cluster (routing each command
+/// and script by the hash slot of its keys).
+#[derive(Clone)]
+enum Conn {
+    Single(ConnectionManager),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a redis::Cmd) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Self::Single(c) => c.req_packed_command(cmd),
+            Self::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Self::Single(c) => c.req_packed_commands(pipeline, offset, count),
+            Self::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Self::Single(c) => c.get_db(),
+            Self::Cluster(c) => c.get_db(),
+        }
+    }
 }
 
 struct Scripts {
@@ -138,7 +176,7 @@ struct Scripts {
 
 /// The Redis [`Store`].
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Conn,
     prefix: String,
     channel: String,
     scripts: Scripts,
@@ -156,13 +194,24 @@ impl RedisStore {
     /// Connects (retrying in the background when Redis goes away) and
     /// starts listening for entries accepted by any replica.
     pub async fn connect(config: RedisConfig) -> Result<Self, StoreError> {
-        let client = redis::Client::open(config.url.as_str())?;
-        let manager_config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(5)))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_with_config(client.clone(), manager_config).await?;
+        let seeds: Vec<&str> = config.url.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
+        // The feed listens on one node: a cluster forwards every PUBLISH
+        // to all its nodes.
+        let client = redis::Client::open(*seeds.first().ok_or_else(|| StoreError("no Redis URL".into()))?)?;
+        let conn = if config.cluster {
+            let cluster = redis::cluster::ClusterClient::builder(seeds)
+                .connection_timeout(Duration::from_secs(2))
+                .response_timeout(Duration::from_secs(5))
+                .build()?;
+            Conn::Cluster(cluster.get_async_connection().await?)
+        } else {
+            let manager_config = redis::aio::ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(Duration::from_secs(2)))
+                .set_response_timeout(Some(Duration::from_secs(5)))
+                .set_number_of_retries(2)
+                .set_max_delay(Duration::from_millis(500));
+            Conn::Single(ConnectionManager::new_with_config(client.clone(), manager_config).await?)
+        };
         let channel = format!("{}:feed", config.prefix);
         let feed = broadcast::channel(FEED_CAPACITY).0;
         let listener = tokio::spawn(listen(client, channel.clone(), feed.clone()));
@@ -199,7 +248,7 @@ impl RedisStore {
         }
     }
 
-    fn conn(&self) -> ConnectionManager {
+    fn conn(&self) -> Conn {
         // A cheap handle onto one multiplexed connection: concurrent
         // requests are pipelined.
         self.conn.clone()
