@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Builds e2ee-ffi, generates its Kotlin, Swift and Python bindings, then
-# compiles and runs the Kotlin test on the JVM and runs the Python test.
-# Fails if either fails; says which ran. Needs kotlinc and JNA from
-# scripts/install-deps.sh.
+# Builds e2ee-ffi, generates its Kotlin, Swift and Python bindings, and
+# tests them: the Python test against the generated module; the Kotlin test
+# compiled with kotlinc against the packaged JVM jar (bindings + native
+# library, loaded by JNA from the classpath) and run on the JDK; and the
+# Python wheel (maturin) installed into a fresh virtualenv, where the same
+# Python test runs again. Fails if any fails; says which ran.
+# Needs kotlinc, JNA and maturin from scripts/install-deps.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -12,19 +15,33 @@ cd "$root"
 target="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 out="${E2EE_BINDINGS_DIR:-$target/bindings}"
 bash "$here/generate-bindings.sh" "$out"
-lib="$out/libe2ee_ffi.so"
+ran=()
 
-echo "== Python test"
+echo "== Python test (generated module)"
 cp "$here/tests/python/test_e2ee.py" "$out/python/"
 (cd "$out/python" && python3 -m unittest -v test_e2ee)
+ran+=("python")
 
-echo "== Kotlin test (kotlinc $KOTLIN_VERSION, JNA $JNA_JAR)"
-[[ -x "$KOTLINC" ]] || { echo "kotlinc missing at $KOTLINC: run scripts/install-deps.sh" >&2; exit 1; }
-[[ -f "$JNA_JAR" ]] || { echo "JNA missing at $JNA_JAR: run scripts/install-deps.sh" >&2; exit 1; }
-jar="$out/kotlin-test.jar"
-"$KOTLINC" -nowarn "$out/kotlin/e2ee/e2ee_ffi.kt" "$here/tests/kotlin/Main.kt" -cp "$JNA_JAR" -include-runtime -d "$jar" 2>&1 \
-    | grep -v '^warning' || true
-[[ -f "$jar" ]] || { echo "Kotlin compilation failed" >&2; exit 1; }
-java -Djna.library.path="$(dirname "$lib")" -cp "$jar:$JNA_JAR" MainKt
+echo "== Kotlin: JVM jar and test (kotlinc $KOTLIN_VERSION, JNA $JNA_JAR)"
+for tool in "$KOTLINC" "$JNA_JAR"; do
+    [[ -e "$tool" ]] || { echo "missing $tool: run scripts/install-deps.sh" >&2; exit 1; }
+done
+bash "$here/build-jar.sh" "$out"
+test_jar="$out/kotlin-test.jar"
+"$KOTLINC" -nowarn "$here/tests/kotlin/Main.kt" -cp "$out/e2ee.jar:$JNA_JAR" -include-runtime -d "$test_jar"
+java -cp "$test_jar:$out/e2ee.jar:$JNA_JAR" MainKt
+ran+=("kotlin (jvm)")
 
-echo "bindings: Python and Kotlin tests ran and passed (Swift generated, not compiled: no Swift toolchain here)"
+echo "== Python wheel (maturin $MATURIN_VERSION) in a fresh virtualenv"
+[[ -x "$MATURIN" ]] || { echo "maturin missing at $MATURIN: run scripts/install-deps.sh" >&2; exit 1; }
+wheels="$out/wheels"
+(cd "$here" && "$MATURIN" build --quiet --profile dev --out "$wheels") 2>&1 | grep -v '^warning\|old-style' || true
+venv="$(mktemp -d)"
+trap 'rm -rf "$venv"' EXIT
+python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check "$wheels"/e2ee-*.whl
+mkdir "$venv/test" && cp "$here/tests/python/test_e2ee.py" "$venv/test/"
+(cd "$venv/test" && "$venv/bin/python" -m unittest test_e2ee)
+ran+=("python wheel")
+
+echo "bindings: ran and passed: ${ran[*]}. Swift: generated only (no Swift toolchain on this machine)."

@@ -34,7 +34,7 @@ for target in wasm32-unknown-unknown thumbv7em-none-eabihf; do
 done
 
 # --- Debian packages ---------------------------------------------------------
-apt_packages=(redis-server nginx chromium libjna-java)
+apt_packages=(redis-server nginx chromium libjna-java python3-venv)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then
@@ -85,6 +85,16 @@ else
     rm -rf "$dest"
     mv "$tmp/unpack" "$dest"
     step "kotlinc $KOTLIN_VERSION: installed at $KOTLINC"
+fi
+
+# --- maturin (Python wheel of e2ee-ffi), in a private virtualenv ------------
+if [ "$("$MATURIN" --version 2>/dev/null | awk '{print $2}')" = "$MATURIN_VERSION" ]; then
+    step "maturin $MATURIN_VERSION: present"
+else
+    step "maturin $MATURIN_VERSION: installing into $PY_TOOLS_VENV"
+    python3 -m venv "$PY_TOOLS_VENV"
+    "$PY_TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check "maturin==$MATURIN_VERSION"
+    step "maturin $MATURIN_VERSION: installed"
 fi
 
 # --- wasm-bindgen-cli, pinned to the wasm-bindgen in Cargo.lock ---------------

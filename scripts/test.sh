@@ -24,6 +24,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "tests: cargo test --workspace (all but the IETF vector runner)"
 cargo test --workspace -- --skip ietf_test_vectors --exact
 
+step "bindings: bash e2ee-ffi/test-bindings.sh (Python, Kotlin on the JVM, Python wheel)"
+bash e2ee-ffi/test-bindings.sh
+
 step "IETF test vectors: cargo test -p e2ee-core --test vectors -- --nocapture"
 cargo test -p e2ee-core --test vectors -- --nocapture
 

@@ -371,3 +371,16 @@ fn clients_and_groups_are_stored_separately_and_continue() {
         assert_eq!(code(alice.restore_group(&[1, 2, 3])), "state_corrupt");
     }
 }
+
+#[test]
+fn sign_with_label_verifies_under_the_signature_key() {
+    use e2ee_core::crypto::{CipherSuite, CryptoProvider, RustCryptoProvider};
+    for suite in SUITES {
+        let client = Client::new(suite, b"alice").unwrap();
+        let signature = client.sign_with_label(b"e2ee-ds login", b"challenge").unwrap();
+        let cs = RustCryptoProvider.cipher_suite(CipherSuite(suite)).unwrap();
+        let key = client.signature_public_key();
+        cs.verify_with_label(key, b"e2ee-ds login", b"challenge", &signature).unwrap();
+        assert!(cs.verify_with_label(key, b"other label", b"challenge", &signature).is_err());
+    }
+}

@@ -55,6 +55,14 @@ impl From<e2ee_core::Error> for E2eeError {
 
 type Result<T> = std::result::Result<T, E2eeError>;
 
+/// A storage key as the core takes it: exactly 32 bytes.
+fn storage_key(key: &[u8]) -> Result<[u8; 32]> {
+    key.try_into().map_err(|_| E2eeError::Failed {
+        code: "invalid_storage_key".into(),
+        detail: format!("a storage key has 32 bytes, not {}", key.len()),
+    })
+}
+
 /// Locks `m`; a panic elsewhere cannot leave the state half-changed (every
 /// core operation is all-or-nothing), so a poisoned lock is still usable.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -363,6 +371,40 @@ impl Client {
         )?))
     }
 
+    /// The client stored by `export_state` (options and validator are
+    /// configuration: set them again).
+    #[uniffi::constructor]
+    pub fn restore_state(state: Vec<u8>) -> Result<Arc<Self>> {
+        Ok(Self::wrap(core::Client::restore_state(&state)?))
+    }
+
+    /// The client stored by `export_sealed` under the 32-byte `key`.
+    #[uniffi::constructor]
+    pub fn restore_sealed(state: Vec<u8>, key: Vec<u8>) -> Result<Arc<Self>> {
+        Ok(Self::wrap(core::Client::restore_sealed(&state, &storage_key(&key)?)?))
+    }
+
+    /// The client's state (identity, signature key, unused KeyPackages'
+    /// keys); groups are stored separately. Protect it like a key.
+    pub fn export_state(&self) -> Result<Vec<u8>> {
+        Ok(lock(&self.inner).export_state()?)
+    }
+
+    /// The client's state sealed under a 32-byte storage key.
+    pub fn export_sealed(&self, key: Vec<u8>) -> Result<Vec<u8>> {
+        Ok(lock(&self.inner).export_sealed(&storage_key(&key)?)?)
+    }
+
+    /// A group of this client stored by `Group.export_state`.
+    pub fn restore_group(&self, state: Vec<u8>) -> Result<Arc<Group>> {
+        Ok(Group::wrap(lock(&self.inner).restore_group(&state)?))
+    }
+
+    /// A group of this client stored by `Group.export_sealed` under `key`.
+    pub fn restore_sealed_group(&self, state: Vec<u8>, key: Vec<u8>) -> Result<Arc<Group>> {
+        Ok(Group::wrap(lock(&self.inner).restore_sealed_group(&state, &storage_key(&key)?)?))
+    }
+
     /// The identity in the client's credential.
     pub fn identity(&self) -> Vec<u8> {
         lock(&self.inner).identity().to_vec()
@@ -376,6 +418,12 @@ impl Client {
     /// The signature public key.
     pub fn signature_public_key(&self) -> Vec<u8> {
         lock(&self.inner).signature_public_key().to_vec()
+    }
+
+    /// `SignWithLabel` (RFC 9420 §5.1.2) with the client's signature key,
+    /// e.g. for a Delivery Service login.
+    pub fn sign_with_label(&self, label: Vec<u8>, content: Vec<u8>) -> Result<Vec<u8>> {
+        Ok(lock(&self.inner).sign_with_label(&label, &content)?)
     }
 
     /// Options for groups created or joined from now on.
@@ -530,6 +578,22 @@ impl Group {
     /// Commits `intent` again in the current epoch.
     pub fn retry(&self, intent: Intent) -> Result<Option<CommitBundle>> {
         Ok(lock(&self.inner).retry(&intent.into())?.map(CommitBundle::from))
+    }
+
+    /// This member's state of the group, to store after every change.
+    pub fn export_state(&self) -> Result<Vec<u8>> {
+        Ok(lock(&self.inner).export_state()?)
+    }
+
+    /// The group's state sealed under a 32-byte storage key.
+    pub fn export_sealed(&self, key: Vec<u8>) -> Result<Vec<u8>> {
+        Ok(lock(&self.inner).export_sealed(&storage_key(&key)?)?)
+    }
+
+    /// Adds the owners of `key_packages`; with `update_path` the Commit
+    /// also refreshes this member's keys.
+    pub fn add_with_path(&self, key_packages: Vec<Vec<u8>>, update_path: bool) -> Result<CommitBundle> {
+        Ok(lock(&self.inner).add_with_path(&key_packages, update_path)?.into())
     }
 
     /// How many messages of future epochs are held.

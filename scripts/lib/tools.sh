@@ -10,3 +10,8 @@ KOTLINC="$E2EE_TOOLS_DIR/kotlin-compiler-$KOTLIN_VERSION/package/bin/kotlinc"
 
 # JNA, needed by uniffi-generated Kotlin code (Debian package libjna-java).
 JNA_JAR="/usr/share/java/jna.jar"
+
+# maturin (builds the Python wheel of e2ee-ffi), in its own virtualenv.
+MATURIN_VERSION="1.16.0"
+PY_TOOLS_VENV="$E2EE_TOOLS_DIR/py-venv"
+MATURIN="$PY_TOOLS_VENV/bin/maturin"

@@ -155,6 +155,14 @@ impl Client {
         self.signer.private.as_bytes()
     }
 
+    /// `SignWithLabel(signature key, label, content)` (RFC 9420 §5.1.2):
+    /// proves possession of the signature key to a service, e.g. a Delivery
+    /// Service login, under a label of the application's own (MLS's labels
+    /// cannot be reused: they are prefixed with "MLS 1.0 " like all).
+    pub fn sign_with_label(&self, label: &[u8], content: &[u8]) -> Result<Vec<u8>, Error> {
+        Ok(self.cs.sign_with_label(self.signer.private.as_bytes(), label, content)?)
+    }
+
     /// A fresh KeyPackage (an encoded `MLSMessage`) to publish; its private
     /// keys stay in the client until a Welcome uses them.
     pub fn key_package(&mut self) -> Result<Vec<u8>, Error> {

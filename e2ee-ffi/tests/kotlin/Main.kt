@@ -31,6 +31,20 @@ fun main() {
     check(out.selfRemoved && !bobGroup.isActive(), "bob is out")
     check(aliceGroup.epochAuthenticator().contentEquals(carolGroup.epochAuthenticator()), "agree")
 
+    // State export and import: a restarted Alice keeps talking with Carol.
+    val key = ByteArray(32) { it.toByte() }
+    val alice2 = Client.restoreSealed(alice.exportSealed(key), key)
+    val aliceGroup2 = alice2.restoreSealedGroup(aliceGroup.exportSealed(key), key)
+    val hello = carolGroup.seal("after restart".toByteArray(), ByteArray(0))
+    val got = aliceGroup2.open(hello).single() as Event.Message
+    check(String(got.data) == "after restart", "restored group opens")
+    try {
+        alice2.restoreGroup(aliceGroup2.exportState()).open(hello)
+        throw AssertionError("a used key opened again")
+    } catch (e: E2eeException.Failed) {
+        check(e.code == "secret_tree_key_consumed", "error code ${e.code}")
+    }
+
     try {
         aliceGroup.open(byteArrayOf(0xff.toByte()))
         throw AssertionError("garbage was accepted")
@@ -43,5 +57,5 @@ fun main() {
     } catch (e: E2eeException.Failed) {
         check(e.code == "unsupported_cipher_suite", "error code ${e.code}")
     }
-    println("kotlin bindings: chat, add/remove and errors passed")
+    println("kotlin bindings: chat, add/remove, state export/import and errors passed")
 }

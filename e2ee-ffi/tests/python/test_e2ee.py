@@ -1,6 +1,7 @@
 """The Python bindings end to end: a three-member chat, add and remove,
 state export and import, and typed errors for bad input."""
 
+import threading
 import unittest
 
 import e2ee_ffi as e2ee
@@ -45,6 +46,44 @@ class ChatTest(unittest.TestCase):
         for group in (carol, dave_group):
             self.assertEqual(group.epoch_authenticator(), alice.epoch_authenticator())
             self.assertEqual(group.export_secret(b"label", b"ctx", 32), alice.export_secret(b"label", b"ctx", 32))
+
+    def test_state_export_and_import(self):
+        (alice_client, bob_client, _), (alice, bob, _) = chat()
+        key = bytes(range(32))
+        bob_client = e2ee.Client.restore_sealed(bob_client.export_sealed(key), key)
+        bob = bob_client.restore_sealed_group(bob.export_sealed(key), key)
+        alice = alice_client.restore_group(alice.export_state())
+        sealed = bob.seal(b"after restart", b"")
+        [event] = alice.open(sealed)
+        self.assertEqual(event.data, b"after restart")
+        restored = alice_client.restore_group(alice.export_state())
+        with self.assertRaises(e2ee.E2eeError) as caught:
+            restored.open(sealed)  # the key was used before the export
+        self.assertEqual(caught.exception.code, "secret_tree_key_consumed")
+        with self.assertRaises(e2ee.E2eeError) as caught:
+            bob_client.restore_sealed_group(bob.export_sealed(key), bytes(32))
+        self.assertEqual(caught.exception.code, "state_key")
+        with self.assertRaises(e2ee.E2eeError) as caught:
+            bob.export_sealed(b"short")
+        self.assertEqual(caught.exception.code, "invalid_storage_key")
+
+    def test_objects_are_shared_between_threads(self):
+        (_, _, _), (alice, bob, _) = chat()
+        sealed, lock = [], threading.Lock()
+
+        def send(n):
+            for i in range(20):
+                message = bob.seal(f"{n}-{i}".encode(), b"")
+                with lock:
+                    sealed.append(message)
+
+        threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        opened = {alice.open(m)[0].data for m in sealed}
+        self.assertEqual(opened, {f"{n}-{i}".encode() for n in range(4) for i in range(20)})
 
     def test_errors_carry_a_code(self):
         client = e2ee.Client(1, b"erin")
