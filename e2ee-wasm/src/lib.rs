@@ -190,6 +190,14 @@ impl Client {
         self.inner.signature_private_key().to_vec()
     }
 
+    /// `SignWithLabel` (RFC 9420 §5.1.2) of `content` with this client's
+    /// signature key, e.g. to log in to a Delivery Service.
+    #[wasm_bindgen(js_name = signWithLabel)]
+    pub fn sign_with_label(&self, label: &Bytes, content: &Bytes) -> Result<Vec<u8>> {
+        let label = bytes(label, "label")?;
+        Ok(self.inner.sign_with_label(&label, &bytes(content, "content")?)?)
+    }
+
     /// Options for the groups this client creates or joins from now on;
     /// fields left out take the defaults.
     #[wasm_bindgen(js_name = setGroupOptions)]
