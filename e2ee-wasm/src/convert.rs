@@ -284,3 +284,23 @@ fn event(e: core::Event) -> JsValue {
 pub(crate) fn events(list: Vec<core::Event>) -> JsValue {
     array(list, event)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Only the parts that need no JavaScript engine run on the host; the
+    // rest is tested through the package (`npm test` in e2ee-wasm/).
+    #[test]
+    fn errors_keep_the_core_code_and_message() {
+        let core_error = e2ee_core::Client::new(9, b"x").unwrap_err();
+        let e = Error::from(core_error.clone());
+        assert_eq!((e.code, e.message), (core_error.code(), core_error.to_string()));
+        assert_eq!(Error::invalid("key must be 32 bytes").code, "invalid_argument");
+    }
+
+    #[test]
+    fn version_is_the_package_version() {
+        assert_eq!(crate::version(), env!("CARGO_PKG_VERSION"));
+    }
+}
