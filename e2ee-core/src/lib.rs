@@ -2,7 +2,9 @@
 //!
 //! Messaging Layer Security (MLS, RFC 9420) for group end-to-end encryption,
 //! written for `no_std` + `alloc`. The default `std` feature only adds OS
-//! randomness; everything else takes a caller-supplied `rand_core` RNG.
+//! randomness; everything else takes a caller-supplied `rand_core` RNG. The
+//! optional `parallel` feature (with `std`) verifies a joined tree's leaf
+//! signatures on all available cores; results are the same without it.
 //!
 //! Most applications need only the high-level [`client`] API ([`Client`],
 //! [`Group`], [`Event`]; `std` feature): see its example. The modules below

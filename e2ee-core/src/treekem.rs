@@ -727,20 +727,20 @@ fn merge_and_decrypt(
 
 /// Checks that no public key of `update` (leaf or path) is already in the
 /// tree, other than at the sender's leaf, which it replaces (§12.4.2). Run it
-/// on the tree before the path is merged. O(n log n) for n nodes.
+/// on the tree before the path is merged. The error names the first
+/// conflicting leaf, else the first conflicting parent. O(log n) per key,
+/// with the tree's key index.
 pub fn check_update_path_keys(tree: &RatchetTree, sender: LeafIndex, update: &UpdatePath) -> Result<(), TreeKemError> {
-    let mut keys: Vec<&[u8]> = update.nodes.iter().map(|n| n.encryption_key.as_slice()).collect();
-    keys.push(update.leaf_node.encryption_key.as_slice());
-    keys.sort_unstable();
-    let leaves = tree.leaves().filter(|(i, _)| *i != sender);
-    let leaf_keys = leaves.filter_map(|(i, l)| Some((i.to_node()?, l.encryption_key.as_slice())));
-    let parent_keys = tree.parents().map(|(x, p)| (x, p.encryption_key.as_slice()));
-    for (x, key) in leaf_keys.chain(parent_keys) {
-        if keys.binary_search(&key).is_ok() {
-            return Err(TreeError::DuplicateEncryptionKey { node: x.0 }.into());
-        }
+    let keys = update.nodes.iter().map(|n| &n.encryption_key);
+    let keys = keys.chain(core::iter::once(&update.leaf_node.encryption_key));
+    let own = sender.to_node();
+    let conflicts = keys.flat_map(|key| tree.nodes_with_encryption_key(key.as_slice()));
+    // Leaves first (a leaf's index is even), then by position.
+    let first = conflicts.filter(|x| Some(*x) != own).min_by_key(|x| (!x.is_leaf(), *x));
+    match first {
+        Some(x) => Err(TreeError::DuplicateEncryptionKey { node: x.0 }.into()),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The child of `p` off the path down to `x`, as an error if `p` is a leaf.

@@ -125,8 +125,18 @@ pub fn seal_group_info(
     group_info: &GroupInfo,
     schedule: &WelcomeSchedule,
 ) -> Result<Vec<u8>, WelcomeError> {
+    seal_encoded_group_info(cs, &encode(group_info)?, schedule)
+}
+
+/// Like [`seal_group_info`], for a GroupInfo already encoded (e.g. by
+/// [`sign_and_encode_group_info`]).
+pub fn seal_encoded_group_info(
+    cs: &dyn CipherSuiteProvider,
+    encoded_group_info: &[u8],
+    schedule: &WelcomeSchedule,
+) -> Result<Vec<u8>, WelcomeError> {
     let key = schedule.welcome_key(cs)?;
-    Ok(cs.aead_seal(key.key.as_bytes(), key.nonce.as_bytes(), &[], &encode(group_info)?)?)
+    Ok(cs.aead_seal(key.key.as_bytes(), key.nonce.as_bytes(), &[], encoded_group_info)?)
 }
 
 /// Encrypts `secrets` to a joiner's `init_key` (EncryptWithLabel, "Welcome").
@@ -153,9 +163,22 @@ pub fn sign_group_info(
     group_info: &mut GroupInfo,
     signature_key: &[u8],
 ) -> Result<(), WelcomeError> {
-    let tbs = encode(&GroupInfoTbs(group_info))?;
-    group_info.signature = cs.sign_with_label(signature_key, GROUP_INFO_LABEL, &tbs)?.into();
-    Ok(())
+    sign_and_encode_group_info(cs, group_info, signature_key).map(drop)
+}
+
+/// Signs `group_info` as [`sign_group_info`] does and returns its
+/// encoding, which is the signed GroupInfoTBS followed by the signature:
+/// a GroupInfo holding a large tree is encoded once, not twice.
+pub fn sign_and_encode_group_info(
+    cs: &dyn CipherSuiteProvider,
+    group_info: &mut GroupInfo,
+    signature_key: &[u8],
+) -> Result<Vec<u8>, WelcomeError> {
+    let mut encoded = encode(&GroupInfoTbs(group_info))?;
+    group_info.signature = cs.sign_with_label(signature_key, GROUP_INFO_LABEL, &encoded)?.into();
+    // GroupInfo = GroupInfoTBS fields || signature<V> (§12.4.3).
+    encoded.extend_from_slice(&encode(&group_info.signature)?);
+    Ok(encoded)
 }
 
 /// Verifies a GroupInfo's signature with the signer's public key.

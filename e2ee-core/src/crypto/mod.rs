@@ -8,6 +8,7 @@
 //! The labelled operations (§5.1–§5.2) are provided methods on
 //! [`CipherSuiteProvider`], so every backend gets them for free.
 
+mod ed25519_batch;
 mod rustcrypto;
 mod secret;
 
@@ -113,6 +114,17 @@ pub struct KeyPair {
     pub public: Vec<u8>,
 }
 
+/// One signature to verify, for [`CipherSuiteProvider::verify_many`].
+#[derive(Clone, Copy, Debug)]
+pub struct SignatureCheck<'a> {
+    /// The signer's public key.
+    pub public_key: &'a [u8],
+    /// The signed message; for a labelled signature, its [`sign_content`].
+    pub message: &'a [u8],
+    /// The signature.
+    pub signature: &'a [u8],
+}
+
 /// The primitives of one MLS cipher suite. Implement this to plug in another
 /// backend; the labelled operations of §5 come as provided methods.
 pub trait CipherSuiteProvider: Send + Sync {
@@ -188,6 +200,14 @@ pub trait CipherSuiteProvider: Send + Sync {
     /// Verifies `signature` over `message`.
     fn verify(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoError>;
 
+    /// Verifies every signature of `checks`. Accepts exactly when
+    /// [`Self::verify`] accepts each of them; otherwise returns the index
+    /// of the first one it rejects. The default verifies one by one; a
+    /// backend may verify in a batch (see [`RustCryptoProvider`]'s Ed25519).
+    fn verify_many(&self, checks: &[SignatureCheck<'_>]) -> Result<(), usize> {
+        first_rejected(checks, |c| self.verify(c.public_key, c.message, c.signature))
+    }
+
     /// A fresh KEM key pair: DeriveKeyPair over `Nh` random bytes.
     fn kem_key_generate(&self, rng: &mut Rng<'_>) -> Result<KeyPair, CryptoError> {
         let mut ikm = Secret::zero(self.hash_len());
@@ -249,7 +269,7 @@ pub trait CipherSuiteProvider: Send + Sync {
 
     /// SignWithLabel(SignatureKey, Label, Content) (§5.1.2).
     fn sign_with_label(&self, private_key: &[u8], label: &[u8], content: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        self.sign(private_key, &labelled(b"MLS 1.0 ", label, content)?)
+        self.sign(private_key, &sign_content(label, content)?)
     }
 
     /// VerifyWithLabel(VerificationKey, Label, Content, Signature) (§5.1.2).
@@ -260,7 +280,7 @@ pub trait CipherSuiteProvider: Send + Sync {
         content: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoError> {
-        self.verify(public_key, &labelled(b"MLS 1.0 ", label, content)?, signature)
+        self.verify(public_key, &sign_content(label, content)?, signature)
     }
 
     /// EncryptWithLabel(PublicKey, Label, Context, Plaintext) (§5.1.3).
@@ -289,6 +309,24 @@ pub trait CipherSuiteProvider: Send + Sync {
 
 /// Encodes `struct { opaque label<V> = prefix + label; opaque content<V>; }`,
 /// the shape shared by KDFLabel, SignContent and EncryptContext.
+/// The message SignWithLabel signs (§5.1.2): the encoded
+/// `SignContent { "MLS 1.0 " + label, content }`. For building
+/// [`SignatureCheck`]s of labelled signatures.
+pub fn sign_content(label: &[u8], content: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    labelled(b"MLS 1.0 ", label, content)
+}
+
+/// The index of the first of `checks` that `verify` rejects.
+pub(crate) fn first_rejected<E>(
+    checks: &[SignatureCheck<'_>],
+    verify: impl Fn(&SignatureCheck<'_>) -> Result<(), E>,
+) -> Result<(), usize> {
+    match checks.iter().position(|c| verify(c).is_err()) {
+        Some(i) => Err(i),
+        None => Ok(()),
+    }
+}
+
 fn labelled(prefix: &[u8], label: &[u8], content: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let mut out = Vec::with_capacity(prefix.len() + label.len() + content.len() + 8);
     codec::write_varint_length(prefix.len() + label.len(), &mut out)?;

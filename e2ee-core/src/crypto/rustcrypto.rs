@@ -11,7 +11,10 @@ use core::marker::PhantomData;
 use hpke::{Deserializable, Kem as KemTrait, OpModeR, OpModeS, Serializable};
 use zeroize::Zeroizing;
 
-use super::{CipherSuite, CipherSuiteProvider, CryptoError, CryptoProvider, HpkeCiphertext, KeyPair, Rng, Secret};
+use super::{
+    CipherSuite, CipherSuiteProvider, CryptoError, CryptoProvider, HpkeCiphertext, KeyPair, Rng, Secret,
+    SignatureCheck, ed25519_batch, first_rejected,
+};
 
 /// Suites 1, 2 and 3 on RustCrypto and `hpke`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -224,6 +227,10 @@ where
     fn verify(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
         S::verify(public_key, message, signature)
     }
+
+    fn verify_many(&self, checks: &[SignatureCheck<'_>]) -> Result<(), usize> {
+        S::verify_many(checks)
+    }
 }
 
 fn aead_parts<A>(key: &[u8], nonce: &[u8]) -> Result<(A, aes_gcm::aead::Nonce<A>), CryptoError>
@@ -310,6 +317,11 @@ trait SignatureScheme: 'static {
     fn public_key(private_key: &[u8]) -> Result<Vec<u8>, CryptoError>;
     fn sign(private_key: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError>;
     fn verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoError>;
+
+    /// As [`CipherSuiteProvider::verify_many`]; one by one unless overridden.
+    fn verify_many(checks: &[SignatureCheck<'_>]) -> Result<(), usize> {
+        first_rejected(checks, |c| Self::verify(c.public_key, c.message, c.signature))
+    }
 }
 
 /// Ed25519 (RFC 8032): 32-byte seeds and public keys, 64-byte signatures.
@@ -350,6 +362,50 @@ impl SignatureScheme for Ed25519 {
         vk.verify_strict(message, &sig)
             .map_err(|_| CryptoError::InvalidSignature)
     }
+
+    /// In a batch (which accepts what `verify_strict` accepts, see
+    /// [`ed25519_batch`]); with the `parallel` feature, in one batch per
+    /// available core. If a batch fails, the first rejected signature is
+    /// found one by one, so the result is the same as verifying one by one.
+    fn verify_many(checks: &[SignatureCheck<'_>]) -> Result<(), usize> {
+        // Below this a batch gains little over single verifications.
+        const MIN_BATCH: usize = 4;
+        if checks.len() >= MIN_BATCH && batches_verify(checks) {
+            return Ok(());
+        }
+        first_rejected(checks, |c| Self::verify(c.public_key, c.message, c.signature))
+    }
+}
+
+/// Whether every signature of `checks` verifies, in one batch.
+#[cfg(not(feature = "parallel"))]
+fn batches_verify(checks: &[SignatureCheck<'_>]) -> bool {
+    ed25519_batch::verify_batch(checks)
+}
+
+/// Whether every signature of `checks` verifies, in one batch per available
+/// core, each on its own thread.
+#[cfg(feature = "parallel")]
+fn batches_verify(checks: &[SignatureCheck<'_>]) -> bool {
+    // Splitting pays off only for batches of some size.
+    const MIN_PER_THREAD: usize = 256;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = threads.min(checks.len() / MIN_PER_THREAD).max(1);
+    if threads == 1 {
+        return ed25519_batch::verify_batch(checks);
+    }
+    let per_thread = checks.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut parts = checks.chunks(per_thread);
+        // This thread takes the first part itself.
+        let first = parts.next().unwrap_or_default();
+        let others: Vec<_> = parts
+            .map(|part| scope.spawn(move || ed25519_batch::verify_batch(part)))
+            .collect();
+        let mine = ed25519_batch::verify_batch(first);
+        // A panicked thread (none is expected) counts as a failure.
+        others.into_iter().fold(mine, |ok, t| t.join().unwrap_or(false) && ok)
+    })
 }
 
 /// ECDSA over P-256 with SHA-256: 32-byte scalars, uncompressed SEC1 public

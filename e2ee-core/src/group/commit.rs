@@ -120,12 +120,14 @@ impl Group {
         self.check_active()?;
         let mut prepared = self.prepare_commit(env, &params, rng)?;
         let (content, epoch) = self.sign_commit(env, &mut prepared, params.wire_format)?;
-        let group_info = self.next_group_info(env, &prepared, &epoch, params.ratchet_tree_in_welcome)?;
+        let (group_info, encoded_group_info) =
+            self.next_group_info(env, &prepared, &epoch, params.ratchet_tree_in_welcome)?;
         let welcome = if prepared.applied.added.is_empty() {
             None
         } else {
-            Some(welcome(env, &prepared, &epoch.schedule, &group_info, rng)?)
+            Some(welcome(env, &prepared, &epoch.schedule, &encoded_group_info, rng)?)
         };
+        drop(encoded_group_info);
         // §12.4.1: protected with the old epoch's keys.
         let commit = self.protect(env, content, 0, rng)?;
         self.keep_pending_commit(prepared, epoch);
@@ -287,14 +289,14 @@ impl Group {
 
     /// The signed GroupInfo of the new epoch (§12.4.3): its GroupContext,
     /// the `external_pub` for external joins (§12.4.3.2), the tree if asked
-    /// for, and the Commit's confirmation tag.
+    /// for, and the Commit's confirmation tag; with its encoding.
     fn next_group_info(
         &self,
         env: &Environment<'_>,
         prepared: &Prepared,
         epoch: &NextEpoch,
         with_tree: bool,
-    ) -> Result<GroupInfo, GroupError> {
+    ) -> Result<(GroupInfo, Vec<u8>), GroupError> {
         let view = EpochView {
             context: &prepared.next,
             tree: &prepared.tree,
@@ -371,14 +373,14 @@ fn welcome(
     env: &Environment<'_>,
     prepared: &Prepared,
     schedule: &EpochSchedule,
-    group_info: &GroupInfo,
+    encoded_group_info: &[u8],
     rng: &mut Rng<'_>,
 ) -> Result<Welcome, GroupError> {
     let cs = env.cs;
     let joiner_secret = schedule.joiner_secret.as_bytes();
     let psk_secret = prepared.psk_secret.as_ref().map(Secret::as_bytes);
     let key_schedule = WelcomeSchedule::new(cs, joiner_secret, psk_secret)?;
-    let encrypted_group_info = welcome::seal_group_info(cs, group_info, &key_schedule)?;
+    let encrypted_group_info = welcome::seal_encoded_group_info(cs, encoded_group_info, &key_schedule)?;
     let mut secrets = Vec::with_capacity(prepared.applied.added.len());
     for (leaf, key_package) in &prepared.applied.added {
         let path_secret = prepared.path.as_ref().and_then(|p| p.path_secret_for(*leaf));

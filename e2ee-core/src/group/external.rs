@@ -21,9 +21,10 @@ use crate::crypto::{Rng, Secret};
 use crate::framing;
 use crate::key_schedule::{EpochSchedule, EpochSecrets, external_init_sender};
 use crate::messages::{
-    AuthenticatedContent, Commit, Content, Extension, ExternalInit, ExternalPub, FramedContent, FramedContentAuthData,
-    GroupContext, GroupInfo, LeafNode, LeafNodeSource, MlsMessage, MlsMessageBody, Node, PreSharedKey, PreSharedKeyId,
-    Proposal, ProposalOrRef, ProtocolVersion, Remove, RequiredCapabilities, Sender, WireFormat,
+    AuthenticatedContent, Commit, Content, Extension, ExtensionType, ExternalInit, ExternalPub, FramedContent,
+    FramedContentAuthData, GroupContext, GroupInfo, LeafNode, LeafNodeSource, MlsMessage, MlsMessageBody, Node,
+    PreSharedKey, PreSharedKeyId, Proposal, ProposalOrRef, ProtocolVersion, Remove, RequiredCapabilities, Sender,
+    WireFormat,
 };
 use crate::ratchet_tree::leaf::validate_leaf_node;
 use crate::ratchet_tree::{LeafNodeOrigin, RatchetTree, TreeError};
@@ -91,7 +92,7 @@ impl Group {
             secrets: &self.epoch,
             confirmation_tag: &self.confirmation_tag,
         };
-        let group_info = self.signed_group_info(env, &view, with_ratchet_tree)?;
+        let (group_info, _) = self.signed_group_info(env, &view, with_ratchet_tree)?;
         Ok(MlsMessage {
             version: ProtocolVersion::MLS10,
             body: MlsMessageBody::GroupInfo(group_info),
@@ -106,13 +107,17 @@ impl Group {
         env: &Environment<'_>,
         view: &EpochView<'_>,
         with_tree: bool,
-    ) -> Result<GroupInfo, GroupError> {
+    ) -> Result<(GroupInfo, Vec<u8>), GroupError> {
         let external_pub = ExternalPub {
             external_pub: view.secrets.external_pub(env.cs)?.into(),
         };
         let mut extensions = vec![Extension::from_body(&external_pub)?];
         if with_tree {
-            extensions.push(Extension::from_body(&view.tree.to_nodes())?);
+            // Encoded straight from the tree, without copying its nodes.
+            extensions.push(Extension {
+                extension_type: ExtensionType::RATCHET_TREE,
+                extension_data: view.tree.encode()?.into(),
+            });
         }
         let mut group_info = GroupInfo {
             group_context: view.context.clone(),
@@ -121,8 +126,8 @@ impl Group {
             signer: self.own_leaf().0,
             signature: VLBytes::default(),
         };
-        welcome::sign_group_info(env.cs, &mut group_info, self.signature_key.as_bytes())?;
-        Ok(group_info)
+        let encoded = welcome::sign_and_encode_group_info(env.cs, &mut group_info, self.signature_key.as_bytes())?;
+        Ok((group_info, encoded))
     }
 
     /// Joins the group of `params.group_info` by external Commit

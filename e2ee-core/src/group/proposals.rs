@@ -6,7 +6,7 @@
 //! the message-level checks (signatures, that an `external` sender is listed
 //! in `external_senders`) are the caller's.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -542,18 +542,15 @@ fn check_adds(tree: &RatchetTree, proposals: &[CommittedProposal]) -> Result<(),
         return Ok(());
     }
     let removed: BTreeSet<LeafIndex> = removed_leaves(proposals).collect();
-    let staying: BTreeMap<&[u8], LeafIndex> = tree
-        .leaves()
-        .filter(|(leaf, _)| !removed.contains(leaf))
-        .map(|(leaf, node)| (node.signature_key.as_slice(), leaf))
-        .collect();
     let mut seen = BTreeSet::new();
     for kp in key_packages(proposals) {
         let key = kp.leaf_node.signature_key.as_slice();
         if !seen.insert(key) {
             return Err(ProposalError::DuplicateAdd);
         }
-        if let Some(leaf) = staying.get(key) {
+        // The last staying member with the key (keys are unique anyway).
+        let members = tree.members_with_signature_key(key);
+        if let Some(leaf) = members.into_iter().rev().find(|leaf| !removed.contains(leaf)) {
             return Err(ProposalError::AddOfExistingMember { leaf: leaf.0 });
         }
     }

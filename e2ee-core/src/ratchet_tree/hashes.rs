@@ -1,69 +1,150 @@
 //! Tree hashes (RFC 9420 §7.8) and parent hashes (§7.9), and merging an
 //! UpdatePath into the tree (§7.5).
 //!
-//! Tree hashes are cached per node. A change to a node invalidates the node
-//! and its ancestors only, so the next root hash recomputes O(log n) hashes.
-//! The cache obeys one invariant: a node's hash is cached only if its
-//! children's are, so a stale node has stale ancestors and invalidation can
-//! stop at the first stale one.
+//! Tree hashes are cached per parent node (a leaf's is recomputed when
+//! needed). A change to a node invalidates its ancestors only, so the next
+//! root hash recomputes O(log n) hashes. The cache obeys one invariant: a
+//! parent's hash is cached only if its parent children's are, so a stale
+//! node has stale ancestors and invalidation can stop at the first stale one.
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+use super::chunks::CHUNK;
 use super::{RatchetTree, TreeError, leaf_range};
 use crate::codec::{self, SerializeBytes};
 use crate::crypto::{CipherSuite, CipherSuiteProvider};
 use crate::messages::{LeafNode, LeafNodeSource, Node, NodeType, ParentNode, UpdatePath};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 
-/// Cached tree hashes, one slot per node, valid for one cipher suite.
+/// Cached tree hashes of the parent nodes, valid for one cipher suite.
+///
+/// Leaf hashes are not cached: a leaf's hash costs one encoding and one
+/// hash, and only the few leaves next to a changed path are ever rehashed,
+/// while caching them would double the cache. The parent hashes are stored
+/// back to back, [`CHUNK`] parents per shared copy-on-write chunk with a bit
+/// per parent telling whether its hash is current: cloning the cache (with
+/// the tree, per Commit) copies only chunk pointers, and a hash costs its
+/// length in memory, no allocation of its own.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HashCache {
     /// The suite whose hash function filled the cache.
     suite: Option<CipherSuite>,
-    /// `Some(hash)` for nodes whose hash is current.
-    hashes: Vec<Option<Vec<u8>>>,
+    /// The length of every cached hash (that suite's hash length).
+    hash_len: usize,
+    chunks: Vec<Arc<HashChunk>>,
+    /// The number of parent slots (half the node width).
+    parents: usize,
 }
 
+/// The hashes of [`CHUNK`] consecutive parent nodes.
+#[derive(Clone, Debug, Default)]
+struct HashChunk {
+    /// Bit `i` is set if the hash of the chunk's parent `i` is current.
+    current: u64,
+    /// `hash_len` bytes per parent, allocated when the first hash is set.
+    bytes: Vec<u8>,
+}
+
+const _: () = assert!(CHUNK == u64::BITS as usize);
+
 impl HashCache {
-    /// Grows or shrinks to `width` slots; new slots are stale.
+    /// Grows or shrinks to a tree of `width` nodes; new slots are stale.
     pub(crate) fn resize(&mut self, width: usize) {
-        self.hashes.resize(width, None);
+        let parents = width / 2;
+        if parents < self.parents {
+            self.truncate(width);
+            return;
+        }
+        // The slots of a partly used last chunk are stale already.
+        self.chunks.resize_with(parents.div_ceil(CHUNK), Default::default);
+        self.parents = parents;
     }
 
-    /// Keeps the first `width` slots.
+    /// Keeps the slots of the first `width` nodes.
     pub(crate) fn truncate(&mut self, width: usize) {
-        self.hashes.truncate(width);
+        let parents = width / 2;
+        if parents >= self.parents {
+            return;
+        }
+        self.chunks.truncate(parents.div_ceil(CHUNK));
+        if let Some(last) = self.chunks.last_mut()
+            && !parents.is_multiple_of(CHUNK)
+        {
+            // Slots beyond the new width become stale, so growing again
+            // starts them uncached.
+            Arc::make_mut(last).current &= (1u64 << (parents % CHUNK)) - 1;
+        }
+        self.parents = parents;
     }
 
-    /// Marks `x` and its ancestors stale.
+    /// Marks `x` (if a parent) and its ancestors stale.
     pub(crate) fn invalidate(&mut self, x: NodeIndex, n_leaves: u32) {
-        let mut next = Some(x);
+        let mut next = if x.is_leaf() {
+            tree_math::parent(x, n_leaves)
+        } else {
+            Some(x)
+        };
         while let Some(y) = next {
-            match self.hashes.get_mut(y.0 as usize) {
-                Some(slot @ Some(_)) => *slot = None,
+            let Some((c, bit)) = self.slot(y) else { return };
+            match self.chunks.get_mut(c).filter(|chunk| chunk.current & bit != 0) {
+                Some(chunk) => Arc::make_mut(chunk).current &= !bit,
                 // Already stale, so (by the invariant) are its ancestors.
-                _ => return,
+                None => return,
             }
             next = tree_math::parent(y, n_leaves);
         }
     }
 
     /// Drops every hash unless the cache was filled with `suite`.
-    fn use_suite(&mut self, suite: CipherSuite) {
+    fn use_suite(&mut self, suite: CipherSuite, hash_len: usize) {
         if self.suite != Some(suite) {
-            self.hashes.iter_mut().for_each(|h| *h = None);
+            let parents = self.parents;
+            self.chunks.clear();
+            self.parents = 0;
+            self.resize(2 * parents + 1);
             self.suite = Some(suite);
+            self.hash_len = hash_len;
         }
+    }
+
+    /// The chunk and bit of parent `x`; `None` for leaves and outside.
+    fn slot(&self, x: NodeIndex) -> Option<(usize, u64)> {
+        let p = (x.0 / 2) as usize;
+        (!x.is_leaf() && p < self.parents).then(|| (p / CHUNK, 1u64 << (p % CHUNK)))
     }
 
     fn get(&self, x: NodeIndex) -> Option<&[u8]> {
-        self.hashes.get(x.0 as usize)?.as_deref()
+        let (c, bit) = self.slot(x)?;
+        let chunk = self.chunks.get(c).filter(|chunk| chunk.current & bit != 0)?;
+        let at = ((x.0 / 2) as usize % CHUNK) * self.hash_len;
+        chunk.bytes.get(at..at + self.hash_len)
     }
 
-    fn set(&mut self, x: NodeIndex, hash: Vec<u8>) {
-        if let Some(slot) = self.hashes.get_mut(x.0 as usize) {
-            *slot = Some(hash);
+    /// Caches `hash` for the parent `x`; a hash of another length than the
+    /// suite's (which the suite's hash function never makes) is not cached.
+    fn set(&mut self, x: NodeIndex, hash: &[u8]) {
+        let len = self.hash_len;
+        let Some((c, bit)) = self.slot(x).filter(|_| hash.len() == len) else {
+            return;
+        };
+        let Some(chunk) = self.chunks.get_mut(c) else { return };
+        let chunk = Arc::make_mut(chunk);
+        if chunk.bytes.is_empty() {
+            chunk.bytes = vec![0; CHUNK * len];
         }
+        let at = ((x.0 / 2) as usize % CHUNK) * len;
+        if let Some(dst) = chunk.bytes.get_mut(at..at + len) {
+            dst.copy_from_slice(hash);
+            chunk.current |= bit;
+        }
+    }
+
+    /// How many parents hold no current hash (for tests).
+    #[cfg(test)]
+    fn stale_count(&self) -> usize {
+        let parents = (0..self.parents).map(|p| NodeIndex(2 * p as u32 + 1));
+        parents.filter(|&x| self.get(x).is_none()).count()
     }
 }
 
@@ -92,31 +173,35 @@ impl RatchetTree {
     /// The tree hash of the subtree headed by `x` (§7.8).
     pub fn node_tree_hash(&mut self, cs: &dyn CipherSuiteProvider, x: NodeIndex) -> Result<Vec<u8>, TreeError> {
         self.checked(x)?;
-        self.cache.use_suite(cs.cipher_suite());
+        self.cache.use_suite(cs.cipher_suite(), cs.hash_len());
+        self.subtree_hash(cs, x)
+    }
+
+    /// The tree hash of `x`: a leaf's computed, a parent's from the cache
+    /// after [`Self::fill`].
+    fn subtree_hash(&mut self, cs: &dyn CipherSuiteProvider, x: NodeIndex) -> Result<Vec<u8>, TreeError> {
+        if x.is_leaf() {
+            return leaf_tree_hash(cs, x.0 / 2, self.leaf(LeafIndex(x.0 / 2)));
+        }
         self.fill(cs, x)?;
-        Ok(self.cached_hash(x)?.to_vec())
+        let cached = self.cache.get(x).ok_or(TreeError::NodeOutOfRange { node: x.0 })?;
+        Ok(cached.to_vec())
     }
 
-    /// The cached hash of `x`, which [`Self::fill`] has just computed.
-    fn cached_hash(&self, x: NodeIndex) -> Result<&[u8], TreeError> {
-        self.cache.get(x).ok_or(TreeError::NodeOutOfRange { node: x.0 })
-    }
-
-    /// Computes and caches the hashes of `x` and of the stale nodes below
-    /// it. Recursion depth is the tree depth, at most 32.
+    /// Computes and caches the hashes of the parent `x` and of the stale
+    /// parents below it. Recursion depth is the tree depth, at most 32.
     fn fill(&mut self, cs: &dyn CipherSuiteProvider, x: NodeIndex) -> Result<(), TreeError> {
         if self.cache.get(x).is_some() {
             return Ok(());
         }
-        let hash = match (x.left(), x.right()) {
-            (Some(l), Some(r)) => {
-                self.fill(cs, l)?;
-                self.fill(cs, r)?;
-                parent_tree_hash(cs, self.parent_node(x), self.cached_hash(l)?, self.cached_hash(r)?)?
-            }
-            _ => leaf_tree_hash(cs, x.0 / 2, self.leaf(LeafIndex(x.0 / 2)))?,
+        let (Some(l), Some(r)) = (x.left(), x.right()) else {
+            // A leaf: its hash is not cached.
+            return Ok(());
         };
-        self.cache.set(x, hash);
+        let left = self.subtree_hash(cs, l)?;
+        let right = self.subtree_hash(cs, r)?;
+        let hash = parent_tree_hash(cs, self.parent_node(x), &left, &right)?;
+        self.cache.set(x, &hash);
         Ok(())
     }
 
@@ -133,8 +218,7 @@ impl RatchetTree {
         let range = leaf_range(x);
         let first = excluded.partition_point(|&l| u64::from(l) < range.start);
         if excluded.get(first).is_none_or(|&l| !range.contains(&u64::from(l))) {
-            self.fill(cs, x)?;
-            return Ok(self.cached_hash(x)?.to_vec());
+            return self.subtree_hash(cs, x);
         }
         let (Some(l), Some(r)) = (x.left(), x.right()) else {
             // An excluded leaf: hashed as blank.
@@ -174,7 +258,7 @@ impl RatchetTree {
     /// Checks that every non-blank parent node is parent-hash valid (§7.9.2,
     /// "top down"): exactly one descendant's `parent_hash` links to it.
     pub fn verify_parent_hashes(&mut self, cs: &dyn CipherSuiteProvider) -> Result<(), TreeError> {
-        self.cache.use_suite(cs.cipher_suite());
+        self.cache.use_suite(cs.cipher_suite(), cs.hash_len());
         let parents: Vec<NodeIndex> = self.parents().map(|(p, _)| p).collect();
         for p in parents {
             if self.parent_hash_links(cs, p)? != 1 {
@@ -240,14 +324,14 @@ impl RatchetTree {
                 got: keys.len(),
             });
         }
-        self.cache.use_suite(cs.cipher_suite());
+        self.cache.use_suite(cs.cipher_suite(), cs.hash_len());
         let mut nodes = vec![Vec::new(); path.len()];
         // The root's parent hash is empty; each node's hash feeds the one below.
         let mut above = Vec::new();
         for (i, &p) in path.iter().enumerate().rev() {
             let s = Self::copath_child(p, x).ok_or(TreeError::NodeOutOfRange { node: p.0 })?;
-            self.fill(cs, s)?;
-            let hash = parent_hash_input_hash(cs, keys[i], &above, self.cached_hash(s)?)?;
+            let sibling = self.subtree_hash(cs, s)?;
+            let hash = parent_hash_input_hash(cs, keys[i], &above, &sibling)?;
             nodes[i] = core::mem::replace(&mut above, hash);
         }
         Ok(PathParentHashes {
@@ -384,7 +468,7 @@ mod tests {
     }
 
     fn stale_count(tree: &RatchetTree) -> usize {
-        tree.cache.hashes.iter().filter(|h| h.is_none()).count()
+        tree.cache.stale_count()
     }
 
     /// A tiny deterministic generator for the random edits.
@@ -437,13 +521,13 @@ mod tests {
         tree.tree_hash(cs).unwrap();
         assert_eq!(stale_count(&tree), 0);
         tree.update_leaf(LeafIndex(5), update_leaf(5, 5, 1)).unwrap();
-        // The leaf and its 6 ancestors.
-        assert_eq!(stale_count(&tree), 7);
+        // The leaf's 6 ancestors (leaf hashes are not cached).
+        assert_eq!(stale_count(&tree), 6);
         tree.tree_hash(cs).unwrap();
         assert_eq!(stale_count(&tree), 0);
         // Extending keeps the old hashes: only the new half and root are stale.
         tree.add_leaf(kp_leaf(64)).unwrap();
-        assert_eq!(stale_count(&tree), 128);
+        assert_eq!(stale_count(&tree), 64);
     }
 
     #[test]

@@ -7,10 +7,11 @@
 //! tree: see [`RatchetTree::check_new_leaf`](super::RatchetTree::check_new_leaf)
 //! and [`RatchetTree::validate`](super::RatchetTree::validate).
 
+use alloc::vec::Vec;
 use core::fmt;
 
 use crate::codec::{self, VLBytes};
-use crate::crypto::CipherSuiteProvider;
+use crate::crypto::{self, CipherSuiteProvider};
 use crate::messages::{
     Capabilities, Credential, CredentialType, ExtensionType, LeafNode, LeafNodeSource, LeafNodeTbs, ProposalType,
     RequiredCapabilities,
@@ -178,6 +179,17 @@ pub fn validate_leaf_node(
     leaf: &LeafNode,
     origin: LeafNodeOrigin,
 ) -> Result<(), LeafNodeError> {
+    validate_all_but_signature(ctx, leaf, origin)?;
+    verify_signature(ctx, leaf, origin)
+}
+
+/// The checks of [`validate_leaf_node`] before the signature, in the same
+/// order: for leaves whose signatures were verified together (in a batch).
+pub(crate) fn validate_all_but_signature(
+    ctx: &LeafValidationContext<'_>,
+    leaf: &LeafNode,
+    origin: LeafNodeOrigin,
+) -> Result<(), LeafNodeError> {
     check_source(leaf, origin)?;
     check_lifetime(ctx, leaf)?;
     check_own_capabilities(leaf)?;
@@ -186,8 +198,24 @@ pub fn validate_leaf_node(
     }
     ctx.credential_validator
         .validate(&leaf.credential, leaf.signature_key.as_slice())
-        .map_err(LeafNodeError::Credential)?;
-    verify_signature(ctx, leaf, origin)
+        .map_err(LeafNodeError::Credential)
+}
+
+/// The message the leaf node's signature signs: the SignContent of its
+/// LeafNodeTBS (§5.1.2, §7.2).
+pub(crate) fn signed_message(
+    ctx: &LeafValidationContext<'_>,
+    leaf: &LeafNode,
+    origin: LeafNodeOrigin,
+) -> Result<Vec<u8>, LeafNodeError> {
+    let group = match origin {
+        LeafNodeOrigin::KeyPackage => None,
+        LeafNodeOrigin::Update(i) | LeafNodeOrigin::Commit(i) | LeafNodeOrigin::Tree(i) => Some((ctx.group_id, i.0)),
+    };
+    // Only a non-key_package leaf without group context fails to encode, and
+    // its signature could not verify anyway.
+    let tbs = codec::encode(&LeafNodeTbs { leaf_node: leaf, group }).map_err(|_| LeafNodeError::InvalidSignature)?;
+    crypto::sign_content(b"LeafNodeTBS", &tbs).map_err(|_| LeafNodeError::InvalidSignature)
 }
 
 /// Verifies `SignWithLabel(., "LeafNodeTBS", LeafNodeTBS)` (§7.2); the TBS
@@ -197,20 +225,9 @@ pub fn verify_signature(
     leaf: &LeafNode,
     origin: LeafNodeOrigin,
 ) -> Result<(), LeafNodeError> {
-    let group = match origin {
-        LeafNodeOrigin::KeyPackage => None,
-        LeafNodeOrigin::Update(i) | LeafNodeOrigin::Commit(i) | LeafNodeOrigin::Tree(i) => Some((ctx.group_id, i.0)),
-    };
-    // Only a non-key_package leaf without group context fails to encode, and
-    // its signature could not verify anyway.
-    let tbs = codec::encode(&LeafNodeTbs { leaf_node: leaf, group }).map_err(|_| LeafNodeError::InvalidSignature)?;
+    let message = signed_message(ctx, leaf, origin)?;
     ctx.cs
-        .verify_with_label(
-            leaf.signature_key.as_slice(),
-            b"LeafNodeTBS",
-            &tbs,
-            leaf.signature.as_slice(),
-        )
+        .verify(leaf.signature_key.as_slice(), &message, leaf.signature.as_slice())
         .map_err(|_| LeafNodeError::InvalidSignature)
 }
 

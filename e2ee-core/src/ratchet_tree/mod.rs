@@ -17,15 +17,21 @@
 //! [`RatchetTree::from_nodes`]), which checks its shape, then validated with
 //! [`RatchetTree::validate`], which checks everything a joiner must.
 
+mod chunks;
+mod encode;
 mod error;
 pub mod hashes;
+mod index;
 pub mod leaf;
 pub mod validation;
 
 #[cfg(test)]
 mod test_utils;
 
+use alloc::sync::Arc;
 use alloc::vec::Vec;
+
+use chunks::ChunkedVec;
 
 pub use error::TreeError;
 pub use hashes::PathParentHashes;
@@ -35,7 +41,7 @@ pub use leaf::{
 };
 pub use validation::TreeValidationParams;
 
-use crate::codec::{self, CodecError};
+use crate::codec::{self, CodecError, Size};
 use crate::messages::{LeafNode, Node, ParentNode};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 
@@ -48,10 +54,16 @@ use crate::tree_math::{self, LeafIndex, NodeIndex};
 /// present only if the hashes of all nodes below are present and current.
 #[derive(Clone, Debug, Default)]
 pub struct RatchetTree {
-    /// The nodes, `None` for blank ones.
-    nodes: Vec<Option<Node>>,
+    /// The nodes, `None` for blank ones. Shared copy-on-write (see
+    /// [`chunks`]): cloning the tree is cheap, and a changed node is copied
+    /// alone.
+    nodes: ChunkedVec<Option<Arc<Node>>>,
     /// Per-node tree-hash cache (see [`hashes`]).
     cache: hashes::HashCache,
+    /// The nodes using each key (see [`index`]).
+    keys: index::KeyIndex,
+    /// The members' credential types (see [`index`]).
+    credentials: index::CredentialCounts,
 }
 
 impl PartialEq for RatchetTree {
@@ -71,9 +83,24 @@ impl RatchetTree {
 
     /// A one-leaf tree holding `leaf`: a group's creator alone (§11).
     pub fn with_creator(leaf: LeafNode) -> Self {
+        Self::with_nodes(vec![Some(Arc::new(Node::Leaf(leaf)))])
+    }
+
+    /// A tree of `nodes` (whose count must be `2n - 1` for a power of two
+    /// `n`, or 0), with its indexes and an empty hash cache.
+    fn with_nodes(nodes: Vec<Option<Arc<Node>>>) -> Self {
         let mut tree = Self::new();
-        tree.nodes.push(Some(Node::Leaf(leaf)));
-        tree.cache.resize(1);
+        let mut keys = Vec::new();
+        for (x, node) in nodes.iter().enumerate() {
+            let Some(node) = node else { continue };
+            keys.extend(index::node_fingerprints(node).map(|f| (f, x as u32)));
+            if let Node::Leaf(leaf) = &**node {
+                tree.credentials.count(leaf, true);
+            }
+        }
+        tree.keys = index::KeyIndex::new(keys);
+        tree.cache.resize(nodes.len());
+        tree.nodes = ChunkedVec::from(nodes);
         tree
     }
 
@@ -95,9 +122,7 @@ impl RatchetTree {
         let width = tree_math::node_width(n_leaves).filter(|_| tree_math::is_valid_leaf_count(n_leaves));
         let width = width.ok_or(TreeError::TooLarge)? as usize;
         nodes.resize(width, None);
-        let mut cache = hashes::HashCache::default();
-        cache.resize(width);
-        Ok(Self { nodes, cache })
+        Ok(Self::with_nodes(nodes.into_iter().map(|n| n.map(Arc::new)).collect()))
     }
 
     /// Decodes a `ratchet_tree` (`optional<Node> ratchet_tree<V>`, §12.4.3.3),
@@ -109,18 +134,35 @@ impl RatchetTree {
     /// The nodes as sent on the wire: array order, without trailing blanks
     /// (§12.4.3.3).
     pub fn to_nodes(&self) -> Vec<Option<Node>> {
-        self.wire_slice().to_vec()
+        self.wire_nodes().map(|n| n.cloned()).collect()
     }
 
-    /// The `ratchet_tree` encoding of the tree (§12.4.3.3).
+    /// The `ratchet_tree` encoding of the tree (§12.4.3.3): the same bytes
+    /// as encoding [`Self::to_nodes`], without copying the nodes.
     pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
-        codec::encode(&self.wire_slice())
+        // The length first, so the output is allocated once.
+        let len: usize = self
+            .wire_nodes()
+            .map(|n| 1 + n.map_or(0, Size::tls_serialized_len))
+            .sum();
+        let mut out = Vec::with_capacity(len + 4);
+        codec::write_varint_length(len, &mut out)?;
+        for node in self.wire_nodes() {
+            match node {
+                None => out.push(0),
+                Some(node) => {
+                    out.push(1);
+                    encode::write_node(&mut out, node)?;
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// The nodes up to the last non-blank one.
-    fn wire_slice(&self) -> &[Option<Node>] {
-        let len = self.nodes.iter().rposition(Option::is_some).map_or(0, |i| i + 1);
-        &self.nodes[..len]
+    fn wire_nodes(&self) -> impl Iterator<Item = Option<&Node>> {
+        let len = self.nodes.rposition(|_, n| n.is_some()).map_or(0, |i| i + 1);
+        self.nodes.iter().take(len).map(Option::as_deref)
     }
 
     /// The number of leaves (a power of two, or 0 for the empty tree).
@@ -141,7 +183,7 @@ impl RatchetTree {
 
     /// The node at `x`; `None` if it is blank or outside the tree.
     pub fn node(&self, x: NodeIndex) -> Option<&Node> {
-        self.nodes.get(x.0 as usize)?.as_ref()
+        self.nodes.get(x.0 as usize)?.as_deref()
     }
 
     /// The leaf node of `leaf`; `None` if it is blank or outside the tree.
@@ -173,10 +215,14 @@ impl RatchetTree {
 
     /// The non-blank leaves, left to right.
     pub fn leaves(&self) -> impl Iterator<Item = (LeafIndex, &LeafNode)> {
-        self.nodes.iter().step_by(2).enumerate().filter_map(|(i, n)| match n {
-            Some(Node::Leaf(l)) => Some((LeafIndex(i as u32), l)),
-            _ => None,
-        })
+        self.nodes
+            .iter()
+            .step_by(2)
+            .enumerate()
+            .filter_map(|(i, n)| match n.as_deref() {
+                Some(Node::Leaf(l)) => Some((LeafIndex(i as u32), l)),
+                _ => None,
+            })
     }
 
     /// The non-blank parent nodes with their indices, left to right.
@@ -186,7 +232,7 @@ impl RatchetTree {
             .enumerate()
             .skip(1)
             .step_by(2)
-            .filter_map(|(i, n)| match n {
+            .filter_map(|(i, n)| match n.as_deref() {
                 Some(Node::Parent(p)) => Some((NodeIndex(i as u32), p)),
                 _ => None,
             })
@@ -225,12 +271,56 @@ impl RatchetTree {
         tree_math::copath(x, self.n_leaves()).ok_or(TreeError::NodeOutOfRange { node: x.0 })
     }
 
-    /// Sets a node and invalidates the cached hashes its change affects.
+    /// Sets a node, invalidates the cached hashes its change affects and
+    /// updates the indexes.
     fn put(&mut self, x: NodeIndex, node: Option<Node>) {
-        if let Some(slot) = self.nodes.get_mut(x.0 as usize) {
-            *slot = node;
-            self.cache.invalidate(x, self.n_leaves());
+        let Some(slot) = self.nodes.get_mut(x.0 as usize) else {
+            return;
+        };
+        let old = core::mem::replace(slot, node.map(Arc::new));
+        self.cache.invalidate(x, self.n_leaves());
+        if let Some(Node::Leaf(leaf)) = old.as_deref() {
+            self.credentials.count(leaf, false);
         }
+        let Some(new) = self.nodes.get(x.0 as usize).and_then(Option::as_deref) else {
+            return;
+        };
+        if let Node::Leaf(leaf) = new {
+            self.credentials.count(leaf, true);
+        }
+        if self.keys.insert(x.0, index::node_fingerprints(new)) {
+            let nodes = &self.nodes;
+            let current = |f, x: u32| {
+                let node = nodes.get(x as usize).and_then(Option::as_deref);
+                node.is_some_and(|n| index::node_fingerprints(n).any(|g| g == f))
+            };
+            self.keys.merge(current);
+        }
+    }
+
+    /// The nodes whose encryption key is `key`, in order.
+    pub fn nodes_with_encryption_key(&self, key: &[u8]) -> Vec<NodeIndex> {
+        self.nodes_using(index::KeyUse::Encryption, key)
+    }
+
+    /// The members whose signature key is `key`, in order.
+    pub fn members_with_signature_key(&self, key: &[u8]) -> Vec<LeafIndex> {
+        let nodes = self.nodes_using(index::KeyUse::Signature, key);
+        nodes.into_iter().map(|x| LeafIndex(x.0 / 2)).collect()
+    }
+
+    /// The nodes using `key` as `what`, in order, found by the index.
+    fn nodes_using(&self, what: index::KeyUse, key: &[u8]) -> Vec<NodeIndex> {
+        let uses = |x: &NodeIndex| match (what, self.node(*x)) {
+            (index::KeyUse::Encryption, Some(node)) => node.encryption_key().as_slice() == key,
+            (index::KeyUse::Signature, Some(Node::Leaf(leaf))) => leaf.signature_key.as_slice() == key,
+            _ => false,
+        };
+        let candidates = self.keys.candidates(index::fingerprint(what, key)).map(NodeIndex);
+        let mut found: Vec<NodeIndex> = candidates.filter(uses).collect();
+        found.sort_unstable();
+        found.dedup();
+        found
     }
 
     /// Blanks the node at `x` (§4.1).
@@ -292,7 +382,7 @@ impl RatchetTree {
     /// rightmost member ends up in the right half (§7.7, §12.1.3). A tree
     /// with no member at all becomes empty.
     pub fn truncate(&mut self) {
-        let last_member = self.nodes.iter().step_by(2).rposition(Option::is_some);
+        let last_member = self.nodes.rposition(|i, n| i % 2 == 0 && n.is_some()).map(|x| x / 2);
         // The smallest power of two above the rightmost non-blank leaf index.
         let n_leaves = last_member.map_or(0, |l| (l + 1).next_power_of_two());
         let width = (2 * n_leaves).saturating_sub(1);
@@ -308,7 +398,8 @@ impl RatchetTree {
     /// extending the tree if there is none, and records the new leaf as
     /// unmerged at every non-blank parent above it. Returns the new leaf.
     pub fn add_leaf(&mut self, leaf_node: LeafNode) -> Result<LeafIndex, TreeError> {
-        let leaf = match self.nodes.iter().step_by(2).position(Option::is_none) {
+        let free = self.nodes.iter().step_by(2).position(Option::is_none);
+        let leaf = match free {
             Some(i) => LeafIndex(i as u32),
             None => {
                 let first_new = self.n_leaves();
@@ -327,10 +418,17 @@ impl RatchetTree {
     /// Inserts `leaf` into the (sorted) unmerged leaves of the parent at `p`
     /// if that node is non-blank.
     fn add_unmerged(&mut self, p: NodeIndex, leaf: u32) {
-        let Some(Some(Node::Parent(parent))) = self.nodes.get_mut(p.0 as usize) else {
-            return;
+        let at = match self
+            .parent_node(p)
+            .map(|parent| parent.unmerged_leaves.binary_search(&leaf))
+        {
+            Some(Err(at)) => at,
+            // Blank, or listed already.
+            _ => return,
         };
-        if let Err(at) = parent.unmerged_leaves.binary_search(&leaf) {
+        if let Some(Some(node)) = self.nodes.get_mut(p.0 as usize)
+            && let Node::Parent(parent) = Arc::make_mut(node)
+        {
             parent.unmerged_leaves.insert(at, leaf);
             self.cache.invalidate(p, self.n_leaves());
         }
@@ -353,8 +451,11 @@ impl RatchetTree {
         self.blank_direct_path(x)?;
         let removed = self.nodes.get_mut(x.0 as usize).and_then(Option::take);
         self.cache.invalidate(x, self.n_leaves());
+        if let Some(Node::Leaf(leaf)) = removed.as_deref() {
+            self.credentials.count(leaf, false);
+        }
         self.truncate();
-        match removed {
+        match removed.map(Arc::unwrap_or_clone) {
             Some(Node::Leaf(l)) => Ok(l),
             // member_node checked the leaf was a leaf node.
             _ => Err(TreeError::BlankLeaf { leaf: leaf.0 }),
@@ -467,18 +568,14 @@ mod tests {
     /// `(node, unmerged_leaves)`; built directly so any shape is possible.
     pub(super) fn tree_of(n_leaves: u32, leaves: &[u32], parents: &[(u32, &[u32])]) -> RatchetTree {
         let width = tree_math::node_width(n_leaves).unwrap() as usize;
-        let mut tree = RatchetTree {
-            nodes: vec![None; width],
-            cache: Default::default(),
-        };
-        tree.cache.resize(width);
+        let mut nodes = vec![None; width];
         for &l in leaves {
-            tree.nodes[2 * l as usize] = Some(Node::Leaf(kp_leaf(l)));
+            nodes[2 * l as usize] = Some(Arc::new(Node::Leaf(kp_leaf(l))));
         }
         for &(p, unmerged) in parents {
-            tree.nodes[p as usize] = Some(Node::Parent(parent(p, unmerged.to_vec())));
+            nodes[p as usize] = Some(Arc::new(Node::Parent(parent(p, unmerged.to_vec()))));
         }
-        tree
+        RatchetTree::with_nodes(nodes)
     }
 
     fn nodes(xs: &[u32]) -> Vec<NodeIndex> {

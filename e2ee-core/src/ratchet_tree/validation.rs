@@ -2,9 +2,11 @@
 //! new leaf node against the members already in the tree (§7.3).
 
 use alloc::collections::BTreeSet;
+use alloc::vec::Vec;
 
 use super::leaf::{self, LeafNodeError, LeafNodeOrigin, LeafValidationContext};
 use super::{RatchetTree, TreeError, leaf_range};
+use crate::crypto::SignatureCheck;
 use crate::messages::{CredentialType, LeafNode, Node};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 
@@ -35,11 +37,44 @@ impl RatchetTree {
         self.check_unique_keys()?;
         self.check_credential_types()?;
         self.verify_parent_hashes(cs)?;
+        self.validate_leaves(&params.leaf)
+    }
+
+    /// Validates every leaf node (§7.3), in order, the first invalid one
+    /// giving the error. The signatures are verified first, all together
+    /// ([`crate::crypto::CipherSuiteProvider::verify_many`], a batch for
+    /// Ed25519); if that fails, the leaves are validated one by one as
+    /// usual, so the error is the same as without the batch.
+    fn validate_leaves(&self, ctx: &LeafValidationContext<'_>) -> Result<(), TreeError> {
+        if !self.leaf_signatures_verify(ctx) {
+            for (i, leaf_node) in self.leaves() {
+                leaf::validate_leaf_node(ctx, leaf_node, LeafNodeOrigin::Tree(i))
+                    .map_err(|error| TreeError::InvalidLeafNode { leaf: i.0, error })?;
+            }
+            // Not reached: some signature is invalid.
+        }
         for (i, leaf_node) in self.leaves() {
-            leaf::validate_leaf_node(&params.leaf, leaf_node, LeafNodeOrigin::Tree(i))
+            leaf::validate_all_but_signature(ctx, leaf_node, LeafNodeOrigin::Tree(i))
                 .map_err(|error| TreeError::InvalidLeafNode { leaf: i.0, error })?;
         }
         Ok(())
+    }
+
+    /// Whether the signatures of all leaf nodes verify.
+    fn leaf_signatures_verify(&self, ctx: &LeafValidationContext<'_>) -> bool {
+        let messages: Result<Vec<Vec<u8>>, _> = self
+            .leaves()
+            .map(|(i, l)| leaf::signed_message(ctx, l, LeafNodeOrigin::Tree(i)))
+            .collect();
+        let Ok(messages) = messages else { return false };
+        let checks: Vec<SignatureCheck<'_>> = (self.leaves().zip(&messages))
+            .map(|((_, l), message)| SignatureCheck {
+                public_key: l.signature_key.as_slice(),
+                message,
+                signature: l.signature.as_slice(),
+            })
+            .collect();
+        ctx.cs.verify_many(&checks).is_ok()
     }
 
     /// Checks every parent's `unmerged_leaves` (§7.1, §12.4.3.1): strictly
@@ -88,7 +123,7 @@ impl RatchetTree {
             if !encryption.insert(node.encryption_key().as_slice()) {
                 return Err(TreeError::DuplicateEncryptionKey { node: i as u32 });
             }
-            if let Node::Leaf(leaf) = node
+            if let Node::Leaf(leaf) = &**node
                 && !signature.insert(leaf.signature_key.as_slice())
             {
                 return Err(TreeError::DuplicateSignatureKey { leaf: i as u32 / 2 });
@@ -118,25 +153,31 @@ impl RatchetTree {
     /// its encryption and signature keys are unused by every node other than
     /// the leaf it replaces (`replacing`, for Update and Commit), it supports
     /// every credential type in use and every member supports its type.
-    /// Errors name the conflicting node or member. O(n) per call.
+    /// Errors name the conflicting node or member. O(log n) per call, with
+    /// the tree's key and credential indexes.
     pub fn check_new_leaf(&self, leaf_node: &LeafNode, replacing: Option<LeafIndex>) -> Result<(), TreeError> {
+        // The first node in tree order with either key; a node with both
+        // reports its encryption key.
         let skip = replacing.and_then(LeafIndex::to_node);
-        for (i, node) in self.nodes.iter().enumerate() {
-            let Some(node) = node.as_ref().filter(|_| Some(NodeIndex(i as u32)) != skip) else {
-                continue;
-            };
-            if *node.encryption_key() == leaf_node.encryption_key {
-                return Err(TreeError::DuplicateEncryptionKey { node: i as u32 });
-            }
-            if matches!(node, Node::Leaf(l) if l.signature_key == leaf_node.signature_key) {
-                return Err(TreeError::DuplicateSignatureKey { leaf: i as u32 / 2 });
-            }
+        let others = |found: Vec<NodeIndex>| found.into_iter().find(|x| Some(*x) != skip);
+        let encryption = others(self.nodes_with_encryption_key(leaf_node.encryption_key.as_slice()));
+        let signature = self.members_with_signature_key(leaf_node.signature_key.as_slice());
+        let signature = others(signature.into_iter().filter_map(LeafIndex::to_node).collect());
+        match (encryption, signature) {
+            (Some(e), s) if s.is_none_or(|s| e <= s) => return Err(TreeError::DuplicateEncryptionKey { node: e.0 }),
+            (_, Some(s)) => return Err(TreeError::DuplicateSignatureKey { leaf: s.0 / 2 }),
+            _ => {}
         }
+        let replaced = replacing.and_then(|r| self.leaf(r));
+        if self.credentials.compatible(leaf_node, replaced) {
+            return Ok(());
+        }
+        // Some member is incompatible: find the first, for the error.
         self.check_credential_compat(leaf_node, replacing)
     }
 
     /// The new leaf supports all types in use by others, and the others
-    /// support its type.
+    /// support its type: the first member for which this fails.
     fn check_credential_compat(&self, leaf_node: &LeafNode, replacing: Option<LeafIndex>) -> Result<(), TreeError> {
         let own = leaf_node.credential.credential_type();
         for (i, other) in self.leaves().filter(|(i, _)| Some(*i) != replacing) {
@@ -361,6 +402,77 @@ mod tests {
             tree.check_new_leaf(&kp_leaf(1), None),
             Err(TreeError::DuplicateEncryptionKey { node: 2 })
         );
+    }
+
+    /// `check_new_leaf` as a scan of every node (what the indexes replace).
+    fn check_new_leaf_by_scan(
+        tree: &RatchetTree,
+        new: &LeafNode,
+        replacing: Option<LeafIndex>,
+    ) -> Result<(), TreeError> {
+        let skip = replacing.and_then(LeafIndex::to_node);
+        for x in (0..tree.node_width()).map(NodeIndex).filter(|x| Some(*x) != skip) {
+            let Some(node) = tree.node(x) else { continue };
+            if *node.encryption_key() == new.encryption_key {
+                return Err(TreeError::DuplicateEncryptionKey { node: x.0 });
+            }
+            if matches!(node, Node::Leaf(l) if l.signature_key == new.signature_key) {
+                return Err(TreeError::DuplicateSignatureKey { leaf: x.0 / 2 });
+            }
+        }
+        tree.check_credential_compat(new, replacing)
+    }
+
+    #[test]
+    fn indexed_checks_agree_with_a_scan_through_many_edits() {
+        // Leaves with colliding keys and with various credential types.
+        let mut pool: Vec<LeafNode> = (0..12).map(kp_leaf).collect();
+        for s in 0..12 {
+            let mut l = pool[s].clone();
+            match s % 4 {
+                0 => l.capabilities.credentials = vec![CredentialType::BASIC, CredentialType::X509],
+                1 => {
+                    l.credential = crate::messages::Credential::X509(Vec::new());
+                    l.capabilities.credentials = vec![CredentialType::X509, CredentialType::BASIC];
+                }
+                2 => l.encryption_key = VLBytes::from(alloc::format!("other {s}").into_bytes()),
+                _ => l.capabilities.credentials = vec![CredentialType::X509],
+            }
+            pool.push(l);
+        }
+        let mut tree = super::super::tests::tree_of(4, &[0, 1], &[(1, &[])]);
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            (rng % n as u64) as usize
+        };
+        // Enough edits for several merges of the key index.
+        for round in 0..1500 {
+            let leaf = pool[next(pool.len())].clone();
+            let n = tree.n_leaves().max(1) as usize;
+            match next(5) {
+                0 | 1 => drop(tree.add_leaf(leaf)),
+                2 => drop(tree.remove_leaf(LeafIndex(next(n) as u32))),
+                3 => drop(tree.set_leaf(LeafIndex(next(n) as u32), leaf)),
+                _ => {
+                    let p = NodeIndex(2 * next(n) as u32 + 1);
+                    let mut parent = parent(round, vec![]);
+                    if next(2) == 0 {
+                        parent.encryption_key = leaf.encryption_key.clone();
+                    }
+                    drop(tree.set_parent(p, parent));
+                }
+            }
+            let probe = &pool[next(pool.len())];
+            let replacing = [None, Some(LeafIndex(next(n + 1) as u32))][next(2)];
+            assert_eq!(
+                tree.check_new_leaf(probe, replacing),
+                check_new_leaf_by_scan(&tree, probe, replacing),
+                "round {round}"
+            );
+        }
     }
 
     #[test]

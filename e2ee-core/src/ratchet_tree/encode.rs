@@ -1,0 +1,136 @@
+//! Writing nodes straight into one buffer, for [`super::RatchetTree::encode`].
+//!
+//! The derived encoders (`tls_codec`) build a vector per field and copy it
+//! into the one above, a dozen allocations per leaf node; a GroupInfo with
+//! the tree of a large group encodes every node each Commit. These writers
+//! produce the same bytes (RFC 9420 §7.1, §7.2, §12.4.3.3), which the tests
+//! check against the derived encoders, without intermediate buffers. Rare
+//! variable-size parts (the credential, extensions) use the derived
+//! encoders.
+
+use alloc::vec::Vec;
+
+use crate::codec::{CodecError, SerializeBytes, VLBytes, write_varint_length};
+use crate::messages::{Capabilities, LeafNode, LeafNodeSource, Node, NodeType, ParentNode};
+
+/// Appends the encoding of `node` (`Node`, §12.4.3.3) to `out`.
+pub(super) fn write_node(out: &mut Vec<u8>, node: &Node) -> Result<(), CodecError> {
+    out.push(node.node_type() as u8);
+    match node {
+        Node::Leaf(leaf) => write_leaf(out, leaf),
+        Node::Parent(parent) => write_parent(out, parent),
+    }
+}
+
+/// `ParentNode` (§7.1).
+fn write_parent(out: &mut Vec<u8>, parent: &ParentNode) -> Result<(), CodecError> {
+    write_bytes(out, &parent.encryption_key)?;
+    write_bytes(out, &parent.parent_hash)?;
+    write_varint_length(4 * parent.unmerged_leaves.len(), out)?;
+    for leaf in &parent.unmerged_leaves {
+        out.extend_from_slice(&leaf.to_be_bytes());
+    }
+    Ok(())
+}
+
+/// `LeafNode` (§7.2).
+fn write_leaf(out: &mut Vec<u8>, leaf: &LeafNode) -> Result<(), CodecError> {
+    write_bytes(out, &leaf.encryption_key)?;
+    write_bytes(out, &leaf.signature_key)?;
+    out.extend_from_slice(&leaf.credential.tls_serialize_bytes()?);
+    write_capabilities(out, &leaf.capabilities)?;
+    match &leaf.leaf_node_source {
+        LeafNodeSource::KeyPackage(lifetime) => {
+            out.push(1);
+            out.extend_from_slice(&lifetime.not_before.to_be_bytes());
+            out.extend_from_slice(&lifetime.not_after.to_be_bytes());
+        }
+        LeafNodeSource::Update => out.push(2),
+        LeafNodeSource::Commit(parent_hash) => {
+            out.push(3);
+            write_bytes(out, parent_hash)?;
+        }
+    }
+    if leaf.extensions.is_empty() {
+        out.push(0);
+    } else {
+        out.extend_from_slice(&leaf.extensions.tls_serialize_bytes()?);
+    }
+    write_bytes(out, &leaf.signature)
+}
+
+/// `Capabilities` (§7.2): five vectors of 16-bit values.
+fn write_capabilities(out: &mut Vec<u8>, caps: &Capabilities) -> Result<(), CodecError> {
+    write_u16s(out, caps.versions.iter().map(|v| v.0))?;
+    write_u16s(out, caps.cipher_suites.iter().map(|s| s.0))?;
+    write_u16s(out, caps.extensions.iter().map(|e| e.0))?;
+    write_u16s(out, caps.proposals.iter().map(|p| p.0))?;
+    write_u16s(out, caps.credentials.iter().map(|c| c.0))
+}
+
+/// A vector of 16-bit values (`uint16 values<V>`).
+fn write_u16s(out: &mut Vec<u8>, values: impl ExactSizeIterator<Item = u16>) -> Result<(), CodecError> {
+    write_varint_length(2 * values.len(), out)?;
+    values.for_each(|v| out.extend_from_slice(&v.to_be_bytes()));
+    Ok(())
+}
+
+/// `opaque data<V>`.
+fn write_bytes(out: &mut Vec<u8>, bytes: &VLBytes) -> Result<(), CodecError> {
+    write_varint_length(bytes.len(), out)?;
+    out.extend_from_slice(bytes.as_slice());
+    Ok(())
+}
+
+// The node type values the writers use.
+const _: () = assert!(NodeType::Leaf as u8 == 1 && NodeType::Parent as u8 == 2);
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_utils::{committed_tree, kp_leaf, parent, update_leaf};
+    use super::*;
+    use crate::messages::{
+        CipherSuite, Credential, CredentialType, Extension, ExtensionType, ProposalType, ProtocolVersion,
+    };
+
+    fn assert_same(node: Node) {
+        let mut fast = Vec::new();
+        write_node(&mut fast, &node).unwrap();
+        assert_eq!(fast, node.tls_serialize_bytes().unwrap(), "{node:?}");
+    }
+
+    #[test]
+    fn writers_match_the_derived_encoding() {
+        let tree = committed_tree();
+        let derived = crate::codec::encode(&tree.to_nodes()).unwrap();
+        assert_eq!(tree.encode().unwrap(), derived);
+        for node in tree.to_nodes().into_iter().flatten() {
+            assert_same(node);
+        }
+        assert_same(Node::Leaf(kp_leaf(3)));
+        assert_same(Node::Leaf(update_leaf(4, 4, 2)));
+        assert_same(Node::Parent(parent(7, vec![1, 2, 70_000])));
+        let mut odd = kp_leaf(5);
+        odd.leaf_node_source = LeafNodeSource::Commit(VLBytes::from(vec![9; 100]));
+        odd.credential = Credential::X509(Vec::new());
+        odd.capabilities = Capabilities {
+            versions: vec![ProtocolVersion(1), ProtocolVersion(0x0a0a)],
+            cipher_suites: (0..40).map(CipherSuite).collect(),
+            extensions: vec![ExtensionType(0x1a1a)],
+            proposals: vec![ProposalType(0x2a2a), ProposalType(7)],
+            credentials: vec![CredentialType::BASIC, CredentialType::X509],
+        };
+        odd.extensions = vec![
+            Extension {
+                extension_type: ExtensionType(0x3a3a),
+                extension_data: VLBytes::from(vec![1; 70]),
+            },
+            Extension {
+                extension_type: ExtensionType(5),
+                extension_data: VLBytes::default(),
+            },
+        ];
+        odd.signature = VLBytes::from(vec![0x55; 20_000]);
+        assert_same(Node::Leaf(odd));
+    }
+}
