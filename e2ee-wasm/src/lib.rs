@@ -114,7 +114,11 @@ impl Client {
 
     /// A client for `identity` with an existing signature private key.
     #[wasm_bindgen(js_name = withSignatureKey)]
-    pub fn with_signature_key(suite: u16, identity: &Bytes, private_key: &Bytes) -> Result<Client> {
+    pub fn with_signature_key(
+        suite: u16,
+        identity: &Bytes,
+        #[wasm_bindgen(js_name = privateKey)] private_key: &Bytes,
+    ) -> Result<Client> {
         let identity = bytes(identity, "identity")?;
         let private_key = bytes(private_key, "privateKey")?;
         let inner = core::Client::with_signature_key(suite, &identity, &private_key)?;
@@ -227,7 +231,7 @@ impl Client {
 
     /// A new group with this client as its only member and id `groupId`.
     #[wasm_bindgen(js_name = createGroupWithId)]
-    pub fn create_group_with_id(&self, group_id: &Bytes) -> Result<Group> {
+    pub fn create_group_with_id(&self, #[wasm_bindgen(js_name = groupId)] group_id: &Bytes) -> Result<Group> {
         Ok(Group::wrap(
             self.inner.create_group_with_id(&bytes(group_id, "groupId")?)?,
         ))
@@ -244,7 +248,7 @@ impl Client {
     /// if the Delivery Service refuses it, drop the group and try again with
     /// a newer GroupInfo.
     #[wasm_bindgen(js_name = joinExternal)]
-    pub fn join_external(&self, group_info: &Bytes) -> Result<ExternalJoin> {
+    pub fn join_external(&self, #[wasm_bindgen(js_name = groupInfo)] group_info: &Bytes) -> Result<ExternalJoin> {
         let (group, commit) = self.inner.join_external(&bytes(group_info, "groupInfo")?)?;
         Ok(Obj::new()
             .set("group", Group::wrap(group))
@@ -332,7 +336,11 @@ impl Group {
 
     /// Encrypts application data for the current epoch; `authenticatedData`
     /// travels unencrypted but authenticated.
-    pub fn seal(&mut self, data: &Bytes, authenticated_data: Option<Bytes>) -> Result<Vec<u8>> {
+    pub fn seal(
+        &mut self,
+        data: &Bytes,
+        #[wasm_bindgen(js_name = authenticatedData)] authenticated_data: Option<Bytes>,
+    ) -> Result<Vec<u8>> {
         let data = bytes(data, "data")?;
         let aad = match authenticated_data {
             Some(a) => bytes(&a, "authenticatedData")?,
@@ -349,7 +357,7 @@ impl Group {
     }
 
     /// Adds the owners of `keyPackages` (encoded MLSMessages).
-    pub fn add(&mut self, key_packages: &BytesList) -> Result<CommitBundle> {
+    pub fn add(&mut self, #[wasm_bindgen(js_name = keyPackages)] key_packages: &BytesList) -> Result<CommitBundle> {
         let key_packages = convert::byte_list(key_packages, "keyPackages")?;
         Ok(bundle(self.inner.add(&key_packages)?))
     }
