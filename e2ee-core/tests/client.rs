@@ -380,7 +380,11 @@ fn sign_with_label_verifies_under_the_signature_key() {
         let signature = client.sign_with_label(b"e2ee-ds login", b"challenge").unwrap();
         let cs = RustCryptoProvider.cipher_suite(CipherSuite(suite)).unwrap();
         let key = client.signature_public_key();
-        cs.verify_with_label(key, b"e2ee-ds login", b"challenge", &signature).unwrap();
-        assert!(cs.verify_with_label(key, b"other label", b"challenge", &signature).is_err());
+        cs.verify_with_label(key, b"e2ee-ds login", b"challenge", &signature)
+            .unwrap();
+        assert!(
+            cs.verify_with_label(key, b"other label", b"challenge", &signature)
+                .is_err()
+        );
     }
 }

@@ -402,7 +402,9 @@ impl Client {
 
     /// A group of this client stored by `Group.export_sealed` under `key`.
     pub fn restore_sealed_group(&self, state: Vec<u8>, key: Vec<u8>) -> Result<Arc<Group>> {
-        Ok(Group::wrap(lock(&self.inner).restore_sealed_group(&state, &storage_key(&key)?)?))
+        Ok(Group::wrap(
+            lock(&self.inner).restore_sealed_group(&state, &storage_key(&key)?)?,
+        ))
     }
 
     /// The identity in the client's credential.

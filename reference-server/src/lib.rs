@@ -1,40 +1,165 @@
 //! # reference-server
 //!
-//! The reference MLS delivery service for `e2ee`: it will store KeyPackages
-//! and GroupInfo, order each group's commits (accept a commit only while the
-//! group is still at the epoch it was made for), and fan messages out to
-//! connected clients over WebSockets, with an in-memory or Redis store. It will
-//! also serve the web chat demo, whose clients run `e2ee-core` compiled to
-//! WebAssembly, so the server only ever sees ciphertext.
+//! The reference MLS delivery service (RFC 9750 §5) for `e2ee`: it stores
+//! KeyPackages and GroupInfos, keeps each group's messages in one ordered
+//! log and accepts at most one Commit per epoch (across all replicas), and
+//! pushes every message to the group's members over WebSockets, resuming
+//! from each client's last position after a reconnect. It reads only the
+//! public MLS framing; it never holds a key that decrypts anything.
 //!
-//! **None of that is implemented yet.** Today this crate only reports its
-//! status; see [`STATUS`].
+//! - [`store`]: the storage trait, in memory (default) or Redis;
+//! - [`inspect`]: what the service reads of MLS messages;
+//! - [`service`]: the operations, with access control and limits;
+//! - [`http`] and [`ws`]: the protocol (docs/server-protocol.md);
+//! - [`client`]: a client of that protocol (tests, `e2ee-load`, the CLI chat);
+//! - [`testbed`]: starts redis-server, replicas and nginx as processes.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-/// What the `reference-server` binary prints today: an honest statement that
-/// the delivery service and the web chat are not built yet, and what the demo
-/// will be.
-pub const STATUS: &str = "\
-e2ee reference-server: the delivery service is NOT IMPLEMENTED YET.
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod hub;
+pub mod inspect;
+pub mod limits;
+pub mod metrics;
+pub mod service;
+pub mod store;
+pub mod testbed;
+pub mod wire;
+pub mod ws;
 
-There is no server to start and no web chat to open: this binary only prints
-this message and exits.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-What the demo will be: `cargo run --release -p reference-server` will start an
-MLS (RFC 9420) delivery service with HTTP + WebSocket endpoints and serve a
-browser chat in which every member runs e2ee-core (compiled to WebAssembly).
-Messages are end-to-end encrypted; the server stores and forwards ciphertext
-and orders each group's commits, but never sees a key or a plaintext.
+use tokio::sync::watch;
 
-What exists today: the e2ee-core library (work in progress) and its IETF
-test-vector runner; see the Status section of README.md.
-Run the tests with: bash scripts/test.sh";
+pub use config::Config;
+use service::App;
+use store::{Store, StoreError};
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn status_says_not_implemented() {
-        assert!(super::STATUS.contains("NOT IMPLEMENTED YET"));
+/// Opens the store the configuration names.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match &config.redis_url {
+        Some(url) => {
+            let redis = store::redis::RedisConfig {
+                url: url.clone(),
+                prefix: config.redis_prefix.clone(),
+            };
+            Arc::new(store::redis::RedisStore::connect(redis).await?)
+        }
+        None => Arc::new(store::memory::MemoryStore::new()),
+    })
+}
+
+/// A running replica.
+pub struct Server {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Its shared state (metrics, store).
+    pub app: Arc<App>,
+    shutdown: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Binds `config.listen` and serves with `store` until [`Server::shutdown`].
+pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
+    let (shutdown, signal) = watch::channel(false);
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let app = App::new(config, store, signal.clone()).await?;
+    let router = http::router(app.clone()).layer(tower_http::trace::TraceLayer::new_for_http());
+    let mut stop = signal;
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|down| *down).await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "server failed");
+        }
+    });
+    tracing::info!(%addr, "listening");
+    Ok(Server {
+        addr,
+        app,
+        shutdown,
+        task,
+    })
+}
+
+impl Server {
+    /// Graceful shutdown: stops taking connections, closes WebSockets with
+    /// "going away" (clients resume elsewhere) and waits up to the grace
+    /// period for requests in flight, whose answers are sent only after
+    /// the store has the data — so nothing acknowledged is dropped.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let grace = Duration::from_secs(self.app.config.shutdown_grace);
+        let app = self.app.clone();
+        let drained = async move {
+            let _ = self.task.await;
+            while app.connections.total() > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        if tokio::time::timeout(grace, drained).await.is_err() {
+            tracing::warn!("shutdown grace period over with work in flight");
+        }
+        tracing::info!("stopped");
+    }
+}
+
+/// The server binary's whole life: logs, store, serve until SIGINT or
+/// SIGTERM, graceful shutdown. Returns the process exit code.
+pub async fn run(config: Config) -> std::process::ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    // A second init (e.g. in-process) keeps the first subscriber.
+    let _ = if config.log_json {
+        logs.json().try_init()
+    } else {
+        logs.try_init()
+    };
+    let store = match open_store(&config).await {
+        Ok(store) => store,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot open the store");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let backend = if config.redis_url.is_some() { "redis" } else { "memory" };
+    let static_dir = config.static_dir();
+    let server = match start(config, store).await {
+        Ok(server) => server,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(addr = %server.addr, store = backend, static_dir = ?static_dir, "e2ee delivery service ready");
+    println!(
+        "e2ee reference-server listening on http://{} (store: {backend})",
+        server.addr
+    );
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    server.shutdown().await;
+    std::process::ExitCode::SUCCESS
+}
+
+/// SIGINT or SIGTERM.
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
     }
 }

@@ -1,7 +1,10 @@
-//! The `reference-server` binary. Not implemented yet: it prints
-//! [`reference_server::STATUS`] and exits successfully.
+//! The `reference-server` binary: see `--help`, README.md and
+//! docs/server-protocol.md.
 #![forbid(unsafe_code)]
 
-fn main() {
-    println!("{}", reference_server::STATUS);
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    reference_server::run(reference_server::Config::parse()).await
 }

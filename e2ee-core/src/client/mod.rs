@@ -160,7 +160,9 @@ impl Client {
     /// Service login, under a label of the application's own (MLS's labels
     /// cannot be reused: they are prefixed with "MLS 1.0 " like all).
     pub fn sign_with_label(&self, label: &[u8], content: &[u8]) -> Result<Vec<u8>, Error> {
-        Ok(self.cs.sign_with_label(self.signer.private.as_bytes(), label, content)?)
+        Ok(self
+            .cs
+            .sign_with_label(self.signer.private.as_bytes(), label, content)?)
     }
 
     /// A fresh KeyPackage (an encoded `MLSMessage`) to publish; its private

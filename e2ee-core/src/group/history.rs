@@ -35,8 +35,8 @@ impl PastEpoch {
         old: &RatchetTree,
         new: &RatchetTree,
     ) -> Self {
-        let changed_leaves = (0..old.n_leaves().max(new.n_leaves()))
-            .map(|i| (i, old.leaf(LeafIndex(i))))
+        let changed_leaves = (old.maybe_changed_leaves(new))
+            .map(|i| (i.0, old.leaf(i)))
             // A leaf's signature covers all of its content: compare only that.
             .filter(|&(i, before)| before.map(|l| &l.signature) != new.leaf(LeafIndex(i)).map(|l| &l.signature))
             .map(|(i, before)| (i, before.cloned()))

@@ -60,6 +60,22 @@ impl<T: Clone> From<Vec<T>> for ChunkedVec<T> {
 }
 
 impl<T: Clone> ChunkedVec<T> {
+    /// The positions below `len.max(other.len)` where `self` and `other`
+    /// may differ: every position of chunks they do not share (the caller
+    /// compares those), so a tree derived from another costs only its
+    /// copied chunks.
+    pub(crate) fn unshared<'a>(&'a self, other: &'a Self) -> impl Iterator<Item = usize> + 'a {
+        let n = self.chunks.len().max(other.chunks.len());
+        let shared = move |c: usize| match (self.chunks.get(c), other.chunks.get(c)) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        let len = self.len.max(other.len);
+        (0..n)
+            .filter(move |&c| !shared(c))
+            .flat_map(move |c| (c * CHUNK)..((c + 1) * CHUNK).min(len))
+    }
+
     /// The number of elements.
     pub(crate) fn len(&self) -> usize {
         self.len
@@ -165,5 +181,9 @@ mod tests {
         assert!(Arc::ptr_eq(&a.chunks[0], &b.chunks[0]));
         assert!(!Arc::ptr_eq(&a.chunks[1], &b.chunks[1]));
         assert!(a != b);
+        // Only the copied chunk is visited when looking for differences.
+        assert!(a.unshared(&b).eq(64..128));
+        b.resize(300, 0);
+        assert!(a.unshared(&b).eq((64..128).chain(192..300)));
     }
 }

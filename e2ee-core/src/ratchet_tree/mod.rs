@@ -171,6 +171,16 @@ impl RatchetTree {
         self.nodes.len().div_ceil(2) as u32
     }
 
+    /// The leaves that may differ between this tree and `other` (one
+    /// derived from the other): a superset of the changed leaves, found
+    /// without visiting the nodes both still share.
+    pub(crate) fn maybe_changed_leaves<'a>(&'a self, other: &'a RatchetTree) -> impl Iterator<Item = LeafIndex> + 'a {
+        // Leaves sit at even node indices.
+        (self.nodes.unshared(&other.nodes))
+            .filter(|x| x % 2 == 0)
+            .filter_map(|x| u32::try_from(x / 2).ok().map(LeafIndex))
+    }
+
     /// The number of nodes, blank or not.
     pub fn node_width(&self) -> u32 {
         self.nodes.len() as u32

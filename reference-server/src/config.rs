@@ -1,0 +1,98 @@
+//! Configuration by flags or environment variables (`E2EE_*`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The service's settings; every flag has an `E2EE_*` environment variable.
+#[derive(Clone, Debug, clap::Parser)]
+#[command(
+    name = "reference-server",
+    version,
+    about = "The e2ee reference MLS delivery service"
+)]
+pub struct Config {
+    /// Address to listen on (HTTP and WebSocket; TLS is the proxy's job).
+    #[arg(long, env = "E2EE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Redis URL (e.g. redis://127.0.0.1:6379/); without it the store is
+    /// in memory and only one replica may run.
+    #[arg(long, env = "E2EE_REDIS_URL")]
+    pub redis_url: Option<String>,
+
+    /// Prefix of every Redis key and of the feed channel.
+    #[arg(long, env = "E2EE_REDIS_PREFIX", default_value = "e2ee")]
+    pub redis_prefix: String,
+
+    /// A directory of static files served at `/` (the web chat); default
+    /// `examples/web-chat/dist` if it exists.
+    #[arg(long, env = "E2EE_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+
+    /// Largest MLS message, Welcome or GroupInfo accepted, in bytes.
+    #[arg(long, env = "E2EE_MAX_MESSAGE_BYTES", default_value_t = 256 * 1024)]
+    pub max_message_bytes: usize,
+
+    /// Requests per second allowed per client (per replica), on average.
+    #[arg(long, env = "E2EE_RATE_PER_SECOND", default_value_t = 50.0)]
+    pub rate_per_second: f64,
+
+    /// Requests a client may make at once before the rate applies.
+    #[arg(long, env = "E2EE_RATE_BURST", default_value_t = 200.0)]
+    pub rate_burst: f64,
+
+    /// WebSocket connections per replica.
+    #[arg(long, env = "E2EE_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// WebSocket connections per client per replica.
+    #[arg(long, env = "E2EE_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 4)]
+    pub max_connections_per_client: usize,
+
+    /// Group subscriptions per WebSocket connection.
+    #[arg(long, env = "E2EE_MAX_SUBSCRIPTIONS", default_value_t = 256)]
+    pub max_subscriptions: usize,
+
+    /// Unclaimed KeyPackages stored per client.
+    #[arg(long, env = "E2EE_MAX_KEY_PACKAGES", default_value_t = 100)]
+    pub max_key_packages: usize,
+
+    /// Messages kept per group (older ones are dropped; Redis trims
+    /// approximately, keeping at least this many).
+    #[arg(long, env = "E2EE_RETENTION", default_value_t = 100_000)]
+    pub retention: u64,
+
+    /// Welcomes kept per mailbox.
+    #[arg(long, env = "E2EE_MAILBOX_RETENTION", default_value_t = 1_000)]
+    pub mailbox_retention: u64,
+
+    /// Lifetime of session tokens, in seconds.
+    #[arg(long, env = "E2EE_TOKEN_TTL", default_value_t = 24 * 3600)]
+    pub token_ttl: u64,
+
+    /// Seconds to wait for requests in flight when shutting down.
+    #[arg(long, env = "E2EE_SHUTDOWN_GRACE", default_value_t = 10)]
+    pub shutdown_grace: u64,
+
+    /// Log as JSON lines instead of text (filter with RUST_LOG).
+    #[arg(long, env = "E2EE_LOG_JSON")]
+    pub log_json: bool,
+}
+
+impl Config {
+    /// The settings with every default, listening on `listen`.
+    pub fn with_listen(listen: SocketAddr) -> Self {
+        <Self as clap::Parser>::parse_from(["reference-server", "--listen", &listen.to_string()])
+    }
+
+    /// The static directory to serve, if any.
+    pub fn static_dir(&self) -> Option<PathBuf> {
+        match &self.static_dir {
+            Some(dir) => Some(dir.clone()),
+            None => {
+                let default = PathBuf::from("examples/web-chat/dist");
+                default.is_dir().then_some(default)
+            }
+        }
+    }
+}

@@ -1,0 +1,523 @@
+//! The service's operations, shared by the HTTP routes and the WebSocket:
+//! each takes the authenticated [`Principal`], checks access and limits,
+//! reads the MLS framing and asks the store.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use tokio::sync::watch;
+
+use crate::auth::{Authenticator, Principal, key_record};
+use crate::config::Config;
+use crate::error::{ApiError, ErrorCode};
+use crate::hub::Hub;
+use crate::inspect::{self, SenderView};
+use crate::limits::{Connections, RateLimiter};
+use crate::metrics::Metrics;
+use crate::store::{
+    Append, AppendOutcome, CommitEffects, GroupOptions, GroupState, KeyPackageUpload, Read, Store, Topic, digest,
+};
+use crate::wire::{self, MailboxItem};
+
+/// Most entries one read returns.
+pub const MAX_PAGE: usize = 1000;
+/// Most members one Welcome may be delivered to (each gets a copy).
+pub const MAX_WELCOME_RECIPIENTS: usize = 1000;
+
+/// A Welcome as stored in a mailbox (its position is the entry's).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct MailboxPayload {
+    /// The group.
+    #[serde(with = "wire::b64")]
+    pub group_id: Vec<u8>,
+    /// The adding Commit's position.
+    pub commit_position: u64,
+    /// The Welcome.
+    #[serde(with = "wire::b64")]
+    pub welcome: Vec<u8>,
+}
+
+impl MailboxPayload {
+    /// The item at `position`, if the payload decodes.
+    pub fn decode(position: u64, payload: &[u8]) -> Option<MailboxItem> {
+        let p: Self = serde_json::from_slice(payload).ok()?;
+        Some(MailboxItem {
+            position,
+            group_id: p.group_id,
+            commit_position: p.commit_position,
+            welcome: p.welcome,
+        })
+    }
+}
+
+/// Everything a replica shares between requests.
+pub struct App {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Local fan-out.
+    pub hub: Arc<Hub>,
+    /// Challenges and tokens.
+    pub auth: Authenticator,
+    /// Request rate per client.
+    pub rate: RateLimiter,
+    /// WebSocket connection counts.
+    pub connections: Arc<Connections>,
+    /// Counters.
+    pub metrics: Metrics,
+    /// Settings.
+    pub config: Config,
+    /// Turns `true` when the replica starts shutting down.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+fn too_large(what: &str, limit: usize) -> ApiError {
+    ApiError::new(ErrorCode::TooLarge, format!("{what} is larger than {limit} bytes"))
+}
+
+impl App {
+    /// Builds the shared state around a store.
+    pub async fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<Arc<Self>, ApiError> {
+        let mut candidate = vec![0; 32];
+        getrandom::fill(&mut candidate).map_err(|_| ApiError::new(ErrorCode::Internal, "no OS randomness"))?;
+        let secret = store.shared_secret(&candidate).await?;
+        let hub = Arc::new(Hub::default());
+        hub.spawn_dispatcher(&*store);
+        Ok(Arc::new(Self {
+            auth: Authenticator::new(secret, config.token_ttl),
+            rate: RateLimiter::new(config.rate_per_second, config.rate_burst),
+            connections: Arc::new(Connections::new(
+                config.max_connections,
+                config.max_connections_per_client,
+            )),
+            metrics: Metrics::default(),
+            hub,
+            store,
+            config,
+            shutdown,
+        }))
+    }
+
+    /// Times a store call into the latency histogram.
+    pub async fn timed<T>(&self, call: impl Future<Output = T>) -> T {
+        let start = Instant::now();
+        let out = call.await;
+        self.metrics.store_latency(start.elapsed());
+        out
+    }
+
+    fn check_size(&self, what: &str, bytes: &[u8]) -> Result<(), ApiError> {
+        if bytes.len() > self.config.max_message_bytes {
+            return Err(too_large(what, self.config.max_message_bytes));
+        }
+        Ok(())
+    }
+
+    /// Logs in: checks the signed challenge and binds the identity to its
+    /// key on first use.
+    pub async fn login(&self, login: &wire::Login) -> Result<wire::Session, ApiError> {
+        self.auth.verify_login(login)?;
+        let record = key_record(login.cipher_suite, &login.signature_key);
+        let bound = self.timed(self.store.register(&login.identity, &record)).await?;
+        if bound != record {
+            return Err(ApiError::new(
+                ErrorCode::KeyMismatch,
+                "the identity is registered with another signature key",
+            ));
+        }
+        Ok(wire::Session {
+            token: self.auth.token(&login.identity),
+            expires_in: self.auth.token_ttl(),
+        })
+    }
+
+    /// Stores the client's own KeyPackages.
+    pub async fn publish_key_packages(
+        &self,
+        me: &Principal,
+        request: wire::PublishKeyPackages,
+    ) -> Result<wire::Published, ApiError> {
+        self.rate.check(&me.identity)?;
+        if request.key_packages.len() > self.config.max_key_packages {
+            return Err(ApiError::new(
+                ErrorCode::TooManyKeyPackages,
+                "too many KeyPackages in one request",
+            ));
+        }
+        let registered = self.timed(self.store.registered_key(&me.identity)).await?;
+        for kp in request.key_packages.iter().chain(&request.last_resort) {
+            self.check_size("a KeyPackage", kp)?;
+            let info = inspect::inspect_key_package(kp)?;
+            if info.identity != me.identity {
+                return Err(ApiError::new(
+                    ErrorCode::Forbidden,
+                    "a KeyPackage is for another identity",
+                ));
+            }
+            if registered.as_deref() != Some(&key_record(info.cipher_suite, &info.signature_key)[..]) {
+                return Err(ApiError::new(
+                    ErrorCode::KeyMismatch,
+                    "a KeyPackage has another signature key than the login",
+                ));
+            }
+        }
+        let upload = KeyPackageUpload {
+            key_packages: request.key_packages,
+            last_resort: request.last_resort,
+            replace: request.replace,
+        };
+        let stored = self.timed(
+            self.store
+                .add_key_packages(&me.identity, upload, self.config.max_key_packages),
+        );
+        match stored.await? {
+            Some(stored) => Ok(wire::Published { stored }),
+            None => Err(ApiError::new(
+                ErrorCode::TooManyKeyPackages,
+                format!(
+                    "at most {} KeyPackages are stored per client",
+                    self.config.max_key_packages
+                ),
+            )),
+        }
+    }
+
+    /// Hands out one KeyPackage of `identity`.
+    pub async fn claim(&self, me: &Principal, identity: &str) -> Result<wire::Claimed, ApiError> {
+        self.rate.check(&me.identity)?;
+        inspect::check_identity(identity)?;
+        match self.timed(self.store.claim_key_package(identity)).await? {
+            Some((key_package, last_resort)) => Ok(wire::Claimed {
+                key_package,
+                last_resort,
+            }),
+            None => Err(ApiError::new(
+                ErrorCode::NoKeyPackage,
+                format!("{identity} has no KeyPackage left"),
+            )),
+        }
+    }
+
+    /// Creates a group with the client as its only member.
+    pub async fn create_group(&self, me: &Principal, request: &wire::CreateGroup) -> Result<(), ApiError> {
+        self.rate.check(&me.identity)?;
+        inspect::check_group_id(&request.group_id)?;
+        // The group's suite is its creator's (ProposalRefs hash with it).
+        let key = self.timed(self.store.registered_key(&me.identity)).await?;
+        let cipher_suite = key.and_then(|k| Some(u16::from_be_bytes(k.get(..2)?.try_into().ok()?)));
+        let options = GroupOptions {
+            external_join: request.external_join,
+            cipher_suite: cipher_suite.unwrap_or(1),
+        };
+        if !self
+            .timed(self.store.create_group(&request.group_id, &me.identity, options))
+            .await?
+        {
+            return Err(ApiError::new(ErrorCode::GroupExists, "a group with that id exists"));
+        }
+        Ok(())
+    }
+
+    async fn group_state(&self, group: &[u8]) -> Result<GroupState, ApiError> {
+        self.timed(self.store.group(group))
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::NoSuchGroup, "no such group"))
+    }
+
+    /// Refuses a client that is not a member.
+    pub async fn require_member(&self, me: &Principal, group: &[u8]) -> Result<(), ApiError> {
+        inspect::check_group_id(group)?;
+        if self.timed(self.store.is_member(group, &me.identity)).await? {
+            return Ok(());
+        }
+        match self.timed(self.store.group(group)).await? {
+            Some(_) => Err(ApiError::new(ErrorCode::NotMember, "not a member of the group")),
+            None => Err(ApiError::new(ErrorCode::NoSuchGroup, "no such group")),
+        }
+    }
+
+    /// The group's epoch and members, for members.
+    pub async fn group_status(&self, me: &Principal, group: &[u8]) -> Result<wire::GroupStatus, ApiError> {
+        self.rate.check(&me.identity)?;
+        self.require_member(me, group).await?;
+        let state = self.group_state(group).await?;
+        Ok(wire::GroupStatus {
+            epoch: state.epoch,
+            members: state.roster.members(),
+        })
+    }
+
+    /// Posts a message to a group; a Commit only if the group is still at
+    /// its epoch. Returns the position.
+    pub async fn post(&self, me: &Principal, group: &[u8], post: wire::Post) -> Result<u64, ApiError> {
+        // A Commit whose effects were computed from a state that moved on
+        // meanwhile is computed again (rare: only when racing Commits).
+        let mut result = self.post_inner(me, group, &post).await;
+        for _ in 0..3 {
+            if !matches!(&result, Ok(None)) {
+                break;
+            }
+            result = self.post_inner(me, group, &post).await;
+        }
+        let result = result.and_then(|p| {
+            p.ok_or_else(|| ApiError::new(ErrorCode::StoreUnavailable, "the group changes too fast: try again"))
+        });
+        match &result {
+            Ok(_) => self.metrics.accepted.fetch_add(1, Relaxed),
+            Err(e) if e.code == ErrorCode::EpochMovedOn => self.metrics.commit_conflicts.fetch_add(1, Relaxed),
+            Err(_) => self.metrics.refused.fetch_add(1, Relaxed),
+        };
+        result
+    }
+
+    /// Posts once; `None` when the store found the Commit's effects stale.
+    async fn post_inner(&self, me: &Principal, group: &[u8], post: &wire::Post) -> Result<Option<u64>, ApiError> {
+        self.rate.check(&me.identity)?;
+        inspect::check_group_id(group)?;
+        self.check_size("the message", &post.message)?;
+        for extra in post.welcome.iter().chain(&post.group_info) {
+            self.check_size("the Welcome or GroupInfo", extra)?;
+        }
+        let view = inspect::inspect_group_message(&post.message, group)?;
+        let mut append = Append {
+            sender: me.identity.clone(),
+            member_check: true,
+            epoch: view.epoch,
+            digest: digest(&post.message),
+            message: post.message.clone(),
+            commit: view.is_commit(),
+            effects: None,
+            proposal: None,
+        };
+        let mut recipients = Vec::new();
+        if view.is_commit() {
+            let state = self.group_state(group).await?;
+            if let Some(gi) = &post.group_info {
+                let (id, epoch) = inspect::group_info_epoch(gi)?;
+                if id != group || epoch != view.epoch + 1 {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidGroupInfo,
+                        "the GroupInfo is not of the epoch the Commit starts",
+                    ));
+                }
+            }
+            if let Some(welcome) = &post.welcome {
+                let names = inspect::welcome_recipients(welcome)?;
+                if names.len() > MAX_WELCOME_RECIPIENTS {
+                    let message = format!("a Welcome may name at most {MAX_WELCOME_RECIPIENTS} new members");
+                    return Err(ApiError::new(ErrorCode::TooLarge, message));
+                }
+                let adds = view.change.as_ref().map(|c| c.adds.as_slice()).unwrap_or_default();
+                for reference in names {
+                    let Some((identity, _)) = adds.iter().find(|(_, r)| *r == reference) else {
+                        return Err(ApiError::new(
+                            ErrorCode::UnroutableWelcome,
+                            "the Welcome names a KeyPackage the Commit does not add by value",
+                        ));
+                    };
+                    recipients.push(identity.clone());
+                }
+            }
+            let joiner = match &view.sender {
+                SenderView::NewMember(identity) => {
+                    if *identity != me.identity {
+                        return Err(ApiError::new(
+                            ErrorCode::SenderMismatch,
+                            "the joiner's credential is not the client's",
+                        ));
+                    }
+                    if !state.external_join && !state.roster.contains(&me.identity) {
+                        return Err(ApiError::new(
+                            ErrorCode::Forbidden,
+                            "the group does not take external joins",
+                        ));
+                    }
+                    append.member_check = false;
+                    Some(identity.as_str())
+                }
+                SenderView::Leaf(leaf) if view.epoch == state.epoch && state.roster.at(*leaf) != Some(&me.identity) => {
+                    return Err(ApiError::new(
+                        ErrorCode::SenderMismatch,
+                        "the sender leaf is not the client's",
+                    ));
+                }
+                _ => None,
+            };
+            if view.epoch == state.epoch {
+                let mut roster = state.roster.clone();
+                if let Some(change) = &view.change {
+                    let mut change = change.clone();
+                    change.resolve(&state.proposals);
+                    roster.apply(&change, joiner)?;
+                }
+                append.effects = Some(CommitEffects {
+                    roster,
+                    group_info: post.group_info.clone(),
+                });
+            }
+        } else {
+            if post.welcome.is_some() || post.group_info.is_some() {
+                return Err(ApiError::bad_request("only a Commit carries a Welcome or GroupInfo"));
+            }
+            if let SenderView::Leaf(leaf) = view.sender {
+                // Proposals and public application messages name their
+                // sender: it must be the client (checked at the epoch the
+                // service knows; older epochs' leaves may differ).
+                let state = self.group_state(group).await?;
+                if view.epoch == state.epoch && state.roster.at(leaf) != Some(&me.identity) {
+                    return Err(ApiError::new(
+                        ErrorCode::SenderMismatch,
+                        "the sender leaf is not the client's",
+                    ));
+                }
+                // A public proposal is remembered by reference, so a Commit
+                // naming it changes the roster too.
+                if let Some((content, effect)) = &view.proposal {
+                    let reference = inspect::proposal_ref(state.cipher_suite, content)?;
+                    append.proposal = Some((reference, effect.clone()));
+                }
+            }
+        }
+        let welcome_epoch = view.epoch;
+        let outcome = self
+            .timed(self.store.append(group, append, self.config.retention))
+            .await?;
+        let position = match outcome {
+            AppendOutcome::Accepted(p) | AppendOutcome::Duplicate(p) => p,
+            AppendOutcome::NoGroup => return Err(ApiError::new(ErrorCode::NoSuchGroup, "no such group")),
+            AppendOutcome::NotMember => return Err(ApiError::new(ErrorCode::NotMember, "not a member of the group")),
+            AppendOutcome::EpochMovedOn { current } => {
+                let mut e = ApiError::new(
+                    ErrorCode::EpochMovedOn,
+                    format!("epoch moved on: another Commit won epoch {welcome_epoch}; process it and retry"),
+                );
+                e.current_epoch = Some(current);
+                return Err(e);
+            }
+            AppendOutcome::FutureEpoch { current } => {
+                let mut e = ApiError::new(ErrorCode::FutureEpoch, format!("the group is at epoch {current}"));
+                e.current_epoch = Some(current);
+                return Err(e);
+            }
+            AppendOutcome::Stale => return Ok(None),
+        };
+        // After the Commit is in: a crash here loses no Commit, and the
+        // committer's retry (same bytes: Duplicate) delivers the Welcome.
+        if let Some(welcome) = &post.welcome {
+            let payload = MailboxPayload {
+                group_id: group.to_vec(),
+                commit_position: position,
+                welcome: welcome.clone(),
+            };
+            let payload = serde_json::to_vec(&payload).map_err(|_| ApiError::new(ErrorCode::Internal, "encoding"))?;
+            for identity in recipients {
+                let deliver = self
+                    .store
+                    .deliver(&identity, payload.clone(), self.config.mailbox_retention);
+                self.timed(deliver).await?;
+                self.metrics.welcomes.fetch_add(1, Relaxed);
+            }
+        }
+        Ok(Some(position))
+    }
+
+    /// Up to `limit` entries of a topic after `after`.
+    pub async fn read(
+        &self,
+        topic: &Topic,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Arc<crate::store::Entry>>, ApiError> {
+        match self
+            .timed(self.store.read(topic, after, limit.clamp(1, MAX_PAGE)))
+            .await?
+        {
+            Read::Entries(entries) => Ok(entries),
+            Read::Expired { oldest } => {
+                let mut e = ApiError::new(
+                    ErrorCode::PositionExpired,
+                    format!("messages after {after} are no longer kept; the oldest is {oldest}"),
+                );
+                e.oldest = Some(oldest);
+                Err(e)
+            }
+        }
+    }
+
+    /// A group's messages after `after`, for members.
+    pub async fn messages(
+        &self,
+        me: &Principal,
+        group: &[u8],
+        after: u64,
+        limit: usize,
+    ) -> Result<wire::MessagePage, ApiError> {
+        self.rate.check(&me.identity)?;
+        self.require_member(me, group).await?;
+        let entries = self.read(&Topic::Group(group.to_vec()), after, limit).await?;
+        let messages = entries
+            .iter()
+            .map(|e| wire::LogMessage {
+                position: e.position,
+                message: e.payload.clone(),
+            })
+            .collect();
+        Ok(wire::MessagePage { messages })
+    }
+
+    /// The client's own Welcomes after `after`.
+    pub async fn mailbox(&self, me: &Principal, after: u64, limit: usize) -> Result<wire::MailboxPage, ApiError> {
+        self.rate.check(&me.identity)?;
+        let entries = self.read(&Topic::Mailbox(me.identity.clone()), after, limit).await?;
+        let items = entries
+            .iter()
+            .filter_map(|e| MailboxPayload::decode(e.position, &e.payload))
+            .collect();
+        Ok(wire::MailboxPage { items })
+    }
+
+    /// The group's latest GroupInfo: for members, or anyone if the group
+    /// takes external joins.
+    pub async fn group_info(&self, me: &Principal, group: &[u8]) -> Result<wire::GroupInfoBody, ApiError> {
+        self.rate.check(&me.identity)?;
+        let state = self.group_state(group).await?;
+        if !state.external_join && !state.roster.contains(&me.identity) {
+            return Err(ApiError::new(
+                ErrorCode::NotMember,
+                "the group does not take external joins",
+            ));
+        }
+        match self.timed(self.store.group_info(group)).await? {
+            Some(group_info) => Ok(wire::GroupInfoBody { group_info }),
+            None => Err(ApiError::new(
+                ErrorCode::NotFound,
+                "no GroupInfo was published for the group",
+            )),
+        }
+    }
+
+    /// Replaces the GroupInfo with one of the current epoch (members only).
+    pub async fn put_group_info(&self, me: &Principal, group: &[u8], group_info: Vec<u8>) -> Result<(), ApiError> {
+        self.rate.check(&me.identity)?;
+        self.check_size("the GroupInfo", &group_info)?;
+        self.require_member(me, group).await?;
+        let (id, epoch) = inspect::group_info_epoch(&group_info)?;
+        if id != group {
+            return Err(ApiError::new(
+                ErrorCode::InvalidGroupInfo,
+                "the GroupInfo is of another group",
+            ));
+        }
+        if !self.timed(self.store.set_group_info(group, epoch, group_info)).await? {
+            return Err(ApiError::new(
+                ErrorCode::InvalidGroupInfo,
+                "the GroupInfo is not of the group's current epoch",
+            ));
+        }
+        Ok(())
+    }
+}

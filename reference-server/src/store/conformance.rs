@@ -1,0 +1,305 @@
+//! The test suite every [`Store`] must pass; run for the in-memory store by
+//! the unit tests and for Redis by `tests/redis_store.rs`. Panics (with a
+//! message) on the first broken rule.
+
+use std::sync::Arc;
+
+use super::{
+    Append, AppendOutcome, CommitEffects, EntryKind, FeedEvent, GroupOptions, KeyPackageUpload, Read, Store, Topic,
+    digest,
+};
+use crate::inspect::{ProposalEffect, Roster};
+
+/// Groups of the suite: cipher suite 2, no external joins.
+const OPTIONS: GroupOptions = GroupOptions {
+    external_join: false,
+    cipher_suite: 2,
+};
+
+fn message(epoch: u64, sender: &str, body: &str) -> Append {
+    Append {
+        sender: sender.to_owned(),
+        member_check: true,
+        epoch,
+        message: body.as_bytes().to_vec(),
+        digest: digest(body.as_bytes()),
+        commit: false,
+        effects: None,
+        proposal: None,
+    }
+}
+
+fn commit(epoch: u64, sender: &str, body: &str, roster: Option<Roster>) -> Append {
+    let effects = roster.map(|roster| CommitEffects {
+        roster,
+        group_info: Some(format!("info{}", epoch + 1).into_bytes()),
+    });
+    Append {
+        commit: true,
+        effects,
+        ..message(epoch, sender, body)
+    }
+}
+
+async fn entries(store: &dyn Store, topic: &Topic, after: u64) -> Vec<(u64, String)> {
+    match store.read(topic, after, 100).await.expect("read") {
+        Read::Entries(e) => e
+            .iter()
+            .map(|e| (e.position, String::from_utf8_lossy(&e.payload).into_owned()))
+            .collect(),
+        Read::Expired { oldest } => panic!("unexpected expiry (oldest {oldest})"),
+    }
+}
+
+/// Runs every check against `store`, which must be empty (or use a fresh
+/// key prefix).
+pub async fn run(store: Arc<dyn Store>) {
+    identities_and_key_packages(&*store).await;
+    group_log_and_commits(&*store).await;
+    concurrent_commits_one_winner(store.clone()).await;
+    retention_and_mailbox(&*store).await;
+    proposals_until_the_next_commit(&*store).await;
+}
+
+async fn proposals_until_the_next_commit(store: &dyn Store) {
+    let g = b"group-proposals";
+    assert!(store.create_group(g, "alice", OPTIONS).await.unwrap());
+    let proposal = |body: &str, epoch: u64, leaf: u32| Append {
+        proposal: Some((body.as_bytes().to_vec(), ProposalEffect::Remove(leaf))),
+        ..message(epoch, "alice", body)
+    };
+    assert_eq!(
+        store.append(g, proposal("p1", 0, 1), 100).await.unwrap(),
+        AppendOutcome::Accepted(1)
+    );
+    assert_eq!(
+        store.append(g, proposal("p2", 0, 2), 100).await.unwrap(),
+        AppendOutcome::Accepted(2)
+    );
+    let mut pending = store.group(g).await.unwrap().unwrap().proposals;
+    pending.sort();
+    let expected = vec![
+        (b"p1".to_vec(), ProposalEffect::Remove(1)),
+        (b"p2".to_vec(), ProposalEffect::Remove(2)),
+    ];
+    assert_eq!(pending, expected, "remembered by reference");
+    let c0 = commit(0, "alice", "c0", Some(Roster::new("alice")));
+    assert_eq!(store.append(g, c0, 100).await.unwrap(), AppendOutcome::Accepted(3));
+    assert!(
+        store.group(g).await.unwrap().unwrap().proposals.is_empty(),
+        "a Commit ends them"
+    );
+    assert_eq!(
+        store.append(g, proposal("p-old", 0, 1), 100).await.unwrap(),
+        AppendOutcome::Accepted(4)
+    );
+    assert!(
+        store.group(g).await.unwrap().unwrap().proposals.is_empty(),
+        "only the current epoch's"
+    );
+}
+
+async fn identities_and_key_packages(store: &dyn Store) {
+    assert_eq!(
+        store.shared_secret(b"s1").await.unwrap(),
+        store.shared_secret(b"s2").await.unwrap()
+    );
+    assert_eq!(store.register("alice", b"k1").await.unwrap(), b"k1");
+    assert_eq!(store.register("alice", b"k2").await.unwrap(), b"k1", "first key wins");
+    assert_eq!(
+        store.registered_key("alice").await.unwrap().as_deref(),
+        Some(&b"k1"[..])
+    );
+    assert_eq!(store.registered_key("nobody").await.unwrap(), None);
+
+    assert_eq!(store.claim_key_package("alice").await.unwrap(), None);
+    let upload = |kps: &[&str], last: Option<&str>, replace: bool| KeyPackageUpload {
+        key_packages: kps.iter().map(|k| k.as_bytes().to_vec()).collect(),
+        last_resort: last.map(|l| l.as_bytes().to_vec()),
+        replace,
+    };
+    let add = |u: KeyPackageUpload| store.add_key_packages("alice", u, 3);
+    assert_eq!(add(upload(&["old1", "old2"], None, false)).await.unwrap(), Some(2));
+    assert_eq!(
+        add(upload(&["kp1", "kp2"], None, true)).await.unwrap(),
+        Some(2),
+        "replaced"
+    );
+    assert_eq!(
+        add(upload(&["kp3", "kp4"], None, false)).await.unwrap(),
+        None,
+        "over the limit"
+    );
+    assert_eq!(add(upload(&[], Some("last"), false)).await.unwrap(), Some(2));
+    let mut claimed = Vec::new();
+    for _ in 0..4 {
+        claimed.push(store.claim_key_package("alice").await.unwrap().unwrap());
+    }
+    let expected = [("kp1", false), ("kp2", false), ("last", true), ("last", true)];
+    let expected: Vec<_> = expected.iter().map(|(k, l)| (k.as_bytes().to_vec(), *l)).collect();
+    assert_eq!(claimed, expected, "each single-use package once, then the last resort");
+}
+
+async fn group_log_and_commits(store: &dyn Store) {
+    let g = b"group-1";
+    let topic = Topic::Group(g.to_vec());
+    let mut feed = store.feed();
+    assert!(store.create_group(g, "alice", OPTIONS).await.unwrap());
+    assert!(
+        !store
+            .create_group(
+                g,
+                "bob",
+                GroupOptions {
+                    external_join: true,
+                    ..OPTIONS
+                }
+            )
+            .await
+            .unwrap(),
+        "exists"
+    );
+    let state = store.group(g).await.unwrap().unwrap();
+    assert_eq!(
+        (state.epoch, state.roster.members(), state.external_join),
+        (0, vec!["alice".to_owned()], false)
+    );
+    assert_eq!((state.cipher_suite, state.proposals.len()), (2, 0));
+    assert!(store.is_member(g, "alice").await.unwrap());
+    assert!(!store.is_member(g, "bob").await.unwrap());
+    assert_eq!(
+        store.append(b"none", message(0, "alice", "x"), 100).await.unwrap(),
+        AppendOutcome::NoGroup
+    );
+    assert_eq!(
+        store.append(g, message(0, "bob", "x"), 100).await.unwrap(),
+        AppendOutcome::NotMember
+    );
+    assert_eq!(
+        store.append(g, message(0, "alice", "m1"), 100).await.unwrap(),
+        AppendOutcome::Accepted(1)
+    );
+    assert_eq!(
+        store.append(g, message(0, "alice", "m1"), 100).await.unwrap(),
+        AppendOutcome::Duplicate(1)
+    );
+    assert_eq!(
+        store.append(g, message(1, "alice", "early"), 100).await.unwrap(),
+        AppendOutcome::FutureEpoch { current: 0 }
+    );
+
+    let mut roster = Roster::new("alice");
+    roster.0.push(Some("bob".into()));
+    let c0 = commit(0, "alice", "c0", Some(roster.clone()));
+    assert_eq!(
+        store.append(g, c0.clone(), 100).await.unwrap(),
+        AppendOutcome::Accepted(2)
+    );
+    assert_eq!(
+        store.append(g, c0, 100).await.unwrap(),
+        AppendOutcome::Duplicate(2),
+        "a retry"
+    );
+    let stale = commit(1, "alice", "c1-from-a-stale-read", None);
+    assert_eq!(
+        store.append(g, stale, 100).await.unwrap(),
+        AppendOutcome::Stale,
+        "effects computed for epoch 0"
+    );
+    let rival = commit(0, "alice", "c0-rival", None);
+    assert_eq!(
+        store.append(g, rival, 100).await.unwrap(),
+        AppendOutcome::EpochMovedOn { current: 1 }
+    );
+    let state = store.group(g).await.unwrap().unwrap();
+    assert_eq!((state.epoch, &state.roster), (1, &roster));
+    assert!(store.is_member(g, "bob").await.unwrap());
+    assert_eq!(store.group_info(g).await.unwrap().as_deref(), Some(&b"info1"[..]));
+    assert!(!store.set_group_info(g, 0, b"stale".to_vec()).await.unwrap());
+    assert!(store.set_group_info(g, 1, b"fresh".to_vec()).await.unwrap());
+    assert_eq!(store.group_info(g).await.unwrap().as_deref(), Some(&b"fresh"[..]));
+    assert_eq!(
+        store.append(g, message(0, "bob", "late"), 100).await.unwrap(),
+        AppendOutcome::Accepted(3)
+    );
+
+    let expected: Vec<(u64, String)> = vec![(1, "m1".into()), (2, "c0".into()), (3, "late".into())];
+    assert_eq!(entries(store, &topic, 0).await, expected);
+    assert_eq!(entries(store, &topic, 2).await, expected[2..].to_vec());
+    assert_eq!(entries(store, &topic, 3).await, vec![]);
+    assert_eq!(entries(store, &Topic::Group(b"none".to_vec()), 0).await, vec![]);
+    match store.read(&topic, 0, 2).await.unwrap() {
+        Read::Entries(e) => assert_eq!((e.len(), e[1].kind), (2, EntryKind::Commit)),
+        Read::Expired { .. } => panic!("expired"),
+    }
+
+    // The feed carries every accepted entry (possibly after a Resync).
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(5), feed.recv())
+            .await
+            .expect("feed event in time")
+            .expect("feed open");
+        if let FeedEvent::Entry(e) = event
+            && e.topic == topic
+        {
+            seen.push(e.position);
+        }
+    }
+    assert_eq!(seen, vec![1, 2, 3]);
+}
+
+async fn concurrent_commits_one_winner(store: Arc<dyn Store>) {
+    let g = b"group-race";
+    assert!(store.create_group(g, "alice", OPTIONS).await.unwrap());
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let body = format!("commit-{i}");
+                store
+                    .append(g, commit(0, "alice", &body, Some(Roster::new("alice"))), 100)
+                    .await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap().unwrap());
+    }
+    let winners = outcomes
+        .iter()
+        .filter(|o| matches!(o, AppendOutcome::Accepted(_)))
+        .count();
+    let losers = outcomes
+        .iter()
+        .filter(|o| **o == AppendOutcome::EpochMovedOn { current: 1 })
+        .count();
+    assert_eq!((winners, losers), (1, 7), "exactly one Commit per epoch: {outcomes:?}");
+}
+
+async fn retention_and_mailbox(store: &dyn Store) {
+    let g = b"group-retention";
+    assert!(store.create_group(g, "alice", OPTIONS).await.unwrap());
+    for i in 0..50 {
+        let outcome = store.append(g, message(0, "alice", &format!("m{i}")), 5).await.unwrap();
+        assert_eq!(outcome, AppendOutcome::Accepted(i + 1));
+    }
+    let topic = Topic::Group(g.to_vec());
+    // Redis trims approximately: at least the last 5 stay, early ones go.
+    let tail = entries(store, &topic, 45).await;
+    assert_eq!(tail.iter().map(|e| e.0).collect::<Vec<_>>(), vec![46, 47, 48, 49, 50]);
+    match store.read(&topic, 0, 10).await.unwrap() {
+        Read::Expired { oldest } => assert!(oldest > 1 && oldest <= 46, "oldest {oldest}"),
+        Read::Entries(e) => assert!(e.is_empty() || e[0].position == 1, "no gap may be hidden"),
+    }
+
+    let topic = Topic::Mailbox("bob".into());
+    assert_eq!(store.deliver("bob", b"w1".to_vec(), 100).await.unwrap(), 1);
+    assert_eq!(store.deliver("bob", b"w2".to_vec(), 100).await.unwrap(), 2);
+    assert_eq!(
+        entries(store, &topic, 0).await,
+        vec![(1, "w1".into()), (2, "w2".into())]
+    );
+    assert_eq!(entries(store, &Topic::Mailbox("carol".into()), 0).await, vec![]);
+}

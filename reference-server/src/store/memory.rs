@@ -1,0 +1,310 @@
+//! The embedded store: everything in one process's memory, for a single
+//! node with nothing else installed. Lost when the process ends.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use super::{
+    Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupOptions, GroupState, KeyPackageUpload,
+    MAX_PROPOSALS, Read, Store, StoreError, Topic,
+};
+use crate::inspect::Roster;
+
+/// How many feed events a slow reader may fall behind before it resyncs.
+const FEED_CAPACITY: usize = 16 * 1024;
+/// Digests remembered per group at most (the window may end earlier).
+const MAX_SEEN: usize = 100_000;
+
+#[derive(Default)]
+struct Log {
+    /// Position of `entries[0]`.
+    first: u64,
+    entries: VecDeque<Arc<Entry>>,
+    /// The last position given out.
+    last: u64,
+}
+
+impl Log {
+    fn push(&mut self, topic: Topic, kind: EntryKind, payload: Vec<u8>, retention: u64) -> Arc<Entry> {
+        self.last += 1;
+        if self.entries.is_empty() {
+            self.first = self.last;
+        }
+        let entry = Entry::new(topic, self.last, kind, payload);
+        self.entries.push_back(entry.clone());
+        while self.entries.len() as u64 > retention.max(1) {
+            self.entries.pop_front();
+            self.first += 1;
+        }
+        entry
+    }
+}
+
+struct Group {
+    state: GroupState,
+    /// Position of each message digest seen recently, and their order.
+    seen: HashMap<[u8; 32], u64>,
+    seen_order: VecDeque<(Instant, [u8; 32])>,
+    group_info: Option<Vec<u8>>,
+}
+
+impl Group {
+    fn remember(&mut self, digest: [u8; 32], position: u64) {
+        let now = Instant::now();
+        while let Some((at, old)) = self.seen_order.front() {
+            if now.duration_since(*at).as_secs() < DEDUP_WINDOW_SECS && self.seen_order.len() < MAX_SEEN {
+                break;
+            }
+            self.seen.remove(old);
+            self.seen_order.pop_front();
+        }
+        self.seen.insert(digest, position);
+        self.seen_order.push_back((now, digest));
+    }
+}
+
+/// Single-use KeyPackages in publication order, and the last-resort one.
+type KeyPackages = (VecDeque<Vec<u8>>, Option<Vec<u8>>);
+
+#[derive(Default)]
+struct Inner {
+    keys: HashMap<String, Vec<u8>>,
+    /// Single-use KeyPackages and the last-resort one, per identity.
+    key_packages: HashMap<String, KeyPackages>,
+    groups: HashMap<Vec<u8>, Group>,
+    logs: HashMap<Topic, Log>,
+}
+
+/// The in-memory [`Store`].
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+    secret: Vec<u8>,
+    feed: broadcast::Sender<FeedEvent>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        let mut secret = vec![0; 32];
+        getrandom::fill(&mut secret).expect("the OS has randomness");
+        Self {
+            inner: Mutex::new(Inner::default()),
+            secret,
+            feed: broadcast::channel(FEED_CAPACITY).0,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave a half-written state
+        // behind (every method validates before it writes): keep serving.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn publish(&self, entry: &Arc<Entry>) {
+        // No receiver is not an error: no replica pushes yet.
+        let _ = self.feed.send(FeedEvent::Entry(entry.clone()));
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn shared_secret(&self, _candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
+        Ok(self.secret.clone())
+    }
+
+    async fn register(&self, identity: &str, key: &[u8]) -> Result<Vec<u8>, StoreError> {
+        Ok(self
+            .lock()
+            .keys
+            .entry(identity.to_owned())
+            .or_insert_with(|| key.to_vec())
+            .clone())
+    }
+
+    async fn registered_key(&self, identity: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock().keys.get(identity).cloned())
+    }
+
+    async fn add_key_packages(
+        &self,
+        identity: &str,
+        add: KeyPackageUpload,
+        max: usize,
+    ) -> Result<Option<usize>, StoreError> {
+        let mut inner = self.lock();
+        let (queue, last) = inner.key_packages.entry(identity.to_owned()).or_default();
+        let kept = if add.replace { 0 } else { queue.len() };
+        if kept + add.key_packages.len() > max {
+            return Ok(None);
+        }
+        if add.replace {
+            queue.clear();
+        }
+        queue.extend(add.key_packages);
+        if add.last_resort.is_some() {
+            *last = add.last_resort;
+        }
+        Ok(Some(queue.len()))
+    }
+
+    async fn claim_key_package(&self, identity: &str) -> Result<Option<(Vec<u8>, bool)>, StoreError> {
+        let mut inner = self.lock();
+        let Some((queue, last)) = inner.key_packages.get_mut(identity) else {
+            return Ok(None);
+        };
+        Ok(match queue.pop_front() {
+            Some(kp) => Some((kp, false)),
+            None => last.clone().map(|kp| (kp, true)),
+        })
+    }
+
+    async fn create_group(&self, group: &[u8], creator: &str, options: GroupOptions) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        if inner.groups.contains_key(group) {
+            return Ok(false);
+        }
+        let state = GroupState {
+            epoch: 0,
+            roster: Roster::new(creator),
+            external_join: options.external_join,
+            cipher_suite: options.cipher_suite,
+            proposals: Vec::new(),
+        };
+        let new = Group {
+            state,
+            seen: HashMap::new(),
+            seen_order: VecDeque::new(),
+            group_info: None,
+        };
+        inner.groups.insert(group.to_vec(), new);
+        Ok(true)
+    }
+
+    async fn group(&self, group: &[u8]) -> Result<Option<GroupState>, StoreError> {
+        Ok(self.lock().groups.get(group).map(|g| g.state.clone()))
+    }
+
+    async fn is_member(&self, group: &[u8], identity: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()
+            .groups
+            .get(group)
+            .is_some_and(|g| g.state.roster.contains(identity)))
+    }
+
+    async fn append(&self, group: &[u8], append: Append, retention: u64) -> Result<AppendOutcome, StoreError> {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let Some(g) = inner.groups.get_mut(group) else {
+            return Ok(AppendOutcome::NoGroup);
+        };
+        let current = g.state.epoch;
+        if append.member_check && !g.state.roster.contains(&append.sender) {
+            return Ok(AppendOutcome::NotMember);
+        }
+        if let Some(position) = g.seen.get(&append.digest) {
+            return Ok(AppendOutcome::Duplicate(*position));
+        }
+        let kind = match append.commit {
+            true if append.epoch != current => return Ok(AppendOutcome::EpochMovedOn { current }),
+            true if append.effects.is_none() => return Ok(AppendOutcome::Stale),
+            true => EntryKind::Commit,
+            false if append.epoch > current => return Ok(AppendOutcome::FutureEpoch { current }),
+            false => EntryKind::Plain,
+        };
+        let topic = Topic::Group(group.to_vec());
+        let log = inner.logs.entry(topic.clone()).or_default();
+        let entry = log.push(topic, kind, append.message, retention);
+        g.remember(append.digest, entry.position);
+        if let Some(proposal) = append.proposal
+            && append.epoch == current
+            && g.state.proposals.len() < MAX_PROPOSALS
+        {
+            g.state.proposals.push(proposal);
+        }
+        if append.commit {
+            g.state.epoch += 1;
+            g.state.proposals.clear();
+            if let Some(effects) = append.effects {
+                g.state.roster = effects.roster;
+                if effects.group_info.is_some() {
+                    g.group_info = effects.group_info;
+                }
+            }
+        }
+        drop(guard);
+        self.publish(&entry);
+        Ok(AppendOutcome::Accepted(entry.position))
+    }
+
+    async fn deliver(&self, identity: &str, item: Vec<u8>, retention: u64) -> Result<u64, StoreError> {
+        let topic = Topic::Mailbox(identity.to_owned());
+        let entry = {
+            let mut inner = self.lock();
+            let log = inner.logs.entry(topic.clone()).or_default();
+            log.push(topic, EntryKind::Plain, item, retention)
+        };
+        self.publish(&entry);
+        Ok(entry.position)
+    }
+
+    async fn read(&self, topic: &Topic, after: u64, limit: usize) -> Result<Read, StoreError> {
+        let inner = self.lock();
+        let Some(log) = inner.logs.get(topic) else {
+            return Ok(Read::Entries(Vec::new()));
+        };
+        if log.entries.is_empty() || after >= log.last {
+            return Ok(Read::Entries(Vec::new()));
+        }
+        if after + 1 < log.first {
+            return Ok(Read::Expired { oldest: log.first });
+        }
+        let skip = (after + 1 - log.first) as usize;
+        Ok(Read::Entries(
+            log.entries.iter().skip(skip).take(limit).cloned().collect(),
+        ))
+    }
+
+    async fn group_info(&self, group: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.lock().groups.get(group).and_then(|g| g.group_info.clone()))
+    }
+
+    async fn set_group_info(&self, group: &[u8], epoch: u64, group_info: Vec<u8>) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        match inner.groups.get_mut(group) {
+            Some(g) if g.state.epoch == epoch => {
+                g.group_info = Some(group_info);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn feed(&self) -> broadcast::Receiver<FeedEvent> {
+        self.feed.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn passes_the_store_suite() {
+        super::super::conformance::run(Arc::new(MemoryStore::new())).await;
+    }
+}
