@@ -1,0 +1,37 @@
+// `npm run bench`: rough timings of the built package in Node (medians of
+// repeated runs), for docs/performance.md.
+import { Client } from "../pkg/node.js";
+
+const utf8 = (s) => new TextEncoder().encode(s);
+
+function median(n, fn) {
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    fn();
+    times.push(performance.now() - t);
+  }
+  return times.sort((a, b) => a - b)[n >> 1];
+}
+
+for (const suite of [1, 2, 3]) {
+  const alice = new Client(suite, utf8("alice"));
+  const bob = new Client(suite, utf8("bob"));
+  const group = alice.createGroup();
+  const { welcome } = group.add([bob.keyPackage()]);
+  group.mergeCommit();
+  const bobGroup = bob.join(welcome);
+  const kib = new Uint8Array(1024);
+  const row = {
+    "new Client": median(50, () => new Client(suite, utf8("x")).free()),
+    keyPackage: median(50, () => bob.keyPackage()),
+    "seal 1 KiB": median(500, () => group.seal(kib)),
+    "seal + open 1 KiB": median(500, () => bobGroup.open(group.seal(kib))),
+    "update (commit) + merge": median(50, () => {
+      group.update();
+      group.mergeCommit();
+    }),
+  };
+  const ms = Object.entries(row).map(([k, v]) => `${k} ${v.toFixed(3)} ms`);
+  console.log(`suite ${suite}: ${ms.join(", ")}`);
+}

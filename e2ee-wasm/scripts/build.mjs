@@ -1,0 +1,68 @@
+// `npm run build`: makes the npm package in pkg/ from a clean checkout.
+//
+// 1. cargo builds the crate for wasm32-unknown-unknown (profile wasm-release);
+// 2. wasm-bindgen (the CLI of exactly the version in Cargo.lock, installed
+//    with cargo if missing) writes the glue for `--target web`;
+// 3. wasm-opt -Oz from the npm `binaryen` package shrinks the module;
+// 4. the entry points, declarations, package.json and README are copied in.
+import { execFileSync } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const here = dirname(dirname(fileURLToPath(import.meta.url)));
+const root = dirname(here);
+const pkg = join(here, "pkg");
+
+function run(cmd, args, opts = {}) {
+  console.log(`$ ${cmd} ${args.join(" ")}`);
+  return execFileSync(cmd, args, { stdio: ["ignore", opts.capture ? "pipe" : "inherit", "inherit"], cwd: root, encoding: "utf8" });
+}
+
+/** The version of `name` that Cargo.lock pins. */
+function lockedVersion(name) {
+  const lock = readFileSync(join(root, "Cargo.lock"), "utf8");
+  const m = lock.match(new RegExp(`name = "${name}"\\nversion = "([^"]+)"`));
+  if (!m) throw new Error(`${name} is not in Cargo.lock`);
+  return m[1];
+}
+
+/** A wasm-bindgen CLI of exactly `version` (its output must match the crate). */
+function wasmBindgen(version) {
+  const candidates = ["wasm-bindgen", join(process.env.CARGO_HOME ?? join(homedir(), ".cargo"), "bin", "wasm-bindgen")];
+  for (const bin of candidates) {
+    try {
+      if (execFileSync(bin, ["--version"], { encoding: "utf8" }).trim() === `wasm-bindgen ${version}`) return bin;
+    } catch {
+      // not there: try the next one
+    }
+  }
+  // --locked fails for this version (see shared/TOOLCHAIN.md): leave it off.
+  run("cargo", ["install", "wasm-bindgen-cli", "--version", version]);
+  return candidates[1];
+}
+
+const cargoArgs = ["--target", "wasm32-unknown-unknown", "--profile", "wasm-release"];
+run("cargo", ["build", "-p", "e2ee-wasm", ...cargoArgs]);
+const targetDir = JSON.parse(run("cargo", ["metadata", "--format-version", "1", "--no-deps"], { capture: true })).target_directory;
+const built = join(targetDir, "wasm32-unknown-unknown", "wasm-release", "e2ee_wasm.wasm");
+
+rmSync(pkg, { recursive: true, force: true });
+mkdirSync(pkg);
+run(wasmBindgen(lockedVersion("wasm-bindgen")), [built, "--out-dir", pkg, "--target", "web"]);
+
+// wasm-opt reads the enabled features from the module's target_features section.
+const wasm = join(pkg, "e2ee_wasm_bg.wasm");
+const before = statSync(wasm).size;
+run(join(here, "node_modules", ".bin", "wasm-opt"), ["-Oz", wasm, "-o", wasm]);
+
+for (const f of ["index.js", "node.js", "index.d.ts", "package.json"]) copyFileSync(join(here, "js", f), join(pkg, f));
+copyFileSync(join(here, "README.md"), join(pkg, "README.md"));
+
+const bytes = readFileSync(wasm);
+const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+console.log(`pkg/e2ee_wasm_bg.wasm: ${kib(before)} before wasm-opt, ${kib(bytes.length)} after, ` +
+  `${kib(gzipSync(bytes, { level: 9 }).length)} gzipped`);
+if (!existsSync(join(pkg, "e2ee_wasm.d.ts"))) throw new Error("wasm-bindgen wrote no declarations");
