@@ -27,6 +27,9 @@ cargo test --workspace -- --skip ietf_test_vectors --exact
 step "bindings: bash e2ee-ffi/test-bindings.sh (Python, Kotlin on the JVM, Python wheel)"
 bash e2ee-ffi/test-bindings.sh
 
+step "WebAssembly: bash e2ee-wasm/test.sh (npm package, Node, packed install, Chromium, web chat end to end)"
+bash e2ee-wasm/test.sh
+
 step "IETF test vectors: cargo test -p e2ee-core --test vectors -- --nocapture"
 cargo test -p e2ee-core --test vectors -- --nocapture
 
