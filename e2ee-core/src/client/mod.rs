@@ -42,7 +42,7 @@ mod group;
 mod inbox;
 mod state;
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -222,10 +222,13 @@ impl Client {
         let MlsMessageBody::Welcome(welcome) = &message.body else {
             return Err(ClientError::NotAWelcome.into());
         };
+        // A set, so a Welcome with many entries costs O((entries + ours) log n),
+        // not entries × ours comparisons.
+        let named: BTreeSet<&[u8]> = welcome.secrets.iter().map(|s| s.new_member.as_slice()).collect();
         let (&slot, (_, new)) = self
             .key_packages
             .iter()
-            .find(|(_, (r, _))| welcome.secrets.iter().any(|s| s.new_member.as_slice() == r.as_slice()))
+            .find(|(_, (r, _))| named.contains(r.as_slice()))
             .ok_or(ClientError::NoMatchingKeyPackage)?;
         let keys = JoinKeys {
             key_package: &new.key_package,
