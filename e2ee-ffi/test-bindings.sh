@@ -4,7 +4,9 @@
 # compiled with kotlinc against the packaged JVM jar (bindings + native
 # library, loaded by JNA from the classpath) and run on the JDK; and the
 # Python wheel (maturin) installed into a fresh virtualenv, where the same
-# Python test runs again. Fails if any fails; says which ran.
+# Python test runs again; between them, test-samples.sh runs the Python and
+# Kotlin chat samples with a web-chat client through reference-server.
+# Fails if any fails; says which ran.
 # Needs kotlinc, JNA and maturin from scripts/install-deps.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -31,6 +33,10 @@ test_jar="$out/kotlin-test.jar"
 "$KOTLINC" -nowarn "$here/tests/kotlin/Main.kt" -cp "$out/e2ee.jar:$JNA_JAR" -include-runtime -d "$test_jar"
 java -cp "$test_jar:$out/e2ee.jar:$JNA_JAR" MainKt
 ran+=("kotlin (jvm)")
+
+echo "== Chat samples (Python, Kotlin, web chat protocol) through reference-server"
+bash "$here/test-samples.sh" "$out"
+ran+=("samples chat")
 
 echo "== Python wheel (maturin $MATURIN_VERSION) in a fresh virtualenv"
 [[ -x "$MATURIN" ]] || { echo "maturin missing at $MATURIN: run scripts/install-deps.sh" >&2; exit 1; }
