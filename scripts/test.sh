@@ -24,11 +24,12 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "tests: cargo test --workspace (all but the IETF vector runner)"
 cargo test --workspace -- --skip ietf_test_vectors --exact
 
-step "bindings: bash e2ee-ffi/test-bindings.sh (Python, Kotlin on the JVM, Python wheel)"
-bash e2ee-ffi/test-bindings.sh
-
+# Before the bindings: their chat-samples test uses the npm package this builds.
 step "WebAssembly: bash e2ee-wasm/test.sh (npm package, Node, packed install, Chromium, web chat end to end)"
 bash e2ee-wasm/test.sh
+
+step "bindings: bash e2ee-ffi/test-bindings.sh (Python, Kotlin on the JVM, chat samples with a web-chat client, Python wheel)"
+bash e2ee-ffi/test-bindings.sh
 
 step "IETF test vectors: cargo test -p e2ee-core --test vectors -- --nocapture"
 cargo test -p e2ee-core --test vectors -- --nocapture
