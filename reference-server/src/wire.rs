@@ -394,10 +394,14 @@ mod tests {
         push_record(&mut frame, b"g", u64::MAX, b"");
         let parsed = parse_records(&frame).unwrap();
         assert_eq!(parsed.len(), 2);
-        assert!(matches!(&parsed[0], ServerFrame::Message { group, position: 7, message }
-            if group == b"group-a" && message == b"first"));
-        assert!(matches!(&parsed[1], ServerFrame::Message { group, position: u64::MAX, message }
-            if group == b"g" && message.is_empty()));
+        assert!(
+            matches!(&parsed[0], ServerFrame::Message { group, position: 7, message }
+            if group == b"group-a" && message == b"first")
+        );
+        assert!(
+            matches!(&parsed[1], ServerFrame::Message { group, position: u64::MAX, message }
+            if group == b"g" && message.is_empty())
+        );
     }
 
     #[test]

@@ -353,7 +353,10 @@ impl Pusher {
     }
 
     async fn push(&mut self, entry: &Arc<Entry>) -> Result<(), Stop> {
-        self.out.send(Out::Entry(entry.clone())).await.map_err(|_| Stop::Closed)?;
+        self.out
+            .send(Out::Entry(entry.clone()))
+            .await
+            .map_err(|_| Stop::Closed)?;
         self.cursor = entry.position;
         self.app.metrics.delivered.fetch_add(1, Relaxed);
         if let (EntryKind::Commit, Topic::Group(group)) = (entry.kind, &self.topic) {

@@ -105,8 +105,7 @@ impl Chat {
     /// Starts following a group (new, or restored from disk) after `position`.
     async fn track(&mut self, name: &str, group: Group, position: u64, own: HashSet<u64>) {
         self.live.subscribe(group.id(), position).await;
-        self.groups
-            .insert(name.to_owned(), Tracked { group, position, own });
+        self.groups.insert(name.to_owned(), Tracked { group, position, own });
         self.save_group(name);
     }
 
@@ -319,7 +318,9 @@ async fn run(args: Args) -> Result<(), Error> {
     // can be used after a restart; a new identity replaces whatever an
     // earlier, lost state left on the service.
     let missing = KEY_PACKAGES.saturating_sub(chat.peer.mls.unused_key_packages());
-    let fresh = (0..missing).map(|_| chat.peer.mls.key_package()).collect::<Result<Vec<_>, _>>()?;
+    let fresh = (0..missing)
+        .map(|_| chat.peer.mls.key_package())
+        .collect::<Result<Vec<_>, _>>()?;
     chat.save_client();
     if !fresh.is_empty() || !restored {
         let upload = PublishKeyPackages {
@@ -352,7 +353,11 @@ async fn run(args: Args) -> Result<(), Error> {
         args.name,
         args.server,
         chat.disk.path().display(),
-        if names.is_empty() { "none".into() } else { names.join(", ") }
+        if names.is_empty() {
+            "none".into()
+        } else {
+            names.join(", ")
+        }
     );
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
