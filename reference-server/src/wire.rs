@@ -344,3 +344,72 @@ pub enum ServerFrame {
         error: ErrorDetail,
     },
 }
+
+/// Appends one record of a binary push frame (`?framing=binary` on the
+/// WebSocket): the group id's length (u16, big-endian), the group id, the
+/// position (u64), the message's length (u32) and the message. A binary
+/// frame holds one or more records, in log order.
+pub fn push_record(out: &mut Vec<u8>, group: &[u8], position: u64, message: &[u8]) {
+    // Group ids are at most 255 bytes here (`inspect` refuses longer ones)
+    // and messages are limited far below 4 GiB, so the casts never cut.
+    out.extend_from_slice(&(group.len() as u16).to_be_bytes());
+    out.extend_from_slice(group);
+    out.extend_from_slice(&position.to_be_bytes());
+    out.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    out.extend_from_slice(message);
+}
+
+/// The records of a binary push frame as `message` frames, or `None` if it
+/// is malformed.
+pub fn parse_records(mut frame: &[u8]) -> Option<Vec<ServerFrame>> {
+    fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = bytes.split_at_checked(n)?;
+        *bytes = rest;
+        Some(head)
+    }
+    let mut frames = Vec::new();
+    while !frame.is_empty() {
+        let group_len = u16::from_be_bytes(take(&mut frame, 2)?.try_into().ok()?);
+        let group = take(&mut frame, group_len.into())?.to_vec();
+        let position = u64::from_be_bytes(take(&mut frame, 8)?.try_into().ok()?);
+        let message_len = u32::from_be_bytes(take(&mut frame, 4)?.try_into().ok()?);
+        let message = take(&mut frame, usize::try_from(message_len).ok()?)?.to_vec();
+        frames.push(ServerFrame::Message {
+            group,
+            position,
+            message,
+        });
+    }
+    Some(frames)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_records_parse_back_in_order() {
+        let mut frame = Vec::new();
+        push_record(&mut frame, b"group-a", 7, b"first");
+        push_record(&mut frame, b"g", u64::MAX, b"");
+        let parsed = parse_records(&frame).unwrap();
+        assert_eq!(parsed.len(), 2);
+        assert!(
+            matches!(&parsed[0], ServerFrame::Message { group, position: 7, message }
+            if group == b"group-a" && message == b"first")
+        );
+        assert!(
+            matches!(&parsed[1], ServerFrame::Message { group, position: u64::MAX, message }
+            if group == b"g" && message.is_empty())
+        );
+    }
+
+    #[test]
+    fn truncated_records_are_refused() {
+        let mut frame = Vec::new();
+        push_record(&mut frame, b"group", 1, b"message");
+        for cut in 1..frame.len() {
+            assert!(parse_records(&frame[..cut]).is_none(), "cut at {cut}");
+        }
+    }
+}

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{broadcast, mpsc};
@@ -20,7 +20,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::hub::HubEvent;
 use crate::service::{App, MailboxPayload};
 use crate::store::{Entry, EntryKind, Topic};
-use crate::wire::{ClientFrame, ServerFrame};
+use crate::wire::{ClientFrame, ServerFrame, push_record};
 
 /// Frames queued for one socket before its pushers wait (and, waiting
 /// long, fall back to reading the store).
@@ -29,9 +29,37 @@ const OUTBOX: usize = 1024;
 const CATCH_UP_PAGE: usize = 500;
 /// WebSocket close code "going away" (RFC 6455 §7.4.1).
 const GOING_AWAY: u16 = 1001;
+/// Group entries packed into one binary frame, at most (bytes, roughly:
+/// the last record may go over).
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// How group entries are pushed on one socket.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Framing {
+    /// Every frame is JSON text (the default).
+    #[default]
+    Json,
+    /// Group entries go in binary frames of one or more records (see
+    /// [`crate::wire::push_record`]); everything else stays JSON text.
+    Binary,
+}
+
+/// The query of `GET /v1/ws` besides the token.
+#[derive(serde::Deserialize)]
+pub struct WsOptions {
+    /// `?framing=binary` to opt in to binary group pushes.
+    #[serde(default)]
+    framing: Framing,
+}
 
 /// `GET /v1/ws`: checks the token and the connection limits, then upgrades.
-pub async fn upgrade(State(app): State<Arc<App>>, me: Principal, ws: WebSocketUpgrade) -> Result<Response, ApiError> {
+pub async fn upgrade(
+    State(app): State<Arc<App>>,
+    me: Principal,
+    Query(options): Query<WsOptions>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
     if *app.shutdown.borrow() {
         return Err(ApiError::new(ErrorCode::ShuttingDown, "this replica is shutting down"));
     }
@@ -42,7 +70,7 @@ pub async fn upgrade(State(app): State<Arc<App>>, me: Principal, ws: WebSocketUp
         .max_frame_size(max)
         .on_upgrade(move |socket| async move {
             app.metrics.connected.fetch_add(1, Relaxed);
-            Connection::new(app.clone(), me).run(socket).await;
+            Connection::new(app.clone(), me).run(socket, options.framing).await;
             app.metrics.connected.fetch_sub(1, Relaxed);
             drop(slot);
         }))
@@ -77,11 +105,28 @@ fn entry_frame(entry: &Entry) -> Utf8Bytes {
         .clone()
 }
 
+/// What waits in a socket's outbox.
+enum Out {
+    /// A JSON frame.
+    Text(Utf8Bytes),
+    /// A log entry, framed as the socket asked.
+    Entry(Arc<Entry>),
+}
+
+/// Sends the records in `batch` as one binary frame (if any).
+async fn flush_batch(sink: &mut futures_util::stream::SplitSink<WebSocket, Message>, batch: &mut Vec<u8>) -> bool {
+    if batch.is_empty() {
+        return true;
+    }
+    let frame = std::mem::take(batch);
+    sink.feed(Message::Binary(frame.into())).await.is_ok()
+}
+
 struct Connection {
     app: Arc<App>,
     me: Principal,
-    out: mpsc::Sender<Utf8Bytes>,
-    outbox: Option<mpsc::Receiver<Utf8Bytes>>,
+    out: mpsc::Sender<Out>,
+    outbox: Option<mpsc::Receiver<Out>>,
     pushers: HashMap<Topic, JoinHandle<()>>,
 }
 
@@ -97,22 +142,43 @@ impl Connection {
         }
     }
 
-    async fn run(mut self, socket: WebSocket) {
+    async fn run(mut self, socket: WebSocket, framing: Framing) {
         let (mut sink, mut stream) = socket.split();
         let mut outbox = self.outbox.take().expect("run once");
         let shutdown = self.app.shutdown.clone();
         // Sends until every sender is gone (the reader ended and the
         // pushers stopped), so answers already queued still go out.
         let writer = tokio::spawn(async move {
-            while let Some(text) = outbox.recv().await {
+            let mut batch = Vec::new();
+            while let Some(first) = outbox.recv().await {
                 // Everything queued goes out in one write: one syscall for
-                // a burst instead of one per frame.
-                let mut batch = Some(text);
+                // a burst instead of one per frame; with binary framing,
+                // consecutive group entries also share one frame.
+                let mut next = Some(first);
                 let mut ok = true;
-                while let Some(text) = batch.take() {
-                    ok &= sink.feed(Message::Text(text)).await.is_ok();
-                    batch = outbox.try_recv().ok().filter(|_| ok);
+                while let Some(out) = next.take() {
+                    match out {
+                        Out::Entry(e) if framing == Framing::Binary && matches!(e.topic, Topic::Group(_)) => {
+                            if let Topic::Group(group) = &e.topic {
+                                push_record(&mut batch, group, e.position, &e.payload);
+                            }
+                            if batch.len() >= BATCH_BYTES {
+                                ok &= flush_batch(&mut sink, &mut batch).await;
+                            }
+                        }
+                        other => {
+                            // Records queued before this frame go first.
+                            ok &= flush_batch(&mut sink, &mut batch).await;
+                            let text = match other {
+                                Out::Entry(e) => entry_frame(&e),
+                                Out::Text(text) => text,
+                            };
+                            ok &= sink.feed(Message::Text(text)).await.is_ok();
+                        }
+                    }
+                    next = outbox.try_recv().ok().filter(|_| ok);
                 }
+                ok &= flush_batch(&mut sink, &mut batch).await;
                 if !ok || sink.flush().await.is_err() {
                     return;
                 }
@@ -148,7 +214,7 @@ impl Connection {
     }
 
     async fn send(&self, frame: ServerFrame) {
-        let _ = self.out.send(frame_text(&frame)).await;
+        let _ = self.out.send(Out::Text(frame_text(&frame))).await;
     }
 
     async fn refuse(&self, id: Option<u64>, error: ApiError) {
@@ -235,7 +301,7 @@ impl Connection {
 struct Pusher {
     app: Arc<App>,
     me: Principal,
-    out: mpsc::Sender<Utf8Bytes>,
+    out: mpsc::Sender<Out>,
     cursor: u64,
     topic: Topic,
 }
@@ -265,7 +331,7 @@ impl Pusher {
                 group: group.clone(),
                 error: e.detail(),
             };
-            let _ = self.out.send(frame_text(&frame)).await;
+            let _ = self.out.send(Out::Text(frame_text(&frame))).await;
         }
     }
 
@@ -286,8 +352,11 @@ impl Pusher {
         }
     }
 
-    async fn push(&mut self, entry: &Entry) -> Result<(), Stop> {
-        self.out.send(entry_frame(entry)).await.map_err(|_| Stop::Closed)?;
+    async fn push(&mut self, entry: &Arc<Entry>) -> Result<(), Stop> {
+        self.out
+            .send(Out::Entry(entry.clone()))
+            .await
+            .map_err(|_| Stop::Closed)?;
         self.cursor = entry.position;
         self.app.metrics.delivered.fetch_add(1, Relaxed);
         if let (EntryKind::Commit, Topic::Group(group)) = (entry.kind, &self.topic) {

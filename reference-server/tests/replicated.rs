@@ -61,11 +61,13 @@ async fn a_two_groups_keep_every_message_when_a_replica_dies() {
     for g in 0..GROUPS {
         let names: Vec<String> = (0..MEMBERS).map(|i| unique(&format!("g{g}m{i}"))).collect();
         let (peers, groups, position) = form_group(std::slice::from_ref(&url), &names).await;
-        for (peer, mut group) in peers.into_iter().zip(groups) {
+        for (m, (peer, mut group)) in peers.into_iter().zip(groups).enumerate() {
             let sent = sent.clone();
             tasks.push(tokio::spawn(async move {
                 let id = group.id().to_vec();
-                let mut live = peer.ds.live();
+                // Half the members take binary pushes: both framings
+                // deliver everything once, in the same order.
+                let mut live = peer.ds.live_with(m % 2 == 1);
                 live.subscribe(&id, position).await;
                 // Sealed in advance: the epoch does not change during the run.
                 let mut own = HashMap::new();

@@ -2,15 +2,20 @@
 //! README.md for the commands.
 #![forbid(unsafe_code)]
 
+mod state;
+
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use clap::Parser;
 use e2ee_core::{Event, Group};
 use reference_server::client::{Error, LiveEvent, Peer};
-use reference_server::wire::{MailboxItem, Post, PublishKeyPackages, b64};
-use serde::{Deserialize, Serialize};
+use reference_server::wire::{MailboxItem, Post, PublishKeyPackages};
+use state::{SavedClient, SavedGroup, StateDir};
 use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// KeyPackages kept published, so others can add this client.
+const KEY_PACKAGES: usize = 5;
 
 #[derive(Parser, Debug)]
 #[command(name = "cli-chat", about = "Terminal chat over the e2ee delivery service")]
@@ -21,30 +26,27 @@ struct Args {
     /// The service.
     #[arg(long, env = "E2EE_CHAT_SERVER", default_value = "http://127.0.0.1:8080")]
     server: String,
-    /// Where your state is kept (default ~/.e2ee-chat/NAME.json).
-    #[arg(long, env = "E2EE_CHAT_STATE")]
-    state: Option<PathBuf>,
+    /// Where your keys, groups and positions are kept (default: the user's
+    /// data directory, ~/.local/share/e2ee-cli-chat/NAME).
+    #[arg(long, env = "E2EE_CHAT_STATE_DIR")]
+    state_dir: Option<PathBuf>,
 }
 
-/// What survives a restart.
-#[derive(Default, Serialize, Deserialize)]
-struct Saved {
-    #[serde(with = "b64")]
-    signature_key: Vec<u8>,
-    /// Group name → (group id, last position read).
-    groups: BTreeMap<String, (String, u64)>,
-    mailbox: u64,
+/// A group this client is in, and how far it has read.
+struct Tracked {
+    group: Group,
+    position: u64,
+    /// Positions of what this client posted: their echoes are skipped.
+    own: HashSet<u64>,
 }
 
 struct Chat {
     peer: Peer,
     live: reference_server::client::Live,
-    groups: BTreeMap<String, Group>,
-    /// Positions of what this client posted: their echoes are skipped.
-    own: HashSet<(Vec<u8>, u64)>,
+    groups: BTreeMap<String, Tracked>,
     current: Option<String>,
-    saved: Saved,
-    path: PathBuf,
+    mailbox: u64,
+    disk: StateDir,
 }
 
 fn name_of(group_id: &[u8]) -> String {
@@ -66,21 +68,45 @@ fn names(members: &[e2ee_core::client::Member]) -> String {
 }
 
 impl Chat {
-    fn save(&self) {
-        let text = serde_json::to_string_pretty(&self.saved).unwrap_or_default();
-        if let Err(e) = std::fs::write(&self.path, text) {
-            println!("! cannot save state to {}: {e}", self.path.display());
+    /// Stores the client (its keys and mailbox position).
+    fn save_client(&self) {
+        let saved = self.peer.mls.export_state().map(|mls| SavedClient {
+            mls,
+            mailbox: self.mailbox,
+            current: self.current.clone(),
+        });
+        let result = match saved {
+            Ok(saved) => self.disk.save_client(&saved).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = result {
+            println!("! cannot save state to {}: {e}", self.disk.path().display());
         }
     }
 
-    async fn track(&mut self, name: &str, group: Group, after: u64) {
-        self.live.subscribe(group.id(), after).await;
-        self.saved
-            .groups
-            .insert(name.to_owned(), (b64::encode(group.id()), after));
-        self.groups.insert(name.to_owned(), group);
-        self.current = Some(name.to_owned());
-        self.save();
+    /// Stores group `name` (after every change of its MLS state or position).
+    fn save_group(&self, name: &str) {
+        let Some(t) = self.groups.get(name) else { return };
+        let saved = t.group.export_state().map(|mls| SavedGroup {
+            name: name.to_owned(),
+            position: t.position,
+            own: t.own.iter().copied().collect(),
+            mls,
+        });
+        let result = match saved {
+            Ok(saved) => self.disk.save_group(t.group.id(), &saved).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = result {
+            println!("! cannot save {name} to {}: {e}", self.disk.path().display());
+        }
+    }
+
+    /// Starts following a group (new, or restored from disk) after `position`.
+    async fn track(&mut self, name: &str, group: Group, position: u64, own: HashSet<u64>) {
+        self.live.subscribe(group.id(), position).await;
+        self.groups.insert(name.to_owned(), Tracked { group, position, own });
+        self.save_group(name);
     }
 
     async fn command(&mut self, line: &str) -> Result<bool, Error> {
@@ -90,38 +116,42 @@ impl Chat {
             "/create" if !arg.is_empty() => {
                 let group = self.peer.mls.create_group_with_id(arg.as_bytes())?;
                 self.peer.ds.create_group(group.id(), true).await?;
-                self.track(arg, group, 0).await;
+                self.track(arg, group, 0, HashSet::new()).await;
+                self.switch(arg);
                 println!("* created {arg}");
             }
             "/join" if !arg.is_empty() => {
                 self.join_by_name(arg).await?;
+                self.switch(arg);
                 println!("* joined {arg}");
             }
             "/add" | "/remove" if !arg.is_empty() => {
                 let Some(name) = self.current.clone() else {
                     return Ok(self.no_group());
                 };
-                let group = self.groups.get_mut(&name).expect("current group exists");
+                let t = self.groups.get_mut(&name).expect("current group exists");
                 let position = if verb == "/add" {
-                    self.peer.add(group, &[arg]).await?
+                    self.peer.add(&mut t.group, &[arg]).await?
                 } else {
-                    let Some(member) = group.members().into_iter().find(|m| m.identity == arg.as_bytes()) else {
+                    let Some(member) = t.group.members().into_iter().find(|m| m.identity == arg.as_bytes()) else {
                         println!("! {arg} is not in {name}");
                         return Ok(true);
                     };
-                    let bundle = group.remove(&[member.index])?;
-                    self.peer.commit(group, bundle).await?
+                    let bundle = t.group.remove(&[member.index])?;
+                    self.peer.commit(&mut t.group, bundle).await?
                 };
-                self.own.insert((group.id().to_vec(), position));
-                println!("* {verb} {arg}: done (epoch {})", group.epoch());
+                t.own.insert(position);
+                let epoch = t.group.epoch();
+                self.save_group(&name);
+                println!("* {verb} {arg}: done (epoch {epoch})");
             }
-            "/switch" if self.groups.contains_key(arg) => self.current = Some(arg.to_owned()),
+            "/switch" if self.groups.contains_key(arg) => self.switch(arg),
             "/groups" => println!(
                 "* groups: {}",
                 self.groups.keys().cloned().collect::<Vec<_>>().join(", ")
             ),
             "/members" => match self.current.as_ref().and_then(|n| self.groups.get(n)) {
-                Some(group) => println!("* members: {}", names(&group.members())),
+                Some(t) => println!("* members: {}", names(&t.group.members())),
                 None => return Ok(self.no_group()),
             },
             _ if line.starts_with('/') => println!("! unknown command or missing argument: {line}"),
@@ -129,16 +159,28 @@ impl Chat {
                 let Some(name) = self.current.clone() else {
                     return Ok(self.no_group());
                 };
-                let group = self.groups.get_mut(&name).expect("current group exists");
+                let t = self.groups.get_mut(&name).expect("current group exists");
                 let post = Post {
-                    message: group.seal(line.as_bytes(), b"")?,
+                    message: t.group.seal(line.as_bytes(), b"")?,
                     ..Post::default()
                 };
-                let position = self.live.send(group.id(), post).await?;
-                self.own.insert((group.id().to_vec(), position));
+                let group_id = t.group.id().to_vec();
+                // Saved before sending: a restart must not reuse the
+                // sending key the message consumed.
+                self.save_group(&name);
+                let position = self.live.send(&group_id, post).await?;
+                if let Some(t) = self.groups.get_mut(&name) {
+                    t.own.insert(position);
+                }
+                self.save_group(&name);
             }
         }
         Ok(true)
+    }
+
+    fn switch(&mut self, name: &str) {
+        self.current = Some(name.to_owned());
+        self.save_client();
     }
 
     fn no_group(&self) -> bool {
@@ -156,36 +198,39 @@ impl Chat {
             ..Post::default()
         };
         let position = self.peer.ds.post(group.id(), &post).await?;
-        self.own.insert((group.id().to_vec(), position));
-        self.track(name, group, position).await;
+        self.track(name, group, position, HashSet::from([position])).await;
         Ok(())
     }
 
     async fn welcome(&mut self, item: MailboxItem) {
-        self.saved.mailbox = item.position;
         let name = name_of(&item.group_id);
         match self.peer.join(&item) {
             Ok(group) => {
                 println!("* you were added to {name} ({})", names(&group.members()));
-                self.track(&name, group, item.commit_position).await;
+                // The group first, then the client with the mailbox
+                // position: a crash in between handles the Welcome again
+                // (its KeyPackage is still in the client's old state).
+                self.track(&name, group, item.commit_position, HashSet::new()).await;
+                self.current = Some(name);
             }
             Err(e) => println!("! a Welcome to {name} could not be used: {e}"),
         }
-        self.save();
+        self.mailbox = item.position;
+        self.save_client();
     }
 
     fn message(&mut self, group_id: Vec<u8>, position: u64, message: &[u8]) {
         let name = name_of(&group_id);
-        if let Some((_, read)) = self.saved.groups.get_mut(&name) {
-            *read = position;
-        }
-        if self.own.remove(&(group_id, position)) {
-            return;
-        }
-        let Some(group) = self.groups.get_mut(&name) else {
+        let Some(t) = self.groups.get_mut(&name) else {
             return;
         };
-        let events = match group.open(message) {
+        t.position = position;
+        if t.own.remove(&position) {
+            return self.save_group(&name);
+        }
+        let events = t.group.open(message);
+        self.save_group(&name);
+        let events = match events {
             Ok(events) => events,
             Err(e) => return println!("! [{name}] unreadable message at {position}: {e}"),
         };
@@ -211,6 +256,7 @@ impl Chat {
                     }
                     if self_removed {
                         println!("* [{name}] you were removed");
+                        self.forget(&name);
                     }
                 }
                 Event::CommitLost { .. } => println!("! [{name}] another change won; try again"),
@@ -218,62 +264,101 @@ impl Chat {
             }
         }
     }
+
+    /// Drops a group this client is no longer in.
+    fn forget(&mut self, name: &str) {
+        if let Some(t) = self.groups.remove(name)
+            && let Err(e) = self.disk.remove_group(t.group.id())
+        {
+            println!("! cannot forget {name}: {e}");
+        }
+        if self.current.as_deref() == Some(name) {
+            self.current = self.groups.keys().next().cloned();
+            self.save_client();
+        }
+    }
+}
+
+/// The saved client of `name`, or a new one (saved at once).
+fn load_client(disk: &StateDir, name: &str) -> Result<(e2ee_core::Client, Option<SavedClient>), Error> {
+    let state = |e: std::io::Error| Error::Transport(format!("state in {}: {e}", disk.path().display()));
+    match disk.load_client().map_err(state)? {
+        Some(saved) => {
+            let mls = e2ee_core::Client::restore_state(&saved.mls)?;
+            if mls.identity() != name.as_bytes() {
+                return Err(Error::Transport(format!(
+                    "{} holds the state of {}, not {name}",
+                    disk.path().display(),
+                    String::from_utf8_lossy(mls.identity())
+                )));
+            }
+            Ok((mls, Some(saved)))
+        }
+        None => Ok((e2ee_core::Client::new(1, name.as_bytes())?, None)),
+    }
 }
 
 async fn run(args: Args) -> Result<(), Error> {
-    let path = args.state.clone().unwrap_or_else(|| {
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
-        home.join(".e2ee-chat").join(format!("{}.json", args.name))
-    });
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let saved: Saved = std::fs::read(&path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or_default();
-    let mls = match saved.signature_key.is_empty() {
-        true => e2ee_core::Client::new(1, args.name.as_bytes())?,
-        false => e2ee_core::Client::with_signature_key(1, args.name.as_bytes(), &saved.signature_key)?,
-    };
-    let mut peer = Peer::login(&args.server, mls, 0).await?;
-    // Fresh KeyPackages on every start, replacing the unclaimed ones: the
-    // previous run's private keys are gone.
-    let fresh = (0..5).map(|_| peer.mls.key_package()).collect::<Result<Vec<_>, _>>()?;
-    let upload = PublishKeyPackages {
-        key_packages: fresh,
-        last_resort: None,
-        replace: true,
-    };
-    peer.ds.upload_key_packages(&upload).await?;
+    let dir = args.state_dir.clone().unwrap_or_else(|| state::default_dir(&args.name));
+    let disk = StateDir::open(dir).map_err(|e| Error::Transport(format!("state directory: {e}")))?;
+    let (mls, saved) = load_client(&disk, &args.name)?;
+    let restored = saved.is_some();
+    let peer = Peer::login(&args.server, mls, 0).await?;
     let live = peer.ds.live();
     let mut chat = Chat {
-        saved: Saved {
-            signature_key: peer.mls.signature_private_key().to_vec(),
-            ..saved
-        },
         peer,
         live,
         groups: BTreeMap::new(),
-        own: HashSet::new(),
-        current: None,
-        path,
+        current: saved.as_ref().and_then(|s| s.current.clone()),
+        mailbox: saved.as_ref().map_or(0, |s| s.mailbox),
+        disk,
     };
-    chat.live.subscribe_mailbox(chat.saved.mailbox).await;
-    chat.save();
-    // e2ee-core cannot save a group's MLS state yet, and rejoining by
-    // external Commit with the same signature key needs a resync (removing
-    // the old leaf) that its high-level API does not offer: a member must
-    // remove and re-add this client.
-    let lost: Vec<String> = std::mem::take(&mut chat.saved.groups).into_keys().collect();
-    for name in &lost {
-        println!(
-            "* lost the keys of {name}: ask a member to /remove and /add {}",
-            args.name
-        );
+    // Top up the published KeyPackages. The client is saved with their
+    // private keys before they are published, so a Welcome to any of them
+    // can be used after a restart; a new identity replaces whatever an
+    // earlier, lost state left on the service.
+    let missing = KEY_PACKAGES.saturating_sub(chat.peer.mls.unused_key_packages());
+    let fresh = (0..missing)
+        .map(|_| chat.peer.mls.key_package())
+        .collect::<Result<Vec<_>, _>>()?;
+    chat.save_client();
+    if !fresh.is_empty() || !restored {
+        let upload = PublishKeyPackages {
+            key_packages: fresh,
+            last_resort: None,
+            replace: !restored,
+        };
+        chat.peer.ds.upload_key_packages(&upload).await?;
     }
-    chat.save();
-    println!("ready: {} on {} (type /create NAME to start)", args.name, args.server);
+    let groups = chat
+        .disk
+        .load_groups()
+        .map_err(|e| Error::Transport(format!("state in {}: {e}", chat.disk.path().display())))?;
+    for saved in groups {
+        match chat.peer.mls.restore_group(&saved.mls) {
+            Ok(group) => {
+                let own = saved.own.into_iter().collect();
+                chat.track(&saved.name, group, saved.position, own).await;
+            }
+            Err(e) => println!("! cannot restore {}: {e}", saved.name),
+        }
+    }
+    if chat.current.as_ref().is_some_and(|c| !chat.groups.contains_key(c)) {
+        chat.current = chat.groups.keys().next().cloned();
+    }
+    chat.live.subscribe_mailbox(chat.mailbox).await;
+    let names: Vec<&str> = chat.groups.keys().map(String::as_str).collect();
+    println!(
+        "ready: {} on {} in {} (groups: {}; /create NAME to start one)",
+        args.name,
+        args.server,
+        chat.disk.path().display(),
+        if names.is_empty() {
+            "none".into()
+        } else {
+            names.join(", ")
+        }
+    );
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     loop {
         tokio::select! {
@@ -296,7 +381,7 @@ async fn run(args: Args) -> Result<(), Error> {
             },
         }
     }
-    chat.save();
+    chat.save_client();
     Ok(())
 }
 

@@ -50,6 +50,9 @@ struct Args {
     /// Posts each client keeps in flight.
     #[arg(long, default_value_t = 1)]
     window: usize,
+    /// Receive group messages as JSON text frames instead of binary ones.
+    #[arg(long)]
+    json: bool,
     /// Use this running service instead of starting one (no kill, no ceiling).
     #[arg(long)]
     url: Option<String>,
@@ -93,7 +96,7 @@ fn now_us(shared: &Shared) -> u64 {
 /// One client: keeps `window` posts in flight and counts what it receives.
 async fn run_client(peer: Peer, mut group: Group, position: u64, plan: Vec<u64>, shared: Arc<Shared>) -> Stats {
     let id = group.id().to_vec();
-    let mut live = peer.ds.live();
+    let mut live = peer.ds.live_with(!shared.args.json);
     live.subscribe(&id, position).await;
     while !matches!(live.next().await, Some(LiveEvent::Subscribed(Some(_))) | None) {}
     let sender = live.sender();
@@ -176,6 +179,87 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i] as f64 / 1000.0
+}
+
+/// CPU time (user + system) of the processes of a run, in seconds, by
+/// role: where the work per delivered message goes.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    generator: f64,
+    replicas: f64,
+    nginx: f64,
+    redis: f64,
+}
+
+/// Clock ticks per second of /proc's times.
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// (parent PID, utime + stime in ticks) from /proc/PID/stat.
+fn proc_stat(pid: &str) -> Option<(u32, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After "pid (comm) ": state, ppid, …; utime and stime are fields 14
+    // and 15 of the line, 11 and 12 after the command name.
+    let fields: Vec<&str> = text.get(text.rfind(')')? + 2..)?.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some((fields.get(1)?.parse().ok()?, ticks))
+}
+
+/// CPU ticks of `pid` and its direct children (nginx's workers).
+fn tree_ticks(pid: u32) -> u64 {
+    let own = proc_stat(&pid.to_string()).map_or(0, |(_, t)| t);
+    let children: u64 = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| proc_stat(e.file_name().to_str()?))
+        .filter(|(ppid, _)| *ppid == pid)
+        .map(|(_, t)| t)
+        .sum();
+    own + children
+}
+
+impl Cpu {
+    /// Now, for the processes of `bed` still alive (plus `gone`: the CPU
+    /// of replicas already killed, read just before).
+    fn sample(bed: &Testbed, gone: f64) -> Self {
+        let hz = clock_ticks();
+        let seconds = |pid: u32| tree_ticks(pid) as f64 / hz;
+        Self {
+            generator: seconds(std::process::id()),
+            replicas: gone + bed.replicas.iter().map(|r| seconds(r.process.pid())).sum::<f64>(),
+            nginx: seconds(bed.nginx.process.pid()),
+            redis: seconds(bed.redis.process.pid()),
+        }
+    }
+
+    /// CPU seconds per 1,000 deliveries between `self` and `end`.
+    fn report(self, end: Self, delivered: usize) -> String {
+        let per = |a: f64, b: f64| (b - a) * 1000.0 / delivered.max(1) as f64;
+        let parts = [
+            per(self.generator, end.generator),
+            per(self.replicas, end.replicas),
+            per(self.nginx, end.nginx),
+            per(self.redis, end.redis),
+        ];
+        let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+        let load: Vec<&str> = load.split_whitespace().take(3).collect();
+        format!(
+            "cpu per 1000 deliveries: total {:.3} s (generator {:.3}, replicas {:.3}, nginx {:.3}, redis {:.3}); load average {}",
+            parts.iter().sum::<f64>(),
+            parts[0],
+            parts[1],
+            parts[2],
+            parts[3],
+            load.join(" ")
+        )
+    }
 }
 
 /// redis-benchmark of the stream append the service uses, against the
@@ -289,6 +373,8 @@ async fn load(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>
     }
     let expected_per_message = per_group - 1;
     let mut killed = false;
+    let mut gone_cpu = 0.0;
+    let cpu_start = bed.as_ref().map(|bed| Cpu::sample(bed, 0.0));
     let mut last = (0, Instant::now());
     loop {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -296,12 +382,11 @@ async fn load(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>
         if let (Some(after), Some(bed), false) = (args.kill_replica_after, bed.as_mut(), killed)
             && accepted >= after
         {
-            bed.kill_replica(bed.replicas.len() - 1);
+            let victim = bed.replicas.len() - 1;
+            gone_cpu = tree_ticks(bed.replicas[victim].process.pid()) as f64 / clock_ticks();
+            bed.kill_replica(victim);
             killed = true;
-            eprintln!(
-                "killed replica {} (SIGKILL) after {accepted} accepted messages",
-                bed.replicas.len() - 1
-            );
+            eprintln!("killed replica {victim} (SIGKILL) after {accepted} accepted messages");
         }
         let delivered = shared.delivered.load(Relaxed);
         if delivered != last.0 {
@@ -321,6 +406,7 @@ async fn load(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>
     }
     let elapsed = last.1.duration_since(shared.start).as_secs_f64().max(1e-6);
     shared.stop.store(true, Relaxed);
+    let cpu_end = bed.as_ref().map(|bed| Cpu::sample(bed, gone_cpu));
     let mut total = Stats::default();
     for t in tasks {
         let s = t.await?;
@@ -340,6 +426,9 @@ async fn load(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>
         percentile(&total.latencies_us, 0.99),
         total.delivered as f64 / elapsed,
     );
+    if let (Some(start), Some(end)) = (cpu_start, cpu_end) {
+        println!("{}", start.report(end, total.delivered));
+    }
     if let Some(ceiling) = bed.as_ref().and_then(|bed| store_ceiling(bed.redis.port, args.size)) {
         println!("{ceiling}");
     }
@@ -348,7 +437,18 @@ async fn load(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>
 
 fn main() -> std::process::ExitCode {
     let argv: Vec<String> = std::env::args().collect();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // One thread per replica, and for the generator unless it does MLS:
+    // they share two cores, and waking tasks across threads (futexes, cache
+    // misses) costs more CPU per delivered message than the work itself.
+    // Opening real MLS messages is worth a second core.
+    let replica = argv.get(1).map(String::as_str) == Some("__replica");
+    let threaded = !replica && !argv.iter().any(|a| a == "--opaque");
+    let runtime = if threaded {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    };
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the runtime: {e}");
@@ -356,7 +456,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     // Hidden mode: serve as one replica (the testbed starts this binary).
-    if argv.get(1).map(String::as_str) == Some("__replica") {
+    if replica {
         let rest = std::iter::once("reference-server".to_owned()).chain(argv[2..].iter().cloned());
         return runtime.block_on(reference_server::run(reference_server::Config::parse_from(rest)));
     }
