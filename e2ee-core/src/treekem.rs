@@ -465,7 +465,9 @@ fn create_in_place(
             encrypted_path_secret: recipients.encrypt(cs, p, secret, rng)?,
         });
     }
-    let path_keys = path.iter().copied().zip(pairs.into_iter().map(|p| p.private)).collect();
+    // Filled by `extend` (inserts), not `collect` (a sort): less wasm code.
+    let mut path_keys = BTreeMap::new();
+    path_keys.extend(path.iter().copied().zip(pairs.into_iter().map(|p| p.private)));
     Ok(CreatedUpdatePath {
         update_path: UpdatePath { leaf_node, nodes },
         private: TreeKemPrivate {

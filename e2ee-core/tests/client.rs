@@ -219,6 +219,37 @@ fn messages_of_the_next_epoch_wait_for_its_commit() {
 }
 
 #[test]
+fn a_removed_member_holds_nothing_and_opens_nothing() {
+    for suite in SUITES {
+        let [mut alice, mut bob, mut carol] = chat(suite, GroupOptions::default());
+        let removal = alice.remove(&[bob.own_index()]).unwrap();
+        alice.merge_commit().unwrap();
+        carol.open(&removal.commit).unwrap();
+        let after = alice.seal(b"bob is gone", b"").unwrap();
+        assert_eq!(message(&carol.open(&after).unwrap()), ("alice", &b"bob is gone"[..]));
+
+        // Before Bob sees his removal, the next epoch's message looks early: it is held...
+        assert_eq!(bob.open(&after).unwrap(), [Event::Deferred { epoch: 2 }]);
+        assert_eq!(bob.deferred(), 1);
+        // ...and dropped with the Commit that removes him, as that epoch never begins for him.
+        let events = bob.open(&removal.commit).unwrap();
+        assert!(
+            matches!(events[..], [Event::EpochChanged { self_removed: true, .. }]),
+            "{events:?}"
+        );
+        assert!(!bob.is_active());
+        assert_eq!(bob.deferred(), 0);
+
+        // Afterwards every message fails, whatever its epoch, and none is held.
+        let later = alice.seal(b"still gone", b"").unwrap();
+        for m in [&after, &later, &removal.commit] {
+            assert_eq!(code(bob.open(m)), "not_a_member");
+        }
+        assert_eq!(bob.deferred(), 0);
+    }
+}
+
+#[test]
 fn a_lost_commit_race_is_reported_and_retried() {
     for suite in SUITES {
         let [mut alice, mut bob, mut carol] = chat(suite, GroupOptions::default());

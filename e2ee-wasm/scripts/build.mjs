@@ -6,7 +6,7 @@
 // 3. wasm-opt -Oz from the npm `binaryen` package shrinks the module;
 // 4. the entry points, declarations, package.json and README are copied in.
 import { execFileSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,7 @@ import { gzipSync } from "node:zlib";
 const here = dirname(dirname(fileURLToPath(import.meta.url)));
 const root = dirname(here);
 const pkg = join(here, "pkg");
+const cargoHome = process.env.CARGO_HOME ?? join(homedir(), ".cargo");
 
 function run(cmd, args, opts = {}) {
   console.log(`$ ${cmd} ${args.join(" ")}`);
@@ -31,7 +32,7 @@ function lockedVersion(name) {
 
 /** A wasm-bindgen CLI of exactly `version` (its output must match the crate). */
 function wasmBindgen(version) {
-  const candidates = ["wasm-bindgen", join(process.env.CARGO_HOME ?? join(homedir(), ".cargo"), "bin", "wasm-bindgen")];
+  const candidates = ["wasm-bindgen", join(cargoHome, "bin", "wasm-bindgen")];
   for (const bin of candidates) {
     try {
       if (execFileSync(bin, ["--version"], { encoding: "utf8" }).trim() === `wasm-bindgen ${version}`) return bin;
@@ -44,7 +45,18 @@ function wasmBindgen(version) {
   return candidates[1];
 }
 
-const cargoArgs = ["--target", "wasm32-unknown-unknown", "--profile", "wasm-release"];
+// Size over speed for the dependencies too: the compact (not unrolled)
+// SHA-2 and AES code. Panic locations name files: drop the long registry
+// and checkout prefixes. (RUSTFLAGS, if set, replaces all of these.)
+const registry = join(cargoHome, "registry", "src");
+const registries = existsSync(registry) ? readdirSync(registry).map((d) => join(registry, d)) : [];
+const rustflags = [
+  "--cfg", 'sha2_backend_soft="compact"',
+  "--cfg", "aes_compact",
+  ...[...registries, root].flatMap((dir) => ["--remap-path-prefix", `${dir}/=`]),
+];
+const cargoArgs = ["--target", "wasm32-unknown-unknown", "--profile", "wasm-release",
+  "--config", `target.wasm32-unknown-unknown.rustflags = ${JSON.stringify(rustflags)}`];
 run("cargo", ["build", "-p", "e2ee-wasm", ...cargoArgs]);
 const targetDir = JSON.parse(run("cargo", ["metadata", "--format-version", "1", "--no-deps"], { capture: true })).target_directory;
 const built = join(targetDir, "wasm32-unknown-unknown", "wasm-release", "e2ee_wasm.wasm");

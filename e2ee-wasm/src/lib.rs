@@ -352,6 +352,7 @@ impl Group {
     /// Opens any message of this group: application data, proposals,
     /// Commits (this member's own echoed Commit merges it). Messages of a
     /// future epoch are held and their events follow that epoch's change.
+    /// Once this member was removed, throws `not_a_member` (holds nothing).
     pub fn open(&mut self, message: &Bytes) -> Result<Events> {
         Ok(events(self.inner.open(&bytes(message, "message")?)?))
     }

@@ -293,9 +293,16 @@ impl Group {
     /// Commits (including this member's own, echoed by the Delivery
     /// Service, which merges it). Messages of a future epoch are held and
     /// opened when it begins; their events then follow that epoch change.
+    ///
+    /// Once this member was removed ([`Group::is_active`] is false) every
+    /// message fails with `GroupError::NotAMember` (code `not_a_member`) and
+    /// nothing is held: the epochs that follow are closed to it.
     pub fn open(&mut self, message: &[u8]) -> Result<Vec<Event>, Error> {
         if self.pending.as_ref().is_some_and(|(own, _)| own.as_slice() == message) {
             return self.merge_commit();
+        }
+        if !self.is_active() {
+            return Err(low::GroupError::NotAMember.into());
         }
         let message: MlsMessage = decode_exact(message)?;
         let epoch = self.check_header(&message)?;
@@ -491,6 +498,11 @@ impl Group {
     /// events; repeats while they start further epochs.
     fn release(&mut self, events: &mut Vec<Event>) {
         loop {
+            if !self.is_active() {
+                // Removed: the epochs the held messages wait for never begin here.
+                self.inbox.clear();
+                return;
+            }
             let ready = self.inbox.take_ready(self.epoch());
             if ready.is_empty() {
                 return;

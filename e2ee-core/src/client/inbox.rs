@@ -44,6 +44,11 @@ impl Inbox {
         Self { held }
     }
 
+    /// Drops every held message.
+    pub(super) fn clear(&mut self) {
+        self.held.clear();
+    }
+
     /// How many messages wait.
     pub(super) fn len(&self) -> usize {
         self.held.len()

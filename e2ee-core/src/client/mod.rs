@@ -42,7 +42,7 @@ mod group;
 mod inbox;
 mod state;
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -76,8 +76,10 @@ pub struct Client {
     cs: &'static dyn CipherSuiteProvider,
     identity: Vec<u8>,
     signer: KeyPair,
-    /// Unused KeyPackages by reference, in creation order.
-    key_packages: BTreeMap<u64, (Vec<u8>, NewKeyPackage)>,
+    /// Unused KeyPackages (slot, reference, keys), in creation order, so
+    /// by increasing slot. A Vec, not a map: at most [`MAX_KEY_PACKAGES`],
+    /// and less code in the WebAssembly build.
+    key_packages: Vec<(u64, Vec<u8>, NewKeyPackage)>,
     next_key_package: u64,
     validator: Validator,
     options: GroupOptions,
@@ -117,7 +119,7 @@ impl Client {
             cs,
             identity: identity.to_vec(),
             signer,
-            key_packages: BTreeMap::new(),
+            key_packages: Vec::new(),
             next_key_package: 0,
             validator: Arc::new(BasicCredentialValidator),
             options: GroupOptions::default(),
@@ -180,10 +182,11 @@ impl Client {
         let new = create_key_package(self.cs, params, self.signer.private.as_bytes(), &mut os_rng())?;
         let reference = key_package_ref(self.cs, &new.key_package)?;
         let bytes = encode(&mls_message(MlsMessageBody::KeyPackage(new.key_package.clone())))?;
-        self.key_packages.insert(self.next_key_package, (reference, new));
+        self.key_packages.push((self.next_key_package, reference, new));
         self.next_key_package += 1;
-        while self.key_packages.len() > MAX_KEY_PACKAGES {
-            self.key_packages.pop_first();
+        if self.key_packages.len() > MAX_KEY_PACKAGES {
+            let excess = self.key_packages.len() - MAX_KEY_PACKAGES;
+            self.key_packages.drain(..excess);
         }
         Ok(bytes)
     }
@@ -223,12 +226,15 @@ impl Client {
             return Err(ClientError::NotAWelcome.into());
         };
         // A set, so a Welcome with many entries costs O((entries + ours) log n),
-        // not entries × ours comparisons.
-        let named: BTreeSet<&[u8]> = welcome.secrets.iter().map(|s| s.new_member.as_slice()).collect();
-        let (&slot, (_, new)) = self
-            .key_packages
-            .iter()
-            .find(|(_, (r, _))| named.contains(r.as_slice()))
+        // not entries × ours comparisons. Filled by `insert`, not `collect`:
+        // the tree's key check has that code already, `collect` would add a
+        // sort (WebAssembly size).
+        let mut named = BTreeSet::new();
+        for secrets in &welcome.secrets {
+            named.insert(secrets.new_member.as_slice());
+        }
+        let (position, (_, _, new)) = (self.key_packages.iter().enumerate())
+            .find(|(_, (_, r, _))| named.contains(r.as_slice()))
             .ok_or(ClientError::NoMatchingKeyPackage)?;
         let keys = JoinKeys {
             key_package: &new.key_package,
@@ -237,7 +243,7 @@ impl Client {
             signature_private_key: self.signer.private.clone(),
         };
         let inner = low::Group::join(&self.env(), welcome, keys, None, self.options.group_config)?;
-        self.key_packages.remove(&slot);
+        self.key_packages.remove(position);
         Ok(self.wrap(inner))
     }
 

@@ -7,7 +7,6 @@
 //! and credential validator are set again after restoring; a group's
 //! protocol limits ([`crate::group::GroupConfig`]) are part of its state.
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use super::group::{Group, Intent};
@@ -46,7 +45,7 @@ impl Stored for Client {
 
     fn to_state(&self) -> Result<ClientState, GroupError> {
         let key_packages = (self.key_packages.iter())
-            .map(|(slot, (reference, new))| {
+            .map(|(slot, reference, new)| {
                 Ok(StoredKeyPackage {
                     slot: *slot,
                     reference: reference.as_slice().into(),
@@ -74,13 +73,15 @@ impl Stored for Client {
         if state.key_packages.len() > super::MAX_KEY_PACKAGES {
             return Err(GroupError::StateCorrupt);
         }
-        let mut key_packages = BTreeMap::new();
+        let mut key_packages: Vec<(u64, Vec<u8>, NewKeyPackage)> = Vec::with_capacity(state.key_packages.len());
         for kp in state.key_packages {
             let new = NewKeyPackage::restore_state(cs, &kp.key_package)?;
-            let fresh = kp.slot < state.next_key_package;
-            if !fresh || key_packages.insert(kp.slot, (kp.reference.into_vec(), new)).is_some() {
+            // Slots are stored in creation order: strictly increasing, below the next one.
+            let after_last = key_packages.last().is_none_or(|(last, _, _)| *last < kp.slot);
+            if !after_last || kp.slot >= state.next_key_package {
                 return Err(GroupError::StateCorrupt);
             }
+            key_packages.push((kp.slot, kp.reference.into_vec(), new));
         }
         client.key_packages = key_packages;
         client.next_key_package = state.next_key_package;

@@ -35,12 +35,15 @@ impl PastEpoch {
         old: &RatchetTree,
         new: &RatchetTree,
     ) -> Self {
-        let changed_leaves = (old.maybe_changed_leaves(new))
-            .map(|i| (i.0, old.leaf(i)))
-            // A leaf's signature covers all of its content: compare only that.
-            .filter(|&(i, before)| before.map(|l| &l.signature) != new.leaf(LeafIndex(i)).map(|l| &l.signature))
-            .map(|(i, before)| (i, before.cloned()))
-            .collect();
+        // Filled by `extend` (inserts), not `collect` (a sort): less wasm code.
+        let mut changed_leaves = BTreeMap::new();
+        changed_leaves.extend(
+            (old.maybe_changed_leaves(new))
+                .map(|i| (i.0, old.leaf(i)))
+                // A leaf's signature covers all of its content: compare only that.
+                .filter(|&(i, before)| before.map(|l| &l.signature) != new.leaf(LeafIndex(i)).map(|l| &l.signature))
+                .map(|(i, before)| (i, before.cloned())),
+        );
         Self {
             context,
             sender_data_secret,

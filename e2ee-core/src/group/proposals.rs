@@ -541,7 +541,9 @@ fn check_adds(tree: &RatchetTree, proposals: &[CommittedProposal]) -> Result<(),
     if key_packages(proposals).next().is_none() {
         return Ok(());
     }
-    let removed: BTreeSet<LeafIndex> = removed_leaves(proposals).collect();
+    // Filled by `extend` (inserts), not `collect` (a sort): less wasm code.
+    let mut removed = BTreeSet::new();
+    removed.extend(removed_leaves(proposals));
     let mut seen = BTreeSet::new();
     for kp in key_packages(proposals) {
         let key = kp.leaf_node.signature_key.as_slice();

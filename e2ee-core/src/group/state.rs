@@ -236,8 +236,8 @@ macro_rules! config_fields {
 
         fn config_from_entries(entries: &[ConfigEntry]) -> Result<GroupConfig, GroupError> {
             let mut config = GroupConfig::default();
-            let ids = entries.iter().map(|e| (e.id, e.value));
-            for (id, value) in codec::strictly_sorted_map(ids).ok_or(GroupError::StateCorrupt)? {
+            ensure(entries.windows(2).all(|pair| pair[0].id < pair[1].id))?;
+            for &ConfigEntry { id, value } in entries {
                 match id {
                     $($id => config.$($field).+ = ConfigValue::from_u64(value).ok_or(GroupError::StateCorrupt)?,)*
                     _ => return Err(GroupError::StateCorrupt),

@@ -134,7 +134,10 @@ impl RatchetTree {
 
     /// The credential types of the members (§7.3).
     fn credential_types(&self) -> BTreeSet<CredentialType> {
-        self.leaves().map(|(_, l)| l.credential.credential_type()).collect()
+        // Filled by `extend` (inserts), not `collect` (a sort): less wasm code.
+        let mut types = BTreeSet::new();
+        types.extend(self.leaves().map(|(_, l)| l.credential.credential_type()));
+        types
     }
 
     /// Checks that every member supports every credential type in use (§7.3).
