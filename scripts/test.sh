@@ -31,7 +31,9 @@ bash e2ee-wasm/test.sh
 step "bindings: bash e2ee-ffi/test-bindings.sh (Python, Kotlin on the JVM, chat samples with a web-chat client, Python wheel)"
 bash e2ee-ffi/test-bindings.sh
 
-step "IETF test vectors: cargo test -p e2ee-core --test vectors -- --nocapture"
-cargo test -p e2ee-core --test vectors -- --nocapture
+# `--workspace` keeps the feature set of the workspace test step above, so the
+# runner built there is reused instead of rebuilding e2ee-core's dependencies.
+step "IETF test vectors: cargo test --workspace --test vectors -- --nocapture"
+cargo test --workspace --test vectors -- --nocapture
 
 step "all checks passed"
