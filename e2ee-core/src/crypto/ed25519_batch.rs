@@ -159,16 +159,21 @@ fn coefficients(checks: &[SignatureCheck<'_>], parsed: &[Parsed]) -> Vec<Scalar>
         transcript.update(p.h.as_bytes());
     }
     let seed = transcript.finalize();
-    (0..checks.len() as u64)
-        .map(|i| {
+    // Each SHA-512(seed || j) gives four coefficients, 4j to 4j + 3.
+    let blocks = checks.len().div_ceil(4) as u64;
+    (0..blocks)
+        .flat_map(|j| {
             let mut h = Sha512::new();
             h.update(seed);
-            h.update(i.to_le_bytes());
-            let wide = h.finalize();
-            let mut z = [0u8; 16];
-            z.copy_from_slice(&wide[..16]);
-            Scalar::from(u128::from_le_bytes(z))
+            h.update(j.to_le_bytes());
+            let wide: [u8; 64] = h.finalize().into();
+            (0..4).map(move |k| {
+                let mut z = [0u8; 16];
+                z.copy_from_slice(&wide[16 * k..16 * (k + 1)]);
+                Scalar::from(u128::from_le_bytes(z))
+            })
         })
+        .take(checks.len())
         .collect()
 }
 

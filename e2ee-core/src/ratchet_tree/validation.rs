@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use super::leaf::{self, LeafNodeError, LeafNodeOrigin, LeafValidationContext};
 use super::{RatchetTree, TreeError, leaf_range};
-use crate::crypto::SignatureCheck;
+use crate::crypto::{CipherSuiteProvider, SignatureCheck};
 use crate::messages::{CredentialType, LeafNode, Node};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 
@@ -26,7 +26,38 @@ impl RatchetTree {
     /// unmerged leaves, key uniqueness, credential type support, that every
     /// non-blank parent is parent-hash valid, and every leaf node (§7.3).
     /// Cheap structural checks run before hashing and signature checks.
+    ///
+    /// With the `parallel` feature the leaf signatures are verified on other
+    /// threads while this one hashes and checks the tree; the result,
+    /// including which error is reported, is the same.
     pub fn validate(&mut self, params: &TreeValidationParams<'_>) -> Result<(), TreeError> {
+        #[cfg(feature = "parallel")]
+        let signatures_verify = {
+            // The hashes are computed in a copy (which shares the nodes), as
+            // the threads read the tree meanwhile; the copy, with its filled
+            // hash cache, then replaces the tree.
+            let mut copy = self.clone();
+            let messages = self.leaf_signed_messages(&params.leaf);
+            let (this, cs) = (&*self, params.leaf.cs);
+            let (structure, signatures) = std::thread::scope(|scope| {
+                let batch = scope.spawn(|| messages.is_some_and(|m| this.leaf_signatures_verify(cs, &m)));
+                (copy.check_structure(params), batch.join())
+            });
+            *self = copy;
+            structure?;
+            signatures.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        };
+        #[cfg(not(feature = "parallel"))]
+        let signatures_verify = {
+            self.check_structure(params)?;
+            let messages = self.leaf_signed_messages(&params.leaf);
+            messages.is_some_and(|m| self.leaf_signatures_verify(params.leaf.cs, &m))
+        };
+        self.validate_leaves(&params.leaf, signatures_verify)
+    }
+
+    /// Everything [`Self::validate`] checks but the leaf nodes themselves.
+    fn check_structure(&mut self, params: &TreeValidationParams<'_>) -> Result<(), TreeError> {
         let cs = params.leaf.cs;
         if let Some(expected) = params.expected_tree_hash
             && self.tree_hash(cs)? != expected
@@ -36,17 +67,16 @@ impl RatchetTree {
         self.check_unmerged_leaves()?;
         self.check_unique_keys()?;
         self.check_credential_types()?;
-        self.verify_parent_hashes(cs)?;
-        self.validate_leaves(&params.leaf)
+        self.verify_parent_hashes(cs)
     }
 
     /// Validates every leaf node (§7.3), in order, the first invalid one
-    /// giving the error. The signatures are verified first, all together
-    /// ([`crate::crypto::CipherSuiteProvider::verify_many`], a batch for
-    /// Ed25519); if that fails, the leaves are validated one by one as
-    /// usual, so the error is the same as without the batch.
-    fn validate_leaves(&self, ctx: &LeafValidationContext<'_>) -> Result<(), TreeError> {
-        if !self.leaf_signatures_verify(ctx) {
+    /// giving the error. `signatures_verify` says whether the signatures,
+    /// verified all together ([`Self::leaf_signatures_verify`]), all
+    /// verify; if not, the leaves are validated one by one as usual, so the
+    /// error is the same as without the batch.
+    fn validate_leaves(&self, ctx: &LeafValidationContext<'_>, signatures_verify: bool) -> Result<(), TreeError> {
+        if !signatures_verify {
             for (i, leaf_node) in self.leaves() {
                 leaf::validate_leaf_node(ctx, leaf_node, LeafNodeOrigin::Tree(i))
                     .map_err(|error| TreeError::InvalidLeafNode { leaf: i.0, error })?;
@@ -60,21 +90,28 @@ impl RatchetTree {
         Ok(())
     }
 
-    /// Whether the signatures of all leaf nodes verify.
-    fn leaf_signatures_verify(&self, ctx: &LeafValidationContext<'_>) -> bool {
-        let messages: Result<Vec<Vec<u8>>, _> = self
-            .leaves()
-            .map(|(i, l)| leaf::signed_message(ctx, l, LeafNodeOrigin::Tree(i)))
-            .collect();
-        let Ok(messages) = messages else { return false };
-        let checks: Vec<SignatureCheck<'_>> = (self.leaves().zip(&messages))
+    /// Whether the signatures of all leaf nodes verify, checked all together
+    /// ([`crate::crypto::CipherSuiteProvider::verify_many`], a batch for
+    /// Ed25519).
+    /// `messages` are the leaves' signed messages, in order
+    /// ([`Self::leaf_signed_messages`]).
+    fn leaf_signatures_verify(&self, cs: &dyn CipherSuiteProvider, messages: &[Vec<u8>]) -> bool {
+        let checks: Vec<SignatureCheck<'_>> = (self.leaves().zip(messages))
             .map(|((_, l), message)| SignatureCheck {
                 public_key: l.signature_key.as_slice(),
                 message,
                 signature: l.signature.as_slice(),
             })
             .collect();
-        ctx.cs.verify_many(&checks).is_ok()
+        cs.verify_many(&checks).is_ok()
+    }
+
+    /// What each leaf node's signature signs, in order; `None` if one
+    /// cannot be encoded.
+    fn leaf_signed_messages(&self, ctx: &LeafValidationContext<'_>) -> Option<Vec<Vec<u8>>> {
+        self.leaves()
+            .map(|(i, l)| leaf::signed_message(ctx, l, LeafNodeOrigin::Tree(i)).ok())
+            .collect()
     }
 
     /// Checks every parent's `unmerged_leaves` (§7.1, §12.4.3.1): strictly
