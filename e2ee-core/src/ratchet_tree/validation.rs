@@ -31,28 +31,36 @@ impl RatchetTree {
     /// threads while this one hashes and checks the tree; the result,
     /// including which error is reported, is the same.
     pub fn validate(&mut self, params: &TreeValidationParams<'_>) -> Result<(), TreeError> {
+        // Below this many leaves a thread costs more than it saves.
         #[cfg(feature = "parallel")]
-        let signatures_verify = {
-            // The hashes are computed in a copy (which shares the nodes), as
-            // the threads read the tree meanwhile; the copy, with its filled
-            // hash cache, then replaces the tree.
-            let mut copy = self.clone();
-            let messages = self.leaf_signed_messages(&params.leaf);
-            let (this, cs) = (&*self, params.leaf.cs);
-            let (structure, signatures) = std::thread::scope(|scope| {
-                let batch = scope.spawn(|| messages.is_some_and(|m| this.leaf_signatures_verify(cs, &m)));
-                (copy.check_structure(params), batch.join())
-            });
-            *self = copy;
-            structure?;
-            signatures.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        };
-        #[cfg(not(feature = "parallel"))]
-        let signatures_verify = {
-            self.check_structure(params)?;
-            let messages = self.leaf_signed_messages(&params.leaf);
-            messages.is_some_and(|m| self.leaf_signatures_verify(params.leaf.cs, &m))
-        };
+        const MIN_LEAVES_FOR_THREADS: u32 = 256;
+        #[cfg(feature = "parallel")]
+        if self.n_leaves() >= MIN_LEAVES_FOR_THREADS {
+            return self.validate_concurrently(params);
+        }
+        self.check_structure(params)?;
+        let messages = self.leaf_signed_messages(&params.leaf);
+        let signatures_verify = messages.is_some_and(|m| self.leaf_signatures_verify(params.leaf.cs, &m));
+        self.validate_leaves(&params.leaf, signatures_verify)
+    }
+
+    /// [`Self::validate`], with the leaf signatures verified on other
+    /// threads while this one hashes and checks the tree. The hashes are
+    /// computed in a copy (which shares the nodes), as the threads read the
+    /// tree meanwhile; the copy, with its filled hash cache, then replaces
+    /// the tree.
+    #[cfg(feature = "parallel")]
+    fn validate_concurrently(&mut self, params: &TreeValidationParams<'_>) -> Result<(), TreeError> {
+        let mut copy = self.clone();
+        let messages = self.leaf_signed_messages(&params.leaf);
+        let (this, cs) = (&*self, params.leaf.cs);
+        let (structure, signatures) = std::thread::scope(|scope| {
+            let batch = scope.spawn(|| messages.is_some_and(|m| this.leaf_signatures_verify(cs, &m)));
+            (copy.check_structure(params), batch.join())
+        });
+        *self = copy;
+        structure?;
+        let signatures_verify = signatures.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         self.validate_leaves(&params.leaf, signatures_verify)
     }
 
@@ -552,6 +560,30 @@ mod tests {
         tree.update_leaf(LeafIndex(2), update_leaf(2, 2, 9)).unwrap();
         tree.set_parent(NodeIndex(5), parent(55, vec![])).unwrap();
         assert_eq!(validate(&mut tree, None), Err(TreeError::ParentHashInvalid { node: 5 }));
+    }
+
+    #[test]
+    fn a_large_tree_reports_the_same_errors() {
+        // 300 members: with the `parallel` feature the signatures are then
+        // verified on other threads while the tree is hashed and checked.
+        let members: Vec<u32> = (0..300).collect();
+        let mut tree = super::super::tests::tree_of(512, &members, &[]);
+        let hash = tree.tree_hash(suite()).unwrap();
+        let mut received = RatchetTree::decode(&tree.encode().unwrap()).unwrap();
+        assert_eq!(validate(&mut received, Some(&hash)), Ok(()));
+        assert_eq!(received.tree_hash(suite()).unwrap(), hash);
+
+        let mut forged = tree.leaf(LeafIndex(200)).unwrap().clone();
+        forged.credential = crate::messages::Credential::Basic(VLBytes::from(b"mallory"));
+        tree.set_leaf(LeafIndex(200), forged).unwrap();
+        let forged_hash = tree.tree_hash(suite()).unwrap();
+        let error = LeafNodeError::InvalidSignature;
+        assert_eq!(
+            validate(&mut tree.clone(), Some(&forged_hash)),
+            Err(TreeError::InvalidLeafNode { leaf: 200, error })
+        );
+        // The tree hash is checked before the leaves.
+        assert_eq!(validate(&mut tree, Some(&hash)), Err(TreeError::TreeHashMismatch));
     }
 
     #[test]
