@@ -555,78 +555,76 @@ impl Recipients<'_> {
                 Ok(node.encryption_key().as_slice())
             })
             .collect::<Result<Vec<&[u8]>, TreeError>>()?;
-        Ok(seal_to_all(cs, &keys, self.context, path_secret, rng)?)
-    }
-}
-
-/// Encrypts `path_secret` to each of `keys`, in order.
-#[cfg(not(feature = "parallel"))]
-fn seal_to_all(
-    cs: &dyn CipherSuiteProvider,
-    keys: &[&[u8]],
-    context: &[u8],
-    path_secret: &Secret,
-    rng: &mut Rng<'_>,
-) -> Result<Vec<HpkeCiphertext>, CryptoError> {
-    seal_each(cs, keys, context, path_secret, rng)
-}
-
-/// Encrypts `path_secret` to each of `keys`, in order: one share of the
-/// keys per available core, each on its own thread. A Commit in a tree
-/// with many blank parents encrypts to thousands of keys, and every
-/// encryption costs two X25519 scalar multiplications. Each thread draws
-/// from its own generator, seeded from `rng`.
-#[cfg(feature = "parallel")]
-fn seal_to_all(
-    cs: &dyn CipherSuiteProvider,
-    keys: &[&[u8]],
-    context: &[u8],
-    path_secret: &Secret,
-    rng: &mut Rng<'_>,
-) -> Result<Vec<HpkeCiphertext>, CryptoError> {
-    // Below this per thread, starting threads costs more than it saves.
-    const MIN_PER_THREAD: usize = 32;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = threads.min(keys.len() / MIN_PER_THREAD).max(1);
-    if threads == 1 {
-        return seal_each(cs, keys, context, path_secret, rng);
-    }
-    let per_thread = keys.len().div_ceil(threads);
-    let mut rngs: Vec<SeededRng> = (0..threads).map(|_| SeededRng::from_rng(rng)).collect();
-    std::thread::scope(|scope| {
-        let mut parts = keys.chunks(per_thread).zip(rngs.iter_mut());
-        // This thread takes the first share itself.
-        let first = parts.next();
-        let others: Vec<_> = parts
-            .map(|(part, rng)| scope.spawn(move || seal_each(cs, part, context, path_secret, rng)))
-            .collect();
-        let mut out = match first {
-            Some((part, rng)) => seal_each(cs, part, context, path_secret, rng)?,
-            None => Vec::new(),
+        let sealer = PathSecretSealer {
+            cs,
+            context: self.context,
+            path_secret,
         };
-        for thread in others {
-            // A panic in a thread is one the single-threaded loop would
-            // have had: pass it on.
-            out.extend(thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+        Ok(sealer.seal_to_all(&keys, rng)?)
+    }
+}
+
+/// Encrypts one path secret to many keys (EncryptWithLabel, "UpdatePathNode").
+struct PathSecretSealer<'a> {
+    cs: &'a dyn CipherSuiteProvider,
+    /// The encoded provisional GroupContext.
+    context: &'a [u8],
+    path_secret: &'a Secret,
+}
+
+impl PathSecretSealer<'_> {
+    /// Encrypts `path_secret` to each of `keys`, in order. With the `parallel`
+    /// feature, one share of the keys per available core, each on its own
+    /// thread: a Commit in a tree with many blank parents encrypts to
+    /// thousands of keys, and every encryption costs two X25519 scalar
+    /// multiplications. Each thread then draws from its own generator, seeded
+    /// from `rng`.
+    fn seal_to_all(&self, keys: &[&[u8]], rng: &mut Rng<'_>) -> Result<Vec<HpkeCiphertext>, CryptoError> {
+        #[cfg(feature = "parallel")]
+        {
+            // Below this per thread, starting threads costs more than it saves.
+            const MIN_PER_THREAD: usize = 32;
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let threads = threads.min(keys.len() / MIN_PER_THREAD);
+            if threads > 1 {
+                let per_thread = keys.len().div_ceil(threads);
+                let mut rngs: Vec<SeededRng> = (0..threads).map(|_| SeededRng::from_rng(rng)).collect();
+                return std::thread::scope(|scope| {
+                    let mut parts = keys.chunks(per_thread).zip(rngs.iter_mut());
+                    // This thread takes the first share itself.
+                    let first = parts.next();
+                    let others: Vec<_> = parts
+                        .map(|(part, rng)| scope.spawn(move || self.seal_each(part, rng)))
+                        .collect();
+                    let mut out = match first {
+                        Some((part, rng)) => self.seal_each(part, rng)?,
+                        None => Vec::new(),
+                    };
+                    for thread in others {
+                        // A panic in a thread is one the single-threaded loop
+                        // would have had: pass it on.
+                        out.extend(thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+                    }
+                    Ok(out)
+                });
+            }
         }
-        Ok(out)
-    })
+        self.seal_each(keys, rng)
+    }
+
+    /// Encrypts `path_secret` to each of `keys`, one after the other.
+    fn seal_each(&self, keys: &[&[u8]], rng: &mut Rng<'_>) -> Result<Vec<HpkeCiphertext>, CryptoError> {
+        let secret = self.path_secret.as_bytes();
+        keys.iter()
+            .map(|key| {
+                self.cs
+                    .encrypt_with_label(key, UPDATE_PATH_NODE_LABEL, self.context, secret, rng)
+            })
+            .collect()
+    }
 }
 
-/// Encrypts `path_secret` to each of `keys`, one after the other.
-fn seal_each(
-    cs: &dyn CipherSuiteProvider,
-    keys: &[&[u8]],
-    context: &[u8],
-    path_secret: &Secret,
-    rng: &mut Rng<'_>,
-) -> Result<Vec<HpkeCiphertext>, CryptoError> {
-    keys.iter()
-        .map(|key| cs.encrypt_with_label(key, UPDATE_PATH_NODE_LABEL, context, path_secret.as_bytes(), rng))
-        .collect()
-}
-
-/// A generator for one thread of [`seal_to_all`]: HMAC-SHA256 in counter
+/// A generator for one thread of [`PathSecretSealer::seal_to_all`]: HMAC-SHA256 in counter
 /// mode under a 32-byte key drawn from the caller's generator (a PRF, so
 /// its output is as unpredictable as the key).
 #[cfg(feature = "parallel")]
