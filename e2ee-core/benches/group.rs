@@ -40,7 +40,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode};
 use e2ee_core::codec::encode;
-use e2ee_core::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, KeyPair, RustCryptoProvider, os_rng};
+use e2ee_core::crypto::{
+    CipherSuite, CipherSuiteProvider, CryptoProvider, KeyPair, RustCryptoProvider, SignatureCheck, os_rng,
+};
 use e2ee_core::group::{CommitParams, Environment, Group, GroupConfig, JoinKeys, OwnLeaf, ProcessedMessage};
 use e2ee_core::key_package::{KeyPackageParams, NewKeyPackage, create_key_package, default_capabilities};
 use e2ee_core::messages::{Credential, Lifetime, MlsMessage, MlsMessageBody, Welcome, WireFormat};
@@ -392,6 +394,7 @@ fn bench_size(c: &mut Criterion, size: usize, floor_ns: f64) {
         let commit = encode(&out.commit).unwrap().len();
         let welcome = encode(out.welcome.as_ref().unwrap()).unwrap().len();
         eprintln!("[size {size}] SIZES add Commit {commit} bytes, Welcome {welcome} bytes");
+        add_commit_ratio(size, &env, &mut fx.creator, &joiner_kp, welcome);
         last = out;
     }
     {
@@ -403,6 +406,7 @@ fn bench_size(c: &mut Criterion, size: usize, floor_ns: f64) {
             b.iter_with_large_drop(|| joiner.join(&env, black_box(welcome), &joiner_kp))
         });
         group.finish();
+        join_ratio(size, &env, &joiner, welcome, &joiner_kp, size + 1);
         fx.creator.clear_pending_commit();
     }
 
@@ -468,6 +472,92 @@ fn bench_size(c: &mut Criterion, size: usize, floor_ns: f64) {
     }
 
     bench_state(c, &fx);
+}
+
+/// Pairs of timings of `ours` and `floor`, alternating so that both see
+/// the same machine load; prints the medians and their ratio.
+fn print_ratio(
+    size: usize,
+    what: &str,
+    floor_what: &str,
+    runs: usize,
+    mut ours: impl FnMut(),
+    mut floor: impl FnMut(),
+) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let t = Instant::now();
+        ours();
+        a.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        floor();
+        b.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let (a, b) = (median(a), median(b));
+    eprintln!(
+        "[size {size}] RATIO {what} / {floor_what} = {a:.2} ms / {b:.2} ms = {:.2} (medians of {runs} alternating runs)",
+        a / b
+    );
+}
+
+/// The join against what it cannot avoid: verifying one signature per
+/// leaf, here `n` Ed25519 signatures on 200-byte messages through
+/// `verify_many` (one batch, or one per core with the `parallel` feature).
+fn join_ratio(size: usize, env: &Environment<'_>, joiner: &Client, welcome: &Welcome, kp: &NewKeyPackage, n: usize) {
+    let cs = cs();
+    let signer = cs.signature_key_generate(&mut os_rng());
+    let items: Vec<(Vec<u8>, Vec<u8>)> = (0..n as u32)
+        .map(|i| {
+            let mut message = vec![0x5a; 200];
+            message[..4].copy_from_slice(&i.to_be_bytes());
+            let signature = cs.sign(signer.private.as_bytes(), &message).unwrap();
+            (message, signature)
+        })
+        .collect();
+    let checks: Vec<SignatureCheck<'_>> = items
+        .iter()
+        .map(|(message, signature)| SignatureCheck {
+            public_key: &signer.public,
+            message,
+            signature,
+        })
+        .collect();
+    let runs = if size >= 1_000 { 5 } else { 50 };
+    print_ratio(
+        size,
+        "join by Welcome",
+        &format!("verify_many of {n} Ed25519 signatures"),
+        runs,
+        || drop(black_box(joiner.join(env, welcome, kp))),
+        || cs.verify_many(black_box(&checks)).unwrap(),
+    );
+}
+
+/// The add Commit against the signature the RFC requires on its GroupInfo:
+/// one Ed25519 signature over a message of the Welcome's size (which is
+/// about the size of the GroupInfo and its tree).
+fn add_commit_ratio(size: usize, env: &Environment<'_>, creator: &mut Group, kp: &NewKeyPackage, welcome_len: usize) {
+    let cs = cs();
+    let signer = cs.signature_key_generate(&mut os_rng());
+    let message = vec![0x5a; welcome_len];
+    let runs = if size >= 1_000 { 20 } else { 100 };
+    print_ratio(
+        size,
+        "add Commit with Welcome",
+        &format!("one Ed25519 signature of {welcome_len} bytes"),
+        runs,
+        || {
+            let proposals = vec![Group::add_proposal(kp.key_package.clone())];
+            drop(black_box(
+                creator.commit(env, params(proposals), &mut os_rng()).unwrap(),
+            ))
+        },
+        || {
+            drop(black_box(
+                cs.sign(signer.private.as_bytes(), black_box(&message)).unwrap(),
+            ))
+        },
+    );
 }
 
 /// Storing and restoring the observer's state (`export_state`,

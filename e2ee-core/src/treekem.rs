@@ -549,16 +549,151 @@ impl Recipients<'_> {
     ) -> Result<Vec<HpkeCiphertext>, TreeKemError> {
         let child = copath_child(p, self.sender)?;
         let resolution = self.tree.resolution_excluding(child, self.added_leaves)?;
-        let mut out = Vec::with_capacity(resolution.len());
-        for y in resolution {
+        let keys = resolution
+            .into_iter()
             // The resolution holds only non-blank nodes.
-            let node = self.tree.node(y).ok_or(TreeError::NodeOutOfRange { node: y.0 })?;
-            let key = node.encryption_key().as_slice();
-            out.push(cs.encrypt_with_label(key, UPDATE_PATH_NODE_LABEL, self.context, path_secret.as_bytes(), rng)?);
-        }
-        Ok(out)
+            .map(|y| {
+                let node = self.tree.node(y).ok_or(TreeError::NodeOutOfRange { node: y.0 })?;
+                Ok(node.encryption_key().as_slice())
+            })
+            .collect::<Result<Vec<&[u8]>, TreeError>>()?;
+        let sealer = PathSecretSealer {
+            cs,
+            context: self.context,
+            path_secret,
+        };
+        Ok(sealer.seal_to_all(&keys, rng)?)
     }
 }
+
+/// Encrypts one path secret to many keys (EncryptWithLabel, "UpdatePathNode").
+struct PathSecretSealer<'a> {
+    cs: &'a dyn CipherSuiteProvider,
+    /// The encoded provisional GroupContext.
+    context: &'a [u8],
+    path_secret: &'a Secret,
+}
+
+impl PathSecretSealer<'_> {
+    /// Encrypts `path_secret` to each of `keys`, in order. With the `parallel`
+    /// feature, one share of the keys per available core, each on its own
+    /// thread: a Commit in a tree with many blank parents encrypts to
+    /// thousands of keys, and every encryption costs two X25519 scalar
+    /// multiplications. Each thread then draws from its own generator, seeded
+    /// from `rng`.
+    fn seal_to_all(&self, keys: &[&[u8]], rng: &mut Rng<'_>) -> Result<Vec<HpkeCiphertext>, CryptoError> {
+        #[cfg(feature = "parallel")]
+        {
+            // Below this per thread, starting threads costs more than it saves.
+            const MIN_PER_THREAD: usize = 32;
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let threads = threads.min(keys.len() / MIN_PER_THREAD);
+            if threads > 1 {
+                let per_thread = keys.len().div_ceil(threads);
+                let mut rngs: Vec<SeededRng> = (0..threads).map(|_| SeededRng::from_rng(rng)).collect();
+                return std::thread::scope(|scope| {
+                    let mut parts = keys.chunks(per_thread).zip(rngs.iter_mut());
+                    // This thread takes the first share itself.
+                    let first = parts.next();
+                    let others: Vec<_> = parts
+                        .map(|(part, rng)| scope.spawn(move || self.seal_each(part, rng)))
+                        .collect();
+                    let mut out = match first {
+                        Some((part, rng)) => self.seal_each(part, rng)?,
+                        None => Vec::new(),
+                    };
+                    for thread in others {
+                        // A panic in a thread is one the single-threaded loop
+                        // would have had: pass it on.
+                        out.extend(thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
+                    }
+                    Ok(out)
+                });
+            }
+        }
+        self.seal_each(keys, rng)
+    }
+
+    /// Encrypts `path_secret` to each of `keys`, one after the other.
+    fn seal_each(&self, keys: &[&[u8]], rng: &mut Rng<'_>) -> Result<Vec<HpkeCiphertext>, CryptoError> {
+        let secret = self.path_secret.as_bytes();
+        keys.iter()
+            .map(|key| {
+                self.cs
+                    .encrypt_with_label(key, UPDATE_PATH_NODE_LABEL, self.context, secret, rng)
+            })
+            .collect()
+    }
+}
+
+/// A generator for one thread of [`PathSecretSealer::seal_to_all`]: HMAC-SHA256 in counter
+/// mode under a 32-byte key drawn from the caller's generator (a PRF, so
+/// its output is as unpredictable as the key).
+#[cfg(feature = "parallel")]
+struct SeededRng {
+    key: zeroize::Zeroizing<[u8; 32]>,
+    counter: u64,
+    block: zeroize::Zeroizing<[u8; 32]>,
+    /// How much of `block` has been handed out.
+    used: usize,
+}
+
+#[cfg(feature = "parallel")]
+impl SeededRng {
+    fn from_rng(rng: &mut Rng<'_>) -> Self {
+        let mut key = zeroize::Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(key.as_mut());
+        Self {
+            key,
+            counter: 0,
+            block: zeroize::Zeroizing::new([0u8; 32]),
+            used: 32,
+        }
+    }
+
+    fn next_block(&mut self) {
+        use hmac::{KeyInit, Mac};
+        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(self.key.as_ref())
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(&self.counter.to_be_bytes());
+        self.block.copy_from_slice(&mac.finalize().into_bytes());
+        self.counter += 1;
+        self.used = 0;
+    }
+}
+
+#[cfg(feature = "parallel")]
+impl rand_core::TryRng for SeededRng {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut bytes = [0u8; 4];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u32::from_le_bytes(bytes))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut bytes = [0u8; 8];
+        self.try_fill_bytes(&mut bytes)?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    fn try_fill_bytes(&mut self, mut dst: &mut [u8]) -> Result<(), Self::Error> {
+        while !dst.is_empty() {
+            if self.used == self.block.len() {
+                self.next_block();
+            }
+            let n = dst.len().min(self.block.len() - self.used);
+            dst[..n].copy_from_slice(&self.block[self.used..self.used + n]);
+            self.used += n;
+            dst = &mut dst[n..];
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "parallel")]
+impl rand_core::TryCryptoRng for SeededRng {}
 
 /// The result of [`process_update_path`].
 #[derive(Clone, Debug)]

@@ -82,7 +82,7 @@ fn parse(check: &SignatureCheck<'_>) -> Option<Parsed> {
         return None;
     }
     let r = CompressedEdwardsY(r_bytes).decompress()?;
-    if r.is_small_order() || a.is_small_order() {
+    if has_small_order(&r_bytes) || has_small_order(&a_bytes) {
         return None;
     }
     let mut hash = Sha512::new();
@@ -105,6 +105,48 @@ fn is_canonical_y(bytes: &[u8; 32]) -> bool {
     !(top && middle && bytes[0] >= 0xed)
 }
 
+/// The y-coordinates (little-endian, sign bit clear) of the eight points of
+/// small order: the identity (y = 1), the point of order 2 (y = p - 1), those
+/// of order 4 (y = 0) and those of order 8 (two values of y, each with two
+/// signs of x). Tested against curve25519-dalek's `is_small_order`.
+const SMALL_ORDER_Y: [[u8; 32]; 5] = [
+    [0; 32],
+    {
+        let mut one = [0; 32];
+        one[0] = 1;
+        one
+    },
+    {
+        let mut minus_one = [0xff; 32];
+        minus_one[0] = 0xec;
+        minus_one[31] = 0x7f;
+        minus_one
+    },
+    [
+        0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf,
+        0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
+    ],
+    [
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20,
+        0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a,
+    ],
+];
+
+/// Whether the point that `bytes` decodes to (decoding must have succeeded)
+/// is of small order, as `EdwardsPoint::is_small_order` says, from its
+/// y-coordinate alone: each y belongs to at most two points, ±x, and both
+/// are of small order or neither is. This saves three point doublings per
+/// point, about 5 % of a join's batch.
+fn has_small_order(bytes: &[u8; 32]) -> bool {
+    let mut y = *bytes;
+    y[31] &= 0x7f;
+    if !is_canonical_y(&y) {
+        // y - p, which is below 19, is in the low byte.
+        return y[0] - 0xed <= 1;
+    }
+    SMALL_ORDER_Y.contains(&y)
+}
+
 /// The 128-bit coefficients, from a hash of every key, signature and `h`
 /// (which covers the message) in the batch.
 fn coefficients(checks: &[SignatureCheck<'_>], parsed: &[Parsed]) -> Vec<Scalar> {
@@ -117,16 +159,21 @@ fn coefficients(checks: &[SignatureCheck<'_>], parsed: &[Parsed]) -> Vec<Scalar>
         transcript.update(p.h.as_bytes());
     }
     let seed = transcript.finalize();
-    (0..checks.len() as u64)
-        .map(|i| {
+    // Each SHA-512(seed || j) gives four coefficients, 4j to 4j + 3.
+    let blocks = checks.len().div_ceil(4) as u64;
+    (0..blocks)
+        .flat_map(|j| {
             let mut h = Sha512::new();
             h.update(seed);
-            h.update(i.to_le_bytes());
-            let wide = h.finalize();
-            let mut z = [0u8; 16];
-            z.copy_from_slice(&wide[..16]);
-            Scalar::from(u128::from_le_bytes(z))
+            h.update(j.to_le_bytes());
+            let wide: [u8; 64] = h.finalize().into();
+            (0..4).map(move |k| {
+                let mut z = [0u8; 16];
+                z.copy_from_slice(&wide[16 * k..16 * (k + 1)]);
+                Scalar::from(u128::from_le_bytes(z))
+            })
         })
+        .take(checks.len())
         .collect()
 }
 
@@ -282,6 +329,44 @@ mod tests {
                 && !point.is_small_order()
             {
                 assert_eq!(canonical, point.compress().to_bytes() == y, "{y:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn small_order_from_y_agrees_with_the_curve() {
+        // Every encoding with a listed y, either sign, and the non-canonical
+        // ones (y + p), decodes to a point of small order, and between them
+        // they give all eight such points.
+        let mut found: Vec<EdwardsPoint> = Vec::new();
+        let non_canonical: Vec<[u8; 32]> = (0xed..=0xff_u8)
+            .map(|low| {
+                let mut y = p_bytes();
+                y[0] = low;
+                y
+            })
+            .collect();
+        for y in SMALL_ORDER_Y.iter().chain(&non_canonical) {
+            for sign in [0, 0x80] {
+                let mut bytes = *y;
+                bytes[31] |= sign;
+                let Some(point) = CompressedEdwardsY(bytes).decompress() else {
+                    continue;
+                };
+                assert_eq!(has_small_order(&bytes), point.is_small_order(), "{bytes:?}");
+                if point.is_small_order() && !found.contains(&point) {
+                    found.push(point);
+                }
+            }
+        }
+        assert_eq!(found.len(), 8);
+        // Ordinary points, and a torsion point added to one, are not.
+        for i in 1..200u64 {
+            let point = ED25519_BASEPOINT_POINT * Scalar::from(i);
+            for p in [point, point + found[i as usize % 8]] {
+                let bytes = p.compress().to_bytes();
+                assert_eq!(has_small_order(&bytes), p.is_small_order());
+                assert!(!has_small_order(&bytes));
             }
         }
     }

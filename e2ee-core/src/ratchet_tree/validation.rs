@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 
 use super::leaf::{self, LeafNodeError, LeafNodeOrigin, LeafValidationContext};
 use super::{RatchetTree, TreeError, leaf_range};
-use crate::crypto::SignatureCheck;
+use crate::crypto::{CipherSuiteProvider, SignatureCheck};
 use crate::messages::{CredentialType, LeafNode, Node};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 
@@ -26,7 +26,46 @@ impl RatchetTree {
     /// unmerged leaves, key uniqueness, credential type support, that every
     /// non-blank parent is parent-hash valid, and every leaf node (§7.3).
     /// Cheap structural checks run before hashing and signature checks.
+    ///
+    /// With the `parallel` feature the leaf signatures are verified on other
+    /// threads while this one hashes and checks the tree; the result,
+    /// including which error is reported, is the same.
     pub fn validate(&mut self, params: &TreeValidationParams<'_>) -> Result<(), TreeError> {
+        // Below this many leaves a thread costs more than it saves.
+        #[cfg(feature = "parallel")]
+        const MIN_LEAVES_FOR_THREADS: u32 = 256;
+        #[cfg(feature = "parallel")]
+        if self.n_leaves() >= MIN_LEAVES_FOR_THREADS {
+            return self.validate_concurrently(params);
+        }
+        self.check_structure(params)?;
+        let messages = self.leaf_signed_messages(&params.leaf);
+        let signatures_verify = messages.is_some_and(|m| self.leaf_signatures_verify(params.leaf.cs, &m));
+        self.validate_leaves(&params.leaf, signatures_verify)
+    }
+
+    /// [`Self::validate`], with the leaf signatures verified on other
+    /// threads while this one hashes and checks the tree. The hashes are
+    /// computed in a copy (which shares the nodes), as the threads read the
+    /// tree meanwhile; the copy, with its filled hash cache, then replaces
+    /// the tree.
+    #[cfg(feature = "parallel")]
+    fn validate_concurrently(&mut self, params: &TreeValidationParams<'_>) -> Result<(), TreeError> {
+        let mut copy = self.clone();
+        let messages = self.leaf_signed_messages(&params.leaf);
+        let (this, cs) = (&*self, params.leaf.cs);
+        let (structure, signatures) = std::thread::scope(|scope| {
+            let batch = scope.spawn(|| messages.is_some_and(|m| this.leaf_signatures_verify(cs, &m)));
+            (copy.check_structure(params), batch.join())
+        });
+        *self = copy;
+        structure?;
+        let signatures_verify = signatures.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        self.validate_leaves(&params.leaf, signatures_verify)
+    }
+
+    /// Everything [`Self::validate`] checks but the leaf nodes themselves.
+    fn check_structure(&mut self, params: &TreeValidationParams<'_>) -> Result<(), TreeError> {
         let cs = params.leaf.cs;
         if let Some(expected) = params.expected_tree_hash
             && self.tree_hash(cs)? != expected
@@ -36,17 +75,16 @@ impl RatchetTree {
         self.check_unmerged_leaves()?;
         self.check_unique_keys()?;
         self.check_credential_types()?;
-        self.verify_parent_hashes(cs)?;
-        self.validate_leaves(&params.leaf)
+        self.verify_parent_hashes(cs)
     }
 
     /// Validates every leaf node (§7.3), in order, the first invalid one
-    /// giving the error. The signatures are verified first, all together
-    /// ([`crate::crypto::CipherSuiteProvider::verify_many`], a batch for
-    /// Ed25519); if that fails, the leaves are validated one by one as
-    /// usual, so the error is the same as without the batch.
-    fn validate_leaves(&self, ctx: &LeafValidationContext<'_>) -> Result<(), TreeError> {
-        if !self.leaf_signatures_verify(ctx) {
+    /// giving the error. `signatures_verify` says whether the signatures,
+    /// verified all together ([`Self::leaf_signatures_verify`]), all
+    /// verify; if not, the leaves are validated one by one as usual, so the
+    /// error is the same as without the batch.
+    fn validate_leaves(&self, ctx: &LeafValidationContext<'_>, signatures_verify: bool) -> Result<(), TreeError> {
+        if !signatures_verify {
             for (i, leaf_node) in self.leaves() {
                 leaf::validate_leaf_node(ctx, leaf_node, LeafNodeOrigin::Tree(i))
                     .map_err(|error| TreeError::InvalidLeafNode { leaf: i.0, error })?;
@@ -60,21 +98,28 @@ impl RatchetTree {
         Ok(())
     }
 
-    /// Whether the signatures of all leaf nodes verify.
-    fn leaf_signatures_verify(&self, ctx: &LeafValidationContext<'_>) -> bool {
-        let messages: Result<Vec<Vec<u8>>, _> = self
-            .leaves()
-            .map(|(i, l)| leaf::signed_message(ctx, l, LeafNodeOrigin::Tree(i)))
-            .collect();
-        let Ok(messages) = messages else { return false };
-        let checks: Vec<SignatureCheck<'_>> = (self.leaves().zip(&messages))
+    /// Whether the signatures of all leaf nodes verify, checked all together
+    /// ([`crate::crypto::CipherSuiteProvider::verify_many`], a batch for
+    /// Ed25519).
+    /// `messages` are the leaves' signed messages, in order
+    /// ([`Self::leaf_signed_messages`]).
+    fn leaf_signatures_verify(&self, cs: &dyn CipherSuiteProvider, messages: &[Vec<u8>]) -> bool {
+        let checks: Vec<SignatureCheck<'_>> = (self.leaves().zip(messages))
             .map(|((_, l), message)| SignatureCheck {
                 public_key: l.signature_key.as_slice(),
                 message,
                 signature: l.signature.as_slice(),
             })
             .collect();
-        ctx.cs.verify_many(&checks).is_ok()
+        cs.verify_many(&checks).is_ok()
+    }
+
+    /// What each leaf node's signature signs, in order; `None` if one
+    /// cannot be encoded.
+    fn leaf_signed_messages(&self, ctx: &LeafValidationContext<'_>) -> Option<Vec<Vec<u8>>> {
+        self.leaves()
+            .map(|(i, l)| leaf::signed_message(ctx, l, LeafNodeOrigin::Tree(i)).ok())
+            .collect()
     }
 
     /// Checks every parent's `unmerged_leaves` (§7.1, §12.4.3.1): strictly
@@ -518,6 +563,30 @@ mod tests {
         tree.update_leaf(LeafIndex(2), update_leaf(2, 2, 9)).unwrap();
         tree.set_parent(NodeIndex(5), parent(55, vec![])).unwrap();
         assert_eq!(validate(&mut tree, None), Err(TreeError::ParentHashInvalid { node: 5 }));
+    }
+
+    #[test]
+    fn a_large_tree_reports_the_same_errors() {
+        // 300 members: with the `parallel` feature the signatures are then
+        // verified on other threads while the tree is hashed and checked.
+        let members: Vec<u32> = (0..300).collect();
+        let mut tree = super::super::tests::tree_of(512, &members, &[]);
+        let hash = tree.tree_hash(suite()).unwrap();
+        let mut received = RatchetTree::decode(&tree.encode().unwrap()).unwrap();
+        assert_eq!(validate(&mut received, Some(&hash)), Ok(()));
+        assert_eq!(received.tree_hash(suite()).unwrap(), hash);
+
+        let mut forged = tree.leaf(LeafIndex(200)).unwrap().clone();
+        forged.credential = crate::messages::Credential::Basic(VLBytes::from(b"mallory"));
+        tree.set_leaf(LeafIndex(200), forged).unwrap();
+        let forged_hash = tree.tree_hash(suite()).unwrap();
+        let error = LeafNodeError::InvalidSignature;
+        assert_eq!(
+            validate(&mut tree.clone(), Some(&forged_hash)),
+            Err(TreeError::InvalidLeafNode { leaf: 200, error })
+        );
+        // The tree hash is checked before the leaves.
+        assert_eq!(validate(&mut tree, Some(&hash)), Err(TreeError::TreeHashMismatch));
     }
 
     #[test]
