@@ -590,7 +590,7 @@ impl PathSecretSealer<'_> {
             let threads = threads.min(keys.len() / MIN_PER_THREAD);
             if threads > 1 {
                 let per_thread = keys.len().div_ceil(threads);
-                let mut rngs: Vec<SeededRng> = (0..threads).map(|_| SeededRng::from_rng(rng)).collect();
+                let mut rngs: Vec<_> = (0..threads).map(|_| thread_rng(rng)).collect();
                 return std::thread::scope(|scope| {
                     let mut parts = keys.chunks(per_thread).zip(rngs.iter_mut());
                     // This thread takes the first share itself.
@@ -626,74 +626,15 @@ impl PathSecretSealer<'_> {
     }
 }
 
-/// A generator for one thread of [`PathSecretSealer::seal_to_all`]: HMAC-SHA256 in counter
-/// mode under a 32-byte key drawn from the caller's generator (a PRF, so
-/// its output is as unpredictable as the key).
+/// A generator for one thread of [`PathSecretSealer::seal_to_all`]:
+/// ChaCha20 keyed with 32 bytes drawn from the caller's generator.
 #[cfg(feature = "parallel")]
-struct SeededRng {
-    key: zeroize::Zeroizing<[u8; 32]>,
-    counter: u64,
-    block: zeroize::Zeroizing<[u8; 32]>,
-    /// How much of `block` has been handed out.
-    used: usize,
+fn thread_rng(rng: &mut Rng<'_>) -> chacha20::ChaCha20Rng {
+    use rand_core::SeedableRng;
+    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+    rng.fill_bytes(seed.as_mut());
+    chacha20::ChaCha20Rng::from_seed(*seed)
 }
-
-#[cfg(feature = "parallel")]
-impl SeededRng {
-    fn from_rng(rng: &mut Rng<'_>) -> Self {
-        let mut key = zeroize::Zeroizing::new([0u8; 32]);
-        rng.fill_bytes(key.as_mut());
-        Self {
-            key,
-            counter: 0,
-            block: zeroize::Zeroizing::new([0u8; 32]),
-            used: 32,
-        }
-    }
-
-    fn next_block(&mut self) {
-        use hmac::{KeyInit, Mac};
-        let mut mac = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(self.key.as_ref())
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
-        mac.update(&self.counter.to_be_bytes());
-        self.block.copy_from_slice(&mac.finalize().into_bytes());
-        self.counter += 1;
-        self.used = 0;
-    }
-}
-
-#[cfg(feature = "parallel")]
-impl rand_core::TryRng for SeededRng {
-    type Error = core::convert::Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        let mut bytes = [0u8; 4];
-        self.try_fill_bytes(&mut bytes)?;
-        Ok(u32::from_le_bytes(bytes))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        let mut bytes = [0u8; 8];
-        self.try_fill_bytes(&mut bytes)?;
-        Ok(u64::from_le_bytes(bytes))
-    }
-
-    fn try_fill_bytes(&mut self, mut dst: &mut [u8]) -> Result<(), Self::Error> {
-        while !dst.is_empty() {
-            if self.used == self.block.len() {
-                self.next_block();
-            }
-            let n = dst.len().min(self.block.len() - self.used);
-            dst[..n].copy_from_slice(&self.block[self.used..self.used + n]);
-            self.used += n;
-            dst = &mut dst[n..];
-        }
-        Ok(())
-    }
-}
-
-#[cfg(feature = "parallel")]
-impl rand_core::TryCryptoRng for SeededRng {}
 
 /// The result of [`process_update_path`].
 #[derive(Clone, Debug)]

@@ -158,10 +158,11 @@ impl Connection {
                 let mut ok = true;
                 while let Some(out) = next.take() {
                     match out {
-                        Out::Entry(e) if framing == Framing::Binary && matches!(e.topic, Topic::Group(_)) => {
-                            if let Topic::Group(group) = &e.topic {
-                                push_record(&mut batch, group, e.position, &e.payload);
-                            }
+                        Out::Entry(ref e)
+                            if framing == Framing::Binary
+                                && let Topic::Group(group) = &e.topic =>
+                        {
+                            push_record(&mut batch, group, e.position, &e.payload);
                             if batch.len() >= BATCH_BYTES {
                                 ok &= flush_batch(&mut sink, &mut batch).await;
                             }

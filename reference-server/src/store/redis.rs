@@ -241,6 +241,18 @@ impl RedisStore {
         format!("{}:{{c:{}}}:{part}", self.prefix, b64::encode(identity.as_bytes()))
     }
 
+    /// Sets `key` to `value` unless it is set; returns what it holds after.
+    async fn set_once(&self, key: String, value: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let old: Option<Vec<u8>> = redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .arg("NX")
+            .arg("GET")
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(old.unwrap_or_else(|| value.to_vec()))
+    }
+
     fn topic_key(&self, topic: &Topic) -> String {
         match topic {
             Topic::Group(g) => self.group_key(g, "log"),
@@ -323,26 +335,11 @@ impl Store for RedisStore {
     }
 
     async fn shared_secret(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
-        let key = format!("{}:secret", self.prefix);
-        let old: Option<Vec<u8>> = redis::cmd("SET")
-            .arg(&key)
-            .arg(candidate)
-            .arg("NX")
-            .arg("GET")
-            .query_async(&mut self.conn())
-            .await?;
-        Ok(old.unwrap_or_else(|| candidate.to_vec()))
+        self.set_once(format!("{}:secret", self.prefix), candidate).await
     }
 
     async fn register(&self, identity: &str, key: &[u8]) -> Result<Vec<u8>, StoreError> {
-        let old: Option<Vec<u8>> = redis::cmd("SET")
-            .arg(self.client_key(identity, "key"))
-            .arg(key)
-            .arg("NX")
-            .arg("GET")
-            .query_async(&mut self.conn())
-            .await?;
-        Ok(old.unwrap_or_else(|| key.to_vec()))
+        self.set_once(self.client_key(identity, "key"), key).await
     }
 
     async fn registered_key(&self, identity: &str) -> Result<Option<Vec<u8>>, StoreError> {
