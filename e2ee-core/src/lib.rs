@@ -53,6 +53,7 @@ pub mod secret_tree;
 pub mod transcript;
 pub mod tree_math;
 pub mod treekem;
+mod vec_map;
 pub mod welcome;
 
 #[cfg(feature = "std")]

@@ -17,6 +17,7 @@ use alloc::vec::Vec;
 use crate::codec::{self, TlsDeserializeBytes, TlsSerializeBytes, TlsSize};
 use crate::crypto::{CipherSuiteProvider, CryptoError, Secret};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
+use crate::vec_map::VecMap;
 
 /// Why a key could not be produced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,7 +139,7 @@ pub struct HashRatchet {
     next_generation: u32,
     /// Keys of skipped generations below `next_generation`, kept for
     /// out-of-order messages and deleted when used.
-    retained: BTreeMap<u32, RatchetKey>,
+    retained: VecMap<u32, RatchetKey>,
 }
 
 impl HashRatchet {
@@ -147,7 +148,7 @@ impl HashRatchet {
         Self {
             secret: Some(secret),
             next_generation: 0,
-            retained: BTreeMap::new(),
+            retained: VecMap::default(),
         }
     }
 
@@ -443,10 +444,8 @@ impl HashRatchet {
         HashRatchetState {
             secret: self.secret.clone(),
             next_generation: self.next_generation,
-            retained: self
-                .retained
-                .values()
-                .map(|k| RetainedKeyState {
+            retained: (self.retained.iter())
+                .map(|(_, k)| RetainedKeyState {
                     generation: k.generation,
                     key: k.key.clone(),
                     nonce: k.nonce.clone(),
@@ -458,7 +457,7 @@ impl HashRatchet {
     /// `None` unless the state is one this ratchet could be in under
     /// `config` with the suite's lengths `(nh, nk, nn)`.
     fn from_state(state: HashRatchetState, config: &SecretTreeConfig, (nh, nk, nn): (u16, u16, u16)) -> Option<Self> {
-        let retained = codec::strictly_sorted_map(state.retained.into_iter().map(|k| {
+        let retained = VecMap::from_sorted(state.retained.into_iter().map(|k| {
             let key = RatchetKey {
                 generation: k.generation,
                 key: k.key,
@@ -466,12 +465,9 @@ impl HashRatchet {
             };
             (k.generation, key)
         }))?;
-        let lengths_ok = retained
-            .values()
-            .all(|k| k.key.len() == usize::from(nk) && k.nonce.len() == usize::from(nn));
-        let below = retained
-            .last_key_value()
-            .is_none_or(|(g, _)| *g < state.next_generation);
+        let lengths_ok =
+            (retained.iter()).all(|(_, k)| k.key.len() == usize::from(nk) && k.nonce.len() == usize::from(nn));
+        let below = (retained.iter().next_back()).is_none_or(|(g, _)| *g < state.next_generation);
         // Without a secret the ratchet is exhausted (see `advance`).
         let secret_ok = match &state.secret {
             Some(s) => s.len() == usize::from(nh),

@@ -7,7 +7,7 @@
 //! ([`Group::clear_pending_commit`], when another Commit won and is then
 //! processed). Only one Commit is pending at a time.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 use super::external::EpochView;
@@ -345,24 +345,27 @@ impl Group {
 fn select_pending(pending: &[PendingProposal], own: LeafIndex) -> Vec<&PendingProposal> {
     // The leaf an Update or Remove is about, and whether it is a Remove.
     let target = |p: &PendingProposal| match (&p.proposal, p.sender) {
-        (Proposal::Update(_), Sender::Member(leaf)) => Some((LeafIndex(leaf), false)),
-        (Proposal::Remove(r), _) => Some((LeafIndex(r.removed), true)),
+        (Proposal::Update(_), Sender::Member(leaf)) => Some((leaf, false)),
+        (Proposal::Remove(r), _) => Some((r.removed, true)),
         _ => None,
     };
-    let mut chosen: BTreeMap<LeafIndex, (bool, usize)> = BTreeMap::new();
-    for (k, p) in pending.iter().enumerate() {
-        if let Some((leaf, is_remove)) = target(p) {
-            let entry = chosen.entry(leaf).or_insert((is_remove, k));
-            if !entry.0 {
-                *entry = (is_remove, k);
-            }
+    // Sets of plain integers, as the proposal checks use: less WebAssembly.
+    let mut removed = BTreeSet::new();
+    let mut keep: Vec<bool> = (pending.iter())
+        .map(|p| match target(p) {
+            None => true,
+            Some((leaf, true)) => leaf != own.0 && removed.insert(leaf),
+            Some((_, false)) => false,
+        })
+        .collect();
+    // The latest Update of each leaf not removed: scanning from the end.
+    let mut updated = BTreeSet::new();
+    for (k, p) in pending.iter().enumerate().rev() {
+        if let Some((leaf, false)) = target(p) {
+            keep[k] = leaf != own.0 && !removed.contains(&leaf) && updated.insert(leaf);
         }
     }
-    let keep = |(k, p): &(usize, &PendingProposal)| match target(p) {
-        None => true,
-        Some((leaf, _)) => leaf != own && chosen.get(&leaf).is_some_and(|c| c.1 == *k),
-    };
-    pending.iter().enumerate().filter(keep).map(|(_, p)| p).collect()
+    pending.iter().zip(keep).filter_map(|(p, k)| k.then_some(p)).collect()
 }
 
 /// The Welcome (§12.4.3.1): the GroupInfo encrypted under the welcome key,
@@ -420,4 +423,56 @@ fn mls_message(body: MlsMessageBody) -> MlsMessage {
 // GroupError has no dedicated variant yet (`NoPendingCommit` would fit).
 fn no_pending_commit() -> GroupError {
     GroupError::NoPendingCommit
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::messages::{GroupContextExtensions, Remove, Update};
+    use crate::ratchet_tree::test_utils::kp_leaf;
+
+    /// A pending proposal named `name` (its reference) from member `from`.
+    fn pending(name: &[u8], from: u32, proposal: Proposal) -> PendingProposal {
+        PendingProposal {
+            reference: name.into(),
+            proposal,
+            sender: Sender::Member(from),
+        }
+    }
+
+    fn update(name: &[u8], leaf: u32) -> PendingProposal {
+        pending(
+            name,
+            leaf,
+            Proposal::Update(Update {
+                leaf_node: kp_leaf(leaf),
+            }),
+        )
+    }
+
+    fn remove(name: &[u8], leaf: u32) -> PendingProposal {
+        pending(name, 1, Proposal::Remove(Remove { removed: leaf }))
+    }
+
+    #[test]
+    fn selects_the_first_remove_else_the_latest_update_per_leaf() {
+        let gce = Proposal::GroupContextExtensions(GroupContextExtensions { extensions: Vec::new() });
+        let all = [
+            update(b"u1 old", 1),
+            remove(b"r2 first", 2),
+            update(b"u2", 2),
+            pending(b"gce", 3, gce),
+            update(b"u1 new", 1),
+            remove(b"r2 again", 2),
+            remove(b"r0 own", 0),
+            update(b"u0 own", 0),
+            remove(b"r3", 3),
+            update(b"u3 after its remove", 3),
+        ];
+        let chosen: Vec<&[u8]> = (select_pending(&all, LeafIndex(0)).iter())
+            .map(|p| p.reference.as_slice())
+            .collect();
+        let expected: [&[u8]; 4] = [b"r2 first", b"gce", b"u1 new", b"r3"];
+        assert_eq!(chosen, expected);
+    }
 }

@@ -7,7 +7,7 @@
 //! it keeps, per epoch, only the leaves that the next epoch changed, so the
 //! cost stays proportional to the changes, not to the group.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 
 use crate::crypto::{CipherSuiteProvider, Secret};
 use crate::framing::{self, FramingError, PrivateKeys};
@@ -15,6 +15,7 @@ use crate::messages::{AuthenticatedContent, GroupContext, LeafNode, PrivateMessa
 use crate::ratchet_tree::RatchetTree;
 use crate::secret_tree::SecretTree;
 use crate::tree_math::LeafIndex;
+use crate::vec_map::VecMap;
 
 /// What is kept of one past epoch.
 pub(crate) struct PastEpoch {
@@ -23,7 +24,7 @@ pub(crate) struct PastEpoch {
     pub(crate) secret_tree: SecretTree,
     /// Each leaf the next epoch changed, as it was in this epoch (`None`:
     /// blank).
-    pub(crate) changed_leaves: BTreeMap<u32, Option<LeafNode>>,
+    pub(crate) changed_leaves: VecMap<u32, Option<LeafNode>>,
 }
 
 impl PastEpoch {
@@ -35,15 +36,15 @@ impl PastEpoch {
         old: &RatchetTree,
         new: &RatchetTree,
     ) -> Self {
-        // Filled by `extend` (inserts), not `collect` (a sort): less wasm code.
-        let mut changed_leaves = BTreeMap::new();
-        changed_leaves.extend(
-            (old.maybe_changed_leaves(new))
-                .map(|i| (i.0, old.leaf(i)))
-                // A leaf's signature covers all of its content: compare only that.
-                .filter(|&(i, before)| before.map(|l| &l.signature) != new.leaf(LeafIndex(i)).map(|l| &l.signature))
-                .map(|(i, before)| (i, before.cloned())),
-        );
+        // In increasing leaf order, so each insert appends.
+        let mut changed_leaves = VecMap::default();
+        let changed = (old.maybe_changed_leaves(new))
+            .map(|i| (i.0, old.leaf(i)))
+            // A leaf's signature covers all of its content: compare only that.
+            .filter(|&(i, before)| before.map(|l| &l.signature) != new.leaf(LeafIndex(i)).map(|l| &l.signature));
+        for (i, before) in changed {
+            changed_leaves.insert(i, before.cloned());
+        }
         Self {
             context,
             sender_data_secret,

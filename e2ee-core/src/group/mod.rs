@@ -38,6 +38,7 @@ use crate::ratchet_tree::{BasicCredentialValidator, CredentialValidator, Ratchet
 use crate::secret_tree::{SecretTree, SecretTreeConfig};
 use crate::tree_math::LeafIndex;
 use crate::treekem::TreeKemPrivate;
+use crate::vec_map::VecMap;
 
 /// Limits and policies of a group. The defaults follow the RFC's
 /// suggestions where it makes one.
@@ -134,7 +135,7 @@ pub struct Group {
     confirmation_tag: Vec<u8>,
     pending: Vec<PendingProposal>,
     /// Resumption PSKs of past epochs, by epoch.
-    resumption_psks: BTreeMap<u64, Secret>,
+    resumption_psks: VecMap<u64, Secret>,
     /// False once a Commit removed this member.
     active: bool,
     /// Set once a Commit with a ReInit started the current epoch.
@@ -257,7 +258,7 @@ fn leaf_context<'a>(
 }
 
 /// The current epoch's context and secrets, and the kept resumption PSKs.
-type ResumptionSource<'a> = (&'a GroupContext, &'a EpochSecrets, &'a BTreeMap<u64, Secret>);
+type ResumptionSource<'a> = (&'a GroupContext, &'a EpochSecrets, &'a VecMap<u64, Secret>);
 
 /// Looks up each PSK and derives `psk_secret`; `None` when there are none.
 fn resolve_psk_secret(

@@ -525,10 +525,12 @@ fn check_remove_target(tree: &RatchetTree, leaf: LeafIndex) -> Result<(), Propos
 /// depend on the order of application.
 fn check_unique_targets(proposals: &[CommittedProposal]) -> Result<(), ProposalError> {
     let updated = updates(proposals).map(|(leaf, _)| leaf);
+    // Sets of plain integers (here and below) share one instantiation of
+    // the B-tree code: less WebAssembly.
     let mut seen = BTreeSet::new();
-    for leaf in updated.chain(removed_leaves(proposals)) {
+    for LeafIndex(leaf) in updated.chain(removed_leaves(proposals)) {
         if !seen.insert(leaf) {
-            return Err(ProposalError::MultipleUpdateOrRemove { leaf: leaf.0 });
+            return Err(ProposalError::MultipleUpdateOrRemove { leaf });
         }
     }
     Ok(())
@@ -543,7 +545,7 @@ fn check_adds(tree: &RatchetTree, proposals: &[CommittedProposal]) -> Result<(),
     }
     // Filled by `extend` (inserts), not `collect` (a sort): less wasm code.
     let mut removed = BTreeSet::new();
-    removed.extend(removed_leaves(proposals));
+    removed.extend(removed_leaves(proposals).map(|leaf| leaf.0));
     let mut seen = BTreeSet::new();
     for kp in key_packages(proposals) {
         let key = kp.leaf_node.signature_key.as_slice();
@@ -552,7 +554,7 @@ fn check_adds(tree: &RatchetTree, proposals: &[CommittedProposal]) -> Result<(),
         }
         // The last staying member with the key (keys are unique anyway).
         let members = tree.members_with_signature_key(key);
-        if let Some(leaf) = members.into_iter().rev().find(|leaf| !removed.contains(leaf)) {
+        if let Some(leaf) = members.into_iter().rev().find(|leaf| !removed.contains(&leaf.0)) {
             return Err(ProposalError::AddOfExistingMember { leaf: leaf.0 });
         }
     }
@@ -561,14 +563,16 @@ fn check_adds(tree: &RatchetTree, proposals: &[CommittedProposal]) -> Result<(),
 
 /// Each PSK is valid on its own (§12.1.4) and named once (§12.2).
 fn check_psks(cs: &dyn CipherSuiteProvider, proposals: &[CommittedProposal]) -> Result<(), ProposalError> {
-    let mut seen = BTreeSet::new();
+    let mut keys = Vec::new();
     for id in psk_ids(proposals) {
         check_psk(cs, id)?;
-        if !seen.insert(psk_key(id)) {
-            return Err(ProposalError::DuplicatePsk);
-        }
+        keys.push(psk_key(id));
     }
-    Ok(())
+    let mut seen = BTreeSet::new();
+    match keys.iter().all(|key| seen.insert(key.as_slice())) {
+        true => Ok(()),
+        false => Err(ProposalError::DuplicatePsk),
+    }
 }
 
 /// §12.1.4, §8.4: a normal Commit is neither a reinitialization nor a
@@ -587,19 +591,33 @@ fn check_psk(cs: &dyn CipherSuiteProvider, id: &PreSharedKeyId) -> Result<(), Pr
     Ok(())
 }
 
-/// An orderable key equal for equal PreSharedKeyIDs (the whole ID, nonce
-/// included, as §12.2 compares them), so duplicates are found in
-/// O(n log n).
-fn psk_key(id: &PreSharedKeyId) -> (u8, &[u8], u8, u64, &[u8]) {
-    let nonce = id.psk_nonce.as_slice();
+/// Bytes equal exactly for equal PreSharedKeyIDs (the whole ID, nonce
+/// included, as §12.2 compares them; variable fields length-prefixed), so
+/// duplicates are found in O(n log n) with the byte-string set the tree's
+/// key checks use already (one instantiation: less WebAssembly).
+fn psk_key(id: &PreSharedKeyId) -> Vec<u8> {
+    fn field(key: &mut Vec<u8>, bytes: &[u8]) {
+        key.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+        key.extend_from_slice(bytes);
+    }
+    let mut key = Vec::new();
     match &id.psk {
-        Psk::External { psk_id } => (1, psk_id.as_slice(), 0, 0, nonce),
+        Psk::External { psk_id } => {
+            key.push(1);
+            field(&mut key, psk_id.as_slice());
+        }
         Psk::Resumption {
             usage,
             psk_group_id,
             psk_epoch,
-        } => (2, psk_group_id.as_slice(), *usage as u8, *psk_epoch, nonce),
+        } => {
+            key.extend_from_slice(&[2, *usage as u8]);
+            key.extend_from_slice(&psk_epoch.to_be_bytes());
+            field(&mut key, psk_group_id.as_slice());
+        }
     }
+    field(&mut key, id.psk_nonce.as_slice());
+    key
 }
 
 /// At most one GroupContextExtensions proposal (§12.2), listing each
@@ -613,7 +631,7 @@ fn check_gce(proposals: &[CommittedProposal]) -> Result<(), ProposalError> {
         return Err(ProposalError::MultipleGroupContextExtensions);
     }
     let mut seen = BTreeSet::new();
-    match extensions.iter().find(|e| !seen.insert(e.extension_type)) {
+    match extensions.iter().find(|e| !seen.insert(u32::from(e.extension_type.0))) {
         Some(e) => Err(ProposalError::DuplicateExtension {
             extension_type: e.extension_type,
         }),

@@ -52,6 +52,7 @@ use crate::ratchet_tree::RatchetTree;
 use crate::secret_tree::{SecretTree, SecretTreeState};
 use crate::tree_math::LeafIndex;
 use crate::treekem::{TreeKemPrivate, TreeKemPrivateState};
+use crate::vec_map::VecMap;
 
 /// The format version written, and the only one read.
 const FORMAT_VERSION: u16 = 1;
@@ -320,7 +321,7 @@ impl PastEpochState {
         let secret_tree =
             SecretTree::from_state(cs, self.secret_tree, config.secret_tree).ok_or(GroupError::StateCorrupt)?;
         let leaves = self.changed_leaves.into_iter().map(|c| (c.leaf, c.node));
-        let changed_leaves = codec::strictly_sorted_map(leaves).ok_or(GroupError::StateCorrupt)?;
+        let changed_leaves = VecMap::from_sorted(leaves).ok_or(GroupError::StateCorrupt)?;
         Ok(PastEpoch {
             context,
             sender_data_secret: self.sender_data_secret,
@@ -623,7 +624,7 @@ impl Stored for Group {
         ensure(secret_tree.n_leaves() == tree.n_leaves())?;
         ensure(state.pending.len() <= config.max_pending_proposals)?;
         let psks = state.resumption_psks.into_iter().map(|p| (p.epoch, p.psk));
-        let resumption_psks = codec::strictly_sorted_map(psks).ok_or(GroupError::StateCorrupt)?;
+        let resumption_psks = VecMap::from_sorted(psks).ok_or(GroupError::StateCorrupt)?;
         ensure(resumption_psks.len() <= config.max_resumption_psks)?;
         ensure(
             resumption_psks

@@ -26,7 +26,7 @@ pub mod leaf;
 pub mod validation;
 
 #[cfg(test)]
-mod test_utils;
+pub(crate) mod test_utils;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;

@@ -178,10 +178,11 @@ impl RatchetTree {
     }
 
     /// The credential types of the members (§7.3).
-    fn credential_types(&self) -> BTreeSet<CredentialType> {
-        // Filled by `extend` (inserts), not `collect` (a sort): less wasm code.
+    fn credential_types(&self) -> BTreeSet<u32> {
+        // Filled by `extend` (inserts), not `collect` (a sort), and of plain
+        // integers (as the Commit checks' sets): less WebAssembly.
         let mut types = BTreeSet::new();
-        types.extend(self.leaves().map(|(_, l)| l.credential.credential_type()));
+        types.extend(self.leaves().map(|(_, l)| u32::from(l.credential.credential_type().0)));
         types
     }
 
@@ -189,7 +190,8 @@ impl RatchetTree {
     pub fn check_credential_types(&self) -> Result<(), TreeError> {
         let in_use = self.credential_types();
         for (i, leaf) in self.leaves() {
-            if let Some(&t) = in_use.iter().find(|t| !leaf.capabilities.credentials.contains(t)) {
+            let mut types = in_use.iter().map(|&t| CredentialType(t as u16));
+            if let Some(t) = types.find(|t| !leaf.capabilities.credentials.contains(t)) {
                 let error = LeafNodeError::CredentialTypeNotSupportedByGroup(t);
                 return Err(TreeError::InvalidLeafNode { leaf: i.0, error });
             }
