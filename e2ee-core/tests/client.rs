@@ -215,6 +215,24 @@ fn messages_of_the_next_epoch_wait_for_its_commit() {
         let (a, b) = (small[1].seal(b"1", b"").unwrap(), small[1].seal(b"2", b"").unwrap());
         small[2].open(&a).unwrap();
         assert_eq!(code(small[2].open(&b)), "buffer_full");
+
+        // ...in bytes too, whatever the count allows.
+        let mut tight = chat(
+            suite,
+            GroupOptions {
+                max_buffered_bytes: a.len() + b.len() - 1,
+                ..GroupOptions::default()
+            },
+        );
+        let update = tight[0].update().unwrap();
+        tight[0].merge_commit().unwrap();
+        tight[1].open(&update.commit).unwrap();
+        let (a, b) = (tight[1].seal(b"1", b"").unwrap(), tight[1].seal(b"2", b"").unwrap());
+        tight[2].open(&a).unwrap();
+        assert_eq!(code(tight[2].open(&b)), "buffer_full");
+        assert_eq!(tight[2].deferred(), 1);
+        tight[2].open(&update.commit).unwrap();
+        assert_eq!(message(&tight[2].open(&b).unwrap()), ("bob", &b"2"[..]));
     }
 }
 

@@ -79,6 +79,8 @@ pub struct GroupOptions {
     pub padding: u32,
     /// How many messages of future epochs are held.
     pub max_buffered: u32,
+    /// How many bytes those held messages may take together.
+    pub max_buffered_bytes: u32,
     /// For how many past epochs late application messages still open.
     pub past_epochs: u32,
     /// How far ahead of a sender's ratchet a message may be.
@@ -93,6 +95,7 @@ pub fn default_group_options() -> GroupOptions {
         private_handshakes: d.handshake_wire_format == core::HandshakeFormat::Private,
         padding: d.padding as u32,
         max_buffered: d.max_buffered as u32,
+        max_buffered_bytes: u32::try_from(d.max_buffered_bytes).unwrap_or(u32::MAX),
         past_epochs: d.group_config.past_epochs as u32,
         max_forward_distance: d.group_config.secret_tree.max_forward_distance,
     }
@@ -113,6 +116,7 @@ impl From<GroupOptions> for core::GroupOptions {
             },
             padding: o.padding as usize,
             max_buffered: o.max_buffered as usize,
+            max_buffered_bytes: o.max_buffered_bytes as usize,
         }
     }
 }

@@ -158,6 +158,7 @@ pub(crate) fn options(o: &core::GroupOptions) -> JsValue {
         )
         .set("padding", num(o.padding as u64))
         .set("maxBuffered", num(o.max_buffered as u64))
+        .set("maxBufferedBytes", num(o.max_buffered_bytes as u64))
         .set("pastEpochs", num(o.group_config.past_epochs as u64))
         .set("maxForwardDistance", o.group_config.secret_tree.max_forward_distance)
         .into_js()
@@ -191,6 +192,9 @@ pub(crate) fn options_from(value: &JsValue) -> Result<core::GroupOptions> {
     }
     if let Some(n) = field("maxBuffered")? {
         o.max_buffered = n as usize;
+    }
+    if let Some(n) = field("maxBufferedBytes")? {
+        o.max_buffered_bytes = n as usize;
     }
     if let Some(n) = field("pastEpochs")? {
         o.group_config.past_epochs = n as usize;

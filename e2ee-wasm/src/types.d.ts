@@ -33,6 +33,11 @@ export interface GroupOptions {
   padding: number;
   /** How many messages of future epochs are held until their epoch begins (0: refuse them). */
   maxBuffered: number;
+  /**
+   * How many bytes those held messages may take together (default 8 MiB):
+   * they cannot be authenticated before their epoch begins.
+   */
+  maxBufferedBytes: number;
   /** For how many past epochs late application messages still open. */
   pastEpochs: number;
   /** How far ahead of a sender's ratchet a message may be (out-of-order window). */

@@ -19,7 +19,9 @@ pub enum ClientError {
     WrongGroup,
     /// No unused KeyPackage of this client is named in the Welcome.
     NoMatchingKeyPackage,
-    /// Too many messages of future epochs are waiting already.
+    /// Too many messages of future epochs, or too many bytes of them, are
+    /// waiting already ([`super::GroupOptions::max_buffered`],
+    /// [`super::GroupOptions::max_buffered_bytes`]).
     BufferFull,
     /// The message is of a future epoch and holding such messages is off
     /// ([`super::GroupOptions::max_buffered`] is 0).

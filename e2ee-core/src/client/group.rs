@@ -4,7 +4,7 @@
 
 use alloc::vec::Vec;
 
-use super::inbox::Inbox;
+use super::inbox::{Inbox, Limits};
 use super::{ClientError, Validator, environment};
 use crate::Error;
 use crate::codec::{decode_exact, encode};
@@ -38,6 +38,19 @@ pub struct GroupOptions {
     pub padding: usize,
     /// How many messages of future epochs are held until their epoch begins.
     pub max_buffered: usize,
+    /// How many bytes (encoded) those held messages may take together: they
+    /// cannot be authenticated before their epoch begins, so this bounds
+    /// the memory anyone able to inject messages can take.
+    pub max_buffered_bytes: usize,
+}
+
+impl GroupOptions {
+    fn hold_limits(&self) -> Limits {
+        Limits {
+            count: self.max_buffered,
+            bytes: self.max_buffered_bytes,
+        }
+    }
 }
 
 /// A member of the group.
@@ -214,10 +227,15 @@ impl Group {
         (&self.inner, pending, self.inbox.held())
     }
 
-    /// Puts back what [`Group::parts`] gave, after restoring.
-    pub(super) fn restore_parts(&mut self, pending: Option<(Vec<u8>, Intent)>, held: Vec<(u64, MlsMessage)>) {
+    /// Puts back what [`Group::parts`] gave, after restoring; `false` if
+    /// the held messages exceed this group's limits.
+    pub(super) fn restore_parts(&mut self, pending: Option<(Vec<u8>, Intent)>, held: Vec<(u64, MlsMessage)>) -> bool {
         self.pending = pending;
-        self.inbox = Inbox::from_held(held);
+        match Inbox::from_held(held, self.options.hold_limits()) {
+            Some(inbox) => self.inbox = inbox,
+            None => return false,
+        }
+        true
     }
 
     /// The options this group works with.
@@ -307,7 +325,7 @@ impl Group {
         let message: MlsMessage = decode_exact(message)?;
         let epoch = self.check_header(&message)?;
         if epoch > self.epoch() {
-            self.inbox.hold(epoch, message, self.options.max_buffered)?;
+            self.inbox.hold(epoch, message, self.options.hold_limits())?;
             return Ok(vec![Event::Deferred { epoch }]);
         }
         let mut events = self.process(&message)?;

@@ -1,35 +1,55 @@
-//! Messages of future epochs, held until their epoch begins (bounded).
+//! Messages of future epochs, held until their epoch begins (bounded in
+//! number and in bytes: they cannot be authenticated before their epoch, so
+//! anyone able to inject messages could otherwise fill memory).
 
 use alloc::vec::Vec;
 
 use super::ClientError;
+use crate::codec::Size;
 use crate::messages::MlsMessage;
+
+/// How many messages, and how many encoded bytes of them, may be held.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Limits {
+    pub(super) count: usize,
+    pub(super) bytes: usize,
+}
 
 /// Held messages with their epochs, in arrival order.
 #[derive(Default)]
 pub(super) struct Inbox {
     held: Vec<(u64, MlsMessage)>,
+    /// The encoded size of the held messages.
+    bytes: usize,
+}
+
+/// The encoded size of held messages.
+fn size<'a>(held: impl IntoIterator<Item = &'a (u64, MlsMessage)>) -> usize {
+    held.into_iter().map(|(_, m)| m.tls_serialized_len()).sum()
 }
 
 impl Inbox {
-    /// Holds `message` of `epoch`, unless `limit` messages wait already
-    /// (a limit of 0: holding is off).
-    pub(super) fn hold(&mut self, epoch: u64, message: MlsMessage, limit: usize) -> Result<(), ClientError> {
-        if limit == 0 {
+    /// Holds `message` of `epoch` within `limits` (a count of 0: holding
+    /// is off).
+    pub(super) fn hold(&mut self, epoch: u64, message: MlsMessage, limits: Limits) -> Result<(), ClientError> {
+        if limits.count == 0 {
             return Err(ClientError::FutureEpoch);
         }
-        if self.held.len() >= limit {
+        let bytes = self.bytes.saturating_add(message.tls_serialized_len());
+        if self.held.len() >= limits.count || bytes > limits.bytes {
             return Err(ClientError::BufferFull);
         }
         self.held.push((epoch, message));
+        self.bytes = bytes;
         Ok(())
     }
 
     /// Takes the messages of epochs up to `current`, in arrival order.
     pub(super) fn take_ready(&mut self, current: u64) -> Vec<MlsMessage> {
-        let (ready, later) = core::mem::take(&mut self.held)
+        let (ready, later): (Vec<_>, Vec<_>) = core::mem::take(&mut self.held)
             .into_iter()
             .partition(|(epoch, _)| *epoch <= current);
+        self.bytes = size(&later);
         self.held = later;
         ready.into_iter().map(|(_, m)| m).collect()
     }
@@ -39,14 +59,16 @@ impl Inbox {
         &self.held
     }
 
-    /// An inbox holding `held`, as stored.
-    pub(super) fn from_held(held: Vec<(u64, MlsMessage)>) -> Self {
-        Self { held }
+    /// An inbox holding `held`, as stored; `None` if that exceeds `limits`.
+    pub(super) fn from_held(held: Vec<(u64, MlsMessage)>, limits: Limits) -> Option<Self> {
+        let bytes = size(&held);
+        (held.len() <= limits.count && bytes <= limits.bytes).then_some(Self { held, bytes })
     }
 
     /// Drops every held message.
     pub(super) fn clear(&mut self) {
         self.held.clear();
+        self.bytes = 0;
     }
 
     /// How many messages wait.

@@ -342,6 +342,7 @@ impl Default for GroupOptions {
             handshake_wire_format: HandshakeFormat::Public,
             padding: 0,
             max_buffered: 256,
+            max_buffered_bytes: 8 << 20,
         }
     }
 }

@@ -182,13 +182,12 @@ impl Stored for Group {
             return Err(GroupError::StateCorrupt);
         }
         let mut group = client.wrap(inner);
-        if state.held.len() > group.options().max_buffered {
-            return Err(GroupError::StateCorrupt);
-        }
         let pending = state.pending.map(|p| (p.commit.into_vec(), p.intent.into()));
         let held = state.held.into_iter().map(|h| (h.epoch, h.message)).collect();
-        group.restore_parts(pending, held);
-        Ok(group)
+        match group.restore_parts(pending, held) {
+            true => Ok(group),
+            false => Err(GroupError::StateCorrupt),
+        }
     }
 }
 
