@@ -334,10 +334,6 @@ fn roster_json(roster: &Roster) -> Result<String, StoreError> {
     serde_json::to_string(roster).map_err(|e| StoreError(e.to_string()))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[async_trait]
 impl Store for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -460,7 +456,7 @@ impl Store for RedisStore {
         call.key(self.group_key(group, "members"))
             .key(self.group_key(group, "log"))
             .key(self.group_key(group, "info"))
-            .key(self.group_key(group, &format!("seen:{}", hex(&append.digest))))
+            .key(self.group_key(group, &format!("seen:{}", hex::encode(append.digest))))
             .key(self.group_key(group, "props"))
             .key(self.group_key(group, "removed"))
             .key(self.group_key(group, "next"))
