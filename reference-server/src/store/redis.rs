@@ -61,22 +61,31 @@ if is_commit then
   redis.call('DEL', KEYS[6])
   if ARGV[7] == '1' then
     redis.call('HSET', KEYS[1], 'roster', ARGV[8])
-    redis.call('DEL', KEYS[8])
     local n = tonumber(ARGV[16])
-    local i = 17
-    while i <= 16 + n do
-      local j = math.min(i + 999, 16 + n)
-      redis.call('SADD', KEYS[8], unpack(ARGV, i, j))
-      i = j + 1
+    local function add_members(key)
+      local added, i = 0, 17
+      while i <= 16 + n do
+        local j = math.min(i + 999, 16 + n)
+        added = added + redis.call('SADD', key, unpack(ARGV, i, j))
+        i = j + 1
+      end
+      return added
     end
-    -- Whoever this Commit removes may still read the log up to it.
-    for _, gone in ipairs(redis.call('SDIFF', KEYS[2], KEYS[8])) do
-      redis.call('HSET', KEYS[7], gone, seq)
-    end
-    if n > 0 then
-      redis.call('RENAME', KEYS[8], KEYS[2])
-    else
-      redis.call('DEL', KEYS[2])
+    -- Most Commits remove nobody: adding the new members to the set then
+    -- leaves exactly n in it. Otherwise the set is rebuilt aside, and whoever
+    -- left may still read the log up to this Commit.
+    local before = redis.call('SCARD', KEYS[2])
+    if before + add_members(KEYS[2]) > n then
+      redis.call('DEL', KEYS[8])
+      add_members(KEYS[8])
+      for _, gone in ipairs(redis.call('SDIFF', KEYS[2], KEYS[8])) do
+        redis.call('HSET', KEYS[7], gone, seq)
+      end
+      if n > 0 then
+        redis.call('RENAME', KEYS[8], KEYS[2])
+      else
+        redis.call('DEL', KEYS[2])
+      end
     end
     if ARGV[9] ~= '' then redis.call('SET', KEYS[4], ARGV[9]) end
   end
