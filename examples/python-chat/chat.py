@@ -224,8 +224,8 @@ class Chat:
                     except ServerError as e:
                         if e.code != "not_member":
                             raise
-                        # The server dropped us from its roster with the Commit that
-                        # removed us; over HTTP that Commit is no longer readable.
+                        # No longer readable for us. Normally we stop earlier: the
+                        # Commit that removed us stays readable and closes the group.
                         conversation.active = False
                         self.out.emit("removed", group=gid)
                         break

@@ -354,6 +354,21 @@ impl Roster {
         members
     }
 
+    /// The identities of `self` that `next` no longer holds, sorted.
+    pub fn left_in(&self, next: &Roster) -> Vec<String> {
+        let kept: std::collections::HashSet<&str> = next.0.iter().flatten().map(String::as_str).collect();
+        let mut left: Vec<String> = self
+            .0
+            .iter()
+            .flatten()
+            .filter(|m| !kept.contains(m.as_str()))
+            .cloned()
+            .collect();
+        left.sort();
+        left.dedup();
+        left
+    }
+
     /// Applies a Commit: removes first, then adds into the leftmost blank
     /// leaves (RFC 9420 §12.3), then the external joiner; trailing blank
     /// leaves are dropped (the tree truncates, §7.8). On error the roster

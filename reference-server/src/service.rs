@@ -16,7 +16,8 @@ use crate::inspect::{self, SenderView};
 use crate::limits::{Connections, RateLimiter};
 use crate::metrics::Metrics;
 use crate::store::{
-    Append, AppendOutcome, CommitEffects, GroupOptions, GroupState, KeyPackageUpload, Read, Store, Topic, digest,
+    Access, Append, AppendOutcome, CommitEffects, Entry, EntryKind, GroupOptions, GroupState, KeyPackageUpload, Read,
+    Store, Topic, digest,
 };
 use crate::wire::{self, MailboxItem};
 
@@ -234,10 +235,58 @@ impl App {
         if self.timed(self.store.is_member(group, &me.identity)).await? {
             return Ok(());
         }
-        match self.timed(self.store.group(group)).await? {
-            Some(_) => Err(ApiError::new(ErrorCode::NotMember, "not a member of the group")),
-            None => Err(ApiError::new(ErrorCode::NoSuchGroup, "no such group")),
+        Err(self.not_member(group).await)
+    }
+
+    /// Why a non-member is refused: `not_member`, or `no_such_group`.
+    async fn not_member(&self, group: &[u8]) -> ApiError {
+        match self.timed(self.store.group(group)).await {
+            Ok(Some(_)) => ApiError::new(ErrorCode::NotMember, "not a member of the group"),
+            Ok(None) => ApiError::new(ErrorCode::NoSuchGroup, "no such group"),
+            Err(e) => e.into(),
         }
+    }
+
+    /// How far the client may read the group's log after `after`: `None`
+    /// for a member (all of it), `Some(p)` for a client removed by the
+    /// Commit at `p` (up to and including it). Refuses non-members, and a
+    /// removed client that has read up to its removal.
+    pub async fn readable_until(&self, me: &Principal, group: &[u8], after: u64) -> Result<Option<u64>, ApiError> {
+        inspect::check_group_id(group)?;
+        match self.timed(self.store.access(group, &me.identity)).await? {
+            Access::Member => Ok(None),
+            Access::RemovedAt(removal) if after < removal => Ok(Some(removal)),
+            Access::RemovedAt(removal) => Err(ApiError::new(
+                ErrorCode::NotMember,
+                format!("removed from the group by the Commit at position {removal}"),
+            )),
+            Access::None => Err(self.not_member(group).await),
+        }
+    }
+
+    /// Up to `limit` entries of a group after `after` that the client may
+    /// read (see [`App::readable_until`]).
+    pub async fn read_group(
+        &self,
+        me: &Principal,
+        group: &[u8],
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Arc<Entry>>, ApiError> {
+        let until = self.readable_until(me, group, after).await?;
+        let mut entries = self.read(&Topic::Group(group.to_vec()), after, limit).await?;
+        // A member removed between the check and the read gets its removal
+        // Commit, which is in this page, and nothing after it.
+        let until = match until {
+            None if entries.iter().any(|e| e.kind == EntryKind::Commit) => {
+                self.readable_until(me, group, after).await?
+            }
+            until => until,
+        };
+        if let Some(removal) = until {
+            entries.retain(|e| e.position <= removal);
+        }
+        Ok(entries)
     }
 
     /// The group's epoch and members, for members.
@@ -426,12 +475,7 @@ impl App {
     }
 
     /// Up to `limit` entries of a topic after `after`.
-    pub async fn read(
-        &self,
-        topic: &Topic,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<Arc<crate::store::Entry>>, ApiError> {
+    pub async fn read(&self, topic: &Topic, after: u64, limit: usize) -> Result<Vec<Arc<Entry>>, ApiError> {
         match self
             .timed(self.store.read(topic, after, limit.clamp(1, MAX_PAGE)))
             .await?
@@ -448,7 +492,8 @@ impl App {
         }
     }
 
-    /// A group's messages after `after`, for members.
+    /// A group's messages after `after`, for members, and for a removed
+    /// client up to the Commit that removed it.
     pub async fn messages(
         &self,
         me: &Principal,
@@ -457,8 +502,7 @@ impl App {
         limit: usize,
     ) -> Result<wire::MessagePage, ApiError> {
         self.rate.check(&me.identity)?;
-        self.require_member(me, group).await?;
-        let entries = self.read(&Topic::Group(group.to_vec()), after, limit).await?;
+        let entries = self.read_group(me, group, after, limit).await?;
         let messages = entries
             .iter()
             .map(|e| wire::LogMessage {

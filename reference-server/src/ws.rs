@@ -255,8 +255,8 @@ impl Connection {
                     .await
                 }
             },
-            ClientFrame::Subscribe { group, after } => match self.app.require_member(&self.me, &group).await {
-                Ok(()) => self.subscribe(Topic::Group(group), after).await,
+            ClientFrame::Subscribe { group, after } => match self.app.readable_until(&self.me, &group, after).await {
+                Ok(_) => self.subscribe(Topic::Group(group), after).await,
                 Err(e) => self.refuse(None, e).await,
             },
             ClientFrame::SubscribeMailbox { after } => {
@@ -338,11 +338,11 @@ impl Pusher {
 
     async fn catch_up(&mut self) -> Result<(), Stop> {
         loop {
-            let entries = self
-                .app
-                .read(&self.topic, self.cursor, CATCH_UP_PAGE)
-                .await
-                .map_err(Stop::Refused)?;
+            let entries = match &self.topic {
+                Topic::Group(group) => self.app.read_group(&self.me, group, self.cursor, CATCH_UP_PAGE).await,
+                Topic::Mailbox(_) => self.app.read(&self.topic, self.cursor, CATCH_UP_PAGE).await,
+            };
+            let entries = entries.map_err(Stop::Refused)?;
             let full = entries.len() == CATCH_UP_PAGE;
             for e in &entries {
                 self.push(e).await?;
@@ -362,14 +362,11 @@ impl Pusher {
         self.app.metrics.delivered.fetch_add(1, Relaxed);
         if let (EntryKind::Commit, Topic::Group(group)) = (entry.kind, &self.topic) {
             // The Commit may have removed this client: it gets that
-            // Commit, and nothing after.
-            let member = self.app.timed(self.app.store.is_member(group, &self.me.identity)).await;
-            if !member.map_err(|e| Stop::Refused(e.into()))? {
-                return Err(Stop::Refused(ApiError::new(
-                    ErrorCode::NotMember,
-                    "removed from the group",
-                )));
-            }
+            // Commit, and nothing after (refused from its position on).
+            self.app
+                .readable_until(&self.me, group, entry.position)
+                .await
+                .map_err(Stop::Refused)?;
         }
         Ok(())
     }

@@ -305,7 +305,10 @@ async fn live_push_resumes_and_removed_members_stop_receiving() {
         }
     }
     assert_eq!(cat_saw, [removed_at]);
-    assert_eq!(code(peers[2].ds.messages(&group_id, 0, 10).await), "not_member");
+    assert_eq!(
+        code(peers[2].ds.messages(&group_id, removed_at, 10).await),
+        "not_member"
+    );
     let status = peers[0].ds.group_status(&group_id).await.unwrap();
     assert_eq!(status.members, {
         let mut m = vec![names[0].clone(), names[1].clone()];
@@ -338,11 +341,120 @@ async fn a_member_who_leaves_by_proposal_loses_access() {
         groups[0].open(&m.message).unwrap();
     }
     let bundle = groups[0].commit_proposals().unwrap();
-    peers[0].commit(&mut groups[0], bundle).await.unwrap();
+    let removed_at = peers[0].commit(&mut groups[0], bundle).await.unwrap();
     let mut expected = vec![names[0].clone(), names[1].clone()];
     expected.sort();
     assert_eq!(peers[0].ds.group_status(&group_id).await.unwrap().members, expected);
-    assert_eq!(code(peers[2].ds.messages(&group_id, 0, 10).await), "not_member");
+    // Fay still reads up to the Commit that removed her, then no more.
+    let seen = peers[2].ds.messages(&group_id, position, 10).await.unwrap();
+    assert_eq!(seen.last().map(|m| m.position), Some(removed_at));
+    assert_eq!(
+        code(peers[2].ds.messages(&group_id, removed_at, 10).await),
+        "not_member"
+    );
+    server.shutdown().await;
+}
+
+fn text(message: Vec<u8>) -> Post {
+    Post {
+        message,
+        ..Post::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_member_reads_up_to_its_removal_and_nothing_after() {
+    let (server, url) = memory_server(|_| {}).await;
+    let names: Vec<String> = ["gus", "hal", "ida"].iter().map(|n| unique(n)).collect();
+    let (mut peers, mut groups, position) = form_group(std::slice::from_ref(&url), &names).await;
+    let group_id = groups[0].id().to_vec();
+    let [gus, _, ida] = peers.as_mut_slice() else {
+        unreachable!("three peers")
+    };
+    // Gus sends, commits an Update, removes Ida, then sends again; Ida
+    // polls over HTTP only afterwards.
+    let before = gus
+        .ds
+        .post(&group_id, &text(groups[0].seal(b"before", b"").unwrap()))
+        .await
+        .unwrap();
+    let bundle = groups[0].update().unwrap();
+    let updated = gus.commit(&mut groups[0], bundle).await.unwrap();
+    let ida_leaf = groups[2].own_index();
+    let bundle = groups[0].remove(&[ida_leaf]).unwrap();
+    let removed_at = gus.commit(&mut groups[0], bundle).await.unwrap();
+    let after = gus
+        .ds
+        .post(&group_id, &text(groups[0].seal(b"after", b"").unwrap()))
+        .await
+        .unwrap();
+    assert!(before < updated && updated < removed_at && removed_at < after);
+
+    let page = ida.ds.messages(&group_id, position, 100).await.unwrap();
+    let readable = [before, updated, removed_at];
+    assert_eq!(page.iter().map(|m| m.position).collect::<Vec<_>>(), readable);
+    match &groups[2].open(&page[0].message).unwrap()[..] {
+        [Event::Message { data, .. }] => assert_eq!(data, b"before"),
+        other => panic!("unexpected {other:?}"),
+    }
+    let late = groups[2].seal(b"too late", b"").unwrap();
+    for (entry, removal) in page[1..].iter().zip([false, true]) {
+        match &groups[2].open(&entry.message).unwrap()[..] {
+            [Event::EpochChanged { self_removed, .. }] => assert_eq!(*self_removed, removal),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Page by page, the removal Commit is still the end.
+    let one = ida.ds.messages(&group_id, updated, 1).await.unwrap();
+    assert_eq!(one.iter().map(|m| m.position).collect::<Vec<_>>(), [removed_at]);
+    assert_eq!(code(ida.ds.messages(&group_id, removed_at, 100).await), "not_member");
+    assert_eq!(code(ida.ds.messages(&group_id, after, 100).await), "not_member");
+    assert_eq!(code(ida.ds.post(&group_id, &text(late)).await), "not_member");
+    assert_eq!(code(ida.ds.group_status(&group_id).await), "not_member");
+    assert_eq!(code(ida.ds.group_info(&group_id).await), "not_member");
+
+    // The WebSocket resumes the same way: up to the removal, then ends;
+    // subscribing past it is refused.
+    let mut live = ida.ds.live();
+    live.subscribe(&group_id, position).await;
+    let mut pushed = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), live.next()).await.unwrap() {
+            Some(LiveEvent::Message { position, .. }) => pushed.push(position),
+            Some(LiveEvent::Unsubscribed { error, .. }) => {
+                assert_eq!(error.code, "not_member");
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(pushed, readable, "not cut short at the Update");
+    live.subscribe(&group_id, removed_at).await;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), live.next()).await.unwrap() {
+            Some(LiveEvent::Refused(error)) => break assert_eq!(error.code, "not_member"),
+            Some(LiveEvent::Message { position, .. }) => panic!("pushed {position} past the removal"),
+            _ => {}
+        }
+    }
+
+    // Added again, Ida is a member like any other: she reads what comes
+    // after her new Welcome (her second KeyPackage).
+    let readded = gus.add(&mut groups[0], &[&names[2]]).await.unwrap();
+    let welcome = ida.ds.mailbox(1).await.unwrap().pop().unwrap();
+    assert_eq!(welcome.commit_position, readded);
+    let mut rejoined = ida.join(&welcome).unwrap();
+    let news = gus
+        .ds
+        .post(&group_id, &text(groups[0].seal(b"back", b"").unwrap()))
+        .await
+        .unwrap();
+    let page = ida.ds.messages(&group_id, readded, 100).await.unwrap();
+    assert_eq!(page.iter().map(|m| m.position).collect::<Vec<_>>(), [news]);
+    match &rejoined.open(&page[0].message).unwrap()[..] {
+        [Event::Message { data, .. }] => assert_eq!(data, b"back"),
+        other => panic!("unexpected {other:?}"),
+    }
     server.shutdown().await;
 }
 

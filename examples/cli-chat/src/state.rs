@@ -56,10 +56,6 @@ pub fn default_dir(name: &str) -> PathBuf {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl StateDir {
     /// Opens (creating) `dir`.
     pub fn open(dir: PathBuf) -> std::io::Result<Self> {
@@ -74,7 +70,7 @@ impl StateDir {
 
     fn group_path(&self, group_id: &[u8]) -> PathBuf {
         // Hex: any group id makes a safe file name.
-        self.dir.join("groups").join(format!("{}.json", hex(group_id)))
+        self.dir.join("groups").join(format!("{}.json", hex::encode(group_id)))
     }
 
     /// The client's file, if there is one.

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use super::{
-    Append, AppendOutcome, CommitEffects, EntryKind, FeedEvent, GroupOptions, KeyPackageUpload, Read, Store, Topic,
-    digest,
+    Access, Append, AppendOutcome, CommitEffects, EntryKind, FeedEvent, GroupOptions, KeyPackageUpload, Read, Store,
+    Topic, digest,
 };
 use crate::inspect::{ProposalEffect, Roster};
 
@@ -59,6 +59,66 @@ pub async fn run(store: Arc<dyn Store>) {
     concurrent_commits_one_winner(store.clone()).await;
     retention_and_mailbox(&*store).await;
     proposals_until_the_next_commit(&*store).await;
+    removal_positions(&*store).await;
+}
+
+fn roster(members: &[&str]) -> Roster {
+    Roster(members.iter().map(|m| Some((*m).to_owned())).collect())
+}
+
+async fn removal_positions(store: &dyn Store) {
+    let g = b"group-removal";
+    let access = |who: &'static str| store.access(g, who);
+    assert!(store.create_group(g, "alice", OPTIONS).await.unwrap());
+    let add = commit(0, "alice", "add", Some(roster(&["alice", "bob", "carol", "dave"])));
+    assert_eq!(store.append(g, add, 100).await.unwrap(), AppendOutcome::Accepted(1));
+    assert_eq!(access("bob").await.unwrap(), Access::Member);
+    assert_eq!(access("erin").await.unwrap(), Access::None, "never a member");
+    assert_eq!(store.access(b"no-such-group", "bob").await.unwrap(), Access::None);
+    assert_eq!(
+        store.append(g, message(1, "bob", "m1"), 100).await.unwrap(),
+        AppendOutcome::Accepted(2)
+    );
+    let remove = commit(1, "alice", "remove", Some(roster(&["alice", "dave"])));
+    assert_eq!(store.append(g, remove, 100).await.unwrap(), AppendOutcome::Accepted(3));
+    assert_eq!(access("bob").await.unwrap(), Access::RemovedAt(3));
+    assert_eq!(access("carol").await.unwrap(), Access::RemovedAt(3));
+    assert_eq!(access("dave").await.unwrap(), Access::Member, "kept");
+    assert!(!store.is_member(g, "bob").await.unwrap());
+    assert_eq!(
+        store.append(g, message(2, "bob", "after"), 100).await.unwrap(),
+        AppendOutcome::NotMember,
+        "a removed member does not post"
+    );
+    // A losing Commit records nothing.
+    let rival = commit(1, "alice", "remove-rival", Some(roster(&["alice"])));
+    assert_eq!(
+        store.append(g, rival, 100).await.unwrap(),
+        AppendOutcome::EpochMovedOn { current: 2 }
+    );
+    assert_eq!(access("dave").await.unwrap(), Access::Member);
+
+    // Added again: a member; removed again: the new removal counts. Dave
+    // holds two leaves and stays a member while one is left.
+    let readd = commit(2, "alice", "readd", Some(roster(&["alice", "bob", "dave", "dave"])));
+    assert_eq!(store.append(g, readd, 100).await.unwrap(), AppendOutcome::Accepted(4));
+    assert_eq!(access("bob").await.unwrap(), Access::Member);
+    assert_eq!(access("carol").await.unwrap(), Access::RemovedAt(3), "still out");
+    let again = commit(3, "alice", "again", Some(roster(&["alice", "dave"])));
+    assert_eq!(store.append(g, again, 100).await.unwrap(), AppendOutcome::Accepted(5));
+    assert_eq!(access("bob").await.unwrap(), Access::RemovedAt(5));
+    assert_eq!(access("dave").await.unwrap(), Access::Member, "one leaf left");
+    // A Commit that leaves nobody (the service never builds one, but the
+    // store must not lose track).
+    let last = commit(4, "alice", "last", Some(Roster(Vec::new())));
+    assert_eq!(store.append(g, last, 100).await.unwrap(), AppendOutcome::Accepted(6));
+    assert_eq!(access("alice").await.unwrap(), Access::RemovedAt(6));
+    assert_eq!(access("dave").await.unwrap(), Access::RemovedAt(6));
+    assert_eq!(access("bob").await.unwrap(), Access::RemovedAt(5));
+    assert_eq!(
+        store.group(g).await.unwrap().unwrap().roster.members(),
+        Vec::<String>::new()
+    );
 }
 
 async fn proposals_until_the_next_commit(store: &dyn Store) {

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use super::{
-    Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupOptions, GroupState, KeyPackageUpload,
-    MAX_PROPOSALS, Read, Store, StoreError, Topic,
+    Access, Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupOptions, GroupState,
+    KeyPackageUpload, MAX_PROPOSALS, Read, Store, StoreError, Topic,
 };
 use crate::inspect::Roster;
 
@@ -50,6 +50,9 @@ struct Group {
     seen: HashMap<[u8; 32], u64>,
     seen_order: VecDeque<(Instant, [u8; 32])>,
     group_info: Option<Vec<u8>>,
+    /// Removal position per identity removed by a Commit (a later removal
+    /// replaces it; while a member again it is not looked at).
+    removed: HashMap<String, u64>,
 }
 
 impl Group {
@@ -189,6 +192,7 @@ impl Store for MemoryStore {
             seen: HashMap::new(),
             seen_order: VecDeque::new(),
             group_info: None,
+            removed: HashMap::new(),
         };
         inner.groups.insert(group.to_vec(), new);
         Ok(true)
@@ -204,6 +208,18 @@ impl Store for MemoryStore {
             .groups
             .get(group)
             .is_some_and(|g| g.state.roster.contains(identity)))
+    }
+
+    async fn access(&self, group: &[u8], identity: &str) -> Result<Access, StoreError> {
+        let inner = self.lock();
+        let Some(g) = inner.groups.get(group) else {
+            return Ok(Access::None);
+        };
+        Ok(if g.state.roster.contains(identity) {
+            Access::Member
+        } else {
+            g.removed.get(identity).map_or(Access::None, |p| Access::RemovedAt(*p))
+        })
     }
 
     async fn append(&self, group: &[u8], append: Append, retention: u64) -> Result<AppendOutcome, StoreError> {
@@ -240,6 +256,9 @@ impl Store for MemoryStore {
             g.state.epoch += 1;
             g.state.proposals.clear();
             if let Some(effects) = append.effects {
+                for identity in g.state.roster.left_in(&effects.roster) {
+                    g.removed.insert(identity, entry.position);
+                }
                 g.state.roster = effects.roster;
                 if effects.group_info.is_some() {
                     g.group_info = effects.group_info;

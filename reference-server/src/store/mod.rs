@@ -198,6 +198,19 @@ pub enum Read {
     },
 }
 
+/// How far an identity may read a group's log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// A member: the whole log that is kept.
+    Member,
+    /// Not a member since the Commit at this position removed it: the log
+    /// up to and including that Commit, so it learns of its removal and
+    /// loses nothing sent before it.
+    RemovedAt(u64),
+    /// Never a member (or no such group).
+    None,
+}
+
 /// A failure of the store itself (not a refusal).
 #[derive(Debug, thiserror::Error)]
 #[error("store: {0}")]
@@ -250,9 +263,13 @@ pub trait Store: Send + Sync + 'static {
     /// Whether `identity` is a member.
     async fn is_member(&self, group: &[u8], identity: &str) -> Result<bool, StoreError>;
 
+    /// How far `identity` may read the group's log.
+    async fn access(&self, group: &[u8], identity: &str) -> Result<Access, StoreError>;
+
     /// Appends to a group: checks membership, and for a Commit the epoch,
-    /// then writes the message, the new epoch, roster and GroupInfo in one
-    /// atomic step.
+    /// then writes the message, the new epoch, roster and GroupInfo, and
+    /// the Commit's position as the removal position of every identity it
+    /// removes, in one atomic step.
     async fn append(&self, group: &[u8], append: Append, retention: u64) -> Result<AppendOutcome, StoreError>;
 
     /// Appends an item to a client's mailbox; returns its position.

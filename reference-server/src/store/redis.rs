@@ -4,8 +4,9 @@
 //! Every key of a group carries the hash tag `{g:<id>}` and every key of a
 //! client `{c:<identity>}`, so each Lua script touches one hash slot only
 //! and the layout works on Redis Cluster. A group's Commit check, append,
-//! epoch, roster and GroupInfo change in one script (atomic). Stream entry
-//! ids are `0-<position>`, so positions are plain integers in both stores.
+//! epoch, roster, removal positions and GroupInfo change in one script
+//! (atomic). Stream entry ids are `0-<position>`, so positions are plain
+//! integers in both stores.
 //! Accepted entries are also PUBLISHed on one channel that every replica
 //! subscribes to; a replica that loses the subscription resyncs from the
 //! streams.
@@ -18,8 +19,8 @@ use redis::{AsyncCommands, Script};
 use tokio::sync::broadcast;
 
 use super::{
-    Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupOptions, GroupState, KeyPackageUpload,
-    MAX_PROPOSALS, Read, Store, StoreError, Topic,
+    Access, Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupOptions, GroupState,
+    KeyPackageUpload, MAX_PROPOSALS, Read, Store, StoreError, Topic,
 };
 use crate::inspect::Roster;
 use crate::wire::b64;
@@ -27,7 +28,8 @@ use crate::wire::b64;
 const FEED_CAPACITY: usize = 16 * 1024;
 
 const APPEND: &str = r#"
--- KEYS: meta, members, log, info, seen (this message's digest key), props
+-- KEYS: meta, members, log, info, seen (this message's digest key), props,
+--       removed (removal position per identity), next (scratch members set)
 -- ARGV: 1 sender, 2 member_check, 3 epoch, 4 message, 5 is_commit,
 --       6 dedup window (s), 7 has_effects, 8 roster, 9 group_info,
 --       10 retention, 11 channel, 12 topic tag, 13 proposal ref ('' if none),
@@ -59,13 +61,31 @@ if is_commit then
   redis.call('DEL', KEYS[6])
   if ARGV[7] == '1' then
     redis.call('HSET', KEYS[1], 'roster', ARGV[8])
-    redis.call('DEL', KEYS[2])
     local n = tonumber(ARGV[16])
-    local i = 17
-    while i <= 16 + n do
-      local j = math.min(i + 999, 16 + n)
-      redis.call('SADD', KEYS[2], unpack(ARGV, i, j))
-      i = j + 1
+    local function add_members(key)
+      local added, i = 0, 17
+      while i <= 16 + n do
+        local j = math.min(i + 999, 16 + n)
+        added = added + redis.call('SADD', key, unpack(ARGV, i, j))
+        i = j + 1
+      end
+      return added
+    end
+    -- Most Commits remove nobody: adding the new members to the set then
+    -- leaves exactly n in it. Otherwise the set is rebuilt aside, and whoever
+    -- left may still read the log up to this Commit.
+    local before = redis.call('SCARD', KEYS[2])
+    if before + add_members(KEYS[2]) > n then
+      redis.call('DEL', KEYS[8])
+      add_members(KEYS[8])
+      for _, gone in ipairs(redis.call('SDIFF', KEYS[2], KEYS[8])) do
+        redis.call('HSET', KEYS[7], gone, seq)
+      end
+      if n > 0 then
+        redis.call('RENAME', KEYS[8], KEYS[2])
+      else
+        redis.call('DEL', KEYS[2])
+      end
     end
     if ARGV[9] ~= '' then redis.call('SET', KEYS[4], ARGV[9]) end
   end
@@ -323,10 +343,6 @@ fn roster_json(roster: &Roster) -> Result<String, StoreError> {
     serde_json::to_string(roster).map_err(|e| StoreError(e.to_string()))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[async_trait]
 impl Store for RedisStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -429,14 +445,30 @@ impl Store for RedisStore {
             .await?)
     }
 
+    async fn access(&self, group: &[u8], identity: &str) -> Result<Access, StoreError> {
+        let (member, removed_at): (bool, Option<u64>) = redis::pipe()
+            .atomic()
+            .sismember(self.group_key(group, "members"), identity)
+            .hget(self.group_key(group, "removed"), identity)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(match (member, removed_at) {
+            (true, _) => Access::Member,
+            (false, Some(position)) => Access::RemovedAt(position),
+            (false, None) => Access::None,
+        })
+    }
+
     async fn append(&self, group: &[u8], append: Append, retention: u64) -> Result<AppendOutcome, StoreError> {
         let effects = append.effects.as_ref();
         let mut call = self.scripts.append.key(self.group_key(group, "meta"));
         call.key(self.group_key(group, "members"))
             .key(self.group_key(group, "log"))
             .key(self.group_key(group, "info"))
-            .key(self.group_key(group, &format!("seen:{}", hex(&append.digest))))
+            .key(self.group_key(group, &format!("seen:{}", hex::encode(append.digest))))
             .key(self.group_key(group, "props"))
+            .key(self.group_key(group, "removed"))
+            .key(self.group_key(group, "next"))
             .arg(&append.sender)
             .arg(u8::from(append.member_check))
             .arg(append.epoch)
