@@ -5,13 +5,12 @@
 //! the tree of a large group encodes every node each Commit. These writers
 //! produce the same bytes (RFC 9420 §7.1, §7.2, §12.4.3.3), which the tests
 //! check against the derived encoders, without intermediate buffers. Rare
-//! variable-size parts (the credential, extensions) use the derived
-//! encoders.
+//! parts (X.509 credentials, extensions) use the derived encoders.
 
 use alloc::vec::Vec;
 
 use crate::codec::{CodecError, SerializeBytes, VLBytes, write_varint_length};
-use crate::messages::{Capabilities, LeafNode, LeafNodeSource, Node, NodeType, ParentNode};
+use crate::messages::{Capabilities, Credential, CredentialType, LeafNode, LeafNodeSource, Node, NodeType, ParentNode};
 
 /// Appends the encoding of `node` (`Node`, §12.4.3.3) to `out`.
 pub(super) fn write_node(out: &mut Vec<u8>, node: &Node) -> Result<(), CodecError> {
@@ -37,7 +36,14 @@ fn write_parent(out: &mut Vec<u8>, parent: &ParentNode) -> Result<(), CodecError
 fn write_leaf(out: &mut Vec<u8>, leaf: &LeafNode) -> Result<(), CodecError> {
     write_bytes(out, &leaf.encryption_key)?;
     write_bytes(out, &leaf.signature_key)?;
-    out.extend_from_slice(&leaf.credential.tls_serialize_bytes()?);
+    match &leaf.credential {
+        // The common case, written directly: `uint16 credential_type; opaque identity<V>`.
+        Credential::Basic(identity) => {
+            out.extend_from_slice(&CredentialType::BASIC.0.to_be_bytes());
+            write_bytes(out, identity)?;
+        }
+        other => out.extend_from_slice(&other.tls_serialize_bytes()?),
+    }
     write_capabilities(out, &leaf.capabilities)?;
     match &leaf.leaf_node_source {
         LeafNodeSource::KeyPackage(lifetime) => {
@@ -89,9 +95,7 @@ const _: () = assert!(NodeType::Leaf as u8 == 1 && NodeType::Parent as u8 == 2);
 mod tests {
     use super::super::test_utils::{committed_tree, kp_leaf, parent, update_leaf};
     use super::*;
-    use crate::messages::{
-        CipherSuite, Credential, CredentialType, Extension, ExtensionType, ProposalType, ProtocolVersion,
-    };
+    use crate::messages::{CipherSuite, Extension, ExtensionType, ProposalType, ProtocolVersion};
 
     fn assert_same(node: Node) {
         let mut fast = Vec::new();
