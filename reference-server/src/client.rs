@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::auth::{LOGIN_LABEL, login_content};
 use crate::wire::{self, ClientFrame, ErrorDetail, MailboxItem, Post, ServerFrame, b64};
@@ -535,7 +536,8 @@ impl LiveState {
 }
 
 async fn connect(url: &str) -> Option<Socket> {
-    let attempt = tokio_tungstenite::connect_async(url);
+    let config = WebSocketConfig::default().read_buffer_size(wire::WS_READ_BUFFER);
+    let attempt = tokio_tungstenite::connect_async_with_config(url, Some(config), false);
     match tokio::time::timeout(Duration::from_secs(5), attempt).await {
         Ok(Ok((socket, _))) => Some(socket),
         _ => None,

@@ -20,7 +20,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::hub::HubEvent;
 use crate::service::{App, MailboxPayload};
 use crate::store::{Entry, EntryKind, Topic};
-use crate::wire::{ClientFrame, ServerFrame, push_record};
+use crate::wire::{self, ClientFrame, ServerFrame, push_record};
 
 /// Frames queued for one socket before its pushers wait (and, waiting
 /// long, fall back to reading the store).
@@ -68,6 +68,7 @@ pub async fn upgrade(
     Ok(ws
         .max_message_size(max)
         .max_frame_size(max)
+        .read_buffer_size(wire::WS_READ_BUFFER)
         .on_upgrade(move |socket| async move {
             app.metrics.connected.fetch_add(1, Relaxed);
             Connection::new(app.clone(), me).run(socket, options.framing).await;
