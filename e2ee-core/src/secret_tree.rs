@@ -223,9 +223,7 @@ impl HashRatchet {
 
     /// Deletes the oldest retained keys beyond `max`.
     fn evict(&mut self, max: u32) {
-        while self.retained.len() > max as usize {
-            self.retained.pop_first();
-        }
+        self.retained.keep_last(max as usize);
     }
 }
 

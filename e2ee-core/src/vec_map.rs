@@ -54,9 +54,10 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
         self.find(key).ok().map(|i| self.0.remove(i).1)
     }
 
-    /// Removes the entry with the smallest key.
-    pub(crate) fn pop_first(&mut self) -> Option<(K, V)> {
-        (!self.0.is_empty()).then(|| self.0.remove(0))
+    /// Removes the entries with the smallest keys until at most `n` are
+    /// left, in one move of the rest (not one per removed entry).
+    pub(crate) fn keep_last(&mut self, n: usize) {
+        self.0.drain(..self.0.len().saturating_sub(n));
     }
 
     /// The number of entries.
@@ -86,10 +87,13 @@ mod tests {
         assert_eq!((map.get(&5), map.get(&4), map.len()), (Some(&'d'), None, 3));
         assert_eq!((map.remove(&4), map.remove(&9), map.len()), (None, Some('c'), 2));
         assert_eq!(map.insert(9, 'c'), None);
-        assert_eq!(map.pop_first(), Some((1, 'b')));
-        assert_eq!(map.pop_first(), Some((5, 'd')));
-        assert_eq!(map.pop_first(), Some((9, 'c')));
-        assert_eq!(map.pop_first(), None);
+        map.keep_last(5);
+        assert_eq!(map.len(), 3);
+        map.keep_last(2);
+        let entries: Vec<_> = map.iter().map(|(k, v)| (*k, *v)).collect();
+        assert_eq!(entries, [(5, 'd'), (9, 'c')]);
+        map.keep_last(0);
+        assert_eq!(map.len(), 0);
     }
 
     #[test]

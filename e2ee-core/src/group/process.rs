@@ -400,9 +400,7 @@ impl Group {
         let old_context = core::mem::replace(&mut self.context, context);
         self.resumption_psks
             .insert(old_context.epoch, old.resumption_psk.clone());
-        while self.resumption_psks.len() > self.config.max_resumption_psks {
-            self.resumption_psks.pop_first();
-        }
+        self.resumption_psks.keep_last(self.config.max_resumption_psks);
         if self.config.past_epochs > 0 {
             let sender_data_secret = old.sender_data_secret.clone();
             let past = PastEpoch::new(old_context, sender_data_secret, old_secret_tree, &self.tree, &tree);
