@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::codec::{CodecError, VLBytes, decode_exact, encode};
-use crate::crypto::{CipherSuiteProvider, CryptoError, Rng, ct_eq};
+use crate::crypto::{CipherSuiteProvider, CryptoError, Rng, Signer, Verifier, ct_eq};
 use crate::messages::framing::{
     AuthenticatedContent, AuthenticatedContentTbm, Content, ContentType, FramedContent, FramedContentAuthData,
     FramedContentTbs, PrivateContentAad, PrivateMessage, PublicMessage, Sender, SenderData, SenderDataAad, WireFormat,
@@ -106,8 +106,7 @@ impl From<SecretTreeError> for FramingError {
 
 /// `SignWithLabel(signature_key, "FramedContentTBS", FramedContentTBS)` (§6.1).
 pub fn sign_content(
-    cs: &dyn CipherSuiteProvider,
-    signature_key: &[u8],
+    signer: &dyn Signer,
     wire_format: WireFormat,
     content: &FramedContent,
     context: &GroupContext,
@@ -117,13 +116,12 @@ pub fn sign_content(
         content,
         context: Some(context),
     })?;
-    Ok(cs.sign_with_label(signature_key, SIGNATURE_LABEL, &tbs)?.into())
+    Ok(signer.sign_with_label(SIGNATURE_LABEL, &tbs)?.into())
 }
 
-/// Verifies the content's signature with the sender's `public_key` (§6.1).
+/// Verifies the content's signature with the sender's key (§6.1).
 pub fn verify_content(
-    cs: &dyn CipherSuiteProvider,
-    public_key: &[u8],
+    verifier: &dyn Verifier,
     content: &AuthenticatedContent,
     context: &GroupContext,
 ) -> Result<(), FramingError> {
@@ -132,7 +130,8 @@ pub fn verify_content(
         content: &content.content,
         context: Some(context),
     })?;
-    cs.verify_with_label(public_key, SIGNATURE_LABEL, &tbs, &content.auth.signature)
+    verifier
+        .verify_with_label(SIGNATURE_LABEL, &tbs, &content.auth.signature)
         .map_err(|_| FramingError::InvalidSignature)
 }
 
@@ -422,14 +421,8 @@ mod tests {
                 authenticated_data: VLBytes::default(),
                 content: Content::Application(data.into()),
             };
-            let signature = sign_content(
-                self.cs,
-                self.signer.private.as_bytes(),
-                wire_format,
-                &content,
-                &self.context,
-            )
-            .unwrap();
+            let signer = self.cs.signer(self.signer.private.as_bytes()).unwrap();
+            let signature = sign_content(&*signer, wire_format, &content, &self.context).unwrap();
             AuthenticatedContent {
                 wire_format,
                 content,
@@ -452,7 +445,7 @@ mod tests {
         let f = fixture();
         let msg = protect_public(f.cs, b"mk", &f.context, f.signed(WireFormat::PUBLIC_MESSAGE, b"hi")).unwrap();
         let ok = unprotect_public(f.cs, b"mk", &f.context, msg.clone()).unwrap();
-        verify_content(f.cs, &f.signer.public, &ok, &f.context).unwrap();
+        verify_content(&*f.cs.verifier(&f.signer.public).unwrap(), &ok, &f.context).unwrap();
         assert_eq!(
             unprotect_public(f.cs, b"other", &f.context, msg.clone()),
             Err(FramingError::InvalidMembershipTag)
@@ -465,7 +458,7 @@ mod tests {
         );
         let other = f.cs.signature_key_generate(&mut os_rng());
         assert_eq!(
-            verify_content(f.cs, &other.public, &ok, &f.context),
+            verify_content(&*f.cs.verifier(&other.public).unwrap(), &ok, &f.context),
             Err(FramingError::InvalidSignature)
         );
         let private = f.signed(WireFormat::PRIVATE_MESSAGE, b"hi");

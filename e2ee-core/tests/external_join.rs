@@ -317,9 +317,8 @@ fn external_commit_with_add_is_rejected() {
         };
         let add = Group::add_proposal(erin_kp.key_package);
         commit.proposals.push(ProposalOrRef::Proposal(add));
-        let key = dave_id.signer.private.as_bytes();
-        auth.signature =
-            framing::sign_content(env.cs, key, WireFormat::PUBLIC_MESSAGE, content, alice.context()).unwrap();
+        let signer = env.cs.signer(dave_id.signer.private.as_bytes()).unwrap();
+        auth.signature = framing::sign_content(&*signer, WireFormat::PUBLIC_MESSAGE, content, alice.context()).unwrap();
         let error = alice.process(&env, &wire(&forged)).unwrap_err();
         assert!(
             matches!(

@@ -12,6 +12,7 @@ mod ed25519_batch;
 mod rustcrypto;
 mod secret;
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -125,6 +126,99 @@ pub struct SignatureCheck<'a> {
     pub signature: &'a [u8],
 }
 
+/// A signature private key prepared by [`CipherSuiteProvider::signer`].
+pub trait Signer: Send + Sync {
+    /// Signs `message`, as [`CipherSuiteProvider::sign`] with this key.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+
+    /// SignWithLabel(SignatureKey, Label, Content) (§5.1.2) with this key.
+    fn sign_with_label(&self, label: &[u8], content: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.sign(&sign_content(label, content)?)
+    }
+}
+
+/// A signature public key prepared by [`CipherSuiteProvider::verifier`].
+pub trait Verifier: Send + Sync {
+    /// Verifies `signature` over `message`, as [`CipherSuiteProvider::verify`]
+    /// with this key.
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), CryptoError>;
+
+    /// VerifyWithLabel(VerificationKey, Label, Content, Signature) (§5.1.2)
+    /// with this key.
+    fn verify_with_label(&self, label: &[u8], content: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+        self.verify(&sign_content(label, content)?, signature)
+    }
+}
+
+/// The signature keys of a group's recent senders, decoded once: messages
+/// come from few members at a time, and decoding an Ed25519 key (a point
+/// decompression) costs about a tenth of a verification. Keyed by the key's
+/// bytes, so a member's new key is a miss, never a stale hit; bounded, the
+/// oldest entry making room.
+#[derive(Default)]
+pub(crate) struct VerifierCache {
+    entries: Vec<(Vec<u8>, Box<dyn Verifier>)>,
+    /// The entry the next miss replaces once the cache is full.
+    oldest: usize,
+}
+
+impl VerifierCache {
+    const CAPACITY: usize = 8;
+
+    /// The verifier of `public_key`, decoded on a miss.
+    pub(crate) fn get(
+        &mut self,
+        cs: &dyn CipherSuiteProvider,
+        public_key: &[u8],
+    ) -> Result<&dyn Verifier, CryptoError> {
+        let i = match self.entries.iter().position(|(k, _)| k.as_slice() == public_key) {
+            Some(i) => i,
+            None => {
+                let entry = (public_key.to_vec(), cs.verifier(public_key)?);
+                if self.entries.len() < Self::CAPACITY {
+                    self.entries.push(entry);
+                    self.entries.len() - 1
+                } else {
+                    let i = self.oldest;
+                    self.entries[i] = entry;
+                    self.oldest = (i + 1) % Self::CAPACITY;
+                    i
+                }
+            }
+        };
+        Ok(&*self.entries[i].1)
+    }
+}
+
+/// A signature private key as stored, with its [`Signer`] prepared once.
+pub(crate) struct SignatureKey {
+    private: Secret,
+    signer: Box<dyn Signer>,
+}
+
+impl SignatureKey {
+    /// `private` of the suite `cs`, prepared for signing.
+    pub(crate) fn new(cs: &dyn CipherSuiteProvider, private: Secret) -> Result<Self, CryptoError> {
+        let signer = cs.signer(private.as_bytes())?;
+        Ok(Self { private, signer })
+    }
+
+    /// The private key as stored.
+    pub(crate) fn private(&self) -> &Secret {
+        &self.private
+    }
+
+    /// The private key's bytes.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.private.as_bytes()
+    }
+
+    /// The prepared signer.
+    pub(crate) fn signer(&self) -> &dyn Signer {
+        &*self.signer
+    }
+}
+
 /// The primitives of one MLS cipher suite. Implement this to plug in another
 /// backend; the labelled operations of §5 come as provided methods.
 pub trait CipherSuiteProvider: Send + Sync {
@@ -197,6 +291,14 @@ pub trait CipherSuiteProvider: Send + Sync {
     fn signature_public_key(&self, private_key: &[u8]) -> Result<Vec<u8>, CryptoError>;
     /// Signs `message` (the scheme hashes internally as it defines).
     fn sign(&self, private_key: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    /// `private_key` decoded once for signing many messages, as
+    /// [`Self::sign`] would with it. A group keeps one: for Ed25519,
+    /// decoding (expanding the seed, computing the public key) costs about
+    /// as much as the signature itself.
+    fn signer(&self, private_key: &[u8]) -> Result<Box<dyn Signer>, CryptoError>;
+    /// `public_key` decoded once for verifying many signatures, as
+    /// [`Self::verify`] would with it.
+    fn verifier(&self, public_key: &[u8]) -> Result<Box<dyn Verifier>, CryptoError>;
     /// Verifies `signature` over `message`.
     fn verify(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoError>;
 

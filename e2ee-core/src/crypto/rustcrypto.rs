@@ -5,6 +5,7 @@
 //! line in [`RustCryptoProvider::cipher_suite`] plus, for a new primitive,
 //! one small impl of the part's trait below.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::marker::PhantomData;
 
@@ -13,7 +14,7 @@ use zeroize::Zeroizing;
 
 use super::{
     CipherSuite, CipherSuiteProvider, CryptoError, CryptoProvider, HpkeCiphertext, KeyPair, Rng, Secret,
-    SignatureCheck, ed25519_batch, first_rejected,
+    SignatureCheck, Signer, Verifier, ed25519_batch, first_rejected,
 };
 
 /// Suites 1, 2 and 3 on RustCrypto and `hpke`.
@@ -221,7 +222,15 @@ where
     }
 
     fn sign(&self, private_key: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        S::sign(private_key, message)
+        S::signer(private_key)?.sign(message)
+    }
+
+    fn signer(&self, private_key: &[u8]) -> Result<Box<dyn Signer>, CryptoError> {
+        S::signer(private_key)
+    }
+
+    fn verifier(&self, public_key: &[u8]) -> Result<Box<dyn Verifier>, CryptoError> {
+        S::verifier(public_key)
     }
 
     fn verify(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
@@ -315,8 +324,12 @@ where
 trait SignatureScheme: 'static {
     fn generate(rng: &mut Rng<'_>) -> KeyPair;
     fn public_key(private_key: &[u8]) -> Result<Vec<u8>, CryptoError>;
-    fn sign(private_key: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError>;
-    fn verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoError>;
+    fn signer(private_key: &[u8]) -> Result<Box<dyn Signer>, CryptoError>;
+    fn verifier(public_key: &[u8]) -> Result<Box<dyn Verifier>, CryptoError>;
+
+    fn verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+        Self::verifier(public_key)?.verify(message, signature)
+    }
 
     /// As [`CipherSuiteProvider::verify_many`]; one by one unless overridden.
     fn verify_many(checks: &[SignatureCheck<'_>]) -> Result<(), usize> {
@@ -349,18 +362,14 @@ impl SignatureScheme for Ed25519 {
         Ok(Self::signing_key(private_key)?.verifying_key().to_bytes().to_vec())
     }
 
-    fn sign(private_key: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        use ed25519_dalek::Signer;
-        Ok(Self::signing_key(private_key)?.sign(message).to_bytes().to_vec())
+    fn signer(private_key: &[u8]) -> Result<Box<dyn Signer>, CryptoError> {
+        Ok(Box::new(Self::signing_key(private_key)?))
     }
 
-    fn verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+    fn verifier(public_key: &[u8]) -> Result<Box<dyn Verifier>, CryptoError> {
         let pk: &[u8; 32] = public_key.try_into().map_err(|_| CryptoError::InvalidKey)?;
         let vk = ed25519_dalek::VerifyingKey::from_bytes(pk).map_err(|_| CryptoError::InvalidKey)?;
-        let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| CryptoError::InvalidSignature)?;
-        // Strict verification rejects weak keys and non-canonical encodings.
-        vk.verify_strict(message, &sig)
-            .map_err(|_| CryptoError::InvalidSignature)
+        Ok(Box::new(vk))
     }
 
     /// In a batch (which accepts what `verify_strict` accepts, see
@@ -408,6 +417,36 @@ fn batches_verify(checks: &[SignatureCheck<'_>]) -> bool {
     })
 }
 
+/// Both keep the secret zeroized on drop (the crates' `zeroize` support).
+impl Signer for ed25519_dalek::SigningKey {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        Ok(ed25519_dalek::Signer::sign(self, message).to_bytes().to_vec())
+    }
+}
+
+impl Signer for p256::ecdsa::SigningKey {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let sig: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(self, message);
+        Ok(sig.to_der().as_bytes().to_vec())
+    }
+}
+
+impl Verifier for ed25519_dalek::VerifyingKey {
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+        let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| CryptoError::InvalidSignature)?;
+        // Strict verification rejects weak keys and non-canonical encodings.
+        self.verify_strict(message, &sig)
+            .map_err(|_| CryptoError::InvalidSignature)
+    }
+}
+
+impl Verifier for p256::ecdsa::VerifyingKey {
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+        let sig = p256::ecdsa::Signature::from_der(signature).map_err(|_| CryptoError::InvalidSignature)?;
+        p256::ecdsa::signature::Verifier::verify(self, message, &sig).map_err(|_| CryptoError::InvalidSignature)
+    }
+}
+
 /// ECDSA over P-256 with SHA-256: 32-byte scalars, uncompressed SEC1 public
 /// keys and DER-encoded signatures, as TLS 1.3's ecdsa_secp256r1_sha256.
 struct EcdsaP256;
@@ -441,17 +480,13 @@ impl SignatureScheme for EcdsaP256 {
         Ok(Self::encode_public(&Self::signing_key(private_key)?))
     }
 
-    fn sign(private_key: &[u8], message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        use p256::ecdsa::signature::Signer;
-        let sig: p256::ecdsa::Signature = Self::signing_key(private_key)?.sign(message);
-        Ok(sig.to_der().as_bytes().to_vec())
+    fn signer(private_key: &[u8]) -> Result<Box<dyn Signer>, CryptoError> {
+        Ok(Box::new(Self::signing_key(private_key)?))
     }
 
-    fn verify(public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
-        use p256::ecdsa::signature::Verifier;
+    fn verifier(public_key: &[u8]) -> Result<Box<dyn Verifier>, CryptoError> {
         let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
-        let sig = p256::ecdsa::Signature::from_der(signature).map_err(|_| CryptoError::InvalidSignature)?;
-        vk.verify(message, &sig).map_err(|_| CryptoError::InvalidSignature)
+        Ok(Box::new(vk))
     }
 }
 
@@ -502,6 +537,34 @@ mod tests {
                 cs.aead_open(&key, &nonce, b"aad", &[]),
                 Err(CryptoError::DecryptionFailed)
             );
+        }
+    }
+
+    /// Prepared keys sign and verify as the one-shot calls do, and the
+    /// verifier cache stays bounded and never answers for another key.
+    #[test]
+    fn prepared_keys_and_the_verifier_cache() {
+        let mut rng = crate::crypto::os_rng();
+        for cs in suites() {
+            let keys: Vec<KeyPair> = (0..10).map(|_| cs.signature_key_generate(&mut rng)).collect();
+            let mut cache = crate::crypto::VerifierCache::default();
+            for (i, kp) in keys.iter().enumerate() {
+                let signer = cs.signer(kp.private.as_bytes()).unwrap();
+                let sig = signer.sign_with_label(b"L", b"msg").unwrap();
+                cs.verify_with_label(&kp.public, b"L", b"msg", &sig).unwrap();
+                let verifier = cache.get(cs, &kp.public).unwrap();
+                verifier.verify_with_label(b"L", b"msg", &sig).unwrap();
+                assert!(verifier.verify_with_label(b"L", b"msh", &sig).is_err());
+                // The previous key, cached, rejects this key's signature.
+                if let Some(previous) = i.checked_sub(1).map(|j| &keys[j]) {
+                    let verifier = cache.get(cs, &previous.public).unwrap();
+                    assert!(verifier.verify_with_label(b"L", b"msg", &sig).is_err());
+                }
+                assert!(cache.entries.len() <= 8);
+            }
+            assert_eq!(cache.entries.len(), 8);
+            assert!(cache.get(cs, &[1, 2, 3]).is_err());
+            assert!(cs.signer(&[1, 2, 3]).is_err());
         }
     }
 

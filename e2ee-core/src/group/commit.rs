@@ -267,7 +267,7 @@ impl Group {
     ) -> Result<(AuthenticatedContent, NextEpoch), GroupError> {
         let cs = env.cs;
         let commit = Content::Commit(prepared.commit.clone());
-        let mut content = self.sign_content(env, commit, &[], wire_format)?;
+        let mut content = self.sign_content(commit, &[], wire_format)?;
         let init_secret = self.init_secret_for(env, &prepared.applied)?;
         let commit_secret = prepared.path.as_ref().map(|p| p.commit_secret.clone());
         let psk_secret = prepared.psk_secret.clone();

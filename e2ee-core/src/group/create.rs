@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use super::send::OwnPending;
 use super::{Environment, Group, GroupConfig, GroupError};
 use crate::codec::{VLBytes, encode};
-use crate::crypto::Secret;
+use crate::crypto::{Secret, SignatureKey};
 use crate::key_package::sign_leaf_node;
 use crate::key_schedule::EpochSchedule;
 use crate::messages::{
@@ -83,7 +83,8 @@ impl Group {
             context,
             tree,
             private: TreeKemPrivate::new(LeafIndex(0), encryption.private),
-            signature_key: signature_private_key,
+            signature_key: SignatureKey::new(cs, signature_private_key)?,
+            verifiers: Default::default(),
             epoch: schedule.epoch,
             secret_tree,
             interim_transcript_hash: interim,

@@ -17,7 +17,7 @@ use super::join::{check_group_info, verified_tree};
 use super::proposals::{CommittedProposal, Committer, ProposalContext, apply_proposals};
 use super::{Environment, Group, GroupConfig, GroupError, leaf_context, resolve_psk_secret};
 use crate::codec::{VLBytes, encode};
-use crate::crypto::{Rng, Secret};
+use crate::crypto::{CipherSuiteProvider, Rng, Secret, SignatureKey};
 use crate::framing;
 use crate::key_schedule::{EpochSchedule, EpochSecrets, external_init_sender};
 use crate::messages::{
@@ -167,7 +167,10 @@ impl Group {
             version: ProtocolVersion::MLS10,
             body: MlsMessageBody::PublicMessage(message),
         };
-        Ok((joined.into_group(params.signature_private_key, config)?, message))
+        Ok((
+            joined.into_group(env.cs, params.signature_private_key, config)?,
+            message,
+        ))
     }
 }
 
@@ -314,7 +317,8 @@ fn sign_external(
         content: Content::Commit(commit),
     };
     let wire_format = WireFormat::PUBLIC_MESSAGE;
-    let signature = framing::sign_content(env.cs, signature_key, wire_format, &content, context)?;
+    let signer = env.cs.signer(signature_key)?;
+    let signature = framing::sign_content(&*signer, wire_format, &content, context)?;
     Ok(AuthenticatedContent {
         wire_format,
         content,
@@ -391,7 +395,12 @@ struct Joined {
 impl Joined {
     /// The joiner's group in the new epoch: it merges its own Commit at
     /// once, having no older epoch to stay in.
-    fn into_group(self, signature_key: Secret, config: GroupConfig) -> Result<Group, GroupError> {
+    fn into_group(
+        self,
+        cs: &dyn CipherSuiteProvider,
+        signature_key: Secret,
+        config: GroupConfig,
+    ) -> Result<Group, GroupError> {
         let Joined {
             commit,
             mut schedule,
@@ -405,7 +414,8 @@ impl Joined {
             context: commit.next,
             tree: commit.tree,
             private: commit.path.private,
-            signature_key,
+            signature_key: SignatureKey::new(cs, signature_key)?,
+            verifiers: Default::default(),
             epoch: schedule.epoch,
             secret_tree,
             interim_transcript_hash: interim,

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::{Environment, Group, GroupConfig, GroupError, leaf_context, resolve_psk_secret};
-use crate::crypto::Secret;
+use crate::crypto::{Secret, SignatureKey};
 use crate::key_package::key_package_ref;
 use crate::key_schedule::WelcomeSchedule;
 use crate::messages::{Extension, GroupInfo, KeyPackage, Node, ProtocolVersion, RequiredCapabilities, Welcome};
@@ -70,7 +70,8 @@ impl Group {
             context,
             tree,
             private,
-            signature_key: keys.signature_private_key,
+            signature_key: SignatureKey::new(cs, keys.signature_private_key)?,
+            verifiers: Default::default(),
             epoch,
             secret_tree,
             interim_transcript_hash: interim,

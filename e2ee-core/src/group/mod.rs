@@ -30,7 +30,7 @@ pub use join::JoinKeys;
 pub use process::{CommitSummary, ProcessedMessage};
 
 use crate::codec::{TlsDeserializeBytes, TlsSerializeBytes, TlsSize, encode};
-use crate::crypto::{CipherSuiteProvider, Secret};
+use crate::crypto::{CipherSuiteProvider, Secret, SignatureKey, VerifierCache};
 use crate::key_schedule::EpochSecrets;
 use crate::messages::{GroupContext, PreSharedKeyId, Proposal, ProposalRef, Psk, ResumptionPskUsage, Sender};
 use crate::psk::{PskInput, psk_secret};
@@ -127,7 +127,9 @@ pub struct Group {
     context: GroupContext,
     tree: RatchetTree,
     private: TreeKemPrivate,
-    signature_key: Secret,
+    signature_key: SignatureKey,
+    /// Recent senders' signature keys, decoded (not stored).
+    verifiers: VerifierCache,
     epoch: EpochSecrets,
     secret_tree: SecretTree,
     interim_transcript_hash: Vec<u8>,

@@ -120,7 +120,11 @@ impl Group {
             .leaf(position, leaf, &self.tree)
             .ok_or(GroupError::InvalidSender)?
             .signature_key;
-        framing::verify_content(env.cs, key, &content, &self.history.epochs[position].context)?;
+        let verifier = self
+            .verifiers
+            .get(env.cs, key)
+            .map_err(|_| FramingError::InvalidSignature)?;
+        framing::verify_content(verifier, &content, &self.history.epochs[position].context)?;
         self.application(&content, data)
     }
 
@@ -145,9 +149,13 @@ impl Group {
     }
 
     /// Verifies the content's signature with the key its sender type names (§6.1).
-    fn verify_signature(&self, env: &Environment<'_>, content: &AuthenticatedContent) -> Result<(), GroupError> {
+    fn verify_signature(&mut self, env: &Environment<'_>, content: &AuthenticatedContent) -> Result<(), GroupError> {
         let key = self.sender_key(&content.content.sender, &content.content.content)?;
-        Ok(framing::verify_content(env.cs, &key, content, &self.context)?)
+        let verifier = self
+            .verifiers
+            .get(env.cs, &key)
+            .map_err(|_| FramingError::InvalidSignature)?;
+        Ok(framing::verify_content(verifier, content, &self.context)?)
     }
 
     fn sender_key(&self, sender: &Sender, content: &Content) -> Result<VLBytes, GroupError> {

@@ -51,7 +51,7 @@ impl Group {
     ) -> Result<MlsMessage, GroupError> {
         self.check_active()?;
         let content = Content::Application(data.into());
-        let signed = self.sign_content(env, content, authenticated_data, WireFormat::PRIVATE_MESSAGE)?;
+        let signed = self.sign_content(content, authenticated_data, WireFormat::PRIVATE_MESSAGE)?;
         self.protect(env, signed, padding, rng)
     }
 
@@ -75,7 +75,7 @@ impl Group {
         {
             return Err(self.no_leaf_key());
         }
-        let signed = self.sign_content(env, Content::Proposal(proposal.clone()), &[], wire_format)?;
+        let signed = self.sign_content(Content::Proposal(proposal.clone()), &[], wire_format)?;
         // §5.2: the reference hashes the AuthenticatedContent.
         let reference: ProposalRef = env.cs.make_proposal_ref(&encode(&signed)?)?.into();
         let message = self.protect(env, signed, 0, rng)?;
@@ -163,7 +163,6 @@ impl Group {
     /// `wire_format` under the current GroupContext (§6.1).
     pub(super) fn sign_content(
         &self,
-        env: &Environment<'_>,
         content: Content,
         authenticated_data: &[u8],
         wire_format: WireFormat,
@@ -175,13 +174,7 @@ impl Group {
             authenticated_data: VLBytes::from(authenticated_data),
             content,
         };
-        let signature = framing::sign_content(
-            env.cs,
-            self.signature_key.as_bytes(),
-            wire_format,
-            &content,
-            &self.context,
-        )?;
+        let signature = framing::sign_content(self.signature_key.signer(), wire_format, &content, &self.context)?;
         let auth = FramedContentAuthData {
             signature,
             confirmation_tag: None,

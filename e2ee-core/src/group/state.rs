@@ -44,7 +44,7 @@ use super::{Group, GroupConfig, GroupError, PendingProposal};
 use crate::codec::{
     self, DeserializeBytes, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes,
 };
-use crate::crypto::{CipherSuiteProvider, Rng, Secret};
+use crate::crypto::{CipherSuiteProvider, Rng, Secret, SignatureKey};
 use crate::key_package::NewKeyPackage;
 use crate::key_schedule::{EpochSchedule, EpochSecrets};
 use crate::messages::{GroupContext, KeyPackage, LeafNode, ReInit, Sender};
@@ -587,7 +587,7 @@ impl Stored for Group {
             context: self.context.clone(),
             tree: self.tree.encode()?.into(),
             private: self.private.to_state(),
-            signature_key: self.signature_key.clone(),
+            signature_key: self.signature_key.private().clone(),
             epoch: self.epoch.clone(),
             secret_tree: self.secret_tree.to_state(),
             interim_transcript_hash: self.interim_transcript_hash.as_slice().into(),
@@ -638,7 +638,8 @@ impl Stored for Group {
             context,
             tree,
             private,
-            signature_key: state.signature_key,
+            signature_key: SignatureKey::new(cs, state.signature_key)?,
+            verifiers: Default::default(),
             epoch: state.epoch,
             secret_tree,
             interim_transcript_hash: state.interim_transcript_hash.into_vec(),

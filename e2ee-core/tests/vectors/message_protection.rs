@@ -82,9 +82,12 @@ impl Case<'_> {
             authenticated_data: b"aad".into(),
             content,
         };
-        let sk = hex_field(self.v, "signature_priv")?;
+        let signer = self
+            .cs
+            .signer(&hex_field(self.v, "signature_priv")?)
+            .map_err(|e| e.to_string())?;
         let signature =
-            framing::sign_content(self.cs, &sk, wire_format, &content, &self.context).map_err(|e| e.to_string())?;
+            framing::sign_content(&*signer, wire_format, &content, &self.context).map_err(|e| e.to_string())?;
         // Any tag will do here: confirmation tags are checked by the group layer.
         let confirmation_tag = is_commit.then(|| vec![7u8; self.cs.hash_len()].into());
         Ok(AuthenticatedContent {
@@ -148,8 +151,11 @@ impl Case<'_> {
         if content.content.sender != Sender::Member(SENDER) {
             return Err(format!("unexpected sender {:?}", content.content.sender));
         }
-        let pk = hex_field(self.v, "signature_pub")?;
-        framing::verify_content(self.cs, &pk, &content, &self.context).map_err(|e| e.to_string())?;
+        let verifier = self
+            .cs
+            .verifier(&hex_field(self.v, "signature_pub")?)
+            .map_err(|e| e.to_string())?;
+        framing::verify_content(&*verifier, &content, &self.context).map_err(|e| e.to_string())?;
         Ok(content)
     }
 }
