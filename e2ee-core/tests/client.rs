@@ -397,6 +397,13 @@ fn clients_and_groups_are_stored_separately_and_continue() {
         alice_group.open(&update.commit).unwrap(); // the echo merges it
         let early = alice_group.seal(b"early", b"").unwrap();
         assert_eq!(bob_group.open(&early).unwrap(), [Event::Deferred { epoch: 2 }]);
+        // Restored under lower limits than it was held under, the message
+        // is kept (not lost, not a corrupt state).
+        let mut bob = bob;
+        bob.set_group_options(GroupOptions {
+            max_buffered_bytes: 1,
+            ..GroupOptions::default()
+        });
         let mut bob_group = bob
             .restore_sealed_group(&bob_group.export_sealed(&KEY).unwrap(), &KEY)
             .unwrap();

@@ -227,15 +227,10 @@ impl Group {
         (&self.inner, pending, self.inbox.held())
     }
 
-    /// Puts back what [`Group::parts`] gave, after restoring; `false` if
-    /// the held messages exceed this group's limits.
-    pub(super) fn restore_parts(&mut self, pending: Option<(Vec<u8>, Intent)>, held: Vec<(u64, MlsMessage)>) -> bool {
+    /// Puts back what [`Group::parts`] gave, after restoring.
+    pub(super) fn restore_parts(&mut self, pending: Option<(Vec<u8>, Intent)>, held: Vec<(u64, MlsMessage)>) {
         self.pending = pending;
-        match Inbox::from_held(held, self.options.hold_limits()) {
-            Some(inbox) => self.inbox = inbox,
-            None => return false,
-        }
-        true
+        self.inbox = Inbox::from_held(held);
     }
 
     /// The options this group works with.

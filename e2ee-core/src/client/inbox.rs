@@ -59,10 +59,13 @@ impl Inbox {
         &self.held
     }
 
-    /// An inbox holding `held`, as stored; `None` if that exceeds `limits`.
-    pub(super) fn from_held(held: Vec<(u64, MlsMessage)>, limits: Limits) -> Option<Self> {
+    /// An inbox holding `held`, as stored. All of it, even beyond the
+    /// limits of today's options: those messages were accepted under the
+    /// limits of their day, and dropping them would lose them. Nothing more
+    /// is held until the inbox is back within the limits.
+    pub(super) fn from_held(held: Vec<(u64, MlsMessage)>) -> Self {
         let bytes = size(&held);
-        (held.len() <= limits.count && bytes <= limits.bytes).then_some(Self { held, bytes })
+        Self { held, bytes }
     }
 
     /// Drops every held message.

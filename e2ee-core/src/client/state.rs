@@ -184,10 +184,8 @@ impl Stored for Group {
         let mut group = client.wrap(inner);
         let pending = state.pending.map(|p| (p.commit.into_vec(), p.intent.into()));
         let held = state.held.into_iter().map(|h| (h.epoch, h.message)).collect();
-        match group.restore_parts(pending, held) {
-            true => Ok(group),
-            false => Err(GroupError::StateCorrupt),
-        }
+        group.restore_parts(pending, held);
+        Ok(group)
     }
 }
 
