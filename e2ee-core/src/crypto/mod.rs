@@ -130,9 +130,13 @@ pub struct SignatureCheck<'a> {
 pub trait Signer: Send + Sync {
     /// Signs `message`, as [`CipherSuiteProvider::sign`] with this key.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError>;
+}
 
+// Inherent on the trait object rather than provided methods, which every
+// implementation would carry a copy of.
+impl<'a> dyn Signer + 'a {
     /// SignWithLabel(SignatureKey, Label, Content) (§5.1.2) with this key.
-    fn sign_with_label(&self, label: &[u8], content: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn sign_with_label(&self, label: &[u8], content: &[u8]) -> Result<Vec<u8>, CryptoError> {
         self.sign(&sign_content(label, content)?)
     }
 }
@@ -142,10 +146,12 @@ pub trait Verifier: Send + Sync {
     /// Verifies `signature` over `message`, as [`CipherSuiteProvider::verify`]
     /// with this key.
     fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), CryptoError>;
+}
 
+impl<'a> dyn Verifier + 'a {
     /// VerifyWithLabel(VerificationKey, Label, Content, Signature) (§5.1.2)
     /// with this key.
-    fn verify_with_label(&self, label: &[u8], content: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+    pub fn verify_with_label(&self, label: &[u8], content: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
         self.verify(&sign_content(label, content)?, signature)
     }
 }
