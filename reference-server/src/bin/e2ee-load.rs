@@ -50,6 +50,13 @@ struct Args {
     /// Posts each client keeps in flight.
     #[arg(long, default_value_t = 1)]
     window: usize,
+    /// Offered load in messages sent per second, all clients together:
+    /// message i is due i / rate seconds after the start, and its latency
+    /// counts from then, so a generator or service that falls behind shows
+    /// in the percentiles. Without it each client sends as fast as its
+    /// window allows, and the percentiles are those of a saturated service.
+    #[arg(long)]
+    rate: Option<f64>,
     /// Receive group messages as JSON text frames instead of binary ones.
     #[arg(long)]
     json: bool,
@@ -93,6 +100,11 @@ fn now_us(shared: &Shared) -> u64 {
     shared.start.elapsed().as_micros() as u64
 }
 
+/// With `--rate`: when message `id` is due, in microseconds since the start.
+fn due_us(shared: &Shared, id: u64) -> Option<u64> {
+    shared.args.rate.map(|rate| (id as f64 * 1e6 / rate) as u64)
+}
+
 /// One client: keeps `window` posts in flight and counts what it receives.
 async fn run_client(peer: Peer, mut group: Group, position: u64, plan: Vec<u64>, shared: Arc<Shared>) -> Stats {
     let id = group.id().to_vec();
@@ -105,10 +117,13 @@ async fn run_client(peer: Peer, mut group: Group, position: u64, plan: Vec<u64>,
     let (mut next, mut in_flight) = (0, 0);
     let mut stats = Stats::default();
     let mut received: HashSet<u64> = HashSet::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(50));
     while !shared.stop.load(Relaxed) {
         while in_flight < shared.args.window && next < plan.len() {
             let message_id = plan[next];
+            let due = due_us(&shared, message_id);
+            if due.is_some_and(|due| due > now_us(&shared)) {
+                break;
+            }
             next += 1;
             let frame = if shared.args.opaque {
                 shared.sealed[message_id as usize].clone()
@@ -117,7 +132,8 @@ async fn run_client(peer: Peer, mut group: Group, position: u64, plan: Vec<u64>,
                 own.insert(sealed.clone(), message_id);
                 sealed
             };
-            shared.sent_at[message_id as usize].store(now_us(&shared), Relaxed);
+            let sent = due.unwrap_or_else(|| now_us(&shared));
+            shared.sent_at[message_id as usize].store(sent, Relaxed);
             let (sender, id, done) = (sender.clone(), id.clone(), done_tx.clone());
             tokio::spawn(async move {
                 let post = Post {
@@ -128,6 +144,15 @@ async fn run_client(peer: Peer, mut group: Group, position: u64, plan: Vec<u64>,
             });
             in_flight += 1;
         }
+        // Wake for the next due message (a full window wakes by its post's
+        // result instead), or every 50 ms to see `stop`.
+        let wait = Duration::from_millis(50);
+        let wake = match plan.get(next).and_then(|&id| due_us(&shared, id)) {
+            Some(due) if in_flight < shared.args.window => {
+                wait.min(Duration::from_micros(due.saturating_sub(now_us(&shared))))
+            }
+            _ => wait,
+        };
         tokio::select! {
             Some(result) = done_rx.recv() => {
                 in_flight -= 1;
@@ -167,7 +192,7 @@ async fn run_client(peer: Peer, mut group: Group, position: u64, plan: Vec<u64>,
                 Some(_) => {}
                 None => break,
             },
-            _ = tick.tick() => {}
+            _ = tokio::time::sleep(wake) => {}
         }
     }
     stats
