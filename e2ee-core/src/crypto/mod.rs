@@ -216,11 +216,6 @@ impl SignatureKey {
         &self.private
     }
 
-    /// The private key's bytes.
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.private.as_bytes()
-    }
-
     /// The prepared signer.
     pub(crate) fn signer(&self) -> &dyn Signer {
         &*self.signer

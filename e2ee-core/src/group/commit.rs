@@ -200,7 +200,7 @@ impl Group {
             let path_params = UpdatePathParams {
                 sender: own,
                 leaf_node,
-                signature_private_key: self.signature_key.as_bytes(),
+                signature_private_key: self.signature_key.private().as_bytes(),
                 added_leaves: &added,
             };
             // Sets next.tree_hash; encrypts under the provisional context.

@@ -126,7 +126,8 @@ impl Group {
             signer: self.own_leaf().0,
             signature: VLBytes::default(),
         };
-        let encoded = welcome::sign_and_encode_group_info(env.cs, &mut group_info, self.signature_key.as_bytes())?;
+        let encoded =
+            welcome::sign_and_encode_group_info(env.cs, &mut group_info, self.signature_key.private().as_bytes())?;
         Ok((group_info, encoded))
     }
 

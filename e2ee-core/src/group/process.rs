@@ -8,7 +8,7 @@ use super::history::PastEpoch;
 use super::proposals::{AppliedProposals, CommittedProposal, Committer, ProposalContext, apply_proposals};
 use super::{Environment, Group, GroupError, PendingProposal, leaf_context};
 use crate::codec::{VLBytes, encode};
-use crate::crypto::Secret;
+use crate::crypto::{CipherSuiteProvider, Secret, VerifierCache};
 use crate::framing::{self, FramingError, PrivateKeys};
 use crate::key_schedule::{self, EpochSchedule};
 use crate::messages::{
@@ -120,11 +120,8 @@ impl Group {
             .leaf(position, leaf, &self.tree)
             .ok_or(GroupError::InvalidSender)?
             .signature_key;
-        let verifier = self
-            .verifiers
-            .get(env.cs, key)
-            .map_err(|_| FramingError::InvalidSignature)?;
-        framing::verify_content(verifier, &content, &self.history.epochs[position].context)?;
+        let context = &self.history.epochs[position].context;
+        verify_cached(&mut self.verifiers, env.cs, key, &content, context)?;
         self.application(&content, data)
     }
 
@@ -151,11 +148,7 @@ impl Group {
     /// Verifies the content's signature with the key its sender type names (§6.1).
     fn verify_signature(&mut self, env: &Environment<'_>, content: &AuthenticatedContent) -> Result<(), GroupError> {
         let key = self.sender_key(&content.content.sender, &content.content.content)?;
-        let verifier = self
-            .verifiers
-            .get(env.cs, &key)
-            .map_err(|_| FramingError::InvalidSignature)?;
-        Ok(framing::verify_content(verifier, content, &self.context)?)
+        verify_cached(&mut self.verifiers, env.cs, &key, content, &self.context)
     }
 
     fn sender_key(&self, sender: &Sender, content: &Content) -> Result<VLBytes, GroupError> {
@@ -423,4 +416,17 @@ impl Group {
         self.own_pending = super::send::OwnPending::default();
         Ok(())
     }
+}
+
+/// Verifies `content`'s signature (§6.1) with `key`, decoded through the
+/// group's cache of senders' keys.
+fn verify_cached(
+    verifiers: &mut VerifierCache,
+    cs: &dyn CipherSuiteProvider,
+    key: &[u8],
+    content: &AuthenticatedContent,
+    context: &GroupContext,
+) -> Result<(), GroupError> {
+    let verifier = verifiers.get(cs, key).map_err(|_| FramingError::InvalidSignature)?;
+    Ok(framing::verify_content(verifier, content, context)?)
 }

@@ -112,7 +112,7 @@ impl Group {
         leaf_node.encryption_key = pair.public.clone().into();
         leaf_node.leaf_node_source = LeafNodeSource::Update;
         let group = Some((&self.context.group_id, own.0));
-        sign_leaf_node(env.cs, &mut leaf_node, self.signature_key.as_bytes(), group)?;
+        sign_leaf_node(env.cs, &mut leaf_node, self.signature_key.private().as_bytes(), group)?;
         self.own_pending.update_keys.push((pair.public, pair.private));
         Ok(Proposal::Update(Update { leaf_node }))
     }

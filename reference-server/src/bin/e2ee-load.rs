@@ -55,7 +55,7 @@ struct Args {
     /// counts from then, so a generator or service that falls behind shows
     /// in the percentiles. Without it each client sends as fast as its
     /// window allows, and the percentiles are those of a saturated service.
-    #[arg(long)]
+    #[arg(long, value_parser = positive_rate)]
     rate: Option<f64>,
     /// Receive group messages as JSON text frames instead of binary ones.
     #[arg(long)]
@@ -98,6 +98,14 @@ fn payload(id: u64, size: usize) -> Vec<u8> {
 
 fn now_us(shared: &Shared) -> u64 {
     shared.start.elapsed().as_micros() as u64
+}
+
+/// `--rate` must be a positive, finite number (0 would never send).
+fn positive_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!("{text:?} is not a positive number of messages per second")),
+    }
 }
 
 /// With `--rate`: when message `id` is due, in microseconds since the start.
