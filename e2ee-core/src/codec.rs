@@ -70,6 +70,17 @@ impl From<tls_codec::Error> for CodecError {
     }
 }
 
+impl From<CodecError> for tls_codec::Error {
+    fn from(e: CodecError) -> Self {
+        match e {
+            CodecError::Truncated => Self::EndOfStream,
+            CodecError::TrailingBytes => Self::TrailingData,
+            CodecError::InvalidLength | CodecError::LimitExceeded => Self::InvalidVectorLength,
+            CodecError::InvalidValue => Self::InvalidInput,
+        }
+    }
+}
+
 /// `opaque data<V>`: a byte vector with an MLS varint length prefix.
 ///
 /// This replaces `tls_codec::VLBytes`, whose decoder trips a `debug_assert`
@@ -289,6 +300,29 @@ pub fn write_varint_length(len: usize, out: &mut Vec<u8>) -> Result<(), CodecErr
         0x4000..=0x3fff_ffff => out.extend_from_slice(&(0x8000_0000u32 | len as u32).to_be_bytes()),
         _ => return Err(CodecError::LimitExceeded),
     }
+    Ok(())
+}
+
+/// A structure that appends its encoding to a buffer: those that are
+/// signed are written into the signed message in place (a GroupInfo holds
+/// the whole tree, a message its content), where the derived encoders would
+/// build and copy a vector per field and level of nesting.
+pub(crate) trait WriteTo: Size {
+    /// Appends the encoding to `out`.
+    fn write_to(&self, out: &mut Vec<u8>) -> Result<(), CodecError>;
+}
+
+/// The encoding of `value`, for `SerializeBytes` of a [`WriteTo`] type.
+pub(crate) fn encode_written(value: &dyn WriteTo) -> Result<Vec<u8>, tls_codec::Error> {
+    let mut out = Vec::with_capacity(value.tls_serialized_len());
+    value.write_to(&mut out)?;
+    Ok(out)
+}
+
+/// Appends `opaque bytes<V>` (§2.1.2): the varint length, then `bytes`.
+pub(crate) fn write_opaque(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), CodecError> {
+    write_varint_length(bytes.len(), out)?;
+    out.extend_from_slice(bytes);
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::codec::{CodecError, VLBytes, decode_exact, encode};
-use crate::crypto::{CipherSuiteProvider, CryptoError, Rng, Signer, Verifier, ct_eq};
+use crate::crypto::{self, CipherSuiteProvider, CryptoError, Rng, Signer, Verifier, ct_eq};
 use crate::messages::framing::{
     AuthenticatedContent, AuthenticatedContentTbm, Content, ContentType, FramedContent, FramedContentAuthData,
     FramedContentTbs, PrivateContentAad, PrivateMessage, PublicMessage, Sender, SenderData, SenderDataAad, WireFormat,
@@ -111,12 +111,13 @@ pub fn sign_content(
     content: &FramedContent,
     context: &GroupContext,
 ) -> Result<VLBytes, FramingError> {
-    let tbs = encode(&FramedContentTbs {
+    let tbs = FramedContentTbs {
         wire_format,
         content,
         context: Some(context),
-    })?;
-    Ok(signer.sign_with_label(SIGNATURE_LABEL, &tbs)?.into())
+    };
+    let (message, _) = crypto::sign_content_of(SIGNATURE_LABEL, &tbs, 0)?;
+    Ok(signer.sign(&message)?.into())
 }
 
 /// Verifies the content's signature with the sender's key (§6.1).
@@ -125,13 +126,14 @@ pub fn verify_content(
     content: &AuthenticatedContent,
     context: &GroupContext,
 ) -> Result<(), FramingError> {
-    let tbs = encode(&FramedContentTbs {
+    let tbs = FramedContentTbs {
         wire_format: content.wire_format,
         content: &content.content,
         context: Some(context),
-    })?;
+    };
+    let (message, _) = crypto::sign_content_of(SIGNATURE_LABEL, &tbs, 0)?;
     verifier
-        .verify_with_label(SIGNATURE_LABEL, &tbs, &content.auth.signature)
+        .verify(&message, &content.auth.signature)
         .map_err(|_| FramingError::InvalidSignature)
 }
 

@@ -4,8 +4,8 @@
 
 use alloc::vec::Vec;
 
-use crate::codec::{CodecError, decode_exact, encode};
-use crate::crypto::{CipherSuiteProvider, CryptoError, Rng, Secret};
+use crate::codec::{CodecError, decode_exact, encode, write_opaque};
+use crate::crypto::{self, CipherSuiteProvider, CryptoError, Rng, Secret};
 use crate::key_schedule::{EpochSecrets, WelcomeSchedule};
 use crate::messages::group_info::{GroupInfo, GroupInfoTbs};
 use crate::messages::welcome::{EncryptedGroupSecrets, GroupSecrets, Welcome};
@@ -13,6 +13,10 @@ use crate::transcript::{self, TranscriptError};
 
 const WELCOME_LABEL: &[u8] = b"Welcome";
 const GROUP_INFO_LABEL: &[u8] = b"GroupInfoTBS";
+/// Room for the encoded signature after a GroupInfoTBS, so appending it
+/// does not reallocate: a varint length and the longest signature of the
+/// suites we support (P-256 ECDSA in DER, at most 72 bytes).
+const MAX_SIGNATURE_FIELD: usize = 2 + 72;
 
 /// Why a Welcome could not be processed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,24 +123,14 @@ pub fn open_group_info(
     Ok(decode_exact(&plaintext)?)
 }
 
-/// Encrypts `group_info` under the welcome key of `welcome_secret`.
+/// Encrypts `group_info` under the welcome key of `schedule`.
 pub fn seal_group_info(
     cs: &dyn CipherSuiteProvider,
     group_info: &GroupInfo,
     schedule: &WelcomeSchedule,
 ) -> Result<Vec<u8>, WelcomeError> {
-    seal_encoded_group_info(cs, &encode(group_info)?, schedule)
-}
-
-/// Like [`seal_group_info`], for a GroupInfo already encoded (e.g. by
-/// [`sign_and_encode_group_info`]).
-pub fn seal_encoded_group_info(
-    cs: &dyn CipherSuiteProvider,
-    encoded_group_info: &[u8],
-    schedule: &WelcomeSchedule,
-) -> Result<Vec<u8>, WelcomeError> {
     let key = schedule.welcome_key(cs)?;
-    Ok(cs.aead_seal(key.key.as_bytes(), key.nonce.as_bytes(), &[], encoded_group_info)?)
+    Ok(cs.aead_seal(key.key.as_bytes(), key.nonce.as_bytes(), &[], &encode(group_info)?)?)
 }
 
 /// Encrypts `secrets` to a joiner's `init_key` (EncryptWithLabel, "Welcome").
@@ -148,9 +142,22 @@ pub fn seal_group_secrets(
     secrets: &GroupSecrets,
     rng: &mut Rng<'_>,
 ) -> Result<EncryptedGroupSecrets, WelcomeError> {
+    let mut context = crypto::encrypt_context_header(WELCOME_LABEL, encrypted_group_info.len())?;
+    context.extend_from_slice(encrypted_group_info);
+    seal_in_context(cs, key_package_ref, init_key, &context, secrets, rng)
+}
+
+/// EncryptWithLabel of `secrets` given its `EncryptContext` (§5.1.3).
+fn seal_in_context(
+    cs: &dyn CipherSuiteProvider,
+    key_package_ref: &[u8],
+    init_key: &[u8],
+    encrypt_context: &[u8],
+    secrets: &GroupSecrets,
+    rng: &mut Rng<'_>,
+) -> Result<EncryptedGroupSecrets, WelcomeError> {
     let plaintext = Secret::new(encode(secrets)?);
-    let encrypted_group_secrets =
-        cs.encrypt_with_label(init_key, WELCOME_LABEL, encrypted_group_info, plaintext.as_bytes(), rng)?;
+    let encrypted_group_secrets = cs.hpke_seal(init_key, encrypt_context, &[], plaintext.as_bytes(), rng)?;
     Ok(EncryptedGroupSecrets {
         new_member: key_package_ref.into(),
         encrypted_group_secrets,
@@ -163,22 +170,103 @@ pub fn sign_group_info(
     group_info: &mut GroupInfo,
     signature_key: &[u8],
 ) -> Result<(), WelcomeError> {
-    sign_and_encode_group_info(cs, group_info, signature_key).map(drop)
+    SignedGroupInfo::sign(cs, group_info, signature_key).map(drop)
 }
 
-/// Signs `group_info` as [`sign_group_info`] does and returns its
-/// encoding, which is the signed GroupInfoTBS followed by the signature:
-/// a GroupInfo holding a large tree is encoded once, not twice.
-pub fn sign_and_encode_group_info(
-    cs: &dyn CipherSuiteProvider,
-    group_info: &mut GroupInfo,
-    signature_key: &[u8],
-) -> Result<Vec<u8>, WelcomeError> {
-    let mut encoded = encode(&GroupInfoTbs(group_info))?;
-    group_info.signature = cs.sign_with_label(signature_key, GROUP_INFO_LABEL, &encoded)?.into();
-    // GroupInfo = GroupInfoTBS fields || signature<V> (§12.4.3).
-    encoded.extend_from_slice(&encode(&group_info.signature)?);
-    Ok(encoded)
+/// A signed GroupInfo's encoding, kept in the buffer it was signed in.
+///
+/// A GroupInfo that carries the ratchet tree is as large as the tree, and
+/// a Commit with a Welcome signs it, encrypts it and hashes the ciphertext
+/// into each joiner's HPKE context. Here the GroupInfoTBS is written once,
+/// signed where it lies (inside the `SignContent`, §5.1.2), encrypted in
+/// place ([`Self::seal`]), and the HPKE context is built around the
+/// ciphertext: one copy of the tree's bytes in all, where encoding,
+/// signing, encrypting and labelling separately would make five.
+pub struct SignedGroupInfo {
+    buffer: Vec<u8>,
+    start: usize,
+}
+
+impl SignedGroupInfo {
+    /// Signs `group_info` (sets its `signature`) with the signer's private
+    /// key (§12.4.3).
+    pub fn sign(
+        cs: &dyn CipherSuiteProvider,
+        group_info: &mut GroupInfo,
+        signature_key: &[u8],
+    ) -> Result<Self, WelcomeError> {
+        let tbs = GroupInfoTbs(group_info);
+        let (mut buffer, start) = crypto::sign_content_of(GROUP_INFO_LABEL, &tbs, MAX_SIGNATURE_FIELD)?;
+        group_info.signature = cs.sign(signature_key, &buffer)?.into();
+        // GroupInfo = GroupInfoTBS fields || signature<V> (§12.4.3).
+        write_opaque(&mut buffer, group_info.signature.as_slice())?;
+        Ok(Self { buffer, start })
+    }
+
+    /// The encoded GroupInfo.
+    pub fn encoded(&self) -> &[u8] {
+        &self.buffer[self.start..]
+    }
+
+    /// Encrypts the GroupInfo under the welcome key of `schedule`
+    /// (§12.4.3.1), in place.
+    pub fn seal(
+        self,
+        cs: &dyn CipherSuiteProvider,
+        schedule: &WelcomeSchedule,
+    ) -> Result<SealedGroupInfo, WelcomeError> {
+        let Self { mut buffer, start } = self;
+        let key = schedule.welcome_key(cs)?;
+        cs.aead_seal_in_place(key.key.as_bytes(), key.nonce.as_bytes(), &[], &mut buffer, start)?;
+        // The EncryptContext's header replaces the SignContent's before the
+        // ciphertext; it is the shorter ("MLS 1.0 Welcome" against
+        // "MLS 1.0 GroupInfoTBS"), but room is made if it were not.
+        let header = crypto::encrypt_context_header(WELCOME_LABEL, buffer.len() - start)?;
+        let room = header.len().saturating_sub(start);
+        if room > 0 {
+            buffer.splice(..0, core::iter::repeat_n(0, room));
+        }
+        let ciphertext_start = start + room;
+        let context_start = ciphertext_start - header.len();
+        buffer[context_start..ciphertext_start].copy_from_slice(&header);
+        Ok(SealedGroupInfo {
+            buffer,
+            context_start,
+            ciphertext_start,
+        })
+    }
+}
+
+/// A Welcome's `encrypted_group_info`, held after the header of the HPKE
+/// context that each joiner's GroupSecrets are encrypted in (§5.1.3), so
+/// that context is not copied per joiner.
+pub struct SealedGroupInfo {
+    buffer: Vec<u8>,
+    context_start: usize,
+    ciphertext_start: usize,
+}
+
+impl SealedGroupInfo {
+    /// Encrypts `secrets` to a joiner's `init_key` (EncryptWithLabel,
+    /// "Welcome", with the encrypted GroupInfo as context).
+    pub fn seal_group_secrets(
+        &self,
+        cs: &dyn CipherSuiteProvider,
+        key_package_ref: &[u8],
+        init_key: &[u8],
+        secrets: &GroupSecrets,
+        rng: &mut Rng<'_>,
+    ) -> Result<EncryptedGroupSecrets, WelcomeError> {
+        let context = &self.buffer[self.context_start..];
+        seal_in_context(cs, key_package_ref, init_key, context, secrets, rng)
+    }
+
+    /// The Welcome's `encrypted_group_info`.
+    pub fn into_encrypted_group_info(self) -> Vec<u8> {
+        let mut buffer = self.buffer;
+        buffer.drain(..self.ciphertext_start);
+        buffer
+    }
 }
 
 /// Verifies a GroupInfo's signature with the signer's public key.
@@ -187,8 +275,8 @@ pub fn verify_group_info(
     group_info: &GroupInfo,
     signer_public_key: &[u8],
 ) -> Result<(), WelcomeError> {
-    let tbs = encode(&GroupInfoTbs(group_info))?;
-    cs.verify_with_label(signer_public_key, GROUP_INFO_LABEL, &tbs, &group_info.signature)
+    let (message, _) = crypto::sign_content_of(GROUP_INFO_LABEL, &GroupInfoTbs(group_info), 0)?;
+    cs.verify(signer_public_key, &message, &group_info.signature)
         .map_err(|_| WelcomeError::InvalidGroupInfoSignature)
 }
 
@@ -208,4 +296,73 @@ pub fn confirm_epoch(
         &group_info.confirmation_tag,
     )?;
     Ok(secrets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::VLBytes;
+    use crate::crypto::{CryptoProvider, RustCryptoProvider, os_rng};
+    use crate::messages::welcome::EncryptedGroupSecrets;
+    use crate::messages::{Extension, ExtensionType, GroupContext, ProtocolVersion};
+
+    fn group_info(cs: &dyn CipherSuiteProvider) -> GroupInfo {
+        GroupInfo {
+            group_context: GroupContext {
+                version: ProtocolVersion::MLS10,
+                cipher_suite: cs.cipher_suite(),
+                group_id: VLBytes::from(b"group"),
+                epoch: 3,
+                tree_hash: VLBytes::from(vec![1; 32]),
+                confirmed_transcript_hash: VLBytes::from(vec![2; 32]),
+                extensions: Vec::new(),
+            },
+            // Large enough for four-byte varint lengths, as with a tree.
+            extensions: vec![Extension {
+                extension_type: ExtensionType::RATCHET_TREE,
+                extension_data: VLBytes::from(vec![3; 20_000]),
+            }],
+            confirmation_tag: VLBytes::from(vec![4; 32]),
+            signer: 1,
+            signature: VLBytes::default(),
+        }
+    }
+
+    /// Signing, encrypting and labelling in one buffer gives what the
+    /// separate steps give, and a joiner opens it.
+    #[test]
+    fn in_place_welcome_matches_the_separate_steps() {
+        for suite in RustCryptoProvider.supported_cipher_suites() {
+            let cs = RustCryptoProvider.cipher_suite(suite).unwrap();
+            let signer = cs.signature_key_generate(&mut os_rng());
+            let mut gi = group_info(cs);
+            let signed = SignedGroupInfo::sign(cs, &mut gi, signer.private.as_bytes()).unwrap();
+            verify_group_info(cs, &gi, &signer.public).unwrap();
+            assert_eq!(signed.encoded(), encode(&gi).unwrap());
+
+            let schedule = WelcomeSchedule::new(cs, &[5; 32], None).unwrap();
+            let sealed = signed.seal(cs, &schedule).unwrap();
+            let init = cs.kem_key_generate(&mut os_rng()).unwrap();
+            let secrets = GroupSecrets {
+                joiner_secret: vec![5; 32].into(),
+                path_secret: None,
+                psks: Vec::new(),
+            };
+            let entry: EncryptedGroupSecrets = sealed
+                .seal_group_secrets(cs, b"ref", &init.public, &secrets, &mut os_rng())
+                .unwrap();
+            let welcome = Welcome {
+                cipher_suite: suite,
+                secrets: vec![entry],
+                encrypted_group_info: sealed.into_encrypted_group_info().into(),
+            };
+            assert_eq!(
+                welcome.encrypted_group_info.as_slice(),
+                seal_group_info(cs, &gi, &schedule).unwrap()
+            );
+            let opened = open_group_secrets(cs, &welcome, b"ref", init.private.as_bytes()).unwrap();
+            assert_eq!(opened, secrets);
+            assert_eq!(open_group_info(cs, &welcome, &schedule).unwrap(), gi);
+        }
+    }
 }

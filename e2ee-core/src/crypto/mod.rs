@@ -19,7 +19,7 @@ use core::fmt;
 pub use rustcrypto::RustCryptoProvider;
 pub use secret::{Secret, ct_eq};
 
-use crate::codec::{self, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes};
+use crate::codec::{self, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes, WriteTo};
 
 /// The source of randomness every operation that needs it takes.
 pub type Rng<'a> = dyn rand_core::CryptoRng + 'a;
@@ -247,6 +247,24 @@ pub trait CipherSuiteProvider: Send + Sync {
     fn aead_seal(&self, key: &[u8], nonce: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError>;
     /// AEAD decryption.
     fn aead_open(&self, key: &[u8], nonce: &[u8], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    /// AEAD encryption in place: the plaintext `buffer[start..]` becomes
+    /// the ciphertext, the tag appended. For large plaintexts (a Welcome's
+    /// GroupInfo holds the tree); this default goes through
+    /// [`Self::aead_seal`] and copies.
+    fn aead_seal_in_place(
+        &self,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        buffer: &mut Vec<u8>,
+        start: usize,
+    ) -> Result<(), CryptoError> {
+        let plaintext = buffer.get(start..).ok_or(CryptoError::InvalidLength)?;
+        let ciphertext = self.aead_seal(key, nonce, aad, plaintext)?;
+        buffer.truncate(start);
+        buffer.extend_from_slice(&ciphertext);
+        Ok(())
+    }
 
     /// HPKE SealBase (RFC 9180) to `public_key`.
     fn hpke_seal(
@@ -354,12 +372,8 @@ pub trait CipherSuiteProvider: Send + Sync {
 
     /// RefHash(Label, Value) (§5.2).
     fn ref_hash(&self, label: &[u8], value: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let mut input = Vec::new();
-        codec::write_varint_length(label.len(), &mut input)?;
-        input.extend_from_slice(label);
-        codec::write_varint_length(value.len(), &mut input)?;
-        input.extend_from_slice(value);
-        Ok(self.hash(&input))
+        // RefHashInput { opaque label<V>; opaque value<V>; }
+        Ok(self.hash(&labelled(b"", label, value)?))
     }
 
     /// MakeKeyPackageRef(value) (§5.2).
@@ -421,6 +435,27 @@ pub fn sign_content(label: &[u8], content: &[u8]) -> Result<Vec<u8>, CryptoError
     labelled(b"MLS 1.0 ", label, content)
 }
 
+/// [`sign_content`] with `content` written in place: the message, and
+/// where the content starts in it. The capacity leaves `extra` bytes after
+/// it (e.g. for the signature that follows a GroupInfoTBS).
+pub(crate) fn sign_content_of(
+    label: &[u8],
+    content: &dyn WriteTo,
+    extra: usize,
+) -> Result<(Vec<u8>, usize), CryptoError> {
+    let len = content.tls_serialized_len();
+    let mut message = labelled_header(b"MLS 1.0 ", label, len, len + extra)?;
+    let start = message.len();
+    content.write_to(&mut message)?;
+    Ok((message, start))
+}
+
+/// The `EncryptContext` of EncryptWithLabel (§5.1.3) up to its context,
+/// for a context of `context_len` bytes.
+pub(crate) fn encrypt_context_header(label: &[u8], context_len: usize) -> Result<Vec<u8>, CryptoError> {
+    labelled_header(b"MLS 1.0 ", label, context_len, 0)
+}
+
 /// The index of the first of `checks` that `verify` rejects.
 pub(crate) fn first_rejected<E>(
     checks: &[SignatureCheck<'_>],
@@ -433,12 +468,20 @@ pub(crate) fn first_rejected<E>(
 }
 
 fn labelled(prefix: &[u8], label: &[u8], content: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let mut out = Vec::with_capacity(prefix.len() + label.len() + content.len() + 8);
+    let mut out = labelled_header(prefix, label, content.len(), content.len())?;
+    out.extend_from_slice(content);
+    Ok(out)
+}
+
+/// `labelled` up to its content, for a content of `content_len` bytes,
+/// with capacity for `room` bytes more. A large content (a GroupInfo
+/// holding the tree) is then written in place rather than copied in.
+fn labelled_header(prefix: &[u8], label: &[u8], content_len: usize, room: usize) -> Result<Vec<u8>, CryptoError> {
+    let mut out = Vec::with_capacity(prefix.len() + label.len() + 8 + room);
     codec::write_varint_length(prefix.len() + label.len(), &mut out)?;
     out.extend_from_slice(prefix);
     out.extend_from_slice(label);
-    codec::write_varint_length(content.len(), &mut out)?;
-    out.extend_from_slice(content);
+    codec::write_varint_length(content_len, &mut out)?;
     Ok(out)
 }
 

@@ -69,7 +69,7 @@ impl<K, HA, A, H, S> CipherSuiteProvider for Suite<K, HA, A, H, S>
 where
     K: KemTrait,
     HA: hpke::aead::Aead,
-    A: aes_gcm::aead::Aead + aes_gcm::aead::KeyInit,
+    A: aes_gcm::aead::Aead + aes_gcm::aead::AeadInOut + aes_gcm::aead::KeyInit,
     H: HashFunction,
     S: SignatureScheme,
 {
@@ -110,6 +110,23 @@ where
         cipher
             .encrypt(&nonce, aes_gcm::aead::Payload { msg: plaintext, aad })
             .map_err(|_| CryptoError::EncryptionFailed)
+    }
+
+    fn aead_seal_in_place(
+        &self,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        buffer: &mut Vec<u8>,
+        start: usize,
+    ) -> Result<(), CryptoError> {
+        let (cipher, nonce) = aead_parts::<A>(key, nonce)?;
+        let plaintext = buffer.get_mut(start..).ok_or(CryptoError::InvalidLength)?;
+        let tag = cipher
+            .encrypt_inout_detached(&nonce, aad, plaintext.into())
+            .map_err(|_| CryptoError::EncryptionFailed)?;
+        buffer.extend_from_slice(&tag);
+        Ok(())
     }
 
     fn aead_open(&self, key: &[u8], nonce: &[u8], aad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
@@ -536,6 +553,28 @@ mod tests {
             assert_eq!(
                 cs.aead_open(&key, &nonce, b"aad", &[]),
                 Err(CryptoError::DecryptionFailed)
+            );
+        }
+    }
+
+    #[test]
+    fn aead_in_place_matches_the_one_shot_seal() {
+        for cs in suites() {
+            let key = vec![7u8; cs.aead_key_len()];
+            let nonce = vec![9u8; cs.aead_nonce_len()];
+            let expected = cs.aead_seal(&key, &nonce, b"aad", b"hello").unwrap();
+            let mut buffer = b"headerhello".to_vec();
+            cs.aead_seal_in_place(&key, &nonce, b"aad", &mut buffer, 6).unwrap();
+            assert_eq!(&buffer[..6], b"header");
+            assert_eq!(buffer[6..], expected);
+            let mut short = b"hi".to_vec();
+            assert_eq!(
+                cs.aead_seal_in_place(&key, &nonce, b"aad", &mut short, 3),
+                Err(CryptoError::InvalidLength)
+            );
+            assert_eq!(
+                cs.aead_seal_in_place(&key[1..], &nonce, b"aad", &mut short, 0),
+                Err(CryptoError::InvalidKey)
             );
         }
     }

@@ -25,7 +25,7 @@ use crate::ratchet_tree::RatchetTree;
 use crate::transcript;
 use crate::tree_math::LeafIndex;
 use crate::treekem::{CreatedUpdatePath, TreeKemPrivate, UpdatePathParams, create_update_path};
-use crate::welcome;
+use crate::welcome::SignedGroupInfo;
 
 /// What [`Group::commit`] commits, and how it is sent.
 #[derive(Clone, Debug)]
@@ -120,14 +120,13 @@ impl Group {
         self.check_active()?;
         let mut prepared = self.prepare_commit(env, &params, rng)?;
         let (content, epoch) = self.sign_commit(env, &mut prepared, params.wire_format)?;
-        let (group_info, encoded_group_info) =
+        let (group_info, signed_group_info) =
             self.next_group_info(env, &prepared, &epoch, params.ratchet_tree_in_welcome)?;
         let welcome = if prepared.applied.added.is_empty() {
             None
         } else {
-            Some(welcome(env, &prepared, &epoch.schedule, &encoded_group_info, rng)?)
+            Some(welcome(env, &prepared, &epoch.schedule, signed_group_info, rng)?)
         };
-        drop(encoded_group_info);
         // §12.4.1: protected with the old epoch's keys.
         let commit = self.protect(env, content, 0, rng)?;
         self.keep_pending_commit(prepared, epoch);
@@ -296,7 +295,7 @@ impl Group {
         prepared: &Prepared,
         epoch: &NextEpoch,
         with_tree: bool,
-    ) -> Result<(GroupInfo, Vec<u8>), GroupError> {
+    ) -> Result<(GroupInfo, SignedGroupInfo), GroupError> {
         let view = EpochView {
             context: &prepared.next,
             tree: &prepared.tree,
@@ -376,14 +375,14 @@ fn welcome(
     env: &Environment<'_>,
     prepared: &Prepared,
     schedule: &EpochSchedule,
-    encoded_group_info: &[u8],
+    group_info: SignedGroupInfo,
     rng: &mut Rng<'_>,
 ) -> Result<Welcome, GroupError> {
     let cs = env.cs;
     let joiner_secret = schedule.joiner_secret.as_bytes();
     let psk_secret = prepared.psk_secret.as_ref().map(Secret::as_bytes);
     let key_schedule = WelcomeSchedule::new(cs, joiner_secret, psk_secret)?;
-    let encrypted_group_info = welcome::seal_encoded_group_info(cs, encoded_group_info, &key_schedule)?;
+    let sealed = group_info.seal(cs, &key_schedule)?;
     let mut secrets = Vec::with_capacity(prepared.applied.added.len());
     for (leaf, key_package) in &prepared.applied.added {
         let path_secret = prepared.path.as_ref().and_then(|p| p.path_secret_for(*leaf));
@@ -396,19 +395,12 @@ fn welcome(
         };
         let kp_ref = key_package_ref(cs, key_package)?;
         let init_key = key_package.init_key.as_slice();
-        secrets.push(welcome::seal_group_secrets(
-            cs,
-            &kp_ref,
-            init_key,
-            &encrypted_group_info,
-            &group_secrets,
-            rng,
-        )?);
+        secrets.push(sealed.seal_group_secrets(cs, &kp_ref, init_key, &group_secrets, rng)?);
     }
     Ok(Welcome {
         cipher_suite: cs.cipher_suite(),
         secrets,
-        encrypted_group_info: encrypted_group_info.into(),
+        encrypted_group_info: sealed.into_encrypted_group_info().into(),
     })
 }
 

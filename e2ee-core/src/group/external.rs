@@ -32,7 +32,7 @@ use crate::secret_tree::SecretTree;
 use crate::transcript;
 use crate::tree_math::LeafIndex;
 use crate::treekem::{CreatedUpdatePath, UpdatePathParams, create_update_path};
-use crate::welcome;
+use crate::welcome::SignedGroupInfo;
 
 /// What [`Group::join_external`] joins with.
 #[derive(Clone, Debug)]
@@ -107,7 +107,7 @@ impl Group {
         env: &Environment<'_>,
         view: &EpochView<'_>,
         with_tree: bool,
-    ) -> Result<(GroupInfo, Vec<u8>), GroupError> {
+    ) -> Result<(GroupInfo, SignedGroupInfo), GroupError> {
         let external_pub = ExternalPub {
             external_pub: view.secrets.external_pub(env.cs)?.into(),
         };
@@ -126,9 +126,8 @@ impl Group {
             signer: self.own_leaf().0,
             signature: VLBytes::default(),
         };
-        let encoded =
-            welcome::sign_and_encode_group_info(env.cs, &mut group_info, self.signature_key.private().as_bytes())?;
-        Ok((group_info, encoded))
+        let signed = SignedGroupInfo::sign(env.cs, &mut group_info, self.signature_key.private().as_bytes())?;
+        Ok((group_info, signed))
     }
 
     /// Joins the group of `params.group_info` by external Commit

@@ -12,9 +12,9 @@ use crate::crypto::{CipherSuiteProvider, Secret, VerifierCache};
 use crate::framing::{self, FramingError, PrivateKeys};
 use crate::key_schedule::{self, EpochSchedule};
 use crate::messages::{
-    AuthenticatedContent, Commit, Content, ContentType, Extension, ExternalSenders, GroupContext, LeafNode, MlsMessage,
-    MlsMessageBody, PrivateMessage, Proposal, ProposalOrRef, ProposalRef, ProtocolVersion, ReInit,
-    RequiredCapabilities, Sender, WireFormat,
+    AuthenticatedContent, Commit, Content, ContentType, Extension, ExternalSenders, FramedContent, GroupContext,
+    LeafNode, MlsMessage, MlsMessageBody, PrivateMessage, Proposal, ProposalOrRef, ProposalRef, ProtocolVersion,
+    ReInit, RequiredCapabilities, Sender, WireFormat,
 };
 use crate::ratchet_tree::RatchetTree;
 use crate::secret_tree::SecretTree;
@@ -99,10 +99,10 @@ impl Group {
         }
         let content = self.unprotect(env, &message.body)?;
         self.verify_signature(env, &content)?;
-        match &content.content.content {
-            Content::Application(data) => self.application(&content, data),
-            Content::Proposal(_) => self.store_proposal(env, content),
-            Content::Commit(_) => self.process_commit(env, &content).map(ProcessedMessage::Commit),
+        match content.content.content_type() {
+            ContentType::Application => application(content),
+            ContentType::Proposal => self.store_proposal(env, content),
+            ContentType::Commit => self.process_commit(env, &content).map(ProcessedMessage::Commit),
         }
     }
 
@@ -111,7 +111,7 @@ impl Group {
     fn process_past(&mut self, env: &Environment<'_>, m: &PrivateMessage) -> Result<ProcessedMessage, GroupError> {
         let position = self.history.position(m.epoch).ok_or(FramingError::WrongEpoch)?;
         let content = self.history.epochs[position].unprotect(env.cs, m)?;
-        let (Sender::Member(leaf), Content::Application(data)) = (content.content.sender, &content.content.content)
+        let (Sender::Member(leaf), ContentType::Application) = (content.content.sender, content.content.content_type())
         else {
             return Err(FramingError::WrongEpoch.into());
         };
@@ -122,7 +122,7 @@ impl Group {
             .signature_key;
         let context = &self.history.epochs[position].context;
         verify_cached(&mut self.verifiers, env.cs, key, &content, context)?;
-        self.application(&content, data)
+        application(content)
     }
 
     fn unprotect(&mut self, env: &Environment<'_>, body: &MlsMessageBody) -> Result<AuthenticatedContent, GroupError> {
@@ -165,21 +165,6 @@ impl Group {
             _ => None,
         };
         key.ok_or(GroupError::InvalidSender)
-    }
-
-    fn application(&self, content: &AuthenticatedContent, data: &VLBytes) -> Result<ProcessedMessage, GroupError> {
-        // §6.2: application data is only ever sent as a PrivateMessage.
-        let Sender::Member(sender) = content.content.sender else {
-            return Err(GroupError::InvalidSender);
-        };
-        if content.wire_format != WireFormat::PRIVATE_MESSAGE {
-            return Err(GroupError::UnexpectedMessage);
-        }
-        Ok(ProcessedMessage::Application {
-            sender: LeafIndex(sender),
-            data: data.to_vec(),
-            authenticated_data: content.content.authenticated_data.to_vec(),
-        })
     }
 
     fn store_proposal(
@@ -429,4 +414,28 @@ fn verify_cached(
 ) -> Result<(), GroupError> {
     let verifier = verifiers.get(cs, key).map_err(|_| FramingError::InvalidSignature)?;
     Ok(framing::verify_content(verifier, content, context)?)
+}
+
+/// An application message's event, its data moved out of the content.
+fn application(content: AuthenticatedContent) -> Result<ProcessedMessage, GroupError> {
+    let Sender::Member(sender) = content.content.sender else {
+        return Err(GroupError::InvalidSender);
+    };
+    // §6.2: application data is only ever sent as a PrivateMessage.
+    if content.wire_format != WireFormat::PRIVATE_MESSAGE {
+        return Err(GroupError::UnexpectedMessage);
+    }
+    let FramedContent {
+        authenticated_data,
+        content: Content::Application(data),
+        ..
+    } = content.content
+    else {
+        return Err(GroupError::UnexpectedMessage);
+    };
+    Ok(ProcessedMessage::Application {
+        sender: LeafIndex(sender),
+        data: data.into_vec(),
+        authenticated_data: authenticated_data.into_vec(),
+    })
 }

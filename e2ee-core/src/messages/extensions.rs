@@ -7,8 +7,8 @@ use alloc::vec::Vec;
 
 use super::{Credential, CredentialType, HpkePublicKey, ProposalType, RatchetTree, SignaturePublicKey};
 use crate::codec::{
-    CodecError, DeserializeBytes, SerializeBytes, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes,
-    decode_exact, encode,
+    CodecError, DeserializeBytes, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes,
+    decode_exact, encode, write_opaque, write_varint_length,
 };
 
 /// ExtensionType (RFC 9420 §17.3).
@@ -35,6 +35,20 @@ pub struct Extension {
     pub extension_type: ExtensionType,
     /// The extension's encoded body.
     pub extension_data: VLBytes,
+}
+
+/// Appends the encoding of `extensions` (`Extension extensions<V>`) to
+/// `out`. The derived encoder builds a vector per extension and per list
+/// and copies each into the next; a GroupInfo's `ratchet_tree` extension
+/// holds the whole tree, so it is written in place here.
+pub(crate) fn write_extensions(out: &mut Vec<u8>, extensions: &[Extension]) -> Result<(), CodecError> {
+    let len = extensions.iter().map(Size::tls_serialized_len).sum();
+    write_varint_length(len, out)?;
+    for extension in extensions {
+        out.extend_from_slice(&extension.extension_type.0.to_be_bytes());
+        write_opaque(out, extension.extension_data.as_slice())?;
+    }
+    Ok(())
 }
 
 impl Extension {

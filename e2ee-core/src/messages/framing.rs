@@ -13,7 +13,8 @@ use alloc::vec::Vec;
 use super::wire::{Parts, check_presence, decode_if, encode_by_parts, push_opt};
 use super::{Commit, GroupContext, GroupInfo, KeyPackage, Mac, Proposal, ProtocolVersion, Welcome};
 use crate::codec::{
-    CodecError, DeserializeBytes, SerializeBytes, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes, encode,
+    CodecError, DeserializeBytes, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes,
+    WriteTo, encode, encode_written, write_opaque,
 };
 
 /// WireFormat (RFC 9420 §6, §17.2): a `uint16` from an IANA registry.
@@ -227,16 +228,55 @@ pub struct FramedContentTbs<'a> {
     pub context: Option<&'a GroupContext>,
 }
 
-impl Parts for FramedContentTbs<'_> {
-    fn parts(&self) -> Result<Vec<&dyn SerializeBytes>, tls_codec::Error> {
-        let mut parts: Vec<&dyn SerializeBytes> = vec![&ProtocolVersion::MLS10, &self.wire_format, self.content];
-        if self.content.sender.signs_group_context() {
-            check_presence(self.context.is_some(), true)?;
-            if let Some(context) = self.context {
-                parts.push(context);
-            }
+impl FramedContentTbs<'_> {
+    /// The GroupContext, if the sender signs it (an error if it is missing).
+    fn signed_context(&self) -> Result<Option<&GroupContext>, tls_codec::Error> {
+        if !self.content.sender.signs_group_context() {
+            return Ok(None);
         }
-        Ok(parts)
+        check_presence(self.context.is_some(), true)?;
+        Ok(self.context)
+    }
+}
+
+impl Size for FramedContentTbs<'_> {
+    fn tls_serialized_len(&self) -> usize {
+        let context = self.signed_context().ok().flatten();
+        ProtocolVersion::MLS10.tls_serialized_len()
+            + self.wire_format.tls_serialized_len()
+            + self.content.tls_serialized_len()
+            + context.map_or(0, Size::tls_serialized_len)
+    }
+}
+
+impl WriteTo for FramedContentTbs<'_> {
+    // The content's variable-length fields (application data, a Commit) are
+    // written in place.
+    fn write_to(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
+        let context = self.signed_context()?;
+        let content = self.content;
+        out.extend_from_slice(&ProtocolVersion::MLS10.tls_serialize_bytes()?);
+        out.extend_from_slice(&self.wire_format.0.to_be_bytes());
+        write_opaque(out, content.group_id.as_slice())?;
+        out.extend_from_slice(&content.epoch.to_be_bytes());
+        out.extend_from_slice(&content.sender.tls_serialize_bytes()?);
+        write_opaque(out, content.authenticated_data.as_slice())?;
+        out.push(content.content_type() as u8);
+        match &content.content {
+            Content::Application(data) => write_opaque(out, data.as_slice())?,
+            Content::Proposal(proposal) => out.extend_from_slice(&proposal.tls_serialize_bytes()?),
+            Content::Commit(commit) => out.extend_from_slice(&commit.tls_serialize_bytes()?),
+        }
+        if let Some(context) = context {
+            out.extend_from_slice(&context.tls_serialize_bytes()?);
+        }
+        Ok(())
+    }
+}
+
+impl SerializeBytes for FramedContentTbs<'_> {
+    fn tls_serialize_bytes(&self) -> Result<Vec<u8>, tls_codec::Error> {
+        encode_written(self)
     }
 }
 
@@ -335,7 +375,6 @@ fn is_member(sender: &Sender) -> bool {
 
 encode_by_parts!(
     FramedContentAuthData,
-    FramedContentTbs<'_>,
     AuthenticatedContentTbm<'_>,
     AuthenticatedContent,
     PublicMessage,

@@ -2,9 +2,11 @@
 
 use alloc::vec::Vec;
 
-use super::wire::{Parts, encode_by_parts};
+use super::extensions::write_extensions;
 use super::{Extension, GroupContext, Mac};
-use crate::codec::{SerializeBytes, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes};
+use crate::codec::{
+    CodecError, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes, WriteTo, encode_written,
+};
 
 /// GroupInfo (RFC 9420 §12.4.3).
 #[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
@@ -26,16 +28,30 @@ pub struct GroupInfo {
 #[derive(Clone, Copy, Debug)]
 pub struct GroupInfoTbs<'a>(pub &'a GroupInfo);
 
-impl Parts for GroupInfoTbs<'_> {
-    fn parts(&self) -> Result<Vec<&dyn SerializeBytes>, tls_codec::Error> {
+impl WriteTo for GroupInfoTbs<'_> {
+    // The extensions (with the tree, the bulk of it) are written in place.
+    fn write_to(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
         let gi = self.0;
-        Ok(vec![
-            &gi.group_context,
-            &gi.extensions,
-            &gi.confirmation_tag,
-            &gi.signer,
-        ])
+        out.extend_from_slice(&gi.group_context.tls_serialize_bytes()?);
+        write_extensions(out, &gi.extensions)?;
+        out.extend_from_slice(&gi.confirmation_tag.tls_serialize_bytes()?);
+        out.extend_from_slice(&gi.signer.to_be_bytes());
+        Ok(())
     }
 }
 
-encode_by_parts!(GroupInfoTbs<'_>);
+impl Size for GroupInfoTbs<'_> {
+    fn tls_serialized_len(&self) -> usize {
+        let gi = self.0;
+        gi.group_context.tls_serialized_len()
+            + gi.extensions.tls_serialized_len()
+            + gi.confirmation_tag.tls_serialized_len()
+            + gi.signer.tls_serialized_len()
+    }
+}
+
+impl SerializeBytes for GroupInfoTbs<'_> {
+    fn tls_serialize_bytes(&self) -> Result<Vec<u8>, tls_codec::Error> {
+        encode_written(self)
+    }
+}

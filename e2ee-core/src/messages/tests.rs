@@ -172,6 +172,23 @@ fn framed_content_tbs_covers_context_for_members_only() {
     let without = [&head[..], &encode(&external).unwrap()].concat();
     assert_eq!(tbs(&external, Some(&ctx)).unwrap(), without);
     assert_eq!(tbs(&external, None).unwrap(), without);
+    // Every content type, with authenticated data: the writer's bytes are
+    // the derived encoding's.
+    for content in [
+        Content::Application(bytes(&[7; 300])),
+        Content::Proposal(Proposal::Remove(Remove { removed: 5 })),
+        commit(),
+    ] {
+        let mut content = framed(Sender::Member(3), content);
+        content.authenticated_data = bytes(b"aad");
+        let expected = [&head[..], &encode(&content).unwrap(), &encode(&ctx).unwrap()].concat();
+        let written = encode(&FramedContentTbs {
+            wire_format: WireFormat::PUBLIC_MESSAGE,
+            content: &content,
+            context: Some(&ctx),
+        });
+        assert_eq!(written.unwrap(), expected);
+    }
 }
 
 #[test]
@@ -213,9 +230,19 @@ fn key_package_and_group_info_tbs_drop_the_signature() {
     };
     let full = round_trip(&kp);
     assert_eq!(encode(&KeyPackageTbs(&kp)).unwrap(), full[..full.len() - 5]);
+    // The TBS writes its extensions in place; a large one (the tree) too.
     let gi = GroupInfo {
         group_context: context(),
-        extensions: Vec::new(),
+        extensions: vec![
+            Extension {
+                extension_type: ExtensionType::RATCHET_TREE,
+                extension_data: bytes(&[3; 20_000]),
+            },
+            Extension {
+                extension_type: ExtensionType::EXTERNAL_PUB,
+                extension_data: bytes(&[4; 3]),
+            },
+        ],
         confirmation_tag: bytes(&[6; 4]),
         signer: 2,
         signature: bytes(&[0xee; 4]),

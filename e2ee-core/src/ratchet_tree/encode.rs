@@ -9,7 +9,7 @@
 
 use alloc::vec::Vec;
 
-use crate::codec::{CodecError, SerializeBytes, VLBytes, write_varint_length};
+use crate::codec::{CodecError, SerializeBytes, VLBytes, write_opaque, write_varint_length};
 use crate::messages::{Capabilities, Credential, CredentialType, LeafNode, LeafNodeSource, Node, NodeType, ParentNode};
 
 /// Appends the encoding of `node` (`Node`, §12.4.3.3) to `out`.
@@ -83,9 +83,7 @@ fn write_u16s(out: &mut Vec<u8>, values: impl ExactSizeIterator<Item = u16>) -> 
 
 /// `opaque data<V>`.
 fn write_bytes(out: &mut Vec<u8>, bytes: &VLBytes) -> Result<(), CodecError> {
-    write_varint_length(bytes.len(), out)?;
-    out.extend_from_slice(bytes.as_slice());
-    Ok(())
+    write_opaque(out, bytes.as_slice())
 }
 
 // The node type values the writers use.
@@ -108,6 +106,19 @@ mod tests {
         let tree = committed_tree();
         let derived = crate::codec::encode(&tree.to_nodes()).unwrap();
         assert_eq!(tree.encode().unwrap(), derived);
+        // Lengths of 1, 2 and 4 varint bytes: the empty tree, a small one
+        // and one over 16 KiB.
+        let members: Vec<u32> = (0..150).collect();
+        let trees = [
+            super::super::RatchetTree::default(),
+            super::super::tests::tree_of(4, &[0, 2], &[]),
+            super::super::tests::tree_of(256, &members, &[]),
+        ];
+        for (tree, varint_prefix) in trees.iter().zip([0, 1, 2]) {
+            let derived = crate::codec::encode(&tree.to_nodes()).unwrap();
+            assert_eq!(derived[0] >> 6, varint_prefix);
+            assert_eq!(tree.encode().unwrap(), derived);
+        }
         for node in tree.to_nodes().into_iter().flatten() {
             assert_same(node);
         }

@@ -140,13 +140,14 @@ impl RatchetTree {
     /// The `ratchet_tree` encoding of the tree (§12.4.3.3): the same bytes
     /// as encoding [`Self::to_nodes`], without copying the nodes.
     pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
-        // The length first, so the output is allocated once.
-        let len: usize = self
-            .wire_nodes()
-            .map(|n| 1 + n.map_or(0, Size::tls_serialized_len))
-            .sum();
-        let mut out = Vec::with_capacity(len + 4);
-        codec::write_varint_length(len, &mut out)?;
+        // The nodes are written after room for the longest varint length,
+        // filled in at the end: measuring every node first costs a pass
+        // over the tree. The capacity is a guess from the first node,
+        // trimmed at the end (which shrinks in place).
+        let nodes = self.wire_nodes().count();
+        let per_node = self.nodes.iter().flatten().next().map_or(0, |n| n.tls_serialized_len()) + 2;
+        let mut out = Vec::with_capacity(4 + nodes * per_node);
+        out.extend_from_slice(&[0; 4]);
         for node in self.wire_nodes() {
             match node {
                 None => out.push(0),
@@ -156,6 +157,13 @@ impl RatchetTree {
                 }
             }
         }
+        let mut length = Vec::with_capacity(4);
+        codec::write_varint_length(out.len() - 4, &mut length)?;
+        // The minimal varint is 4 bytes long for anything over 16 KiB;
+        // shorter ones move a small tree.
+        out.drain(..4 - length.len());
+        out[..length.len()].copy_from_slice(&length);
+        out.shrink_to_fit();
         Ok(out)
     }
 
