@@ -219,20 +219,16 @@ impl SignedGroupInfo {
         let key = schedule.welcome_key(cs)?;
         cs.aead_seal_in_place(key.key.as_bytes(), key.nonce.as_bytes(), &[], &mut buffer, start)?;
         // The EncryptContext's header replaces the SignContent's before the
-        // ciphertext; it is the shorter ("MLS 1.0 Welcome" against
-        // "MLS 1.0 GroupInfoTBS"), but room is made if it were not.
+        // ciphertext. It is always the shorter: at most 1 + 15 + 4 bytes
+        // ("MLS 1.0 Welcome"), against at least 1 + 20 + 1
+        // ("MLS 1.0 GroupInfoTBS").
         let header = crypto::encrypt_context_header(WELCOME_LABEL, buffer.len() - start)?;
-        let room = header.len().saturating_sub(start);
-        if room > 0 {
-            buffer.splice(..0, core::iter::repeat_n(0, room));
-        }
-        let ciphertext_start = start + room;
-        let context_start = ciphertext_start - header.len();
-        buffer[context_start..ciphertext_start].copy_from_slice(&header);
+        let context_start = start.checked_sub(header.len()).ok_or(CryptoError::InvalidLength)?;
+        buffer[context_start..start].copy_from_slice(&header);
         Ok(SealedGroupInfo {
             buffer,
             context_start,
-            ciphertext_start,
+            ciphertext_start: start,
         })
     }
 }

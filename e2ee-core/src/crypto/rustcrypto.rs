@@ -106,10 +106,12 @@ where
     }
 
     fn aead_seal(&self, key: &[u8], nonce: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let (cipher, nonce) = aead_parts::<A>(key, nonce)?;
-        cipher
-            .encrypt(&nonce, aes_gcm::aead::Payload { msg: plaintext, aad })
-            .map_err(|_| CryptoError::EncryptionFailed)
+        // Through the in-place form: one instance of the cipher's code.
+        // The tags of all our AEADs are 16 bytes.
+        let mut buffer = Vec::with_capacity(plaintext.len() + 16);
+        buffer.extend_from_slice(plaintext);
+        self.aead_seal_in_place(key, nonce, aad, &mut buffer, 0)?;
+        Ok(buffer)
     }
 
     fn aead_seal_in_place(

@@ -142,11 +142,11 @@ impl RatchetTree {
     pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
         // The nodes are written after room for the longest varint length,
         // filled in at the end: measuring every node first costs a pass
-        // over the tree. The capacity is a guess from the first node,
-        // trimmed at the end (which shrinks in place).
+        // over the tree. The capacity is a guess: every leaf the size of
+        // the first, every parent blank.
         let nodes = self.wire_nodes().count();
-        let per_node = self.nodes.iter().flatten().next().map_or(0, |n| n.tls_serialized_len()) + 2;
-        let mut out = Vec::with_capacity(4 + nodes * per_node);
+        let leaf = self.leaf(LeafIndex(0)).map_or(0, |l| 1 + l.tls_serialized_len());
+        let mut out = Vec::with_capacity(4 + nodes.div_ceil(2) * (1 + leaf) + nodes / 2);
         out.extend_from_slice(&[0; 4]);
         for node in self.wire_nodes() {
             match node {
@@ -163,7 +163,6 @@ impl RatchetTree {
         // shorter ones move a small tree.
         out.drain(..4 - length.len());
         out[..length.len()].copy_from_slice(&length);
-        out.shrink_to_fit();
         Ok(out)
     }
 
