@@ -180,8 +180,9 @@ pub fn sign_group_info(
 /// into each joiner's HPKE context. Here the GroupInfoTBS is written once,
 /// signed where it lies (inside the `SignContent`, §5.1.2), encrypted in
 /// place ([`Self::seal`]), and the HPKE context is built around the
-/// ciphertext: one copy of the tree's bytes in all, where encoding,
-/// signing, encrypting and labelling separately would make five.
+/// ciphertext: the tree's bytes are copied twice (into the GroupInfoTBS,
+/// and out as the Welcome's field), where encoding, signing, encrypting
+/// and labelling separately copied them about eight times.
 pub struct SignedGroupInfo {
     buffer: Vec<u8>,
     start: usize,
