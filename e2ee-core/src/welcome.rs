@@ -183,6 +183,7 @@ pub fn sign_group_info(
 /// ciphertext: the tree's bytes are copied twice (into the GroupInfoTBS,
 /// and out as the Welcome's field), where encoding, signing, encrypting
 /// and labelling separately copied them about eight times.
+#[derive(Debug)]
 pub struct SignedGroupInfo {
     buffer: Vec<u8>,
     start: usize,
@@ -223,7 +224,9 @@ impl SignedGroupInfo {
         // ciphertext. It is always the shorter: at most 1 + 15 + 4 bytes
         // ("MLS 1.0 Welcome"), against at least 1 + 20 + 1
         // ("MLS 1.0 GroupInfoTBS").
-        let header = crypto::encrypt_context_header(WELCOME_LABEL, buffer.len() - start)?;
+        // A provider's in-place seal leaves `start` bytes in front.
+        let ciphertext_len = buffer.len().checked_sub(start).ok_or(CryptoError::InvalidLength)?;
+        let header = crypto::encrypt_context_header(WELCOME_LABEL, ciphertext_len)?;
         let context_start = start.checked_sub(header.len()).ok_or(CryptoError::InvalidLength)?;
         buffer[context_start..start].copy_from_slice(&header);
         Ok(SealedGroupInfo {
@@ -237,6 +240,7 @@ impl SignedGroupInfo {
 /// A Welcome's `encrypted_group_info`, held after the header of the HPKE
 /// context that each joiner's GroupSecrets are encrypted in (§5.1.3), so
 /// that context is not copied per joiner.
+#[derive(Debug)]
 pub struct SealedGroupInfo {
     buffer: Vec<u8>,
     context_start: usize,

@@ -264,8 +264,7 @@ impl WriteTo for FramedContentTbs<'_> {
         out.push(content.content_type() as u8);
         match &content.content {
             Content::Application(data) => write_opaque(out, data.as_slice())?,
-            Content::Proposal(proposal) => out.extend_from_slice(&proposal.tls_serialize_bytes()?),
-            Content::Commit(commit) => out.extend_from_slice(&commit.tls_serialize_bytes()?),
+            other => out.extend_from_slice(&other.encode_body()?),
         }
         if let Some(context) = context {
             out.extend_from_slice(&context.tls_serialize_bytes()?);

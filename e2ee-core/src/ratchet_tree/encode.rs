@@ -119,6 +119,21 @@ mod tests {
             assert_eq!(derived[0] >> 6, varint_prefix);
             assert_eq!(tree.encode().unwrap(), derived);
         }
+        // A large first leaf does not make the encoder reserve its size per
+        // member: the guess is bounded.
+        let mut tree = super::super::tests::tree_of(256, &members, &[]);
+        let mut large = tree.leaf(crate::tree_math::LeafIndex(0)).unwrap().clone();
+        large.credential = Credential::Basic(VLBytes::from(vec![7; 100_000]));
+        tree.set_leaf(crate::tree_math::LeafIndex(0), large).unwrap();
+        let encoded = tree.encode().unwrap();
+        assert_eq!(encoded, crate::codec::encode(&tree.to_nodes()).unwrap());
+        assert!(
+            encoded.capacity() < 2 * encoded.len(),
+            "{} for {}",
+            encoded.capacity(),
+            encoded.len()
+        );
+        let tree = committed_tree();
         for node in tree.to_nodes().into_iter().flatten() {
             assert_same(node);
         }

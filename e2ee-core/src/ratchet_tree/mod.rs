@@ -137,15 +137,23 @@ impl RatchetTree {
         self.wire_nodes().map(|n| n.cloned()).collect()
     }
 
+    /// The most bytes per leaf that [`Self::encode`] reserves ahead; a basic
+    /// credential's leaf is about 180. Larger leaves grow the buffer.
+    const MAX_GUESSED_LEAF: usize = 512;
+
     /// The `ratchet_tree` encoding of the tree (§12.4.3.3): the same bytes
     /// as encoding [`Self::to_nodes`], without copying the nodes.
     pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
         // The nodes are written after room for the longest varint length,
         // filled in at the end: measuring every node first costs a pass
         // over the tree. The capacity is a guess: every leaf the size of
-        // the first, every parent blank.
+        // the first, every parent blank. The first leaf is any member's
+        // choice, so its size counts up to a bound: one large leaf must not
+        // make every encoding reserve that much per member.
         let nodes = self.wire_nodes().count();
-        let leaf = self.leaf(LeafIndex(0)).map_or(0, |l| 1 + l.tls_serialized_len());
+        let leaf = self
+            .leaf(LeafIndex(0))
+            .map_or(0, |l| 1 + l.tls_serialized_len().min(Self::MAX_GUESSED_LEAF));
         let mut out = Vec::with_capacity(4 + nodes.div_ceil(2) * (1 + leaf) + nodes / 2);
         out.extend_from_slice(&[0; 4]);
         for node in self.wire_nodes() {
