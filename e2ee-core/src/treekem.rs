@@ -582,35 +582,12 @@ impl PathSecretSealer<'_> {
     /// multiplications. Each thread then draws from its own generator, seeded
     /// from `rng`.
     fn seal_to_all(&self, keys: &[&[u8]], rng: &mut Rng<'_>) -> Result<Vec<HpkeCiphertext>, CryptoError> {
+        // Below this per thread, starting threads costs more than it saves.
         #[cfg(feature = "parallel")]
-        {
-            // Below this per thread, starting threads costs more than it saves.
-            const MIN_PER_THREAD: usize = 32;
-            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let threads = threads.min(keys.len() / MIN_PER_THREAD);
-            if threads > 1 {
-                let per_thread = keys.len().div_ceil(threads);
-                let mut rngs: Vec<_> = (0..threads).map(|_| thread_rng(rng)).collect();
-                return std::thread::scope(|scope| {
-                    let mut parts = keys.chunks(per_thread).zip(rngs.iter_mut());
-                    // This thread takes the first share itself.
-                    let first = parts.next();
-                    let others: Vec<_> = parts
-                        .map(|(part, rng)| scope.spawn(move || self.seal_each(part, rng)))
-                        .collect();
-                    let mut out = match first {
-                        Some((part, rng)) => self.seal_each(part, rng)?,
-                        None => Vec::new(),
-                    };
-                    for thread in others {
-                        // A panic in a thread is one the single-threaded loop
-                        // would have had: pass it on.
-                        out.extend(thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))?);
-                    }
-                    Ok(out)
-                });
-            }
-        }
+        const MIN_PER_THREAD: usize = 32;
+        #[cfg(feature = "parallel")]
+        return crate::parallel::run_with_rngs(keys, MIN_PER_THREAD, rng, |share, rng| self.seal_each(share, rng));
+        #[cfg(not(feature = "parallel"))]
         self.seal_each(keys, rng)
     }
 
@@ -624,16 +601,6 @@ impl PathSecretSealer<'_> {
             })
             .collect()
     }
-}
-
-/// A generator for one thread of [`PathSecretSealer::seal_to_all`]:
-/// ChaCha20 keyed with 32 bytes drawn from the caller's generator.
-#[cfg(feature = "parallel")]
-fn thread_rng(rng: &mut Rng<'_>) -> chacha20::ChaCha20Rng {
-    use rand_core::SeedableRng;
-    let mut seed = zeroize::Zeroizing::new([0u8; 32]);
-    rng.fill_bytes(seed.as_mut());
-    chacha20::ChaCha20Rng::from_seed(*seed)
 }
 
 /// The result of [`process_update_path`].

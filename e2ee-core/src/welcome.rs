@@ -13,10 +13,12 @@ use crate::transcript::{self, TranscriptError};
 
 const WELCOME_LABEL: &[u8] = b"Welcome";
 const GROUP_INFO_LABEL: &[u8] = b"GroupInfoTBS";
-/// Room for the encoded signature after a GroupInfoTBS, so appending it
-/// does not reallocate: a varint length and the longest signature of the
-/// suites we support (P-256 ECDSA in DER, at most 72 bytes).
-const MAX_SIGNATURE_FIELD: usize = 2 + 72;
+/// Room after a GroupInfoTBS for what a Welcome appends to it, so the
+/// buffer holding the tree is not reallocated (copied): the encoded
+/// signature (a varint length and the longest signature of the suites we
+/// support, P-256 ECDSA in DER, at most 72 bytes), then the AEAD tag of
+/// the encryption in place (16 bytes in every suite).
+const ROOM_AFTER_TBS: usize = 2 + 72 + 16;
 
 /// Why a Welcome could not be processed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -144,24 +146,74 @@ pub fn seal_group_secrets(
 ) -> Result<EncryptedGroupSecrets, WelcomeError> {
     let mut context = crypto::encrypt_context_header(WELCOME_LABEL, encrypted_group_info.len())?;
     context.extend_from_slice(encrypted_group_info);
-    seal_in_context(cs, key_package_ref, init_key, &context, secrets, rng)
+    let joiner = Joiner {
+        key_package_ref,
+        init_key,
+        secrets,
+    };
+    let mut sealed = seal_in_context(cs, &context, &[joiner], rng)?;
+    sealed.pop().ok_or(WelcomeError::Crypto(CryptoError::EncryptionFailed))
 }
 
-/// EncryptWithLabel of `secrets` given its `EncryptContext` (§5.1.3).
+/// A new member of a Welcome, as its GroupSecrets are sealed for it.
+#[derive(Clone, Copy, Debug)]
+pub struct Joiner<'a> {
+    /// The reference of its KeyPackage: the entry's `new_member`.
+    pub key_package_ref: &'a [u8],
+    /// Its KeyPackage's `init_key`.
+    pub init_key: &'a [u8],
+    /// What it is sent.
+    pub secrets: &'a GroupSecrets,
+}
+
+/// EncryptWithLabel of each joiner's secrets given the `EncryptContext`
+/// they share (§5.1.3), in order: one HPKE call for all, so a provider
+/// hashes that context (which holds the encrypted GroupInfo) once.
+///
+/// With the `parallel` feature, a Welcome to many joiners is sealed in one
+/// share of them per available core (each share hashes the context once).
 fn seal_in_context(
     cs: &dyn CipherSuiteProvider,
-    key_package_ref: &[u8],
-    init_key: &[u8],
     encrypt_context: &[u8],
-    secrets: &GroupSecrets,
+    joiners: &[Joiner<'_>],
     rng: &mut Rng<'_>,
-) -> Result<EncryptedGroupSecrets, WelcomeError> {
-    let plaintext = Secret::new(encode(secrets)?);
-    let encrypted_group_secrets = cs.hpke_seal(init_key, encrypt_context, &[], plaintext.as_bytes(), rng)?;
-    Ok(EncryptedGroupSecrets {
-        new_member: key_package_ref.into(),
-        encrypted_group_secrets,
-    })
+) -> Result<Vec<EncryptedGroupSecrets>, WelcomeError> {
+    // Below this per thread, starting threads costs more than it saves.
+    #[cfg(feature = "parallel")]
+    const MIN_PER_THREAD: usize = 32;
+    #[cfg(feature = "parallel")]
+    return crate::parallel::run_with_rngs(joiners, MIN_PER_THREAD, rng, |share, rng| {
+        seal_share(cs, encrypt_context, share, rng)
+    });
+    #[cfg(not(feature = "parallel"))]
+    seal_share(cs, encrypt_context, joiners, rng)
+}
+
+/// [`seal_in_context`] of `joiners`, on this thread.
+fn seal_share(
+    cs: &dyn CipherSuiteProvider,
+    encrypt_context: &[u8],
+    joiners: &[Joiner<'_>],
+    rng: &mut Rng<'_>,
+) -> Result<Vec<EncryptedGroupSecrets>, WelcomeError> {
+    let plaintexts = joiners
+        .iter()
+        .map(|j| encode(j.secrets).map(Secret::new))
+        .collect::<Result<Vec<_>, _>>()?;
+    let recipients: Vec<(&[u8], &[u8])> = joiners
+        .iter()
+        .zip(&plaintexts)
+        .map(|(j, plaintext)| (j.init_key, plaintext.as_bytes()))
+        .collect();
+    let sealed = cs.hpke_seal_each(&recipients, encrypt_context, &[], rng)?;
+    Ok(joiners
+        .iter()
+        .zip(sealed)
+        .map(|(j, encrypted_group_secrets)| EncryptedGroupSecrets {
+            new_member: j.key_package_ref.into(),
+            encrypted_group_secrets,
+        })
+        .collect())
 }
 
 /// Signs a GroupInfo (sets `signature`) with the signer's private key.
@@ -198,7 +250,7 @@ impl SignedGroupInfo {
         signature_key: &[u8],
     ) -> Result<Self, WelcomeError> {
         let tbs = GroupInfoTbs(group_info);
-        let (mut buffer, start) = crypto::sign_content_of(GROUP_INFO_LABEL, &tbs, MAX_SIGNATURE_FIELD)?;
+        let (mut buffer, start) = crypto::sign_content_of(GROUP_INFO_LABEL, &tbs, ROOM_AFTER_TBS)?;
         group_info.signature = cs.sign(signature_key, &buffer)?.into();
         // GroupInfo = GroupInfoTBS fields || signature<V> (§12.4.3).
         write_opaque(&mut buffer, group_info.signature.as_slice())?;
@@ -248,18 +300,16 @@ pub struct SealedGroupInfo {
 }
 
 impl SealedGroupInfo {
-    /// Encrypts `secrets` to a joiner's `init_key` (EncryptWithLabel,
-    /// "Welcome", with the encrypted GroupInfo as context).
+    /// Encrypts each joiner's GroupSecrets to its `init_key`
+    /// (EncryptWithLabel, "Welcome", with the encrypted GroupInfo as
+    /// context), in order: the Welcome's `secrets`.
     pub fn seal_group_secrets(
         &self,
         cs: &dyn CipherSuiteProvider,
-        key_package_ref: &[u8],
-        init_key: &[u8],
-        secrets: &GroupSecrets,
+        joiners: &[Joiner<'_>],
         rng: &mut Rng<'_>,
-    ) -> Result<EncryptedGroupSecrets, WelcomeError> {
-        let context = &self.buffer[self.context_start..];
-        seal_in_context(cs, key_package_ref, init_key, context, secrets, rng)
+    ) -> Result<Vec<EncryptedGroupSecrets>, WelcomeError> {
+        seal_in_context(cs, &self.buffer[self.context_start..], joiners, rng)
     }
 
     /// The Welcome's `encrypted_group_info`.
@@ -342,19 +392,26 @@ mod tests {
             assert_eq!(signed.encoded(), encode(&gi).unwrap());
 
             let schedule = WelcomeSchedule::new(cs, &[5; 32], None).unwrap();
+            // Sealing in place finds room for the tag: the buffer holding
+            // the tree is not copied.
+            let room = signed.buffer.capacity() - signed.buffer.len();
             let sealed = signed.seal(cs, &schedule).unwrap();
+            assert!(room >= 16, "{suite:?}: {room} bytes of room");
             let init = cs.kem_key_generate(&mut os_rng()).unwrap();
             let secrets = GroupSecrets {
                 joiner_secret: vec![5; 32].into(),
                 path_secret: None,
                 psks: Vec::new(),
             };
-            let entry: EncryptedGroupSecrets = sealed
-                .seal_group_secrets(cs, b"ref", &init.public, &secrets, &mut os_rng())
-                .unwrap();
+            let joiner = Joiner {
+                key_package_ref: b"ref",
+                init_key: &init.public,
+                secrets: &secrets,
+            };
+            let entries: Vec<EncryptedGroupSecrets> = sealed.seal_group_secrets(cs, &[joiner], &mut os_rng()).unwrap();
             let welcome = Welcome {
                 cipher_suite: suite,
-                secrets: vec![entry],
+                secrets: entries,
                 encrypted_group_info: sealed.into_encrypted_group_info().into(),
             };
             assert_eq!(
@@ -364,6 +421,53 @@ mod tests {
             let opened = open_group_secrets(cs, &welcome, b"ref", init.private.as_bytes()).unwrap();
             assert_eq!(opened, secrets);
             assert_eq!(open_group_info(cs, &welcome, &schedule).unwrap(), gi);
+        }
+    }
+
+    /// A Welcome to many joiners (in shares on several threads with the
+    /// `parallel` feature): one entry per joiner, in order, each opened
+    /// with its own key to its own secrets.
+    #[test]
+    fn many_joiners_each_open_their_own_entry() {
+        let cs = RustCryptoProvider
+            .cipher_suite(crate::messages::CipherSuite(1))
+            .unwrap();
+        let signer = cs.signature_key_generate(&mut os_rng());
+        let signed = SignedGroupInfo::sign(cs, &mut group_info(cs), signer.private.as_bytes()).unwrap();
+        let schedule = WelcomeSchedule::new(cs, &[5; 32], None).unwrap();
+        let sealed = signed.seal(cs, &schedule).unwrap();
+        let count: u8 = 100;
+        let keys: Vec<_> = (0..count)
+            .map(|_| cs.kem_key_generate(&mut os_rng()).unwrap())
+            .collect();
+        let refs: Vec<[u8; 1]> = (0..count).map(|i| [i]).collect();
+        let secrets: Vec<_> = (0..count)
+            .map(|i| GroupSecrets {
+                joiner_secret: vec![5; 32].into(),
+                path_secret: (i % 2 == 0).then(|| crate::messages::welcome::PathSecret {
+                    path_secret: vec![i; 32].into(),
+                }),
+                psks: Vec::new(),
+            })
+            .collect();
+        let joiners: Vec<_> = (0..usize::from(count))
+            .map(|i| Joiner {
+                key_package_ref: &refs[i],
+                init_key: &keys[i].public,
+                secrets: &secrets[i],
+            })
+            .collect();
+        let entries = sealed.seal_group_secrets(cs, &joiners, &mut os_rng()).unwrap();
+        let welcome = Welcome {
+            cipher_suite: cs.cipher_suite(),
+            secrets: entries,
+            encrypted_group_info: sealed.into_encrypted_group_info().into(),
+        };
+        assert_eq!(welcome.secrets.len(), joiners.len());
+        for (i, joiner) in joiners.iter().enumerate() {
+            assert_eq!(welcome.secrets[i].new_member.as_slice(), joiner.key_package_ref);
+            let opened = open_group_secrets(cs, &welcome, joiner.key_package_ref, keys[i].private.as_bytes());
+            assert_eq!(&opened.unwrap(), joiner.secrets);
         }
     }
 }

@@ -9,6 +9,7 @@
 //! [`CipherSuiteProvider`], so every backend gets them for free.
 
 mod ed25519_batch;
+mod hpke_base;
 mod rustcrypto;
 mod secret;
 
@@ -275,6 +276,24 @@ pub trait CipherSuiteProvider: Send + Sync {
         plaintext: &[u8],
         rng: &mut Rng<'_>,
     ) -> Result<HpkeCiphertext, CryptoError>;
+    /// HPKE SealBase of each `(public_key, plaintext)` of `recipients`, all
+    /// under the same `info` and `aad`, in order. A Welcome seals every new
+    /// member's GroupSecrets under an info that holds the whole encrypted
+    /// GroupInfo (and with it the tree), so a provider should hash that
+    /// info once (RFC 9180 §5.1 `info_hash`) rather than once per
+    /// recipient; this default seals one by one.
+    fn hpke_seal_each(
+        &self,
+        recipients: &[(&[u8], &[u8])],
+        info: &[u8],
+        aad: &[u8],
+        rng: &mut Rng<'_>,
+    ) -> Result<Vec<HpkeCiphertext>, CryptoError> {
+        recipients
+            .iter()
+            .map(|(public_key, plaintext)| self.hpke_seal(public_key, info, aad, plaintext, rng))
+            .collect()
+    }
     /// HPKE OpenBase with `private_key`.
     fn hpke_open(
         &self,

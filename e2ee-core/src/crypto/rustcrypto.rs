@@ -12,6 +12,7 @@ use core::marker::PhantomData;
 use hpke::{Deserializable, Kem as KemTrait, OpModeR, OpModeS, Serializable};
 use zeroize::Zeroizing;
 
+use super::hpke_base::BaseSchedule;
 use super::{
     CipherSuite, CipherSuiteProvider, CryptoError, CryptoProvider, HpkeCiphertext, KeyPair, Rng, Secret,
     SignatureCheck, Signer, Verifier, ed25519_batch, first_rejected,
@@ -160,6 +161,31 @@ where
             kem_output: enc.to_bytes().to_vec().into(),
             ciphertext: ct.into(),
         })
+    }
+
+    fn hpke_seal_each(
+        &self,
+        recipients: &[(&[u8], &[u8])],
+        info: &[u8],
+        aad: &[u8],
+        rng: &mut Rng<'_>,
+    ) -> Result<Vec<HpkeCiphertext>, CryptoError> {
+        // The info hashed once for all recipients (see `hpke_base`).
+        let ids = [K::KEM_ID, <H::HpkeKdf as hpke::kdf::Kdf>::KDF_ID, HA::AEAD_ID];
+        let schedule = BaseSchedule::new(self, ids, info);
+        recipients
+            .iter()
+            .map(|(public_key, plaintext)| {
+                let pk = K::PublicKey::from_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
+                let (shared_secret, enc) =
+                    K::encap_with_rng(&pk, None, &mut &mut *rng).map_err(|_| CryptoError::EncryptionFailed)?;
+                let (key, nonce) = schedule.key_and_nonce(&shared_secret.0)?;
+                Ok(HpkeCiphertext {
+                    kem_output: enc.to_bytes().to_vec().into(),
+                    ciphertext: self.aead_seal(key.as_bytes(), nonce.as_bytes(), aad, plaintext)?.into(),
+                })
+            })
+            .collect()
     }
 
     fn hpke_open(
@@ -417,23 +443,10 @@ fn batches_verify(checks: &[SignatureCheck<'_>]) -> bool {
 fn batches_verify(checks: &[SignatureCheck<'_>]) -> bool {
     // Splitting pays off only for batches of some size.
     const MIN_PER_THREAD: usize = 256;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = threads.min(checks.len() / MIN_PER_THREAD).max(1);
-    if threads == 1 {
-        return ed25519_batch::verify_batch(checks);
-    }
-    let per_thread = checks.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let mut parts = checks.chunks(per_thread);
-        // This thread takes the first part itself.
-        let first = parts.next().unwrap_or_default();
-        let others: Vec<_> = parts
-            .map(|part| scope.spawn(move || ed25519_batch::verify_batch(part)))
-            .collect();
-        let mine = ed25519_batch::verify_batch(first);
-        // A panicked thread (none is expected) counts as a failure.
-        others.into_iter().fold(mine, |ok, t| t.join().unwrap_or(false) && ok)
-    })
+    let shares = crate::parallel::shares(checks, MIN_PER_THREAD);
+    crate::parallel::run(shares, ed25519_batch::verify_batch)
+        .into_iter()
+        .all(|ok| ok)
 }
 
 /// Both keep the secret zeroized on drop (the crates' `zeroize` support).
@@ -512,12 +525,74 @@ impl SignatureScheme for EcdsaP256 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::os_rng;
 
     fn suites() -> impl Iterator<Item = &'static dyn CipherSuiteProvider> {
         RustCryptoProvider
             .supported_cipher_suites()
             .into_iter()
             .map(|s| RustCryptoProvider.cipher_suite(s).unwrap())
+    }
+
+    /// A generator that repeats: SHA-256 of a counter (tests only), so two
+    /// seals can draw the same ephemeral keys.
+    struct Replay(u64);
+
+    impl rand_core::TryRng for Replay {
+        type Error = core::convert::Infallible;
+
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            let mut bytes = [0; 4];
+            self.try_fill_bytes(&mut bytes)?;
+            Ok(u32::from_le_bytes(bytes))
+        }
+
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            let mut bytes = [0; 8];
+            self.try_fill_bytes(&mut bytes)?;
+            Ok(u64::from_le_bytes(bytes))
+        }
+
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            for chunk in dst.chunks_mut(32) {
+                self.0 += 1;
+                chunk.copy_from_slice(&sha2::Sha256::hash(&self.0.to_be_bytes())[..chunk.len()]);
+            }
+            Ok(())
+        }
+    }
+
+    impl rand_core::TryCryptoRng for Replay {}
+
+    /// Sealing to many under one info (its hash computed once) gives
+    /// exactly what the `hpke` crate's SealBase gives with the same
+    /// ephemeral keys, and each recipient opens its own plaintext.
+    #[test]
+    fn seal_each_is_the_crates_seal_base() {
+        let info = vec![0x5a; 70_000];
+        for cs in suites() {
+            let keys: Vec<_> = (0..3).map(|_| cs.kem_key_generate(&mut os_rng()).unwrap()).collect();
+            let plaintexts: [&[u8]; 3] = [b"first", b"", &[7; 100]];
+            let recipients: Vec<(&[u8], &[u8])> = keys
+                .iter()
+                .zip(plaintexts)
+                .map(|(k, p)| (k.public.as_slice(), p))
+                .collect();
+            let each = cs.hpke_seal_each(&recipients, &info, b"aad", &mut Replay(0)).unwrap();
+            let mut replay = Replay(0);
+            for ((key, plaintext), sealed) in keys.iter().zip(plaintexts).zip(&each) {
+                let one = cs
+                    .hpke_seal(&key.public, &info, b"aad", plaintext, &mut replay)
+                    .unwrap();
+                assert_eq!(&one, sealed, "{:?}", cs.cipher_suite());
+                let opened = cs.hpke_open(key.private.as_bytes(), sealed, &info, b"aad").unwrap();
+                assert_eq!(opened, plaintext);
+            }
+            assert_eq!(
+                cs.hpke_seal_each(&[(b"not a key", b"x")], &info, b"", &mut os_rng()),
+                Err(CryptoError::InvalidKey)
+            );
+        }
     }
 
     #[test]

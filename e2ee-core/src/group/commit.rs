@@ -25,7 +25,7 @@ use crate::ratchet_tree::RatchetTree;
 use crate::transcript;
 use crate::tree_math::LeafIndex;
 use crate::treekem::{CreatedUpdatePath, TreeKemPrivate, UpdatePathParams, create_update_path};
-use crate::welcome::SignedGroupInfo;
+use crate::welcome::{Joiner, SignedGroupInfo};
 
 /// What [`Group::commit`] commits, and how it is sent.
 #[derive(Clone, Debug)]
@@ -383,20 +383,28 @@ fn welcome(
     let psk_secret = prepared.psk_secret.as_ref().map(Secret::as_bytes);
     let key_schedule = WelcomeSchedule::new(cs, joiner_secret, psk_secret)?;
     let sealed = group_info.seal(cs, &key_schedule)?;
-    let mut secrets = Vec::with_capacity(prepared.applied.added.len());
-    for (leaf, key_package) in &prepared.applied.added {
+    let added = &prepared.applied.added;
+    let mut group_secrets = Vec::with_capacity(added.len());
+    let mut refs = Vec::with_capacity(added.len());
+    for (leaf, key_package) in added {
         let path_secret = prepared.path.as_ref().and_then(|p| p.path_secret_for(*leaf));
-        let group_secrets = GroupSecrets {
+        group_secrets.push(GroupSecrets {
             joiner_secret: joiner_secret.into(),
             path_secret: path_secret.map(|s| PathSecret {
                 path_secret: s.as_bytes().into(),
             }),
             psks: prepared.applied.psks.clone(),
-        };
-        let kp_ref = key_package_ref(cs, key_package)?;
-        let init_key = key_package.init_key.as_slice();
-        secrets.push(sealed.seal_group_secrets(cs, &kp_ref, init_key, &group_secrets, rng)?);
+        });
+        refs.push(key_package_ref(cs, key_package)?);
     }
+    let joiners: Vec<_> = (added.iter().zip(&refs).zip(&group_secrets))
+        .map(|(((_, key_package), kp_ref), secrets)| Joiner {
+            key_package_ref: kp_ref,
+            init_key: key_package.init_key.as_slice(),
+            secrets,
+        })
+        .collect();
+    let secrets = sealed.seal_group_secrets(cs, &joiners, rng)?;
     Ok(Welcome {
         cipher_suite: cs.cipher_suite(),
         secrets,

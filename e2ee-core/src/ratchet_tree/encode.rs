@@ -12,6 +12,24 @@ use alloc::vec::Vec;
 use crate::codec::{CodecError, SerializeBytes, VLBytes, write_opaque, write_varint_length};
 use crate::messages::{Capabilities, Credential, CredentialType, LeafNode, LeafNodeSource, Node, NodeType, ParentNode};
 
+/// Appends the encoding of `nodes` (`optional<Node>` each, §12.4.3.3) to
+/// `out`.
+pub(super) fn write_optional_nodes<'a>(
+    out: &mut Vec<u8>,
+    nodes: impl Iterator<Item = Option<&'a Node>>,
+) -> Result<(), CodecError> {
+    for node in nodes {
+        match node {
+            None => out.push(0),
+            Some(node) => {
+                out.push(1);
+                write_node(out, node)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Appends the encoding of `node` (`Node`, §12.4.3.3) to `out`.
 pub(super) fn write_node(out: &mut Vec<u8>, node: &Node) -> Result<(), CodecError> {
     out.push(node.node_type() as u8);
@@ -101,6 +119,16 @@ mod tests {
         assert_eq!(fast, node.tls_serialize_bytes().unwrap(), "{node:?}");
     }
 
+    /// A large tree, parents with unmerged leaves among its nodes: the
+    /// same bytes.
+    #[test]
+    fn a_large_tree_encodes_as_derived() {
+        let members: Vec<u32> = (0..2500).collect();
+        let tree = super::super::tests::tree_of(4096, &members, &[(1, &[]), (4095, &[7, 3000])]);
+        let derived = crate::codec::encode(&tree.to_nodes()).unwrap();
+        assert_eq!(tree.encode().unwrap(), derived);
+    }
+
     #[test]
     fn writers_match_the_derived_encoding() {
         let tree = committed_tree();
@@ -119,6 +147,11 @@ mod tests {
             assert_eq!(derived[0] >> 6, varint_prefix);
             assert_eq!(tree.encode().unwrap(), derived);
         }
+        // The guess of the size covers a tree of like leaves (no copy on
+        // the way) without reserving much more.
+        let encoded = trees[2].encode().unwrap();
+        let spare = encoded.capacity() - encoded.len();
+        assert!(spare <= encoded.len() / 8, "{spare} spare for {}", encoded.len());
         // A large first leaf does not make the encoder reserve its size per
         // member: the guess is bounded.
         let mut tree = super::super::tests::tree_of(256, &members, &[]);

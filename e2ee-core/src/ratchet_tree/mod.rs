@@ -137,34 +137,25 @@ impl RatchetTree {
         self.wire_nodes().map(|n| n.cloned()).collect()
     }
 
-    /// The most bytes per leaf that [`Self::encode`] reserves ahead; a basic
-    /// credential's leaf is about 180. Larger leaves grow the buffer.
-    const MAX_GUESSED_LEAF: usize = 512;
+    /// The most bytes per node that [`Self::encode`] counts when it guesses
+    /// the encoding's size; a basic credential's leaf is about 180. Larger
+    /// nodes grow the buffer.
+    const MAX_GUESSED_NODE: usize = 512;
+
+    /// How many nodes [`Self::encode`] measures to guess the encoding's size.
+    const SIZE_SAMPLES: usize = 64;
 
     /// The `ratchet_tree` encoding of the tree (§12.4.3.3): the same bytes
     /// as encoding [`Self::to_nodes`], without copying the nodes.
     pub fn encode(&self) -> Result<Vec<u8>, CodecError> {
         // The nodes are written after room for the longest varint length,
         // filled in at the end: measuring every node first costs a pass
-        // over the tree. The capacity is a guess: every leaf the size of
-        // the first, every parent blank. The first leaf is any member's
-        // choice, so its size counts up to a bound: one large leaf must not
-        // make every encoding reserve that much per member.
-        let nodes = self.wire_nodes().count();
-        let leaf = self
-            .leaf(LeafIndex(0))
-            .map_or(0, |l| 1 + l.tls_serialized_len().min(Self::MAX_GUESSED_LEAF));
-        let mut out = Vec::with_capacity(4 + nodes.div_ceil(2) * (1 + leaf) + nodes / 2);
+        // over the tree.
+        let mut out = Vec::new();
+        // A guess too large to reserve is no reason to fail: the buffer grows.
+        let _ = out.try_reserve(self.guessed_encoding_len().saturating_add(4));
         out.extend_from_slice(&[0; 4]);
-        for node in self.wire_nodes() {
-            match node {
-                None => out.push(0),
-                Some(node) => {
-                    out.push(1);
-                    encode::write_node(&mut out, node)?;
-                }
-            }
-        }
+        encode::write_optional_nodes(&mut out, self.wire_nodes())?;
         let mut length = Vec::with_capacity(4);
         codec::write_varint_length(out.len() - 4, &mut length)?;
         // The minimal varint is 4 bytes long for anything over 16 KiB;
@@ -172,6 +163,24 @@ impl RatchetTree {
         out.drain(..4 - length.len());
         out[..length.len()].copy_from_slice(&length);
         Ok(out)
+    }
+
+    /// A guess of the encoded nodes' length that a large tree rarely
+    /// exceeds (exceeding it copies the buffer): evenly spaced nodes,
+    /// leaves and parents alike, measured, and 1/16 to spare. Each counts
+    /// up to a bound, so a few members' large leaves cannot make every
+    /// encoding reserve their size per node.
+    fn guessed_encoding_len(&self) -> usize {
+        let nodes = self.wire_nodes().count();
+        // An odd step, so the samples alternate between leaves (even
+        // indices) and parents.
+        let step = (nodes / Self::SIZE_SAMPLES) | 1;
+        let (count, bytes) = self.wire_nodes().step_by(step).fold((0, 0), |(count, bytes), node| {
+            let size = node.map_or(0, |n| n.tls_serialized_len().min(Self::MAX_GUESSED_NODE));
+            (count + 1, bytes + 1 + size)
+        });
+        let guess = nodes.saturating_mul(bytes / count.max(1));
+        guess.saturating_add(guess / 16)
     }
 
     /// The nodes up to the last non-blank one.

@@ -1,0 +1,83 @@
+//! HPKE's key schedule in base mode (RFC 9180 §5.1), for sealing to many
+//! recipients under one info.
+//!
+//! The `hpke` crate hashes the info for every seal (`info_hash`). A
+//! Welcome's info holds the whole encrypted GroupInfo (with the tree), so
+//! a Commit adding k members to a group of n hashed k copies of an
+//! O(n) buffer: adding every member of a large group at once was
+//! quadratic. [`BaseSchedule`] hashes the info once and derives each
+//! recipient's AEAD key and nonce from its KEM shared secret; the KEM
+//! (the `hpke` crate's) and the AEAD (the suite's) stay the callers'. The
+//! tests check the result against the `hpke` crate's own SealBase.
+
+use alloc::vec::Vec;
+
+use super::{CipherSuiteProvider, CryptoError, Secret};
+
+/// `mode_base` (RFC 9180 §5.1, Table 1).
+const MODE_BASE: u8 = 0x00;
+
+/// `key_schedule_context` for one info, and the suite to derive with.
+pub(super) struct BaseSchedule<'a> {
+    /// Its HKDF is the HPKE KDF: in every MLS cipher suite, HPKE's KDF is
+    /// the suite's.
+    cs: &'a dyn CipherSuiteProvider,
+    /// `"HPKE" || I2OSP(kem_id, 2) || I2OSP(kdf_id, 2) || I2OSP(aead_id, 2)`.
+    suite_id: [u8; 10],
+    /// `mode || psk_id_hash || info_hash`.
+    context: Vec<u8>,
+}
+
+impl<'a> BaseSchedule<'a> {
+    /// The schedule of the HPKE suite `(kem_id, kdf_id, aead_id)` under
+    /// `info`, with no PSK (base mode).
+    pub(super) fn new(cs: &'a dyn CipherSuiteProvider, ids: [u16; 3], info: &[u8]) -> Self {
+        let mut suite_id = [0; 10];
+        suite_id[..4].copy_from_slice(b"HPKE");
+        for (slot, id) in suite_id[4..].chunks_exact_mut(2).zip(ids) {
+            slot.copy_from_slice(&id.to_be_bytes());
+        }
+        let mut schedule = Self {
+            cs,
+            suite_id,
+            context: Vec::new(),
+        };
+        let psk_id_hash = schedule.labeled_extract(b"", b"psk_id_hash", b"");
+        let info_hash = schedule.labeled_extract(b"", b"info_hash", info);
+        schedule.context = [&[MODE_BASE], psk_id_hash.as_bytes(), info_hash.as_bytes()].concat();
+        schedule
+    }
+
+    /// The AEAD key and base nonce of a context set up with `shared_secret`
+    /// (`KeySchedule`, the exporter secret left out). A single-shot seal
+    /// uses the base nonce itself (sequence number 0).
+    pub(super) fn key_and_nonce(&self, shared_secret: &[u8]) -> Result<(Secret, Secret), CryptoError> {
+        // The PSK of base mode is empty.
+        let secret = self.labeled_extract(shared_secret, b"secret", b"");
+        let key = self.labeled_expand(&secret, b"key", self.cs.aead_key_len())?;
+        let nonce = self.labeled_expand(&secret, b"base_nonce", self.cs.aead_nonce_len())?;
+        Ok((key, nonce))
+    }
+
+    /// `LabeledExtract(salt, label, ikm)` (RFC 9180 §4). The labelled
+    /// input holds no secret here (the shared secret is the salt), so it
+    /// is not zeroized.
+    fn labeled_extract(&self, salt: &[u8], label: &[u8], ikm: &[u8]) -> Secret {
+        let labeled = [b"HPKE-v1", &self.suite_id[..], label, ikm].concat();
+        self.cs.kdf_extract(salt, &labeled)
+    }
+
+    /// `LabeledExpand(prk, label, key_schedule_context, len)` (RFC 9180 §4).
+    fn labeled_expand(&self, prk: &Secret, label: &[u8], len: usize) -> Result<Secret, CryptoError> {
+        let length = u16::try_from(len).map_err(|_| CryptoError::InvalidLength)?;
+        let info = [
+            &length.to_be_bytes()[..],
+            b"HPKE-v1",
+            &self.suite_id,
+            label,
+            &self.context,
+        ]
+        .concat();
+        self.cs.kdf_expand(prk.as_bytes(), &info, len)
+    }
+}

@@ -1,0 +1,132 @@
+//! Work split over the available cores (the `parallel` feature): a slice
+//! in one contiguous share per core, each share on its own scoped thread
+//! and the first on the calling one, with the results in order. Used where
+//! a large group makes one operation do thousands of like steps: batch
+//! signature verification, HPKE to many keys.
+
+use alloc::vec::Vec;
+
+use rand_core::SeedableRng;
+use zeroize::Zeroizing;
+
+use crate::crypto::Rng;
+
+/// `items` in contiguous shares, one per available core, but no more
+/// shares than would give each `min_per_share` items (below that, starting
+/// a thread costs more than it saves): one share if the items are few. An
+/// empty slice is one empty share.
+pub(crate) fn shares<T>(items: &[T], min_per_share: usize) -> Vec<&[T]> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let count = cores.min(items.len() / min_per_share.max(1)).max(1);
+    if items.is_empty() {
+        return Vec::from([items]);
+    }
+    items.chunks(items.len().div_ceil(count)).collect()
+}
+
+/// Runs `work` on each of `shares`, the first on this thread and every
+/// other on a thread of its own; returns the results in the shares' order.
+/// A panic on a thread is passed on: the same work on one thread would
+/// have panicked.
+pub(crate) fn run<S: Send, R: Send>(shares: Vec<S>, work: impl Fn(S) -> R + Sync) -> Vec<R> {
+    let work = &work;
+    std::thread::scope(|scope| {
+        let mut shares = shares.into_iter();
+        let first = shares.next();
+        let others: Vec<_> = shares.map(|share| scope.spawn(move || work(share))).collect();
+        let mut results = Vec::with_capacity(others.len() + 1);
+        results.extend(first.map(work));
+        for thread in others {
+            results.push(thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        results
+    })
+}
+
+/// `work` on `items` in [`shares`], results concatenated in order; each
+/// share draws from its own generator (ChaCha20, keyed with 32 bytes drawn
+/// from `rng`), as threads cannot share the caller's. With one share,
+/// `work` runs here on `rng` itself.
+pub(crate) fn run_with_rngs<T: Sync, R: Send, E: Send>(
+    items: &[T],
+    min_per_share: usize,
+    rng: &mut Rng<'_>,
+    work: impl Fn(&[T], &mut Rng<'_>) -> Result<Vec<R>, E> + Sync,
+) -> Result<Vec<R>, E> {
+    let shares = shares(items, min_per_share);
+    if shares.len() == 1 {
+        return work(items, rng);
+    }
+    let seeded: Vec<_> = shares.into_iter().map(|share| (share, seed(rng))).collect();
+    let results = run(seeded, |(share, seed)| {
+        work(share, &mut chacha20::ChaCha20Rng::from_seed(*seed))
+    });
+    results
+        .into_iter()
+        .try_fold(Vec::with_capacity(items.len()), |mut all, share| {
+            all.extend(share?);
+            Ok(all)
+        })
+}
+
+/// 32 bytes from `rng`, to key one thread's generator.
+fn seed(rng: &mut Rng<'_>) -> Zeroizing<[u8; 32]> {
+    let mut seed = Zeroizing::new([0u8; 32]);
+    rand_core::Rng::fill_bytes(rng, seed.as_mut());
+    seed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_cover_the_items_in_order() {
+        let items: Vec<u32> = (0..1001).collect();
+        for min in [1, 10, 500, 2000] {
+            let shares = shares(&items, min);
+            assert_eq!(shares.concat(), items);
+            let sums = run(shares, |s| s.iter().sum::<u32>());
+            assert_eq!(sums.iter().sum::<u32>(), items.iter().sum::<u32>());
+        }
+        assert_eq!(shares(&items, 2000).len(), 1);
+        assert_eq!(shares::<u32>(&[], 4), [&[] as &[u32]]);
+    }
+
+    #[test]
+    fn results_keep_the_order_of_the_shares() {
+        assert_eq!(run((0..5).collect(), |i: u32| i * 10), [0, 10, 20, 30, 40]);
+    }
+
+    /// Every item is worked on once, in order, whatever the sharing; an
+    /// error from any share is the result.
+    #[test]
+    fn shares_with_generators_concatenate_in_order() {
+        let items: Vec<u32> = (0..5000).collect();
+        let mut rng = crate::crypto::os_rng();
+        let drawn = run_with_rngs(&items, 100, &mut rng, |share, rng| {
+            Ok::<_, ()>(
+                share
+                    .iter()
+                    .map(|&i| (i, rand_core::Rng::next_u32(rng)))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .unwrap();
+        assert_eq!(drawn.iter().map(|(i, _)| *i).collect::<Vec<_>>(), items);
+        let failed = run_with_rngs(&items, 100, &mut rng, |share, _| {
+            if share.contains(&4999) {
+                Err(4999)
+            } else {
+                Ok(share.to_vec())
+            }
+        });
+        assert_eq!(failed, Err(4999));
+    }
+
+    #[test]
+    #[should_panic(expected = "share 2")]
+    fn a_panic_on_another_thread_is_passed_on() {
+        run((0..3).collect(), |i: u32| assert!(i != 2, "share {i}"));
+    }
+}
