@@ -196,10 +196,10 @@ fn seal_share(
     joiners: &[Joiner<'_>],
     rng: &mut Rng<'_>,
 ) -> Result<Vec<EncryptedGroupSecrets>, WelcomeError> {
-    let plaintexts = joiners
-        .iter()
-        .map(|j| encode(j.secrets).map(Secret::new))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut plaintexts = Vec::with_capacity(joiners.len());
+    for joiner in joiners {
+        plaintexts.push(Secret::new(encode(joiner.secrets)?));
+    }
     let recipients: Vec<(&[u8], &[u8])> = joiners
         .iter()
         .zip(&plaintexts)

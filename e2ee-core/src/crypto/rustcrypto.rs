@@ -66,6 +66,43 @@ impl<K, HA, A, H, S> Suite<K, HA, A, H, S> {
     }
 }
 
+/// HPKE SealBase on the suite's parts: the KEM from the `hpke` crate, the
+/// key schedule from `hpke_base` (so several seals can share one hash of
+/// their info; a test checks the result equals the crate's own SealBase),
+/// the suite's AEAD.
+impl<K, HA, A, H, S> Suite<K, HA, A, H, S>
+where
+    Self: CipherSuiteProvider,
+    K: KemTrait,
+    HA: hpke::aead::Aead,
+    H: HashFunction,
+{
+    /// The key schedule of this suite's HPKE under `info`.
+    fn hpke_schedule(&self, info: &[u8]) -> BaseSchedule<'_> {
+        let ids = [K::KEM_ID, <H::HpkeKdf as hpke::kdf::Kdf>::KDF_ID, HA::AEAD_ID];
+        BaseSchedule::new(self, ids, info)
+    }
+
+    /// SealBase of `plaintext` to `public_key` under `schedule`.
+    fn seal_to(
+        &self,
+        schedule: &BaseSchedule<'_>,
+        public_key: &[u8],
+        aad: &[u8],
+        plaintext: &[u8],
+        rng: &mut Rng<'_>,
+    ) -> Result<HpkeCiphertext, CryptoError> {
+        let pk = K::PublicKey::from_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
+        let (shared_secret, enc) =
+            K::encap_with_rng(&pk, None, &mut &mut *rng).map_err(|_| CryptoError::EncryptionFailed)?;
+        let (key, nonce) = schedule.key_and_nonce(&shared_secret.0)?;
+        Ok(HpkeCiphertext {
+            kem_output: enc.to_bytes().to_vec().into(),
+            ciphertext: self.aead_seal(key.as_bytes(), nonce.as_bytes(), aad, plaintext)?.into(),
+        })
+    }
+}
+
 impl<K, HA, A, H, S> CipherSuiteProvider for Suite<K, HA, A, H, S>
 where
     K: KemTrait,
@@ -147,20 +184,7 @@ where
         plaintext: &[u8],
         rng: &mut Rng<'_>,
     ) -> Result<HpkeCiphertext, CryptoError> {
-        let pk = K::PublicKey::from_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
-        let (enc, ct) = hpke::single_shot_seal_with_rng::<HA, H::HpkeKdf, K>(
-            &OpModeS::Base,
-            &pk,
-            info,
-            plaintext,
-            aad,
-            &mut &mut *rng,
-        )
-        .map_err(|_| CryptoError::EncryptionFailed)?;
-        Ok(HpkeCiphertext {
-            kem_output: enc.to_bytes().to_vec().into(),
-            ciphertext: ct.into(),
-        })
+        self.seal_to(&self.hpke_schedule(info), public_key, aad, plaintext, rng)
     }
 
     fn hpke_seal_each(
@@ -171,21 +195,12 @@ where
         rng: &mut Rng<'_>,
     ) -> Result<Vec<HpkeCiphertext>, CryptoError> {
         // The info hashed once for all recipients (see `hpke_base`).
-        let ids = [K::KEM_ID, <H::HpkeKdf as hpke::kdf::Kdf>::KDF_ID, HA::AEAD_ID];
-        let schedule = BaseSchedule::new(self, ids, info);
-        recipients
-            .iter()
-            .map(|(public_key, plaintext)| {
-                let pk = K::PublicKey::from_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
-                let (shared_secret, enc) =
-                    K::encap_with_rng(&pk, None, &mut &mut *rng).map_err(|_| CryptoError::EncryptionFailed)?;
-                let (key, nonce) = schedule.key_and_nonce(&shared_secret.0)?;
-                Ok(HpkeCiphertext {
-                    kem_output: enc.to_bytes().to_vec().into(),
-                    ciphertext: self.aead_seal(key.as_bytes(), nonce.as_bytes(), aad, plaintext)?.into(),
-                })
-            })
-            .collect()
+        let schedule = self.hpke_schedule(info);
+        let mut sealed = Vec::with_capacity(recipients.len());
+        for (public_key, plaintext) in recipients {
+            sealed.push(self.seal_to(&schedule, public_key, aad, plaintext, rng)?);
+        }
+        Ok(sealed)
     }
 
     fn hpke_open(
@@ -564,13 +579,35 @@ mod tests {
 
     impl rand_core::TryCryptoRng for Replay {}
 
-    /// Sealing to many under one info (its hash computed once) gives
-    /// exactly what the `hpke` crate's SealBase gives with the same
-    /// ephemeral keys, and each recipient opens its own plaintext.
+    /// The `hpke` crate's own SealBase, the reference for ours.
+    fn crate_seal<HA: hpke::aead::Aead, Kdf: hpke::kdf::Kdf, K: KemTrait>(
+        public_key: &[u8],
+        info: &[u8],
+        plaintext: &[u8],
+        rng: &mut Replay,
+    ) -> HpkeCiphertext {
+        let pk = K::PublicKey::from_bytes(public_key).unwrap();
+        let (enc, ct) =
+            hpke::single_shot_seal_with_rng::<HA, Kdf, K>(&OpModeS::Base, &pk, info, plaintext, b"aad", rng).unwrap();
+        HpkeCiphertext {
+            kem_output: enc.to_bytes().to_vec().into(),
+            ciphertext: ct.into(),
+        }
+    }
+
+    /// Our SealBase (its info hashed once for many recipients) gives exactly
+    /// what the `hpke` crate's gives with the same ephemeral keys, alone or
+    /// to many, and each recipient opens its own plaintext.
     #[test]
-    fn seal_each_is_the_crates_seal_base() {
+    fn seal_is_the_crates_seal_base() {
         let info = vec![0x5a; 70_000];
         for cs in suites() {
+            let reference = match cs.cipher_suite().0 {
+                1 => crate_seal::<hpke::aead::AesGcm128, hpke::kdf::HkdfSha256, X25519>,
+                2 => crate_seal::<hpke::aead::AesGcm128, hpke::kdf::HkdfSha256, P256Kem>,
+                3 => crate_seal::<hpke::aead::ChaCha20Poly1305, hpke::kdf::HkdfSha256, X25519>,
+                other => panic!("suite {other} has no reference here"),
+            };
             let keys: Vec<_> = (0..3).map(|_| cs.kem_key_generate(&mut os_rng()).unwrap()).collect();
             let plaintexts: [&[u8]; 3] = [b"first", b"", &[7; 100]];
             let recipients: Vec<(&[u8], &[u8])> = keys
@@ -579,12 +616,12 @@ mod tests {
                 .map(|(k, p)| (k.public.as_slice(), p))
                 .collect();
             let each = cs.hpke_seal_each(&recipients, &info, b"aad", &mut Replay(0)).unwrap();
-            let mut replay = Replay(0);
+            let (mut ours, mut theirs) = (Replay(0), Replay(0));
             for ((key, plaintext), sealed) in keys.iter().zip(plaintexts).zip(&each) {
-                let one = cs
-                    .hpke_seal(&key.public, &info, b"aad", plaintext, &mut replay)
-                    .unwrap();
-                assert_eq!(&one, sealed, "{:?}", cs.cipher_suite());
+                let expected = reference(&key.public, &info, plaintext, &mut theirs);
+                assert_eq!(sealed, &expected, "{:?}", cs.cipher_suite());
+                let one = cs.hpke_seal(&key.public, &info, b"aad", plaintext, &mut ours).unwrap();
+                assert_eq!(one, expected, "{:?}", cs.cipher_suite());
                 let opened = cs.hpke_open(key.private.as_bytes(), sealed, &info, b"aad").unwrap();
                 assert_eq!(opened, plaintext);
             }
