@@ -29,11 +29,13 @@ step "tests: cargo test --workspace (all but the IETF vector runner)"
 cargo test --workspace -- --skip ietf_test_vectors --exact
 
 # No workspace crate turns on e2ee-core's `parallel` feature, so its code
-# paths (batch verification, HPKE to many keys, tree encoding and validation
-# on several threads) are linted and unit-tested here.
-step "e2ee-core with the parallel feature: clippy and unit tests"
+# paths (batch verification, HPKE to many keys and a Welcome to many joiners,
+# tree validation beside the signatures, on several threads) are linted and
+# tested here: the unit tests, and the large-group test, whose sizes reach
+# those paths.
+step "e2ee-core with the parallel feature: clippy, unit tests, large group"
 cargo clippy -p e2ee-core --features parallel --all-targets -- -D warnings
-cargo test -p e2ee-core --features parallel --lib
+cargo test -p e2ee-core --features parallel --lib --test large_group
 
 # Before the bindings: their chat-samples test uses the npm package this builds.
 step "WebAssembly: bash e2ee-wasm/test.sh (npm package, Node, packed install, Chromium, web chat end to end)"

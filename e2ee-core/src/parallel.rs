@@ -6,6 +6,8 @@
 
 use alloc::vec::Vec;
 
+use std::sync::{Mutex, PoisonError};
+
 use rand_core::SeedableRng;
 use zeroize::Zeroizing;
 
@@ -26,18 +28,40 @@ pub(crate) fn shares<T>(items: &[T], min_per_share: usize) -> Vec<&[T]> {
 
 /// Runs `work` on each of `shares`, the first on this thread and every
 /// other on a thread of its own; returns the results in the shares' order.
-/// A panic on a thread is passed on: the same work on one thread would
-/// have panicked.
+/// A share whose thread cannot be started (the system is out of threads
+/// or memory) runs on this thread instead. A panic on a thread is passed
+/// on: the same work on one thread would have panicked.
 pub(crate) fn run<S: Send, R: Send>(shares: Vec<S>, work: impl Fn(S) -> R + Sync) -> Vec<R> {
+    run_on(shares, work, std::thread::Builder::new)
+}
+
+/// [`run`], with threads from `builder`.
+fn run_on<S: Send, R: Send>(
+    shares: Vec<S>,
+    work: impl Fn(S) -> R + Sync,
+    builder: fn() -> std::thread::Builder,
+) -> Vec<R> {
+    // Each share waits in a slot, so one whose thread failed to start is
+    // still here to run.
+    let slots: Vec<Mutex<Option<S>>> = shares.into_iter().map(|s| Mutex::new(Some(s))).collect();
     let work = &work;
+    let take = |slot: &Mutex<Option<S>>| slot.lock().unwrap_or_else(PoisonError::into_inner).take().map(work);
     std::thread::scope(|scope| {
-        let mut shares = shares.into_iter();
-        let first = shares.next();
-        let others: Vec<_> = shares.map(|share| scope.spawn(move || work(share))).collect();
-        let mut results = Vec::with_capacity(others.len() + 1);
-        results.extend(first.map(work));
-        for thread in others {
-            results.push(thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        let Some((first, others)) = slots.split_first() else {
+            return Vec::new();
+        };
+        let threads: Vec<_> = others
+            .iter()
+            .map(|slot| builder().spawn_scoped(scope, move || take(slot)).ok())
+            .collect();
+        let mut results = Vec::with_capacity(slots.len());
+        results.extend(take(first));
+        for (slot, thread) in others.iter().zip(threads) {
+            let result = match thread {
+                Some(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                None => take(slot),
+            };
+            results.extend(result);
         }
         results
     })
@@ -122,6 +146,17 @@ mod tests {
             }
         });
         assert_eq!(failed, Err(4999));
+    }
+
+    /// Threads that cannot start (here: a stack larger than the address
+    /// space) leave their shares to this thread; nothing is lost.
+    #[test]
+    fn shares_without_a_thread_run_here() {
+        let huge = || std::thread::Builder::new().stack_size(usize::MAX / 2);
+        let here = std::thread::current().id();
+        let ran = run_on((0..4).collect(), |i: u32| (i, std::thread::current().id()), huge);
+        assert_eq!(ran.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 1, 2, 3]);
+        assert!(ran.iter().all(|(_, id)| *id == here));
     }
 
     #[test]

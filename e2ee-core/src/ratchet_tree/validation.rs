@@ -54,13 +54,19 @@ impl RatchetTree {
         let mut copy = self.clone();
         let messages = self.leaf_signed_messages(&params.leaf);
         let (this, cs) = (&*self, params.leaf.cs);
-        let (structure, signatures) = std::thread::scope(|scope| {
-            let batch = scope.spawn(|| messages.is_some_and(|m| this.leaf_signatures_verify(cs, &m)));
-            (copy.check_structure(params), batch.join())
+        let verify = || messages.as_ref().is_some_and(|m| this.leaf_signatures_verify(cs, m));
+        let (structure, signatures_verify) = std::thread::scope(|scope| {
+            // A thread that cannot start leaves the batch to this one.
+            let batch = std::thread::Builder::new().spawn_scoped(scope, verify).ok();
+            let structure = copy.check_structure(params);
+            let signatures = match batch {
+                Some(batch) => batch.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                None => verify(),
+            };
+            (structure, signatures)
         });
         *self = copy;
         structure?;
-        let signatures_verify = signatures.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         self.validate_leaves(&params.leaf, signatures_verify)
     }
 
