@@ -28,7 +28,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::codec::{self, CodecError, TlsDeserializeBytes, TlsSerializeBytes, TlsSize};
-use crate::crypto::{CipherSuiteProvider, CryptoError, HpkeCiphertext, KeyPair, Rng, Secret};
+use crate::crypto::{self, CipherSuiteProvider, CryptoError, HpkeCiphertext, KeyPair, Rng, Secret};
 use crate::messages::{GroupContext, LeafNode, LeafNodeSource, ParentNode, UpdatePath, UpdatePathNode};
 use crate::ratchet_tree::{RatchetTree, TreeError};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
@@ -591,15 +591,15 @@ impl PathSecretSealer<'_> {
         self.seal_each(keys, rng)
     }
 
-    /// Encrypts `path_secret` to each of `keys`, one after the other.
+    /// Encrypts `path_secret` to each of `keys`, one after the other
+    /// (EncryptWithLabel, "UpdatePathNode"): one HPKE call for all, as they
+    /// share the EncryptContext, so it is hashed once.
     fn seal_each(&self, keys: &[&[u8]], rng: &mut Rng<'_>) -> Result<Vec<HpkeCiphertext>, CryptoError> {
         let secret = self.path_secret.as_bytes();
-        keys.iter()
-            .map(|key| {
-                self.cs
-                    .encrypt_with_label(key, UPDATE_PATH_NODE_LABEL, self.context, secret, rng)
-            })
-            .collect()
+        let mut info = crypto::encrypt_context_header(UPDATE_PATH_NODE_LABEL, self.context.len())?;
+        info.extend_from_slice(self.context);
+        let recipients: Vec<(&[u8], &[u8])> = keys.iter().map(|key| (*key, secret)).collect();
+        self.cs.hpke_seal_each(&recipients, &info, &[], rng)
     }
 }
 
