@@ -599,7 +599,7 @@ impl PathSecretSealer<'_> {
         let mut info = crypto::encrypt_context_header(UPDATE_PATH_NODE_LABEL, self.context.len())?;
         info.extend_from_slice(self.context);
         let recipients: Vec<(&[u8], &[u8])> = keys.iter().map(|key| (*key, secret)).collect();
-        self.cs.hpke_seal_each(&recipients, &info, &[], rng)
+        crypto::hpke_seal_all(self.cs, &recipients, &info, rng)
     }
 }
 

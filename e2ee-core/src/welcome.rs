@@ -205,7 +205,7 @@ fn seal_share(
         .zip(&plaintexts)
         .map(|(j, plaintext)| (j.init_key, plaintext.as_bytes()))
         .collect();
-    let sealed = cs.hpke_seal_each(&recipients, encrypt_context, &[], rng)?;
+    let sealed = crypto::hpke_seal_all(cs, &recipients, encrypt_context, rng)?;
     Ok(joiners
         .iter()
         .zip(sealed)

@@ -475,6 +475,22 @@ pub(crate) fn encrypt_context_header(label: &[u8], context_len: usize) -> Result
     labelled_header(b"MLS 1.0 ", label, context_len, 0)
 }
 
+/// [`CipherSuiteProvider::hpke_seal_each`], checked to give one ciphertext
+/// per recipient: a provider that returned fewer would leave a joiner of a
+/// Welcome, or a node of an UpdatePath, silently without its secret.
+pub(crate) fn hpke_seal_all(
+    cs: &dyn CipherSuiteProvider,
+    recipients: &[(&[u8], &[u8])],
+    info: &[u8],
+    rng: &mut Rng<'_>,
+) -> Result<Vec<HpkeCiphertext>, CryptoError> {
+    let sealed = cs.hpke_seal_each(recipients, info, &[], rng)?;
+    if sealed.len() != recipients.len() {
+        return Err(CryptoError::EncryptionFailed);
+    }
+    Ok(sealed)
+}
+
 /// The index of the first of `checks` that `verify` rejects.
 pub(crate) fn first_rejected<E>(
     checks: &[SignatureCheck<'_>],
