@@ -45,7 +45,11 @@ fn run_on<S: Send, R: Send>(
     // still here to run.
     let slots: Vec<Mutex<Option<S>>> = shares.into_iter().map(|s| Mutex::new(Some(s))).collect();
     let work = &work;
-    let take = |slot: &Mutex<Option<S>>| slot.lock().unwrap_or_else(PoisonError::into_inner).take().map(work);
+    let take = |slot: &Mutex<Option<S>>| {
+        // The lock is released before the work starts.
+        let share = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+        share.map(work)
+    };
     std::thread::scope(|scope| {
         let Some((first, others)) = slots.split_first() else {
             return Vec::new();
