@@ -47,7 +47,6 @@ pub mod group;
 pub mod key_package;
 pub mod key_schedule;
 pub mod messages;
-#[cfg(feature = "parallel")]
 mod parallel;
 pub mod psk;
 pub mod ratchet_tree;

@@ -2,17 +2,23 @@
 //! in one contiguous share per core, each share on its own scoped thread
 //! and the first on the calling one, with the results in order. Used where
 //! a large group makes one operation do thousands of like steps: batch
-//! signature verification, HPKE to many keys.
+//! signature verification, HPKE to many keys. Without the feature,
+//! [`run_with_rngs`] does the work on the calling thread, so its callers
+//! need no feature gates of their own.
 
 use alloc::vec::Vec;
 
+#[cfg(feature = "parallel")]
 use std::sync::{Mutex, PoisonError};
 
+#[cfg(feature = "parallel")]
 use rand_core::SeedableRng;
+#[cfg(feature = "parallel")]
 use zeroize::Zeroizing;
 
 use crate::crypto::Rng;
 
+#[cfg(feature = "parallel")]
 /// `items` in contiguous shares, one per available core, but no more
 /// shares than would give each `min_per_share` items (below that, starting
 /// a thread costs more than it saves): one share if the items are few. An
@@ -26,6 +32,7 @@ pub(crate) fn shares<T>(items: &[T], min_per_share: usize) -> Vec<&[T]> {
     items.chunks(items.len().div_ceil(count)).collect()
 }
 
+#[cfg(feature = "parallel")]
 /// Runs `work` on each of `shares`, the first on this thread and every
 /// other on a thread of its own; returns the results in the shares' order.
 /// A share whose thread cannot be started (the system is out of threads
@@ -35,6 +42,7 @@ pub(crate) fn run<S: Send, R: Send>(shares: Vec<S>, work: impl Fn(S) -> R + Sync
     run_on(shares, work, std::thread::Builder::new)
 }
 
+#[cfg(feature = "parallel")]
 /// [`run`], with threads from `builder`.
 fn run_on<S: Send, R: Send>(
     shares: Vec<S>,
@@ -71,6 +79,7 @@ fn run_on<S: Send, R: Send>(
     })
 }
 
+#[cfg(feature = "parallel")]
 /// `work` on `items` in [`shares`], results concatenated in order; each
 /// share draws from its own generator (ChaCha20, keyed with 32 bytes drawn
 /// from `rng`), as threads cannot share the caller's. With one share,
@@ -97,6 +106,19 @@ pub(crate) fn run_with_rngs<T: Sync, R: Send, E: Send>(
         })
 }
 
+/// `work` on all of `items` here, on `rng` (without the `parallel`
+/// feature).
+#[cfg(not(feature = "parallel"))]
+pub(crate) fn run_with_rngs<T, R, E>(
+    items: &[T],
+    _min_per_share: usize,
+    rng: &mut Rng<'_>,
+    work: impl Fn(&[T], &mut Rng<'_>) -> Result<Vec<R>, E>,
+) -> Result<Vec<R>, E> {
+    work(items, rng)
+}
+
+#[cfg(feature = "parallel")]
 /// 32 bytes from `rng`, to key one thread's generator.
 fn seed(rng: &mut Rng<'_>) -> Zeroizing<[u8; 32]> {
     let mut seed = Zeroizing::new([0u8; 32]);
@@ -108,6 +130,7 @@ fn seed(rng: &mut Rng<'_>) -> Zeroizing<[u8; 32]> {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "parallel")]
     #[test]
     fn shares_cover_the_items_in_order() {
         let items: Vec<u32> = (0..1001).collect();
@@ -121,6 +144,7 @@ mod tests {
         assert_eq!(shares::<u32>(&[], 4), [&[] as &[u32]]);
     }
 
+    #[cfg(feature = "parallel")]
     #[test]
     fn results_keep_the_order_of_the_shares() {
         assert_eq!(run((0..5).collect(), |i: u32| i * 10), [0, 10, 20, 30, 40]);
@@ -152,6 +176,7 @@ mod tests {
         assert_eq!(failed, Err(4999));
     }
 
+    #[cfg(feature = "parallel")]
     /// Threads that cannot start (here: a stack larger than the address
     /// space) leave their shares to this thread; nothing is lost.
     #[test]
@@ -163,6 +188,7 @@ mod tests {
         assert!(ran.iter().all(|(_, id)| *id == here));
     }
 
+    #[cfg(feature = "parallel")]
     #[test]
     #[should_panic(expected = "share 2")]
     fn a_panic_on_another_thread_is_passed_on() {

@@ -583,23 +583,15 @@ impl PathSecretSealer<'_> {
     /// from `rng`.
     fn seal_to_all(&self, keys: &[&[u8]], rng: &mut Rng<'_>) -> Result<Vec<HpkeCiphertext>, CryptoError> {
         // Below this per thread, starting threads costs more than it saves.
-        #[cfg(feature = "parallel")]
         const MIN_PER_THREAD: usize = 32;
-        #[cfg(feature = "parallel")]
-        return crate::parallel::run_with_rngs(keys, MIN_PER_THREAD, rng, |share, rng| self.seal_each(share, rng));
-        #[cfg(not(feature = "parallel"))]
-        self.seal_each(keys, rng)
-    }
-
-    /// Encrypts `path_secret` to each of `keys`, one after the other
-    /// (EncryptWithLabel, "UpdatePathNode"): one HPKE call for all, as they
-    /// share the EncryptContext, so it is hashed once.
-    fn seal_each(&self, keys: &[&[u8]], rng: &mut Rng<'_>) -> Result<Vec<HpkeCiphertext>, CryptoError> {
+        // EncryptWithLabel, "UpdatePathNode": one EncryptContext for all the
+        // keys, so each HPKE call below hashes it once for its share.
+        let info = crypto::encrypt_context(UPDATE_PATH_NODE_LABEL, self.context)?;
         let secret = self.path_secret.as_bytes();
-        let mut info = crypto::encrypt_context_header(UPDATE_PATH_NODE_LABEL, self.context.len())?;
-        info.extend_from_slice(self.context);
-        let recipients: Vec<(&[u8], &[u8])> = keys.iter().map(|key| (*key, secret)).collect();
-        crypto::hpke_seal_all(self.cs, &recipients, &info, rng)
+        crate::parallel::run_with_rngs(keys, MIN_PER_THREAD, rng, |share, rng| {
+            let recipients: Vec<(&[u8], &[u8])> = share.iter().map(|key| (*key, secret)).collect();
+            crypto::hpke_seal_all(self.cs, &recipients, &info, rng)
+        })
     }
 }
 

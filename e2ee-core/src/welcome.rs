@@ -144,8 +144,7 @@ pub fn seal_group_secrets(
     secrets: &GroupSecrets,
     rng: &mut Rng<'_>,
 ) -> Result<EncryptedGroupSecrets, WelcomeError> {
-    let mut context = crypto::encrypt_context_header(WELCOME_LABEL, encrypted_group_info.len())?;
-    context.extend_from_slice(encrypted_group_info);
+    let context = crypto::encrypt_context(WELCOME_LABEL, encrypted_group_info)?;
     let joiner = Joiner {
         key_package_ref,
         init_key,
@@ -179,14 +178,10 @@ fn seal_in_context(
     rng: &mut Rng<'_>,
 ) -> Result<Vec<EncryptedGroupSecrets>, WelcomeError> {
     // Below this per thread, starting threads costs more than it saves.
-    #[cfg(feature = "parallel")]
     const MIN_PER_THREAD: usize = 32;
-    #[cfg(feature = "parallel")]
-    return crate::parallel::run_with_rngs(joiners, MIN_PER_THREAD, rng, |share, rng| {
+    crate::parallel::run_with_rngs(joiners, MIN_PER_THREAD, rng, |share, rng| {
         seal_share(cs, encrypt_context, share, rng)
-    });
-    #[cfg(not(feature = "parallel"))]
-    seal_share(cs, encrypt_context, joiners, rng)
+    })
 }
 
 /// [`seal_in_context`] of `joiners`, on this thread.

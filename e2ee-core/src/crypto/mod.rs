@@ -430,7 +430,7 @@ pub trait CipherSuiteProvider: Send + Sync {
         plaintext: &[u8],
         rng: &mut Rng<'_>,
     ) -> Result<HpkeCiphertext, CryptoError> {
-        self.hpke_seal(public_key, &labelled(b"MLS 1.0 ", label, context)?, &[], plaintext, rng)
+        self.hpke_seal(public_key, &encrypt_context(label, context)?, &[], plaintext, rng)
     }
 
     /// DecryptWithLabel(PrivateKey, Label, Context, KEMOutput, Ciphertext) (§5.1.3).
@@ -441,12 +441,10 @@ pub trait CipherSuiteProvider: Send + Sync {
         context: &[u8],
         ciphertext: &HpkeCiphertext,
     ) -> Result<Vec<u8>, CryptoError> {
-        self.hpke_open(private_key, ciphertext, &labelled(b"MLS 1.0 ", label, context)?, &[])
+        self.hpke_open(private_key, ciphertext, &encrypt_context(label, context)?, &[])
     }
 }
 
-/// Encodes `struct { opaque label<V> = prefix + label; opaque content<V>; }`,
-/// the shape shared by KDFLabel, SignContent and EncryptContext.
 /// The message SignWithLabel signs (§5.1.2): the encoded
 /// `SignContent { "MLS 1.0 " + label, content }`. For building
 /// [`SignatureCheck`]s of labelled signatures.
@@ -467,6 +465,11 @@ pub(crate) fn sign_content_of(
     let start = message.len();
     content.write_to(&mut message)?;
     Ok((message, start))
+}
+
+/// The `EncryptContext` of EncryptWithLabel (§5.1.3): the HPKE info.
+pub(crate) fn encrypt_context(label: &[u8], context: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    labelled(b"MLS 1.0 ", label, context)
 }
 
 /// The `EncryptContext` of EncryptWithLabel (§5.1.3) up to its context,
@@ -502,6 +505,8 @@ pub(crate) fn first_rejected<E>(
     }
 }
 
+/// Encodes `struct { opaque label<V> = prefix + label; opaque content<V>; }`,
+/// the shape shared by KDFLabel, SignContent and EncryptContext.
 fn labelled(prefix: &[u8], label: &[u8], content: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let mut out = labelled_header(prefix, label, content.len(), content.len())?;
     out.extend_from_slice(content);

@@ -171,7 +171,7 @@ impl RatchetTree {
     /// up to a bound, so a few members' large leaves cannot make every
     /// encoding reserve their size per node.
     fn guessed_encoding_len(&self) -> usize {
-        let nodes = self.wire_nodes().count();
+        let nodes = self.wire_len();
         // An odd step, so the samples alternate between leaves (even
         // indices) and parents.
         let step = (nodes / Self::SIZE_SAMPLES) | 1;
@@ -185,8 +185,12 @@ impl RatchetTree {
 
     /// The nodes up to the last non-blank one.
     fn wire_nodes(&self) -> impl Iterator<Item = Option<&Node>> {
-        let len = self.nodes.rposition(|_, n| n.is_some()).map_or(0, |i| i + 1);
-        self.nodes.iter().take(len).map(Option::as_deref)
+        self.nodes.iter().take(self.wire_len()).map(Option::as_deref)
+    }
+
+    /// How many nodes [`Self::wire_nodes`] gives.
+    fn wire_len(&self) -> usize {
+        self.nodes.rposition(|_, n| n.is_some()).map_or(0, |i| i + 1)
     }
 
     /// The number of leaves (a power of two, or 0 for the empty tree).
