@@ -63,21 +63,33 @@ impl<'a> BaseSchedule<'a> {
     /// input holds no secret here (the shared secret is the salt), so it
     /// is not zeroized.
     fn labeled_extract(&self, salt: &[u8], label: &[u8], ikm: &[u8]) -> Secret {
-        let labeled = [b"HPKE-v1", &self.suite_id[..], label, ikm].concat();
-        self.cs.kdf_extract(salt, &labeled)
+        self.cs.kdf_extract(salt, &labeled_ikm(&self.suite_id, label, ikm))
     }
 
     /// `LabeledExpand(prk, label, key_schedule_context, len)` (RFC 9180 §4).
     fn labeled_expand(&self, prk: &Secret, label: &[u8], len: usize) -> Result<Secret, CryptoError> {
-        let length = u16::try_from(len).map_err(|_| CryptoError::InvalidLength)?;
-        let info = [
-            &length.to_be_bytes()[..],
-            b"HPKE-v1",
-            &self.suite_id,
-            label,
-            &self.context,
-        ]
-        .concat();
-        self.cs.kdf_expand(prk.as_bytes(), &info, len)
+        labeled_expand(self.cs, &self.suite_id, prk, label, &self.context, len)
     }
+}
+
+/// `labeled_ikm` of `LabeledExtract` (RFC 9180 §4) under `suite_id`. The
+/// caller zeroizes it when `ikm` is secret (a DH result); an info of
+/// megabytes is not worth wiping.
+pub(super) fn labeled_ikm(suite_id: &[u8], label: &[u8], ikm: &[u8]) -> Vec<u8> {
+    [b"HPKE-v1", suite_id, label, ikm].concat()
+}
+
+/// `LabeledExpand(prk, label, info, len)` (RFC 9180 §4) under `suite_id`,
+/// with the HKDF of `cs`.
+pub(super) fn labeled_expand(
+    cs: &dyn CipherSuiteProvider,
+    suite_id: &[u8],
+    prk: &Secret,
+    label: &[u8],
+    info: &[u8],
+    len: usize,
+) -> Result<Secret, CryptoError> {
+    let length = u16::try_from(len).map_err(|_| CryptoError::InvalidLength)?;
+    let info = [&length.to_be_bytes()[..], b"HPKE-v1", suite_id, label, info].concat();
+    cs.kdf_expand(prk.as_bytes(), &info, len)
 }

@@ -8,6 +8,7 @@
 //! The labelled operations (§5.1–§5.2) are provided methods on
 //! [`CipherSuiteProvider`], so every backend gets them for free.
 
+mod dhkem;
 mod ed25519_batch;
 mod hpke_base;
 mod rustcrypto;

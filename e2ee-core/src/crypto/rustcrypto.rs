@@ -12,6 +12,7 @@ use core::marker::PhantomData;
 use hpke::{Deserializable, Kem as KemTrait, OpModeR, OpModeS, Serializable};
 use zeroize::Zeroizing;
 
+use super::dhkem::{self, Encapsulation};
 use super::hpke_base::BaseSchedule;
 use super::{
     CipherSuite, CipherSuiteProvider, CryptoError, CryptoProvider, HpkeCiphertext, KeyPair, Rng, Secret,
@@ -66,14 +67,55 @@ impl<K, HA, A, H, S> Suite<K, HA, A, H, S> {
     }
 }
 
-/// HPKE SealBase on the suite's parts: the KEM from the `hpke` crate, the
-/// key schedule from `hpke_base` (so several seals can share one hash of
-/// their info; a test checks the result equals the crate's own SealBase),
-/// the suite's AEAD.
+/// A KEM's Encap (RFC 9180 §4.1) for several recipients at once.
+trait EncapEach: KemTrait {
+    /// `Encap(pkR)` of each of `public_keys`, in order.
+    fn encap_each(
+        cs: &dyn CipherSuiteProvider,
+        public_keys: &[&[u8]],
+        rng: &mut Rng<'_>,
+    ) -> Result<Vec<Encapsulation>, CryptoError>;
+}
+
+/// DHKEM(X25519): ours, batched (see `dhkem`).
+impl EncapEach for X25519 {
+    fn encap_each(
+        cs: &dyn CipherSuiteProvider,
+        public_keys: &[&[u8]],
+        rng: &mut Rng<'_>,
+    ) -> Result<Vec<Encapsulation>, CryptoError> {
+        dhkem::encap_each(cs, public_keys, rng)
+    }
+}
+
+/// DHKEM(P-256): the `hpke` crate's, one recipient at a time.
+impl EncapEach for P256Kem {
+    fn encap_each(
+        _: &dyn CipherSuiteProvider,
+        public_keys: &[&[u8]],
+        rng: &mut Rng<'_>,
+    ) -> Result<Vec<Encapsulation>, CryptoError> {
+        let encap = |public_key: &&[u8]| {
+            let pk = <Self as KemTrait>::PublicKey::from_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
+            let (shared_secret, enc) =
+                Self::encap_with_rng(&pk, None, &mut &mut *rng).map_err(|_| CryptoError::EncryptionFailed)?;
+            Ok(Encapsulation {
+                shared_secret: Secret::from_slice(&shared_secret.0),
+                enc: enc.to_bytes().to_vec(),
+            })
+        };
+        public_keys.iter().map(encap).collect()
+    }
+}
+
+/// HPKE SealBase on the suite's parts: the KEM's Encap ([`EncapEach`]),
+/// the key schedule from `hpke_base` (so several seals share one hash of
+/// their info; a test checks the result equals the `hpke` crate's own
+/// SealBase), the suite's AEAD.
 impl<K, HA, A, H, S> Suite<K, HA, A, H, S>
 where
     Self: CipherSuiteProvider,
-    K: KemTrait,
+    K: EncapEach,
     HA: hpke::aead::Aead,
     H: HashFunction,
 {
@@ -82,30 +124,11 @@ where
         let ids = [K::KEM_ID, <H::HpkeKdf as hpke::kdf::Kdf>::KDF_ID, HA::AEAD_ID];
         BaseSchedule::new(self, ids, info)
     }
-
-    /// SealBase of `plaintext` to `public_key` under `schedule`.
-    fn seal_to(
-        &self,
-        schedule: &BaseSchedule<'_>,
-        public_key: &[u8],
-        aad: &[u8],
-        plaintext: &[u8],
-        rng: &mut Rng<'_>,
-    ) -> Result<HpkeCiphertext, CryptoError> {
-        let pk = K::PublicKey::from_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
-        let (shared_secret, enc) =
-            K::encap_with_rng(&pk, None, &mut &mut *rng).map_err(|_| CryptoError::EncryptionFailed)?;
-        let (key, nonce) = schedule.key_and_nonce(&shared_secret.0)?;
-        Ok(HpkeCiphertext {
-            kem_output: enc.to_bytes().to_vec().into(),
-            ciphertext: self.aead_seal(key.as_bytes(), nonce.as_bytes(), aad, plaintext)?.into(),
-        })
-    }
 }
 
 impl<K, HA, A, H, S> CipherSuiteProvider for Suite<K, HA, A, H, S>
 where
-    K: KemTrait,
+    K: EncapEach,
     HA: hpke::aead::Aead,
     A: aes_gcm::aead::Aead + aes_gcm::aead::AeadInOut + aes_gcm::aead::KeyInit,
     H: HashFunction,
@@ -184,7 +207,8 @@ where
         plaintext: &[u8],
         rng: &mut Rng<'_>,
     ) -> Result<HpkeCiphertext, CryptoError> {
-        self.seal_to(&self.hpke_schedule(info), public_key, aad, plaintext, rng)
+        let mut sealed = self.hpke_seal_each(&[(public_key, plaintext)], info, aad, rng)?;
+        sealed.pop().ok_or(CryptoError::EncryptionFailed)
     }
 
     fn hpke_seal_each(
@@ -194,13 +218,19 @@ where
         aad: &[u8],
         rng: &mut Rng<'_>,
     ) -> Result<Vec<HpkeCiphertext>, CryptoError> {
-        // The info hashed once for all recipients (see `hpke_base`).
+        // The info hashed once for all recipients (see `hpke_base`), the
+        // KEM run for all of them at once (see `dhkem`).
         let schedule = self.hpke_schedule(info);
-        let mut sealed = Vec::with_capacity(recipients.len());
-        for (public_key, plaintext) in recipients {
-            sealed.push(self.seal_to(&schedule, public_key, aad, plaintext, rng)?);
-        }
-        Ok(sealed)
+        let public_keys: Vec<&[u8]> = recipients.iter().map(|(public_key, _)| *public_key).collect();
+        let encapsulations = K::encap_each(self, &public_keys, rng)?;
+        let seal = |(encapsulation, (_, plaintext)): (Encapsulation, &(&[u8], &[u8]))| {
+            let (key, nonce) = schedule.key_and_nonce(encapsulation.shared_secret.as_bytes())?;
+            Ok(HpkeCiphertext {
+                kem_output: encapsulation.enc.into(),
+                ciphertext: self.aead_seal(key.as_bytes(), nonce.as_bytes(), aad, plaintext)?.into(),
+            })
+        };
+        encapsulations.into_iter().zip(recipients).map(seal).collect()
     }
 
     fn hpke_open(

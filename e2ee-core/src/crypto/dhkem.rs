@@ -1,0 +1,259 @@
+//! The sender's side of DHKEM(X25519, HKDF-SHA256) (RFC 9180 §4.1, §7.1),
+//! for many recipients at once.
+//!
+//! A removal in a large group with blank parents encrypts its path secret
+//! to thousands of leaf keys, one HPKE Encap each. The `hpke` crate's
+//! Encap computes the ephemeral public key twice (once when it generates
+//! the key pair, again for `enc`) and runs X25519 as a Montgomery ladder.
+//! Here each ephemeral public key is computed once, the field inversions
+//! that turn Edwards points into Montgomery u-coordinates are shared by
+//! the whole batch, and where curve25519-dalek has its AVX2 backend the
+//! DH runs as an Edwards scalar multiplication, which that backend makes
+//! faster than the ladder. Every result is the X25519 function's; the
+//! tests compare with the ladder on every kind of input and, whole seals,
+//! with the `hpke` crate's SealBase. Decap stays the crate's.
+
+use alloc::vec::Vec;
+
+use curve25519_dalek::edwards::EdwardsPoint;
+use curve25519_dalek::montgomery::MontgomeryPoint;
+use zeroize::Zeroizing;
+
+use super::hpke_base::{labeled_expand, labeled_ikm};
+use super::{CipherSuiteProvider, CryptoError, Rng, Secret};
+
+/// `"KEM" || I2OSP(kem_id, 2)` of DHKEM(X25519, HKDF-SHA256).
+const SUITE_ID: [u8; 5] = *b"KEM\x00\x20";
+
+/// Size of a private key, a public key and a DH result (`Nsk`, `Npk`, `Ndh`).
+const LEN: usize = 32;
+
+/// One recipient's Encap (of any KEM): the KEM shared secret and `enc`.
+pub(super) struct Encapsulation {
+    /// `shared_secret` (`Nsecret` = 32 bytes).
+    pub(super) shared_secret: Secret,
+    /// `enc`: the ephemeral public key.
+    pub(super) enc: Vec<u8>,
+}
+
+/// `Encap(pkR)` for each of `public_keys`, in order, with ephemeral keys
+/// from `rng` (32 bytes each, drawn in order, each through DeriveKeyPair
+/// as the `hpke` crate does). `cs` supplies the HKDF, which must be
+/// HKDF-SHA256 (the KEM's KDF; true of every MLS suite with X25519).
+pub(super) fn encap_each(
+    cs: &dyn CipherSuiteProvider,
+    public_keys: &[&[u8]],
+    rng: &mut Rng<'_>,
+) -> Result<Vec<Encapsulation>, CryptoError> {
+    let recipients = public_keys
+        .iter()
+        .map(|key| <[u8; LEN]>::try_from(*key).map_err(|_| CryptoError::InvalidKey))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ephemeral = recipients
+        .iter()
+        .map(|_| derive_private_key(cs, rng))
+        .collect::<Result<Vec<_>, _>>()?;
+    let enc = public_keys_of(&ephemeral);
+    let shared = diffie_hellman_each(&ephemeral, &recipients);
+    let mut encapsulations = Vec::with_capacity(recipients.len());
+    for ((dh, enc), recipient) in shared.iter().zip(enc).zip(&recipients) {
+        // RFC 9180 §7.1.4: an all-zero DH result (a small-order key) aborts.
+        if super::ct_eq(dh, &[0; LEN]) {
+            return Err(CryptoError::EncryptionFailed);
+        }
+        let kem_context = [enc.as_bytes(), &recipient[..]].concat();
+        let eae_prk = cs.kdf_extract(b"", &Zeroizing::new(labeled_ikm(&SUITE_ID, b"eae_prk", dh)));
+        let shared_secret = labeled_expand(cs, &SUITE_ID, &eae_prk, b"shared_secret", &kem_context, LEN)?;
+        encapsulations.push(Encapsulation {
+            shared_secret,
+            enc: enc.to_bytes().to_vec(),
+        });
+    }
+    Ok(encapsulations)
+}
+
+/// An ephemeral private key: `DeriveKeyPair(random(Nsk))` (RFC 9180
+/// §7.1.3), like the `hpke` crate's `gen_keypair`, so that the same
+/// randomness gives the same `enc`.
+fn derive_private_key(cs: &dyn CipherSuiteProvider, rng: &mut Rng<'_>) -> Result<Zeroizing<[u8; LEN]>, CryptoError> {
+    let mut ikm = Zeroizing::new([0; LEN]);
+    rng.fill_bytes(&mut ikm[..]);
+    let dkp_prk = cs.kdf_extract(b"", &Zeroizing::new(labeled_ikm(&SUITE_ID, b"dkp_prk", &ikm[..])));
+    let private = labeled_expand(cs, &SUITE_ID, &dkp_prk, b"sk", b"", LEN)?;
+    let mut key = Zeroizing::new([0; LEN]);
+    key.copy_from_slice(private.as_bytes());
+    Ok(key)
+}
+
+/// X25519(sk, 9) of each key, with one field inversion for all of them.
+fn public_keys_of(private_keys: &[Zeroizing<[u8; LEN]>]) -> Vec<MontgomeryPoint> {
+    let points: Vec<_> = private_keys
+        .iter()
+        .map(|key| EdwardsPoint::mul_base_clamped(**key))
+        .collect();
+    EdwardsPoint::to_montgomery_batch(&points)
+}
+
+/// X25519(sk_i, pk_i) for each pair, as 32-byte u-coordinates.
+fn diffie_hellman_each(private_keys: &[Zeroizing<[u8; LEN]>], public_keys: &[[u8; LEN]]) -> Zeroizing<Vec<[u8; LEN]>> {
+    let mut shared = Zeroizing::new(Vec::with_capacity(public_keys.len()));
+    // Results on the Edwards curve, and where they go in `shared`.
+    let mut on_edwards = Zeroizing::new(Vec::new());
+    let mut slots = Vec::new();
+    for (private, public) in private_keys.iter().zip(public_keys) {
+        let point = MontgomeryPoint(*public);
+        match edwards_form(&point) {
+            Some(edwards) => {
+                slots.push(shared.len());
+                on_edwards.push(edwards.mul_clamped(**private));
+                shared.push([0; LEN]);
+            }
+            None => shared.push(point.mul_clamped(**private).to_bytes()),
+        }
+    }
+    let mut converted = Zeroizing::new(EdwardsPoint::to_montgomery_batch(&on_edwards));
+    for (slot, u) in slots.into_iter().zip(converted.iter_mut()) {
+        shared[slot] = u.to_bytes();
+    }
+    shared
+}
+
+/// `point` as an Edwards point, when the Edwards multiplication is the
+/// faster way to multiply it (curve25519-dalek's AVX2 backend) and it is
+/// on the curve. Otherwise (a point on the twist, a portable backend) the
+/// ladder multiplies it. Either sign of x gives the same u-coordinate.
+fn edwards_form(point: &MontgomeryPoint) -> Option<EdwardsPoint> {
+    if edwards_is_faster() { point.to_edwards(0) } else { None }
+}
+
+/// Whether curve25519-dalek multiplies on its AVX2 backend: it chooses
+/// that backend at run time on x86-64 CPUs with AVX2.
+fn edwards_is_faster() -> bool {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
+    {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::{CryptoProvider, RustCryptoProvider, os_rng};
+    use rand_core::Rng as _;
+
+    /// The ladder: the X25519 function itself (RFC 7748 §5).
+    fn ladder(private: &[u8; LEN], public: &[u8; LEN]) -> [u8; LEN] {
+        MontgomeryPoint(*public).mul_clamped(*private).to_bytes()
+    }
+
+    fn random_bytes() -> [u8; LEN] {
+        let mut bytes = [0; LEN];
+        os_rng().fill_bytes(&mut bytes);
+        bytes
+    }
+
+    /// u-coordinates of every kind: honest keys, random strings (half on the
+    /// twist), the small-order points, -1 (exceptional in the birational
+    /// map), non-canonical encodings (>= p, top bit set).
+    fn inputs() -> Vec<[u8; LEN]> {
+        let mut inputs: Vec<[u8; LEN]> = (0..64)
+            .map(|_| MontgomeryPoint::mul_base_clamped(random_bytes()).to_bytes())
+            .chain((0..64).map(|_| random_bytes()))
+            .collect();
+        // p - 1 (that is, -1), then p and p + 1 (0 and 1, not reduced).
+        for low in [0xec, 0xed, 0xee] {
+            let mut bytes = [0xff; LEN];
+            bytes[0] = low;
+            bytes[31] = 0x7f;
+            inputs.push(bytes);
+        }
+        let mut one = [0; LEN];
+        one[0] = 1;
+        inputs.extend([[0; LEN], one]);
+        // The points of order 8 (cr.yp.to/ecdh.html#validate).
+        for hex in [
+            "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+            "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+        ] {
+            let mut bytes = [0; LEN];
+            hex::decode_to_slice(hex, &mut bytes).unwrap();
+            inputs.push(bytes);
+        }
+        // X25519 ignores the top bit of u.
+        let with_top_bit: Vec<_> = inputs.iter().map(|u| top_bit_set(*u)).collect();
+        inputs.extend(with_top_bit);
+        inputs
+    }
+
+    fn top_bit_set(mut u: [u8; LEN]) -> [u8; LEN] {
+        u[31] |= 0x80;
+        u
+    }
+
+    #[test]
+    fn diffie_hellman_is_the_ladder_on_every_input() {
+        let public_keys = inputs();
+        let private_keys: Vec<_> = public_keys.iter().map(|_| Zeroizing::new(random_bytes())).collect();
+        let shared = diffie_hellman_each(&private_keys, &public_keys);
+        let mut twist = 0;
+        for ((private, public), dh) in private_keys.iter().zip(&public_keys).zip(shared.iter()) {
+            assert_eq!(dh, &ladder(private, public), "u = {}", hex::encode(public));
+            twist += usize::from(MontgomeryPoint(*public).to_edwards(0).is_none());
+        }
+        // The inputs cover the curve and its twist: with AVX2 both ways ran.
+        assert!(twist > 10 && twist < public_keys.len() - 10, "{twist}");
+    }
+
+    #[test]
+    fn public_keys_are_the_ladder_on_the_base_point() {
+        let private_keys: Vec<_> = (0..20).map(|_| Zeroizing::new(random_bytes())).collect();
+        let mut nine = [0; LEN];
+        nine[0] = 9;
+        for (private, public) in private_keys.iter().zip(public_keys_of(&private_keys)) {
+            assert_eq!(public.to_bytes(), ladder(private, &nine));
+        }
+    }
+
+    /// RFC 7748 §5.2's first test vector, through the batch.
+    #[test]
+    fn rfc7748_vector() {
+        let mut scalar = [0; LEN];
+        let mut u = [0; LEN];
+        let mut expected = [0; LEN];
+        hex::decode_to_slice(
+            "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
+            &mut scalar,
+        )
+        .unwrap();
+        hex::decode_to_slice(
+            "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
+            &mut u,
+        )
+        .unwrap();
+        hex::decode_to_slice(
+            "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552",
+            &mut expected,
+        )
+        .unwrap();
+        assert_eq!(diffie_hellman_each(&[Zeroizing::new(scalar)], &[u])[0], expected);
+    }
+
+    #[test]
+    fn small_order_keys_and_bad_lengths_are_refused() {
+        let cs = RustCryptoProvider.cipher_suite(crate::crypto::CipherSuite(1)).unwrap();
+        let honest = MontgomeryPoint::mul_base_clamped(random_bytes()).to_bytes();
+        assert!(encap_each(cs, &[&honest], &mut os_rng()).is_ok());
+        assert_eq!(
+            encap_each(cs, &[&honest, &[0; LEN]], &mut os_rng()).err(),
+            Some(CryptoError::EncryptionFailed)
+        );
+        assert_eq!(
+            encap_each(cs, &[&honest[..31]], &mut os_rng()).err(),
+            Some(CryptoError::InvalidKey)
+        );
+    }
+}
