@@ -6,9 +6,10 @@
 //! a Commit adding k members to a group of n hashed k copies of an
 //! O(n) buffer: adding every member of a large group at once was
 //! quadratic. [`BaseSchedule`] hashes the info once and derives each
-//! recipient's AEAD key and nonce from its KEM shared secret; the KEM
-//! (the `hpke` crate's) and the AEAD (the suite's) stay the callers'. The
-//! tests check the result against the `hpke` crate's own SealBase.
+//! recipient's AEAD key and nonce (or exported secret) from its KEM
+//! shared secret; the KEM (see `dhkem`) and the AEAD (the suite's) stay
+//! the callers'. The tests check the results against the `hpke` crate's
+//! own SealBase and sender export.
 
 use alloc::vec::Vec;
 
@@ -52,11 +53,28 @@ impl<'a> BaseSchedule<'a> {
     /// (`KeySchedule`, the exporter secret left out). A single-shot seal
     /// uses the base nonce itself (sequence number 0).
     pub(super) fn key_and_nonce(&self, shared_secret: &[u8]) -> Result<(Secret, Secret), CryptoError> {
-        // The PSK of base mode is empty.
-        let secret = self.labeled_extract(shared_secret, b"secret", b"");
+        let secret = self.secret(shared_secret);
         let key = self.labeled_expand(&secret, b"key", self.cs.aead_key_len())?;
         let nonce = self.labeled_expand(&secret, b"base_nonce", self.cs.aead_nonce_len())?;
         Ok((key, nonce))
+    }
+
+    /// `Context.Export(exporter_context, len)` (RFC 9180 §5.3) of a context
+    /// set up with `shared_secret`.
+    pub(super) fn export(
+        &self,
+        shared_secret: &[u8],
+        exporter_context: &[u8],
+        len: usize,
+    ) -> Result<Secret, CryptoError> {
+        let secret = self.secret(shared_secret);
+        let exporter_secret = self.labeled_expand(&secret, b"exp", self.cs.hash_len())?;
+        labeled_expand(self.cs, &self.suite_id, &exporter_secret, b"sec", exporter_context, len)
+    }
+
+    /// `secret` of `KeySchedule` (base mode: the PSK is empty).
+    fn secret(&self, shared_secret: &[u8]) -> Secret {
+        self.labeled_extract(shared_secret, b"secret", b"")
     }
 
     /// `LabeledExtract(salt, label, ikm)` (RFC 9180 §4). The labelled

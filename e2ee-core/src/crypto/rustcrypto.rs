@@ -9,7 +9,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::marker::PhantomData;
 
-use hpke::{Deserializable, Kem as KemTrait, OpModeR, OpModeS, Serializable};
+use hpke::{Deserializable, Kem as KemTrait, OpModeR, Serializable};
 use zeroize::Zeroizing;
 
 use super::dhkem::{self, Encapsulation};
@@ -262,13 +262,13 @@ where
         len: usize,
         rng: &mut Rng<'_>,
     ) -> Result<(Vec<u8>, Secret), CryptoError> {
-        let pk = K::PublicKey::from_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
-        let (enc, ctx) = hpke::setup_sender_with_rng::<HA, H::HpkeKdf, K>(&OpModeS::Base, &pk, info, &mut &mut *rng)
-            .map_err(|_| CryptoError::EncryptionFailed)?;
-        let mut out = Secret::zero(len);
-        ctx.export(exporter_context, out.as_mut_bytes())
-            .map_err(|_| CryptoError::InvalidLength)?;
-        Ok((enc.to_bytes().to_vec(), out))
+        let encapsulation = K::encap_each(self, &[public_key], rng)?
+            .pop()
+            .ok_or(CryptoError::EncryptionFailed)?;
+        let exported =
+            self.hpke_schedule(info)
+                .export(encapsulation.shared_secret.as_bytes(), exporter_context, len)?;
+        Ok((encapsulation.enc, exported))
     }
 
     fn hpke_export_receiver(
@@ -571,6 +571,7 @@ impl SignatureScheme for EcdsaP256 {
 mod tests {
     use super::*;
     use crate::crypto::os_rng;
+    use hpke::OpModeS;
 
     fn suites() -> impl Iterator<Item = &'static dyn CipherSuiteProvider> {
         RustCryptoProvider
@@ -659,6 +660,45 @@ mod tests {
                 cs.hpke_seal_each(&[(b"not a key", b"x")], &info, b"", &mut os_rng()),
                 Err(CryptoError::InvalidKey)
             );
+        }
+    }
+
+    /// The `hpke` crate's SetupBaseS + Export, the reference for ours.
+    fn crate_export<HA: hpke::aead::Aead, Kdf: hpke::kdf::Kdf, K: KemTrait>(
+        public_key: &[u8],
+        info: &[u8],
+        rng: &mut Replay,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let pk = K::PublicKey::from_bytes(public_key).unwrap();
+        let (enc, ctx) = hpke::setup_sender_with_rng::<HA, Kdf, K>(&OpModeS::Base, &pk, info, rng).unwrap();
+        let mut exported = vec![0; 48];
+        ctx.export(b"exporter context", &mut exported).unwrap();
+        (enc.to_bytes().to_vec(), exported)
+    }
+
+    /// Our sender export gives what the crate's does with the same
+    /// ephemeral key, and what the receiver exports.
+    #[test]
+    fn sender_export_is_the_crates() {
+        for cs in suites() {
+            let reference = match cs.cipher_suite().0 {
+                1 => crate_export::<hpke::aead::AesGcm128, hpke::kdf::HkdfSha256, X25519>,
+                2 => crate_export::<hpke::aead::AesGcm128, hpke::kdf::HkdfSha256, P256Kem>,
+                3 => crate_export::<hpke::aead::ChaCha20Poly1305, hpke::kdf::HkdfSha256, X25519>,
+                other => panic!("suite {other} has no reference here"),
+            };
+            let key = cs.kem_key_generate(&mut os_rng()).unwrap();
+            let (enc, exported) = cs
+                .hpke_export_sender(&key.public, b"info", b"exporter context", 48, &mut Replay(3))
+                .unwrap();
+            assert_eq!(
+                (enc.clone(), exported.as_bytes().to_vec()),
+                reference(&key.public, b"info", &mut Replay(3))
+            );
+            let received = cs
+                .hpke_export_receiver(key.private.as_bytes(), &enc, b"info", b"exporter context", 48)
+                .unwrap();
+            assert_eq!(received.as_bytes(), exported.as_bytes());
         }
     }
 
