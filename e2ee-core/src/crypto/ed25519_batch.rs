@@ -1,6 +1,7 @@
 //! Batch verification of Ed25519 signatures that accepts what one-by-one
 //! strict verification (`ed25519_dalek::VerifyingKey::verify_strict`)
-//! accepts.
+//! accepts, and single verification on the same checks with a key decoded
+//! once ([`PreparedKey`]).
 //!
 //! One signature `(R, s)` by key `A` on message `M` is valid when
 //! `[s]B = R + [h]A` with `h = SHA-512(R || A || M) mod ℓ`. A batch checks
@@ -70,27 +71,74 @@ pub(super) fn verify_batch(checks: &[SignatureCheck<'_>]) -> bool {
 /// Parses one item, applying every check strict verification makes besides
 /// the equation; `None` if one fails.
 fn parse(check: &SignatureCheck<'_>) -> Option<Parsed> {
-    let a_bytes: [u8; 32] = check.public_key.try_into().ok()?;
-    let signature: &[u8; 64] = check.signature.try_into().ok()?;
+    let key = PreparedKey::new(check.public_key).filter(|key| !key.small_order)?;
+    let (r, r_bytes, s) = parse_signature(check.signature)?;
+    let h = challenge(&r_bytes, &key.bytes, check.message);
+    Some(Parsed { r, a: key.point, s, h })
+}
+
+/// An Ed25519 public key decoded once, for verifying many signatures one at
+/// a time (a sender's messages).
+pub(super) struct PreparedKey {
+    bytes: [u8; 32],
+    point: EdwardsPoint,
+    /// Strict verification rejects every signature under such a key.
+    small_order: bool,
+}
+
+impl PreparedKey {
+    /// `None` unless `bytes` encodes a curve point (as `VerifyingKey::from_bytes`).
+    pub(super) fn new(bytes: &[u8]) -> Option<Self> {
+        let bytes: [u8; 32] = bytes.try_into().ok()?;
+        let point = CompressedEdwardsY(bytes).decompress()?;
+        Some(Self {
+            bytes,
+            point,
+            small_order: has_small_order(&bytes),
+        })
+    }
+
+    /// Whether `signature` on `message` passes strict verification: the
+    /// encoding rules, then `[s]B - [h]A = R`. `verify_strict` compares the
+    /// left side's encoding with R's; here the points are compared, which
+    /// saves the encoding's field inversion. For a canonical R that is not
+    /// of small order (checked first), the two comparisons agree.
+    pub(super) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        let Some((r, r_bytes, s)) = parse_signature(signature).filter(|_| !self.small_order) else {
+            return false;
+        };
+        let h = challenge(&r_bytes, &self.bytes, message);
+        EdwardsPoint::vartime_double_scalar_mul_basepoint(&h, &-self.point, &s) == r
+    }
+}
+
+/// `R` (decoded and encoded) and `s` of a signature, if it obeys strict
+/// verification's encoding rules: `s` reduced, `R` the canonical encoding
+/// of a curve point that is not of small order.
+fn parse_signature(signature: &[u8]) -> Option<(EdwardsPoint, [u8; 32], Scalar)> {
+    let signature: &[u8; 64] = signature.try_into().ok()?;
     let (r_bytes, s_bytes) = signature.split_at(32);
     let r_bytes: [u8; 32] = r_bytes.try_into().ok()?;
     let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes.try_into().ok()?))?;
-    let a = CompressedEdwardsY(a_bytes).decompress()?;
     // Strict verification compares the recomputed R by its (canonical)
     // encoding, so a non-canonical R never verifies.
     if !is_canonical_y(&r_bytes) {
         return None;
     }
     let r = CompressedEdwardsY(r_bytes).decompress()?;
-    if has_small_order(&r_bytes) || has_small_order(&a_bytes) {
+    if has_small_order(&r_bytes) {
         return None;
     }
+    Some((r, r_bytes, s))
+}
+
+/// `h = SHA-512(R || A || M) mod ℓ`.
+fn challenge(r_bytes: &[u8; 32], a_bytes: &[u8; 32], message: &[u8]) -> Scalar {
     let mut hash = Sha512::new();
     hash.update(r_bytes);
     hash.update(a_bytes);
-    hash.update(check.message);
-    let h = Scalar::from_bytes_mod_order_wide(&hash.finalize().into());
-    Some(Parsed { r, a, s, h })
+    hash.update(message);
+    Scalar::from_bytes_mod_order_wide(&hash.finalize().into())
 }
 
 /// Whether the y-coordinate of an encoded point (the low 255 bits) is
@@ -210,12 +258,32 @@ mod tests {
             .collect()
     }
 
+    /// ed25519-dalek's `verify_strict`, the reference.
+    fn strict(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+        let (Ok(key), Ok(signature)) = (
+            <[u8; 32]>::try_from(public_key),
+            ed25519_dalek::Signature::from_slice(signature),
+        ) else {
+            return false;
+        };
+        ed25519_dalek::VerifyingKey::from_bytes(&key).is_ok_and(|key| key.verify_strict(message, &signature).is_ok())
+    }
+
+    /// Our single verification, through the provider.
+    fn single(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+        ed25519().verify(public_key, message, signature).is_ok()
+    }
+
     /// Both the batch itself and `verify_many` (batch, then the search for
-    /// the culprit) agree with one-by-one strict verification.
+    /// the culprit) agree with one-by-one strict verification, and our
+    /// single verification agrees with it on every item.
     fn assert_rejected_at(items: &[(Vec<u8>, Vec<u8>, Vec<u8>)], bad: usize) {
         let cs = ed25519();
+        for (i, (pk, m, sig)) in items.iter().enumerate() {
+            assert_eq!(single(pk, m, sig), strict(pk, m, sig), "single verification, item {i}");
+        }
         let (pk, m, sig) = &items[bad];
-        assert!(cs.verify(pk, m, sig).is_err(), "single verification");
+        assert!(!strict(pk, m, sig), "reference");
         assert!(!verify_batch(&checks(items)), "batch");
         assert!(!verify_batch(&checks(&items[bad..=bad])), "batch of one");
         assert_eq!(cs.verify_many(&checks(items)), Err(bad), "verify_many");
@@ -281,6 +349,68 @@ mod tests {
         let mut items = genuine();
         items.insert(3, (identity.to_vec(), message, signature));
         assert_rejected_at(&items, 3);
+    }
+
+    /// A key with a component of order 8, A' = [a]B + T: strict
+    /// (cofactorless) verification of an honest signature succeeds exactly
+    /// when 8 divides h. Our single verification must agree on every message,
+    /// and on signatures whose R has such a component.
+    #[test]
+    fn single_verification_agrees_with_verify_strict_on_mixed_order_points() {
+        let t = CompressedEdwardsY(SMALL_ORDER_Y[3]).decompress().unwrap();
+        assert!(t.is_small_order() && !(t + t + t + t).is_identity(), "T is of order 8");
+        let a = Scalar::from(0x0123_4567_89ab_cdef_u64) * Scalar::from(0xfedc_ba98_7654_3210_u64);
+        let key = (ED25519_BASEPOINT_POINT * a + t).compress().to_bytes();
+        let (mut accepted, mut rejected) = (0, 0);
+        for i in 0..256u32 {
+            let message = i.to_be_bytes();
+            let r = Scalar::from(u64::from(i) * 7919 + 13);
+            for torsion_in_r in [false, true] {
+                let big_r = ED25519_BASEPOINT_POINT * r + if torsion_in_r { t } else { EdwardsPoint::default() };
+                let r_bytes = big_r.compress().to_bytes();
+                let s = r + challenge(&r_bytes, &key, &message) * a;
+                let signature = [&r_bytes[..], s.as_bytes()].concat();
+                let expected = strict(&key, &message, &signature);
+                assert_eq!(
+                    single(&key, &message, &signature),
+                    expected,
+                    "message {i}, torsion in R {torsion_in_r}"
+                );
+                if expected {
+                    accepted += 1;
+                } else {
+                    rejected += 1;
+                }
+            }
+        }
+        // Both outcomes occurred, so the comparison meant something.
+        assert!(
+            accepted > 10 && rejected > 10,
+            "{accepted} accepted, {rejected} rejected"
+        );
+    }
+
+    /// Random bit flips in keys, messages and signatures: our single
+    /// verification and `verify_strict` agree on each.
+    #[test]
+    fn single_verification_agrees_with_verify_strict_on_corruptions() {
+        for (key, message, signature) in genuine() {
+            assert!(single(&key, &message, &signature) && strict(&key, &message, &signature));
+            for bit in (0..8 * 64).step_by(5) {
+                let mut sig = signature.clone();
+                sig[bit / 8] ^= 1 << (bit % 8);
+                assert_eq!(single(&key, &message, &sig), strict(&key, &message, &sig), "bit {bit}");
+            }
+            for bit in (0..8 * 32).step_by(7) {
+                let mut k = key.clone();
+                k[bit / 8] ^= 1 << (bit % 8);
+                assert_eq!(
+                    single(&k, &message, &signature),
+                    strict(&k, &message, &signature),
+                    "key bit {bit}"
+                );
+            }
+        }
     }
 
     #[test]

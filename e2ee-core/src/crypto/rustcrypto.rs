@@ -457,9 +457,8 @@ impl SignatureScheme for Ed25519 {
     }
 
     fn verifier(public_key: &[u8]) -> Result<Box<dyn Verifier>, CryptoError> {
-        let pk: &[u8; 32] = public_key.try_into().map_err(|_| CryptoError::InvalidKey)?;
-        let vk = ed25519_dalek::VerifyingKey::from_bytes(pk).map_err(|_| CryptoError::InvalidKey)?;
-        Ok(Box::new(vk))
+        let key = ed25519_batch::PreparedKey::new(public_key).ok_or(CryptoError::InvalidKey)?;
+        Ok(Box::new(key))
     }
 
     /// In a batch (which accepts what `verify_strict` accepts, see
@@ -508,12 +507,15 @@ impl Signer for p256::ecdsa::SigningKey {
     }
 }
 
-impl Verifier for ed25519_dalek::VerifyingKey {
+/// Strict verification: weak keys and non-canonical encodings are
+/// rejected, as by `verify_strict` (see [`ed25519_batch`]).
+impl Verifier for ed25519_batch::PreparedKey {
     fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
-        let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| CryptoError::InvalidSignature)?;
-        // Strict verification rejects weak keys and non-canonical encodings.
-        self.verify_strict(message, &sig)
-            .map_err(|_| CryptoError::InvalidSignature)
+        if ed25519_batch::PreparedKey::verify(self, message, signature) {
+            Ok(())
+        } else {
+            Err(CryptoError::InvalidSignature)
+        }
     }
 }
 
