@@ -710,10 +710,13 @@ fn apply_adds(
     proposals: &[CommittedProposal],
     applied: &mut AppliedProposals,
 ) -> Result<(), ProposalError> {
+    // Each Add fills the leftmost blank leaf, so the next one is to its right.
+    let mut next = LeafIndex(0);
     for kp in key_packages(proposals) {
         validate_key_package(leaf_ctx, kp)?;
         tree.check_new_leaf(&kp.leaf_node, None)?;
-        let leaf = tree.add_leaf(kp.leaf_node.clone())?;
+        let leaf = tree.add_leaf_from(kp.leaf_node.clone(), next)?;
+        next = LeafIndex(leaf.0.saturating_add(1));
         applied.added.push((leaf, kp.clone()));
     }
     Ok(())

@@ -436,7 +436,22 @@ impl RatchetTree {
     /// extending the tree if there is none, and records the new leaf as
     /// unmerged at every non-blank parent above it. Returns the new leaf.
     pub fn add_leaf(&mut self, leaf_node: LeafNode) -> Result<LeafIndex, TreeError> {
-        let free = self.nodes.iter().step_by(2).position(Option::is_none);
+        self.add_leaf_from(leaf_node, LeafIndex(0))
+    }
+
+    /// [`Self::add_leaf`], for a caller that knows every leaf below `from`
+    /// to be occupied (the one after an Add of the same Commit): the search
+    /// for the leftmost blank leaf starts there, so a Commit adding k
+    /// members costs O(k) steps, not O(k × n).
+    pub fn add_leaf_from(&mut self, leaf_node: LeafNode, from: LeafIndex) -> Result<LeafIndex, TreeError> {
+        let start = from.0 as usize;
+        let free = self
+            .nodes
+            .iter()
+            .step_by(2)
+            .skip(start)
+            .position(Option::is_none)
+            .map(|i| start + i);
         let leaf = match free {
             Some(i) => LeafIndex(i as u32),
             None => {
@@ -666,6 +681,18 @@ mod tests {
         assert_eq!(tree.n_leaves(), 8);
         assert!(tree.is_blank(NodeIndex(7)));
         assert_eq!(tree.leaf(LeafIndex(4)), Some(&kp_leaf(11)));
+    }
+
+    #[test]
+    fn add_from_a_leaf_searches_from_there() {
+        // Leaves 0, 1, 3 and 5 occupied: blanks at 2, 4, 6, 7.
+        let mut tree = tree_of(8, &[0, 1, 3, 5], &[]);
+        assert_eq!(tree.add_leaf_from(kp_leaf(10), LeafIndex(3)).unwrap(), LeafIndex(4));
+        assert_eq!(tree.add_leaf_from(kp_leaf(11), LeafIndex(5)).unwrap(), LeafIndex(6));
+        // Past the end: the tree grows.
+        assert_eq!(tree.add_leaf_from(kp_leaf(12), LeafIndex(8)).unwrap(), LeafIndex(8));
+        assert_eq!(tree.n_leaves(), 16);
+        assert_eq!(tree.add_leaf(kp_leaf(13)).unwrap(), LeafIndex(2));
     }
 
     #[test]
