@@ -12,7 +12,8 @@ use e2ee_core::crypto::{
     CipherSuite, CipherSuiteProvider, CryptoError, HpkeCiphertext, KeyPair, Rng, Secret, SignatureCheck, Signer,
     Verifier,
 };
-use e2ee_core::group::{CommitParams, Environment};
+use e2ee_core::group::{Environment, Group};
+use e2ee_core::key_package::NewKeyPackage;
 use e2ee_core::messages::WireFormat;
 
 /// The built-in suite, counting HPKE seals, and dropping the last
@@ -149,11 +150,15 @@ impl CipherSuiteProvider for Wrapping {
     }
 }
 
-fn with_path() -> CommitParams {
-    CommitParams {
-        force_path: true,
-        ..CommitParams::default()
-    }
+/// Alice's new group, and Bob's and Carol's identities and KeyPackages.
+fn alice_and_two_key_packages(env: &Environment<'_>) -> (Group, [(Client, NewKeyPackage); 2]) {
+    let alice = Client::new(env.cs, "alice").create_group(env);
+    let [bob, carol] = ["bob", "carol"].map(|name| {
+        let client = Client::new(env.cs, name);
+        let key_package = client.key_package(env.cs);
+        (client, key_package)
+    });
+    (alice, [bob, carol])
 }
 
 #[test]
@@ -161,13 +166,7 @@ fn groups_work_through_an_applications_provider() {
     for s in SUITES {
         let provider = Wrapping::new(s);
         let env = Environment::basic(&provider);
-        let (alice_id, bob_id, carol_id) = (
-            Client::new(env.cs, "alice"),
-            Client::new(env.cs, "bob"),
-            Client::new(env.cs, "carol"),
-        );
-        let mut alice = alice_id.create_group(&env);
-        let (bob_kp, carol_kp) = (bob_id.key_package(env.cs), carol_id.key_package(env.cs));
+        let (mut alice, [(bob_id, bob_kp), (carol_id, carol_kp)]) = alice_and_two_key_packages(&env);
         let out = commit(
             &mut alice,
             &env,
@@ -195,13 +194,7 @@ fn groups_work_through_an_applications_provider() {
 fn a_provider_that_loses_a_ciphertext_fails_the_commit() {
     let provider = Wrapping::new(CipherSuite(1));
     let env = Environment::basic(&provider);
-    let (alice_id, bob_id, carol_id) = (
-        Client::new(env.cs, "alice"),
-        Client::new(env.cs, "bob"),
-        Client::new(env.cs, "carol"),
-    );
-    let mut alice = alice_id.create_group(&env);
-    let (bob_kp, carol_kp) = (bob_id.key_package(env.cs), carol_id.key_package(env.cs));
+    let (mut alice, [(bob_id, bob_kp), (_, carol_kp)]) = alice_and_two_key_packages(&env);
     provider.lose_one.store(true, Ordering::Relaxed);
     // The Welcome would lack Carol's GroupSecrets.
     let adds = adding(&[&bob_kp, &carol_kp], WireFormat::PUBLIC_MESSAGE);

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Client, SUITES, adding, apply, assert_agree, commit, exchange, suite, wire};
+use common::{Client, SUITES, adding, apply, assert_agree, commit, exchange, suite, wire, with_path};
 use e2ee_core::crypto::os_rng;
 use e2ee_core::framing::FramingError;
 use e2ee_core::group::{CommitParams, Environment, Group, GroupError, ProcessedMessage};
@@ -30,13 +30,6 @@ fn tamper(message: &MlsMessage) -> MlsMessage {
 fn public() -> CommitParams {
     CommitParams {
         wire_format: WireFormat::PUBLIC_MESSAGE,
-        ..CommitParams::default()
-    }
-}
-
-fn with_path() -> CommitParams {
-    CommitParams {
-        force_path: true,
         ..CommitParams::default()
     }
 }

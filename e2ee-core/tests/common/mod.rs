@@ -135,6 +135,14 @@ pub fn exchange(env: &Environment<'_>, sender: &mut Group, receivers: &mut [&mut
     }
 }
 
+/// An empty Commit with a path.
+pub fn with_path() -> CommitParams {
+    CommitParams {
+        force_path: true,
+        ..CommitParams::default()
+    }
+}
+
 /// A Commit adding the owners of `key_packages`.
 pub fn adding(key_packages: &[&NewKeyPackage], wire_format: WireFormat) -> CommitParams {
     let proposals = key_packages
