@@ -14,7 +14,7 @@ use e2ee_core::crypto::{
 };
 use e2ee_core::group::{Environment, Group};
 use e2ee_core::key_package::NewKeyPackage;
-use e2ee_core::messages::WireFormat;
+use e2ee_core::messages::{MlsMessage, WireFormat};
 
 /// The built-in suite, counting HPKE seals, and dropping the last
 /// ciphertext of each batch once `lose_one` is set.
@@ -161,19 +161,20 @@ fn alice_and_two_key_packages(env: &Environment<'_>) -> (Group, [(Client, NewKey
     (alice, [bob, carol])
 }
 
+/// Alice's Commit adding the owners of both KeyPackages, merged: its Welcome.
+fn add_both(env: &Environment<'_>, alice: &mut Group, key_packages: [&NewKeyPackage; 2]) -> MlsMessage {
+    let out = commit(alice, env, adding(&key_packages, WireFormat::PUBLIC_MESSAGE));
+    alice.merge_pending_commit().unwrap();
+    out.welcome.unwrap()
+}
+
 #[test]
 fn groups_work_through_an_applications_provider() {
     for s in SUITES {
         let provider = Wrapping::new(s);
         let env = Environment::basic(&provider);
         let (mut alice, [(bob_id, bob_kp), (carol_id, carol_kp)]) = alice_and_two_key_packages(&env);
-        let out = commit(
-            &mut alice,
-            &env,
-            adding(&[&bob_kp, &carol_kp], WireFormat::PUBLIC_MESSAGE),
-        );
-        alice.merge_pending_commit().unwrap();
-        let welcome = out.welcome.unwrap();
+        let welcome = add_both(&env, &mut alice, [&bob_kp, &carol_kp]);
         let mut bob = bob_id.join(&env, &welcome, &bob_kp).unwrap();
         let mut carol = carol_id.join(&env, &welcome, &carol_kp).unwrap();
         // One GroupSecrets for each joiner.
@@ -202,13 +203,7 @@ fn a_provider_that_loses_a_ciphertext_fails_the_commit() {
     assert!(alice.merge_pending_commit().is_err(), "nothing pending");
 
     provider.lose_one.store(false, Ordering::Relaxed);
-    let out = commit(
-        &mut alice,
-        &env,
-        adding(&[&bob_kp, &carol_kp], WireFormat::PUBLIC_MESSAGE),
-    );
-    alice.merge_pending_commit().unwrap();
-    let welcome = out.welcome.unwrap();
+    let welcome = add_both(&env, &mut alice, [&bob_kp, &carol_kp]);
     let mut bob = bob_id.join(&env, &welcome, &bob_kp).unwrap();
     // The path would lack the secret for Carol's leaf.
     provider.lose_one.store(true, Ordering::Relaxed);
