@@ -62,7 +62,7 @@ pub(super) fn encap_each(
             return Err(CryptoError::EncryptionFailed);
         }
         let kem_context = [enc.as_bytes(), &recipient[..]].concat();
-        let eae_prk = cs.kdf_extract(b"", &Zeroizing::new(labeled_ikm(&SUITE_ID, b"eae_prk", dh)));
+        let eae_prk = labeled_extract(cs, b"eae_prk", dh);
         let shared_secret = labeled_expand(cs, &SUITE_ID, &eae_prk, b"shared_secret", &kem_context, LEN)?;
         encapsulations.push(Encapsulation {
             shared_secret,
@@ -78,11 +78,17 @@ pub(super) fn encap_each(
 fn derive_private_key(cs: &dyn CipherSuiteProvider, rng: &mut Rng<'_>) -> Result<Zeroizing<[u8; LEN]>, CryptoError> {
     let mut ikm = Zeroizing::new([0; LEN]);
     rng.fill_bytes(&mut ikm[..]);
-    let dkp_prk = cs.kdf_extract(b"", &Zeroizing::new(labeled_ikm(&SUITE_ID, b"dkp_prk", &ikm[..])));
+    let dkp_prk = labeled_extract(cs, b"dkp_prk", &ikm[..]);
     let private = labeled_expand(cs, &SUITE_ID, &dkp_prk, b"sk", b"", LEN)?;
     let mut key = Zeroizing::new([0; LEN]);
     key.copy_from_slice(private.as_bytes());
     Ok(key)
+}
+
+/// `LabeledExtract("", label, ikm)` (RFC 9180 §4) of the KEM, for a
+/// secret `ikm`: its labelled copy is zeroized.
+fn labeled_extract(cs: &dyn CipherSuiteProvider, label: &[u8], ikm: &[u8]) -> Secret {
+    cs.kdf_extract(b"", &Zeroizing::new(labeled_ikm(&SUITE_ID, label, ikm)))
 }
 
 /// X25519(sk, 9) of each key, with one field inversion for all of them.
@@ -94,15 +100,20 @@ fn public_keys_of(private_keys: &[Zeroizing<[u8; LEN]>]) -> Vec<MontgomeryPoint>
     EdwardsPoint::to_montgomery_batch(&points)
 }
 
-/// X25519(sk_i, pk_i) for each pair, as 32-byte u-coordinates.
+/// X25519(sk_i, pk_i) for each pair, as 32-byte u-coordinates. Where
+/// curve25519-dalek's AVX2 backend makes the Edwards multiplication the
+/// faster way, a public key on the curve is multiplied as an Edwards point
+/// (either sign of x gives the same u-coordinate); a point on the twist,
+/// or any point on a portable backend, goes through the ladder.
 fn diffie_hellman_each(private_keys: &[Zeroizing<[u8; LEN]>], public_keys: &[[u8; LEN]]) -> Zeroizing<Vec<[u8; LEN]>> {
+    let via_edwards = edwards_is_faster();
     let mut shared = Zeroizing::new(Vec::with_capacity(public_keys.len()));
     // Results on the Edwards curve, and where they go in `shared`.
     let mut on_edwards = Zeroizing::new(Vec::new());
     let mut slots = Vec::new();
     for (private, public) in private_keys.iter().zip(public_keys) {
         let point = MontgomeryPoint(*public);
-        match edwards_form(&point) {
+        match via_edwards.then(|| point.to_edwards(0)).flatten() {
             Some(edwards) => {
                 slots.push(shared.len());
                 on_edwards.push(edwards.mul_clamped(**private));
@@ -116,14 +127,6 @@ fn diffie_hellman_each(private_keys: &[Zeroizing<[u8; LEN]>], public_keys: &[[u8
         shared[slot] = u.to_bytes();
     }
     shared
-}
-
-/// `point` as an Edwards point, when the Edwards multiplication is the
-/// faster way to multiply it (curve25519-dalek's AVX2 backend) and it is
-/// on the curve. Otherwise (a point on the twist, a portable backend) the
-/// ladder multiplies it. Either sign of x gives the same u-coordinate.
-fn edwards_form(point: &MontgomeryPoint) -> Option<EdwardsPoint> {
-    if edwards_is_faster() { point.to_edwards(0) } else { None }
 }
 
 /// Whether curve25519-dalek multiplies on its AVX2 backend: it chooses

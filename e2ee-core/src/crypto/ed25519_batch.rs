@@ -104,7 +104,10 @@ impl PreparedKey {
     /// saves the encoding's field inversion. For a canonical R that is not
     /// of small order (checked first), the two comparisons agree.
     pub(super) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
-        let Some((r, r_bytes, s)) = parse_signature(signature).filter(|_| !self.small_order) else {
+        if self.small_order {
+            return false;
+        }
+        let Some((r, r_bytes, s)) = parse_signature(signature) else {
             return false;
         };
         let h = challenge(&r_bytes, &self.bytes, message);
