@@ -626,3 +626,26 @@ fn e2ee_creates_the_group() {
         assert_eq!(w.epochs, 13);
     }
 }
+
+/// An e2ee-core member whose credential is 20,000 bytes long: the
+/// GroupInfos and Commits (with its leaf in the UpdatePath) that it signs
+/// are longer than 16 KiB, which e2ee-core signs with one SHA-512 pass
+/// instead of RFC 8032's two (`crypto::ed25519_sign`). mls-rs must accept
+/// them, and e2ee-core the ones mls-rs signs over the same large tree.
+#[test]
+fn mls_rs_accepts_large_signed_messages() {
+    for (suite, wire_format) in cases() {
+        let w = &mut world(suite, wire_format);
+        w.e[0].name = format!("e2ee-0-{}", "x".repeat(20_000));
+        w.create(E(0));
+        w.commit(E(0), Change::Add(R(0)));
+        w.chat_all();
+        w.commit(E(0), Change::Update);
+        w.commit(R(0), Change::Add(E(1)));
+        w.chat_all();
+        w.commit(E(0), Change::Add(R(1)));
+        w.commit(E(0), Change::Remove(E(1)));
+        w.chat_all();
+        assert_eq!(w.epochs, 5);
+    }
+}

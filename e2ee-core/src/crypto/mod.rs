@@ -10,6 +10,7 @@
 
 mod dhkem;
 mod ed25519_batch;
+mod ed25519_sign;
 mod hpke_base;
 mod rustcrypto;
 mod secret;

@@ -16,7 +16,7 @@ use super::dhkem::{self, Encapsulation};
 use super::hpke_base::BaseSchedule;
 use super::{
     CipherSuite, CipherSuiteProvider, CryptoError, CryptoProvider, HpkeCiphertext, KeyPair, Rng, Secret,
-    SignatureCheck, Signer, Verifier, ed25519_batch, first_rejected,
+    SignatureCheck, Signer, Verifier, ed25519_batch, ed25519_sign, first_rejected,
 };
 
 /// Suites 1, 2 and 3 on RustCrypto and `hpke`.
@@ -453,7 +453,7 @@ impl SignatureScheme for Ed25519 {
     }
 
     fn signer(private_key: &[u8]) -> Result<Box<dyn Signer>, CryptoError> {
-        Ok(Box::new(Self::signing_key(private_key)?))
+        Ok(Box::new(ed25519_sign::SigningKey(Self::signing_key(private_key)?)))
     }
 
     fn verifier(public_key: &[u8]) -> Result<Box<dyn Verifier>, CryptoError> {
@@ -494,9 +494,10 @@ fn batches_verify(checks: &[SignatureCheck<'_>]) -> bool {
 }
 
 /// Both keep the secret zeroized on drop (the crates' `zeroize` support).
-impl Signer for ed25519_dalek::SigningKey {
+/// Large messages are hashed once instead of twice (see [`ed25519_sign`]).
+impl Signer for ed25519_sign::SigningKey {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        Ok(ed25519_dalek::Signer::sign(self, message).to_bytes().to_vec())
+        Ok(ed25519_sign::SigningKey::sign(self, message).to_vec())
     }
 }
 
