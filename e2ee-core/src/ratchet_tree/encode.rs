@@ -51,7 +51,31 @@ fn write_parent(out: &mut Vec<u8>, parent: &ParentNode) -> Result<(), CodecError
 }
 
 /// `LeafNode` (§7.2).
-fn write_leaf(out: &mut Vec<u8>, leaf: &LeafNode) -> Result<(), CodecError> {
+pub(super) fn write_leaf(out: &mut Vec<u8>, leaf: &LeafNode) -> Result<(), CodecError> {
+    write_leaf_content(out, leaf)?;
+    write_bytes(out, &leaf.signature)
+}
+
+/// `LeafNodeTBS` (§7.2): the leaf node without its signature, then
+/// `group_id` and `leaf_index` unless the source is `key_package`
+/// (`group` is required then, and ignored otherwise).
+pub(super) fn write_leaf_tbs(
+    out: &mut Vec<u8>,
+    leaf: &LeafNode,
+    group: Option<(&VLBytes, u32)>,
+) -> Result<(), CodecError> {
+    write_leaf_content(out, leaf)?;
+    if matches!(leaf.leaf_node_source, LeafNodeSource::KeyPackage(_)) {
+        return Ok(());
+    }
+    let (group_id, leaf_index) = group.ok_or(CodecError::InvalidValue)?;
+    write_bytes(out, group_id)?;
+    out.extend_from_slice(&leaf_index.to_be_bytes());
+    Ok(())
+}
+
+/// The fields of `LeafNode` above its signature (§7.2).
+fn write_leaf_content(out: &mut Vec<u8>, leaf: &LeafNode) -> Result<(), CodecError> {
     write_bytes(out, &leaf.encryption_key)?;
     write_bytes(out, &leaf.signature_key)?;
     match &leaf.credential {
@@ -80,7 +104,7 @@ fn write_leaf(out: &mut Vec<u8>, leaf: &LeafNode) -> Result<(), CodecError> {
     } else {
         out.extend_from_slice(&leaf.extensions.tls_serialize_bytes()?);
     }
-    write_bytes(out, &leaf.signature)
+    Ok(())
 }
 
 /// `Capabilities` (§7.2): five vectors of 16-bit values.
@@ -111,12 +135,29 @@ const _: () = assert!(NodeType::Leaf as u8 == 1 && NodeType::Parent as u8 == 2);
 mod tests {
     use super::super::test_utils::{committed_tree, kp_leaf, parent, update_leaf};
     use super::*;
-    use crate::messages::{CipherSuite, Extension, ExtensionType, ProposalType, ProtocolVersion};
+    use crate::messages::{CipherSuite, Extension, ExtensionType, LeafNodeTbs, ProposalType, ProtocolVersion};
 
+    /// The node's encoding and, for a leaf, its LeafNodeTBS with and
+    /// without group context, as the derived encoders make them.
     fn assert_same(node: Node) {
         let mut fast = Vec::new();
         write_node(&mut fast, &node).unwrap();
         assert_eq!(fast, node.tls_serialize_bytes().unwrap(), "{node:?}");
+        let Node::Leaf(leaf) = &node else { return };
+        let group_id = VLBytes::from(vec![0x42; 70]);
+        for group in [None, Some((&group_id, 0x0102_0304))] {
+            let mut fast = Vec::new();
+            let written = write_leaf_tbs(&mut fast, leaf, group).map(|()| fast);
+            let derived = crate::codec::encode(&LeafNodeTbs { leaf_node: leaf, group });
+            match (written, derived) {
+                (Ok(written), Ok(derived)) => assert_eq!(written, derived, "{leaf:?}"),
+                // Only an update or commit leaf without group context fails.
+                (Err(_), Err(_)) => {
+                    assert!(group.is_none() && !matches!(leaf.leaf_node_source, LeafNodeSource::KeyPackage(_)))
+                }
+                (written, derived) => panic!("{written:?} but derived {derived:?}"),
+            }
+        }
     }
 
     /// A large tree, parents with unmerged leaves among its nodes: the

@@ -389,6 +389,9 @@ fn stored_parent_hash(node: Option<&Node>) -> Option<&[u8]> {
     }
 }
 
+/// Room for a typical leaf's TreeHashInput without reallocating.
+const LEAF_INPUT_CAPACITY: usize = 320;
+
 /// `Hash(TreeHashInput)` of a leaf: `node_type = leaf`, `leaf_index`,
 /// `optional<LeafNode>` (§7.8).
 fn leaf_tree_hash(
@@ -396,9 +399,16 @@ fn leaf_tree_hash(
     leaf_index: u32,
     leaf: Option<&LeafNode>,
 ) -> Result<Vec<u8>, TreeError> {
-    let mut input = vec![NodeType::Leaf as u8];
+    let mut input = Vec::with_capacity(LEAF_INPUT_CAPACITY);
+    input.push(NodeType::Leaf as u8);
     input.extend_from_slice(&leaf_index.to_be_bytes());
-    push_optional(&mut input, leaf)?;
+    match leaf {
+        None => input.push(0),
+        Some(leaf) => {
+            input.push(1);
+            super::encode::write_leaf(&mut input, leaf)?;
+        }
+    }
     Ok(cs.hash(&input))
 }
 

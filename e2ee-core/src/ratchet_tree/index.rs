@@ -72,6 +72,30 @@ impl KeyIndex {
         };
     }
 
+    /// The nodes of each fingerprint that two or more nodes have, each
+    /// list sorted: every pair of nodes that might share a key.
+    pub(crate) fn shared_fingerprints(&self) -> Vec<Vec<u32>> {
+        let merged;
+        let entries: &[(u32, u32)] = if self.recent.is_empty() {
+            &self.sorted
+        } else {
+            let mut all: Vec<(u32, u32)> = self.sorted.iter().chain(&self.recent).copied().collect();
+            all.sort_unstable();
+            merged = all;
+            &merged
+        };
+        entries
+            .chunk_by(|a, b| a.0 == b.0)
+            .filter(|same| same.len() > 1)
+            .map(|same| {
+                let mut nodes: Vec<u32> = same.iter().map(|&(_, x)| x).collect();
+                nodes.dedup();
+                nodes
+            })
+            .filter(|nodes| nodes.len() > 1)
+            .collect()
+    }
+
     /// The nodes that may use a key with fingerprint `fingerprint`
     /// (possibly repeated, in no particular order).
     pub(crate) fn candidates(&self, fingerprint: u32) -> impl Iterator<Item = u32> + '_ {

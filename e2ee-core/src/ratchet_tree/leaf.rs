@@ -10,10 +10,10 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::codec::{self, VLBytes};
+use crate::codec::VLBytes;
 use crate::crypto::{self, CipherSuiteProvider};
 use crate::messages::{
-    Capabilities, Credential, CredentialType, ExtensionType, LeafNode, LeafNodeSource, LeafNodeTbs, ProposalType,
+    Capabilities, Credential, CredentialType, ExtensionType, LeafNode, LeafNodeSource, ProposalType,
     RequiredCapabilities,
 };
 use crate::tree_math::LeafIndex;
@@ -201,6 +201,10 @@ pub(crate) fn validate_all_but_signature(
         .map_err(LeafNodeError::Credential)
 }
 
+/// Room for a typical LeafNodeTBS (keys, a short basic credential, the
+/// default capabilities, group id and index) without reallocating.
+const TBS_CAPACITY: usize = 256;
+
 /// The message the leaf node's signature signs: the SignContent of its
 /// LeafNodeTBS (§5.1.2, §7.2).
 pub(crate) fn signed_message(
@@ -214,7 +218,8 @@ pub(crate) fn signed_message(
     };
     // Only a non-key_package leaf without group context fails to encode, and
     // its signature could not verify anyway.
-    let tbs = codec::encode(&LeafNodeTbs { leaf_node: leaf, group }).map_err(|_| LeafNodeError::InvalidSignature)?;
+    let mut tbs = Vec::with_capacity(TBS_CAPACITY);
+    super::encode::write_leaf_tbs(&mut tbs, leaf, group).map_err(|_| LeafNodeError::InvalidSignature)?;
     crypto::sign_content(b"LeafNodeTBS", &tbs).map_err(|_| LeafNodeError::InvalidSignature)
 }
 

@@ -165,22 +165,32 @@ impl RatchetTree {
     }
 
     /// Checks that no encryption key appears in two nodes and no signature
-    /// key in two leaves (§7.3, §12.4.3.1).
+    /// key in two leaves (§7.3, §12.4.3.1). The error names the first node,
+    /// in tree order, whose key an earlier node has (its encryption key
+    /// checked before its signature key). Only nodes whose keys share a
+    /// fingerprint in the index are compared.
     pub fn check_unique_keys(&self) -> Result<(), TreeError> {
-        let mut encryption = BTreeSet::new();
-        let mut signature = BTreeSet::new();
-        for (i, node) in self.nodes.iter().enumerate() {
-            let Some(node) = node else { continue };
-            if !encryption.insert(node.encryption_key().as_slice()) {
-                return Err(TreeError::DuplicateEncryptionKey { node: i as u32 });
-            }
-            if let Node::Leaf(leaf) = &**node
-                && !signature.insert(leaf.signature_key.as_slice())
-            {
-                return Err(TreeError::DuplicateSignatureKey { leaf: i as u32 / 2 });
-            }
+        let (mut encryption, mut signature) = (None::<u32>, None::<u32>);
+        for nodes in self.keys.shared_fingerprints() {
+            let of = |key: fn(&Node) -> Option<&[u8]>| {
+                let keyed = nodes.iter().filter_map(|&x| Some((key(self.node(NodeIndex(x))?)?, x)));
+                first_repeat(keyed.collect())
+            };
+            let min = |a: Option<u32>, b: Option<u32>| a.into_iter().chain(b).min();
+            encryption = min(encryption, of(|n| Some(n.encryption_key().as_slice())));
+            signature = min(
+                signature,
+                of(|n| match n {
+                    Node::Leaf(leaf) => Some(leaf.signature_key.as_slice()),
+                    Node::Parent(_) => None,
+                }),
+            );
         }
-        Ok(())
+        match (encryption, signature) {
+            (Some(e), s) if s.is_none_or(|s| e <= s) => Err(TreeError::DuplicateEncryptionKey { node: e }),
+            (_, Some(s)) => Err(TreeError::DuplicateSignatureKey { leaf: s / 2 }),
+            _ => Ok(()),
+        }
     }
 
     /// The credential types of the members (§7.3).
@@ -329,6 +339,15 @@ impl RatchetTree {
         })?;
         self.check_new_leaf(leaf_node, None)
     }
+}
+
+/// The second-lowest node of the keys that several of `keyed` share, the
+/// lowest such node over all keys: the first node, in tree order, whose key
+/// an earlier node has. Sorting keeps this O(n log n) however many nodes an
+/// attacker gives the same key.
+fn first_repeat(mut keyed: Vec<(&[u8], u32)>) -> Option<u32> {
+    keyed.sort_unstable();
+    keyed.windows(2).filter(|w| w[0].0 == w[1].0).map(|w| w[1].1).min()
 }
 
 #[cfg(test)]
@@ -528,7 +547,30 @@ mod tests {
                 check_new_leaf_by_scan(&tree, probe, replacing),
                 "round {round}"
             );
+            assert_eq!(
+                tree.check_unique_keys(),
+                check_unique_keys_by_scan(&tree),
+                "round {round}"
+            );
         }
+    }
+
+    /// `check_unique_keys` as sets filled in tree order (what the index
+    /// replaces): the first node whose key is already in a set.
+    fn check_unique_keys_by_scan(tree: &RatchetTree) -> Result<(), TreeError> {
+        let (mut encryption, mut signature) = (BTreeSet::new(), BTreeSet::new());
+        for (i, node) in tree.nodes.iter().enumerate() {
+            let Some(node) = node else { continue };
+            if !encryption.insert(node.encryption_key().as_slice()) {
+                return Err(TreeError::DuplicateEncryptionKey { node: i as u32 });
+            }
+            if let Node::Leaf(leaf) = &**node
+                && !signature.insert(leaf.signature_key.as_slice())
+            {
+                return Err(TreeError::DuplicateSignatureKey { leaf: i as u32 / 2 });
+            }
+        }
+        Ok(())
     }
 
     #[test]
