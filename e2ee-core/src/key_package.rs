@@ -26,6 +26,9 @@ pub enum KeyPackageError {
     InvalidSignature,
     /// `init_key` equals the leaf's `encryption_key` (§10.1).
     InitKeyReused,
+    /// `init_key` is not a public key HPKE can encrypt to
+    /// ([`CipherSuiteProvider::kem_public_key_check`]).
+    InvalidInitKey,
     /// The leaf node is invalid.
     LeafNode(LeafNodeError),
     /// Encoding failed.
@@ -42,6 +45,7 @@ impl KeyPackageError {
             Self::CipherSuiteMismatch => "key_package_cipher_suite_mismatch",
             Self::InvalidSignature => "key_package_invalid_signature",
             Self::InitKeyReused => "key_package_init_key_reused",
+            Self::InvalidInitKey => "key_package_invalid_init_key",
             Self::LeafNode(e) => e.code(),
             Self::Codec(e) => e.code(),
             Self::Crypto(e) => e.code(),
@@ -56,6 +60,7 @@ impl fmt::Display for KeyPackageError {
             Self::CipherSuiteMismatch => f.write_str("KeyPackage cipher suite differs from the group's"),
             Self::InvalidSignature => f.write_str("invalid KeyPackage signature"),
             Self::InitKeyReused => f.write_str("init_key equals the leaf encryption_key"),
+            Self::InvalidInitKey => f.write_str("init_key is not a usable KEM public key"),
             Self::LeafNode(e) => write!(f, "{e}"),
             Self::Codec(e) => write!(f, "{e}"),
             Self::Crypto(e) => write!(f, "{e}"),
@@ -169,7 +174,8 @@ pub fn create_key_package(
 }
 
 /// Validates a received KeyPackage against the group (§10.1): version,
-/// suite, signature, leaf node, and distinct init and encryption keys.
+/// suite, signature, leaf node, distinct init and encryption keys, and an
+/// init key HPKE can encrypt to.
 pub fn validate_key_package(ctx: &LeafValidationContext<'_>, key_package: &KeyPackage) -> Result<(), KeyPackageError> {
     if key_package.version != ProtocolVersion::MLS10 {
         return Err(KeyPackageError::UnsupportedVersion);
@@ -186,7 +192,9 @@ pub fn validate_key_package(ctx: &LeafValidationContext<'_>, key_package: &KeyPa
     if key_package.init_key == key_package.leaf_node.encryption_key {
         return Err(KeyPackageError::InitKeyReused);
     }
-    Ok(())
+    ctx.cs
+        .kem_public_key_check(key_package.init_key.as_slice())
+        .map_err(|_| KeyPackageError::InvalidInitKey)
 }
 
 /// `MakeKeyPackageRef` of a KeyPackage (§5.2).
@@ -254,6 +262,31 @@ mod tests {
             assert_eq!(
                 validate_key_package(&late, &new.key_package),
                 Err(KeyPackageError::LeafNode(LeafNodeError::Expired))
+            );
+
+            // Keys HPKE cannot encrypt to (all-zero: small order for X25519,
+            // not a point for P-256), validly signed, are refused.
+            let resign = |mut kp: KeyPackage| {
+                let tbs = encode(&KeyPackageTbs(&kp)).unwrap();
+                kp.signature = cs
+                    .sign_with_label(signer.private.as_bytes(), KEY_PACKAGE_LABEL, &tbs)
+                    .unwrap()
+                    .into();
+                kp
+            };
+            let zero = VLBytes::from(vec![0; 32]);
+            let mut bad_init = new.key_package.clone();
+            bad_init.init_key = zero.clone();
+            assert_eq!(
+                validate_key_package(&ctx, &resign(bad_init)),
+                Err(KeyPackageError::InvalidInitKey)
+            );
+            let mut bad_leaf = new.key_package.clone();
+            bad_leaf.leaf_node.encryption_key = zero;
+            sign_leaf_node(cs, &mut bad_leaf.leaf_node, signer.private.as_bytes(), None).unwrap();
+            assert_eq!(
+                validate_key_package(&ctx, &resign(bad_leaf)),
+                Err(KeyPackageError::LeafNode(LeafNodeError::InvalidEncryptionKey))
             );
         }
     }

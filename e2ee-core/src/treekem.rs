@@ -674,14 +674,7 @@ impl DecryptionPlan {
             return Err(TreeKemError::NotCommitSource);
         }
         let x = tree.leaf_node_index(sender)?;
-        let path = tree.filtered_direct_path(sender)?;
-        if path.len() != update.nodes.len() {
-            return Err(TreeError::UpdatePathLength {
-                expected: path.len(),
-                got: update.nodes.len(),
-            }
-            .into());
-        }
+        let path = update_path_nodes(tree, sender, update)?;
         let own = private.own_leaf.to_node().ok_or(TreeKemError::NotInPath)?;
         // Our path meets the sender's at the common ancestor; only that
         // node's copath child has us below it.
@@ -762,12 +755,35 @@ fn merge_and_decrypt(
     Ok((processed, keys))
 }
 
-/// Checks that no public key of `update` (leaf or path) is already in the
-/// tree, other than at the sender's leaf, which it replaces (§12.4.2). Run it
-/// on the tree before the path is merged. The error names the first
-/// conflicting leaf, else the first conflicting parent. O(log n) per key,
-/// with the tree's key index.
-pub fn check_update_path_keys(tree: &RatchetTree, sender: LeafIndex, update: &UpdatePath) -> Result<(), TreeKemError> {
+/// The nodes of `sender`'s filtered direct path, one per node of `update`.
+fn update_path_nodes(tree: &RatchetTree, sender: LeafIndex, update: &UpdatePath) -> Result<Vec<NodeIndex>, TreeError> {
+    let path = tree.filtered_direct_path(sender)?;
+    if path.len() != update.nodes.len() {
+        return Err(TreeError::UpdatePathLength {
+            expected: path.len(),
+            got: update.nodes.len(),
+        });
+    }
+    Ok(path)
+}
+
+/// Checks that every parent key of `update` is one HPKE can encrypt to
+/// ([`CipherSuiteProvider::kem_public_key_check`]; the leaf's is checked
+/// with the leaf node) and that no public key of `update` (leaf or path) is
+/// already in the tree, other than at the sender's leaf, which it replaces
+/// (§12.4.2). Run it on the tree before the path is merged. The error names
+/// the first unusable key, else the first conflicting leaf, else the first
+/// conflicting parent. O(log n) per key, with the tree's key index.
+pub fn check_update_path_keys(
+    cs: &dyn CipherSuiteProvider,
+    tree: &RatchetTree,
+    sender: LeafIndex,
+    update: &UpdatePath,
+) -> Result<(), TreeKemError> {
+    for (x, node) in update_path_nodes(tree, sender, update)?.into_iter().zip(&update.nodes) {
+        cs.kem_public_key_check(node.encryption_key.as_slice())
+            .map_err(|_| TreeError::InvalidEncryptionKey { node: x.0 })?;
+    }
     let keys = update.nodes.iter().map(|n| &n.encryption_key);
     let keys = keys.chain(core::iter::once(&update.leaf_node.encryption_key));
     let own = sender.to_node();
@@ -1160,11 +1176,18 @@ mod tests {
         let mut members = group(4);
         let (created, _) = create(&mut members[0], &[]);
         let tree = &members[1].tree;
-        check_update_path_keys(tree, LeafIndex(0), &created.update_path).unwrap();
+        check_update_path_keys(suite(), tree, LeafIndex(0), &created.update_path).unwrap();
         let mut reused = created.update_path.clone();
         reused.nodes[0].encryption_key = tree.leaf(LeafIndex(2)).unwrap().encryption_key.clone();
-        let err = check_update_path_keys(tree, LeafIndex(0), &reused).unwrap_err();
+        let err = check_update_path_keys(suite(), tree, LeafIndex(0), &reused).unwrap_err();
         assert_eq!(err, TreeKemError::Tree(TreeError::DuplicateEncryptionKey { node: 4 }));
+        // A key of small order would make every later encryption to the
+        // node fail: refused, ahead of the duplicate.
+        let mut one = [0u8; 32];
+        one[0] = 1;
+        reused.nodes[1].encryption_key = VLBytes::from(one.to_vec());
+        let err = check_update_path_keys(suite(), tree, LeafIndex(0), &reused).unwrap_err();
+        assert_eq!(err, TreeKemError::Tree(TreeError::InvalidEncryptionKey { node: 3 }));
     }
 
     #[test]

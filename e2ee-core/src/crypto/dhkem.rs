@@ -36,6 +36,54 @@ pub(super) struct Encapsulation {
     pub(super) enc: Vec<u8>,
 }
 
+/// The u-coordinates (little-endian) of the points of small order on
+/// Curve25519 and its twist: 0 and 1, the two of order 8, and p - 1. X25519
+/// of every private key with one of them is all-zero, so every Encap to it
+/// fails (RFC 9180 §7.1.4). Tested against curve25519-dalek's eight-torsion
+/// points and the ladder.
+const SMALL_ORDER_U: [[u8; LEN]; 5] = [
+    [0; LEN],
+    {
+        let mut one = [0; LEN];
+        one[0] = 1;
+        one
+    },
+    [
+        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09,
+        0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00,
+    ],
+    [
+        0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef, 0x5b, 0x04, 0x44,
+        0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57,
+    ],
+    {
+        let mut minus_one = [0xff; LEN];
+        minus_one[0] = 0xec;
+        minus_one[LEN - 1] = 0x7f;
+        minus_one
+    },
+];
+
+/// Accepts an X25519 public key that Encap can use: 32 bytes, not a point
+/// of small order in any encoding (the top bit is ignored, RFC 7748 §5, and
+/// p and p + 1 stand for 0 and 1). Such a key in a group would make every
+/// Commit whose path encrypts to it fail.
+pub(super) fn check_public_key(public_key: &[u8]) -> Result<(), CryptoError> {
+    let mut u: [u8; LEN] = public_key.try_into().map_err(|_| CryptoError::InvalidKey)?;
+    u[LEN - 1] &= 0x7f;
+    let small_order = if super::ed25519_batch::below_p(&u) {
+        SMALL_ORDER_U.contains(&u)
+    } else {
+        // u - p, below 19, is in the low byte.
+        u[0] - 0xed <= 1
+    };
+    if small_order {
+        Err(CryptoError::InvalidKey)
+    } else {
+        Ok(())
+    }
+}
+
 /// `Encap(pkR)` for each of `public_keys`, in order, with ephemeral keys
 /// from `rng` (32 bytes each, drawn in order, each through DeriveKeyPair
 /// as the `hpke` crate does). `cs` supplies the HKDF, which must be
@@ -243,6 +291,39 @@ mod tests {
         )
         .unwrap();
         assert_eq!(diffie_hellman_each(&[Zeroizing::new(scalar)], &[u])[0], expected);
+    }
+
+    /// The check refuses exactly the keys whose every DH result is all
+    /// zero: on every kind of input, it agrees with the ladder under a
+    /// random private key (the small-order inputs give zero for any key).
+    #[test]
+    fn the_key_check_refuses_exactly_the_small_order_points() {
+        let mut refused = 0;
+        for public in inputs() {
+            let zero = ladder(&random_bytes(), &public) == [0; LEN];
+            assert_eq!(check_public_key(&public).is_err(), zero, "u = {}", hex::encode(public));
+            refused += usize::from(zero);
+        }
+        // 0, 1, -1, p, p + 1 and the two of order 8, each with and without
+        // the top bit.
+        assert_eq!(refused, 14);
+        assert_eq!(check_public_key(&[1; LEN - 1]), Err(CryptoError::InvalidKey));
+    }
+
+    /// The list holds the u-coordinates of the eight-torsion points of the
+    /// curve and -1, the twist's point of order 4.
+    #[test]
+    fn the_small_order_list_is_the_torsion() {
+        let mut expected: Vec<[u8; LEN]> = curve25519_dalek::constants::EIGHT_TORSION
+            .iter()
+            .map(|p| p.to_montgomery().to_bytes())
+            .chain([SMALL_ORDER_U[4]])
+            .collect();
+        expected.sort();
+        expected.dedup();
+        let mut list = SMALL_ORDER_U.to_vec();
+        list.sort();
+        assert_eq!(list, expected);
     }
 
     #[test]

@@ -125,7 +125,7 @@ fn parse_signature(signature: &[u8]) -> Option<(EdwardsPoint, [u8; 32], Scalar)>
     let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes.try_into().ok()?))?;
     // Strict verification compares the recomputed R by its (canonical)
     // encoding, so a non-canonical R never verifies.
-    if !is_canonical_y(&r_bytes) {
+    if !below_p(&r_bytes) {
         return None;
     }
     let r = CompressedEdwardsY(r_bytes).decompress()?;
@@ -144,11 +144,12 @@ fn challenge(r_bytes: &[u8; 32], a_bytes: &[u8; 32], message: &[u8]) -> Scalar {
     Scalar::from_bytes_mod_order_wide(&hash.finalize().into())
 }
 
-/// Whether the y-coordinate of an encoded point (the low 255 bits) is
-/// below p = 2^255 - 19. The only other non-canonical encodings, x = 0
-/// with the sign bit set, are of the points (0, ±1), which are of small
-/// order and rejected as such.
-fn is_canonical_y(bytes: &[u8; 32]) -> bool {
+/// Whether the low 255 bits of `bytes` (little-endian), such as an encoded
+/// point's y-coordinate or an X25519 u-coordinate, are below p = 2^255 - 19.
+/// For an Edwards point, the only other non-canonical encodings, x = 0 with
+/// the sign bit set, are of the points (0, ±1), which are of small order
+/// and rejected as such.
+pub(super) fn below_p(bytes: &[u8; 32]) -> bool {
     // y >= p exactly when the top byte is 0x7f, bytes 1..31 are 0xff and
     // the low byte is at least 0xed (p's low byte).
     let top = bytes[31] & 0x7f == 0x7f;
@@ -191,7 +192,7 @@ const SMALL_ORDER_Y: [[u8; 32]; 5] = [
 fn has_small_order(bytes: &[u8; 32]) -> bool {
     let mut y = *bytes;
     y[31] &= 0x7f;
-    if !is_canonical_y(&y) {
+    if !below_p(&y) {
         // y - p, which is below 19, is in the low byte.
         return y[0] - 0xed <= 1;
     }
@@ -456,7 +457,7 @@ mod tests {
             }
         }
         for y in cases {
-            let canonical = is_canonical_y(&y);
+            let canonical = below_p(&y);
             assert_eq!(canonical, y[0] < 0xed, "{y:?}");
             if let Some(point) = CompressedEdwardsY(y).decompress()
                 && !point.is_small_order()

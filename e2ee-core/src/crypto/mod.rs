@@ -326,6 +326,16 @@ pub trait CipherSuiteProvider: Send + Sync {
     fn kem_derive_key_pair(&self, ikm: &[u8]) -> Result<KeyPair, CryptoError>;
     /// The public key belonging to a KEM private key.
     fn kem_public_key(&self, private_key: &[u8]) -> Result<Vec<u8>, CryptoError>;
+    /// Accepts a KEM public key that HPKE can encrypt to, else
+    /// [`CryptoError::InvalidKey`]: one that decodes (RFC 9180 §7.1.1) and,
+    /// for X25519, is not of small order (every Encap to such a key fails,
+    /// §7.1.4). KeyPackages, leaf nodes, UpdatePaths and received trees are
+    /// checked with it, so that no member can make the others' Commits fail.
+    /// The default accepts every key; [`RustCryptoProvider`] checks.
+    fn kem_public_key_check(&self, public_key: &[u8]) -> Result<(), CryptoError> {
+        let _ = public_key;
+        Ok(())
+    }
 
     /// A fresh signature key pair.
     fn signature_key_generate(&self, rng: &mut Rng<'_>) -> KeyPair;

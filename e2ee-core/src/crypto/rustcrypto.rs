@@ -67,8 +67,12 @@ impl<K, HA, A, H, S> Suite<K, HA, A, H, S> {
     }
 }
 
-/// A KEM's Encap (RFC 9180 §4.1) for several recipients at once.
+/// A KEM's Encap (RFC 9180 §4.1) for several recipients at once, and the
+/// check of a recipient's key.
 trait EncapEach: KemTrait {
+    /// As [`CipherSuiteProvider::kem_public_key_check`].
+    fn check_public_key(public_key: &[u8]) -> Result<(), CryptoError>;
+
     /// `Encap(pkR)` of each of `public_keys`, in order.
     fn encap_each(
         cs: &dyn CipherSuiteProvider,
@@ -79,6 +83,10 @@ trait EncapEach: KemTrait {
 
 /// DHKEM(X25519): ours, batched (see `dhkem`).
 impl EncapEach for X25519 {
+    fn check_public_key(public_key: &[u8]) -> Result<(), CryptoError> {
+        dhkem::check_public_key(public_key)
+    }
+
     fn encap_each(
         cs: &dyn CipherSuiteProvider,
         public_keys: &[&[u8]],
@@ -90,6 +98,14 @@ impl EncapEach for X25519 {
 
 /// DHKEM(P-256): the `hpke` crate's, one recipient at a time.
 impl EncapEach for P256Kem {
+    /// DeserializePublicKey: an uncompressed point on the curve, not the
+    /// identity (RFC 9180 §7.1.1).
+    fn check_public_key(public_key: &[u8]) -> Result<(), CryptoError> {
+        <Self as KemTrait>::PublicKey::from_bytes(public_key)
+            .map(drop)
+            .map_err(|_| CryptoError::InvalidKey)
+    }
+
     fn encap_each(
         _: &dyn CipherSuiteProvider,
         public_keys: &[&[u8]],
@@ -301,6 +317,10 @@ where
     fn kem_public_key(&self, private_key: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let sk = K::PrivateKey::from_bytes(private_key).map_err(|_| CryptoError::InvalidKey)?;
         Ok(K::sk_to_pk(&sk).to_bytes().to_vec())
+    }
+
+    fn kem_public_key_check(&self, public_key: &[u8]) -> Result<(), CryptoError> {
+        K::check_public_key(public_key)
     }
 
     fn signature_key_generate(&self, rng: &mut Rng<'_>) -> KeyPair {

@@ -360,7 +360,7 @@ impl Group {
                 leaf
             }
         };
-        treekem::check_update_path_keys(tree, sender, path)?;
+        treekem::check_update_path_keys(env.cs, tree, sender, path)?;
         let added: Vec<LeafIndex> = applied.added.iter().map(|(i, _)| *i).collect();
         let processed = treekem::process_update_path(env.cs, tree, private, sender, path, next, &added)?;
         if committer != Committer::External {

@@ -87,6 +87,14 @@ pub enum TreeError {
         /// The number of UpdatePathNodes received.
         got: usize,
     },
+    /// A parent node's encryption key is not a public key HPKE can encrypt
+    /// to ([`CipherSuiteProvider::kem_public_key_check`]).
+    ///
+    /// [`CipherSuiteProvider::kem_public_key_check`]: crate::crypto::CipherSuiteProvider::kem_public_key_check
+    InvalidEncryptionKey {
+        /// The node holding the key.
+        node: u32,
+    },
     /// An encryption key appears in more than one node (§7.3, §12.4.3.1).
     DuplicateEncryptionKey {
         /// The second node holding the key.
@@ -126,6 +134,7 @@ impl TreeError {
             Self::ParentHashMismatch => "tree_parent_hash_mismatch",
             Self::TreeHashMismatch => "tree_hash_mismatch",
             Self::UpdatePathLength { .. } => "tree_update_path_length",
+            Self::InvalidEncryptionKey { .. } => "tree_invalid_encryption_key",
             Self::DuplicateEncryptionKey { .. } => "tree_duplicate_encryption_key",
             Self::DuplicateSignatureKey { .. } => "tree_duplicate_signature_key",
             Self::InvalidLeafNode { error, .. } => error.code(),
@@ -156,6 +165,7 @@ impl fmt::Display for TreeError {
             Self::UpdatePathLength { expected, got } => {
                 write!(f, "update path has {got} nodes, the filtered direct path {expected}")
             }
+            Self::InvalidEncryptionKey { node } => write!(f, "node {node} has an unusable encryption key"),
             Self::DuplicateEncryptionKey { node } => write!(f, "node {node} repeats an encryption key"),
             Self::DuplicateSignatureKey { leaf } => write!(f, "leaf {leaf} repeats a signature key"),
             Self::InvalidLeafNode { leaf, error } => write!(f, "leaf {leaf}: {error}"),

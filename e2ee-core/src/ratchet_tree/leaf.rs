@@ -99,6 +99,9 @@ pub enum LeafNodeError {
     CredentialTypeNotSupportedByGroup(CredentialType),
     /// An Update's leaf node reuses the encryption key it replaces (§7.3).
     EncryptionKeyNotUpdated,
+    /// `encryption_key` is not a public key HPKE can encrypt to
+    /// ([`CipherSuiteProvider::kem_public_key_check`]).
+    InvalidEncryptionKey,
 }
 
 impl LeafNodeError {
@@ -115,6 +118,7 @@ impl LeafNodeError {
             Self::MissingRequiredCapability => "leaf_node_missing_required_capability",
             Self::CredentialTypeNotSupportedByGroup(_) => "leaf_node_credential_type_not_supported_by_group",
             Self::EncryptionKeyNotUpdated => "leaf_node_encryption_key_not_updated",
+            Self::InvalidEncryptionKey => "leaf_node_invalid_encryption_key",
         }
     }
 }
@@ -134,6 +138,7 @@ impl fmt::Display for LeafNodeError {
                 write!(f, "credential type {} not supported across the group", t.0)
             }
             Self::EncryptionKeyNotUpdated => f.write_str("update does not change the encryption key"),
+            Self::InvalidEncryptionKey => f.write_str("the encryption key is not a usable KEM public key"),
         }
     }
 }
@@ -173,7 +178,8 @@ pub struct LeafValidationContext<'a> {
 }
 
 /// Validates `leaf` on its own (§7.3): credential, signature, source,
-/// lifetime, own capabilities and the group's required capabilities.
+/// encryption key, lifetime, own capabilities and the group's required
+/// capabilities.
 pub fn validate_leaf_node(
     ctx: &LeafValidationContext<'_>,
     leaf: &LeafNode,
@@ -191,6 +197,9 @@ pub(crate) fn validate_all_but_signature(
     origin: LeafNodeOrigin,
 ) -> Result<(), LeafNodeError> {
     check_source(leaf, origin)?;
+    ctx.cs
+        .kem_public_key_check(leaf.encryption_key.as_slice())
+        .map_err(|_| LeafNodeError::InvalidEncryptionKey)?;
     check_lifetime(ctx, leaf)?;
     check_own_capabilities(leaf)?;
     if let Some(required) = ctx.required_capabilities {

@@ -23,8 +23,9 @@ pub struct TreeValidationParams<'a> {
 
 impl RatchetTree {
     /// Validates a received tree as a joiner must (§12.4.3.1): the tree hash,
-    /// unmerged leaves, key uniqueness, credential type support, that every
-    /// non-blank parent is parent-hash valid, and every leaf node (§7.3).
+    /// unmerged leaves, usable and unique keys, credential type support,
+    /// that every non-blank parent is parent-hash valid, and every leaf node
+    /// (§7.3).
     /// Cheap structural checks run before hashing and signature checks.
     ///
     /// With the `parallel` feature the leaf signatures are verified on other
@@ -79,9 +80,21 @@ impl RatchetTree {
             return Err(TreeError::TreeHashMismatch);
         }
         self.check_unmerged_leaves()?;
+        self.check_parent_keys(cs)?;
         self.check_unique_keys()?;
         self.check_credential_types()?;
         self.verify_parent_hashes(cs)
+    }
+
+    /// Checks that every parent's encryption key is one HPKE can encrypt to
+    /// (the leaves' are checked with the leaf nodes): a received tree must
+    /// not make Commits fail.
+    fn check_parent_keys(&self, cs: &dyn CipherSuiteProvider) -> Result<(), TreeError> {
+        for (x, parent) in self.parents() {
+            cs.kem_public_key_check(parent.encryption_key.as_slice())
+                .map_err(|_| TreeError::InvalidEncryptionKey { node: x.0 })?;
+        }
+        Ok(())
     }
 
     /// Validates every leaf node (§7.3), in order, the first invalid one
@@ -613,6 +626,28 @@ mod tests {
         tree.update_leaf(LeafIndex(2), update_leaf(2, 2, 9)).unwrap();
         tree.set_parent(NodeIndex(5), parent(55, vec![])).unwrap();
         assert_eq!(validate(&mut tree, None), Err(TreeError::ParentHashInvalid { node: 5 }));
+    }
+
+    /// Keys of small order (X25519's zero) are refused in parents, before
+    /// the parent hashes, and in leaves, before the signatures.
+    #[test]
+    fn unusable_encryption_keys_are_refused() {
+        let zero = VLBytes::from(vec![0; 32]);
+        let mut tree = committed_tree();
+        edit_parent(&mut tree, 3, |p| p.encryption_key = zero.clone());
+        assert_eq!(
+            validate(&mut tree, None),
+            Err(TreeError::InvalidEncryptionKey { node: 3 })
+        );
+        let mut tree = super::super::tests::tree_of(4, &[0, 1, 2, 3], &[]);
+        let mut leaf = tree.leaf(LeafIndex(2)).unwrap().clone();
+        leaf.encryption_key = zero;
+        tree.set_leaf(LeafIndex(2), leaf).unwrap();
+        let error = LeafNodeError::InvalidEncryptionKey;
+        assert_eq!(
+            validate(&mut tree, None),
+            Err(TreeError::InvalidLeafNode { leaf: 2, error })
+        );
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl Case {
         let sender = LeafIndex(u64_field(update, "sender")? as u32);
         let path: UpdatePath = decode_exact(&hex_field(update, "update_path")?).map_err(|e| e.to_string())?;
         verify_leaf_signature(self.cs, &path.leaf_node, &self.context.group_id, sender)?;
-        treekem::check_update_path_keys(&self.tree, sender, &path).map_err(|e| e.to_string())?;
+        treekem::check_update_path_keys(self.cs, &self.tree, sender, &path).map_err(|e| e.to_string())?;
         let expected_secrets = update
             .get("path_secrets")
             .and_then(Value::as_array)
