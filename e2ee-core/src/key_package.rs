@@ -7,8 +7,8 @@ use core::fmt;
 use crate::codec::{CodecError, VLBytes, encode};
 use crate::crypto::{CipherSuite, CipherSuiteProvider, CryptoError, Rng, Secret};
 use crate::messages::{
-    Capabilities, Credential, CredentialType, Extension, KeyPackage, KeyPackageTbs, LeafNode, LeafNodeSource,
-    LeafNodeTbs, Lifetime, ProtocolVersion,
+    Capabilities, Credential, CredentialType, Extension, KeyPackage, KeyPackageTbs, LeafNode, LeafNodeSource, Lifetime,
+    ProtocolVersion,
 };
 use crate::ratchet_tree::leaf::{LeafNodeError, LeafNodeOrigin, LeafValidationContext, validate_leaf_node};
 
@@ -102,7 +102,7 @@ pub fn sign_leaf_node(
     signature_private_key: &[u8],
     group: Option<(&VLBytes, u32)>,
 ) -> Result<(), CryptoError> {
-    let tbs = encode(&LeafNodeTbs { leaf_node: leaf, group })?;
+    let tbs = crate::ratchet_tree::leaf::encode_tbs(leaf, group).map_err(|_| CryptoError::Encoding)?;
     leaf.signature = cs.sign_with_label(signature_private_key, LEAF_NODE_LABEL, &tbs)?.into();
     Ok(())
 }

@@ -210,6 +210,16 @@ pub(crate) fn validate_all_but_signature(
         .map_err(LeafNodeError::Credential)
 }
 
+/// The encoding of the LeafNodeTBS of `leaf` (§7.2), as the derived
+/// [`crate::messages::LeafNodeTbs`] encoder gives it, written in one buffer.
+/// `group` is `(group_id, leaf_index)`, required for `update` and `commit`
+/// sources.
+pub(crate) fn encode_tbs(leaf: &LeafNode, group: Option<(&VLBytes, u32)>) -> Result<Vec<u8>, crate::codec::CodecError> {
+    let mut tbs = Vec::with_capacity(TBS_CAPACITY);
+    super::encode::write_leaf_tbs(&mut tbs, leaf, group)?;
+    Ok(tbs)
+}
+
 /// Room for a typical LeafNodeTBS (keys, a short basic credential, the
 /// default capabilities, group id and index) without reallocating.
 const TBS_CAPACITY: usize = 256;
@@ -227,8 +237,7 @@ pub(crate) fn signed_message(
     };
     // Only a non-key_package leaf without group context fails to encode, and
     // its signature could not verify anyway.
-    let mut tbs = Vec::with_capacity(TBS_CAPACITY);
-    super::encode::write_leaf_tbs(&mut tbs, leaf, group).map_err(|_| LeafNodeError::InvalidSignature)?;
+    let tbs = encode_tbs(leaf, group).map_err(|_| LeafNodeError::InvalidSignature)?;
     crypto::sign_content(b"LeafNodeTBS", &tbs).map_err(|_| LeafNodeError::InvalidSignature)
 }
 

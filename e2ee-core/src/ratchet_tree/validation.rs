@@ -186,8 +186,7 @@ impl RatchetTree {
         let (mut encryption, mut signature) = (None::<u32>, None::<u32>);
         for nodes in self.keys.shared_fingerprints() {
             let of = |key: fn(&Node) -> Option<&[u8]>| {
-                let keyed = nodes.iter().filter_map(|&x| Some((key(self.node(NodeIndex(x))?)?, x)));
-                first_repeat(keyed.collect())
+                first_repeat(nodes.iter().filter_map(|&x| Some((key(self.node(NodeIndex(x))?)?, x))))
             };
             let min = |a: Option<u32>, b: Option<u32>| a.into_iter().chain(b).min();
             encryption = min(encryption, of(|n| Some(n.encryption_key().as_slice())));
@@ -354,13 +353,13 @@ impl RatchetTree {
     }
 }
 
-/// The second-lowest node of the keys that several of `keyed` share, the
-/// lowest such node over all keys: the first node, in tree order, whose key
-/// an earlier node has. Sorting keeps this O(n log n) however many nodes an
-/// attacker gives the same key.
-fn first_repeat(mut keyed: Vec<(&[u8], u32)>) -> Option<u32> {
-    keyed.sort_unstable();
-    keyed.windows(2).filter(|w| w[0].0 == w[1].0).map(|w| w[1].1).min()
+/// The first node of `keyed` (in ascending node order) whose key an
+/// earlier one has. A set keeps this O(n log n) however many nodes an
+/// attacker gives the same key (and is the byte-string set the PSK check
+/// uses: one instantiation, less WebAssembly).
+fn first_repeat<'a>(keyed: impl Iterator<Item = (&'a [u8], u32)>) -> Option<u32> {
+    let mut seen = BTreeSet::new();
+    keyed.into_iter().find(|(key, _)| !seen.insert(*key)).map(|(_, x)| x)
 }
 
 #[cfg(test)]
