@@ -19,6 +19,7 @@ use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::montgomery::MontgomeryPoint;
 use zeroize::Zeroizing;
 
+use super::ed25519_batch::{MINUS_ONE, ONE, ZERO, is_one_of};
 use super::hpke_base::{labeled_expand, labeled_ikm};
 use super::{CipherSuiteProvider, CryptoError, Rng, Secret};
 
@@ -42,12 +43,8 @@ pub(super) struct Encapsulation {
 /// fails (RFC 9180 §7.1.4). Tested against curve25519-dalek's eight-torsion
 /// points and the ladder.
 const SMALL_ORDER_U: [[u8; LEN]; 5] = [
-    [0; LEN],
-    {
-        let mut one = [0; LEN];
-        one[0] = 1;
-        one
-    },
+    ZERO,
+    ONE,
     [
         0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09,
         0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00,
@@ -56,12 +53,7 @@ const SMALL_ORDER_U: [[u8; LEN]; 5] = [
         0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef, 0x5b, 0x04, 0x44,
         0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57,
     ],
-    {
-        let mut minus_one = [0xff; LEN];
-        minus_one[0] = 0xec;
-        minus_one[LEN - 1] = 0x7f;
-        minus_one
-    },
+    MINUS_ONE,
 ];
 
 /// Accepts an X25519 public key that Encap can use: 32 bytes, not a point
@@ -69,15 +61,8 @@ const SMALL_ORDER_U: [[u8; LEN]; 5] = [
 /// p and p + 1 stand for 0 and 1). Such a key in a group would make every
 /// Commit whose path encrypts to it fail.
 pub(super) fn check_public_key(public_key: &[u8]) -> Result<(), CryptoError> {
-    let mut u: [u8; LEN] = public_key.try_into().map_err(|_| CryptoError::InvalidKey)?;
-    u[LEN - 1] &= 0x7f;
-    let small_order = if super::ed25519_batch::below_p(&u) {
-        SMALL_ORDER_U.contains(&u)
-    } else {
-        // u - p, below 19, is in the low byte.
-        u[0] - 0xed <= 1
-    };
-    if small_order {
+    let u: [u8; LEN] = public_key.try_into().map_err(|_| CryptoError::InvalidKey)?;
+    if is_one_of(&u, &SMALL_ORDER_U) {
         Err(CryptoError::InvalidKey)
     } else {
         Ok(())
@@ -317,7 +302,7 @@ mod tests {
         let mut expected: Vec<[u8; LEN]> = curve25519_dalek::constants::EIGHT_TORSION
             .iter()
             .map(|p| p.to_montgomery().to_bytes())
-            .chain([SMALL_ORDER_U[4]])
+            .chain([MINUS_ONE])
             .collect();
         expected.sort();
         expected.dedup();

@@ -149,7 +149,7 @@ fn challenge(r_bytes: &[u8; 32], a_bytes: &[u8; 32], message: &[u8]) -> Scalar {
 /// For an Edwards point, the only other non-canonical encodings, x = 0 with
 /// the sign bit set, are of the points (0, ±1), which are of small order
 /// and rejected as such.
-pub(super) fn below_p(bytes: &[u8; 32]) -> bool {
+fn below_p(bytes: &[u8; 32]) -> bool {
     // y >= p exactly when the top byte is 0x7f, bytes 1..31 are 0xff and
     // the low byte is at least 0xed (p's low byte).
     let top = bytes[31] & 0x7f == 0x7f;
@@ -157,23 +157,45 @@ pub(super) fn below_p(bytes: &[u8; 32]) -> bool {
     !(top && middle && bytes[0] >= 0xed)
 }
 
+/// The field elements 0, 1 and p - 1 (little-endian): coordinates of
+/// points of small order both as Edwards y and as Montgomery u.
+pub(super) const ZERO: [u8; 32] = [0; 32];
+/// See [`ZERO`].
+pub(super) const ONE: [u8; 32] = {
+    let mut one = [0; 32];
+    one[0] = 1;
+    one
+};
+/// See [`ZERO`].
+pub(super) const MINUS_ONE: [u8; 32] = {
+    let mut minus_one = [0xff; 32];
+    minus_one[0] = 0xec;
+    minus_one[31] = 0x7f;
+    minus_one
+};
+
+/// Whether the low 255 bits of `bytes` (little-endian; the top bit, a sign
+/// or ignored, is not read), reduced mod p, are one of `reduced`.
+pub(super) fn is_one_of(bytes: &[u8; 32], reduced: &[[u8; 32]]) -> bool {
+    let mut x = *bytes;
+    x[31] &= 0x7f;
+    if !below_p(&x) {
+        // x - p, which is below 19, is in the low byte.
+        let low = x[0] - 0xed;
+        x = ZERO;
+        x[0] = low;
+    }
+    reduced.contains(&x)
+}
+
 /// The y-coordinates (little-endian, sign bit clear) of the eight points of
 /// small order: the identity (y = 1), the point of order 2 (y = p - 1), those
 /// of order 4 (y = 0) and those of order 8 (two values of y, each with two
 /// signs of x). Tested against curve25519-dalek's `is_small_order`.
 const SMALL_ORDER_Y: [[u8; 32]; 5] = [
-    [0; 32],
-    {
-        let mut one = [0; 32];
-        one[0] = 1;
-        one
-    },
-    {
-        let mut minus_one = [0xff; 32];
-        minus_one[0] = 0xec;
-        minus_one[31] = 0x7f;
-        minus_one
-    },
+    ZERO,
+    ONE,
+    MINUS_ONE,
     [
         0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf,
         0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
@@ -190,13 +212,7 @@ const SMALL_ORDER_Y: [[u8; 32]; 5] = [
 /// are of small order or neither is. This saves three point doublings per
 /// point, about 5 % of a join's batch.
 fn has_small_order(bytes: &[u8; 32]) -> bool {
-    let mut y = *bytes;
-    y[31] &= 0x7f;
-    if !below_p(&y) {
-        // y - p, which is below 19, is in the low byte.
-        return y[0] - 0xed <= 1;
-    }
-    SMALL_ORDER_Y.contains(&y)
+    is_one_of(bytes, &SMALL_ORDER_Y)
 }
 
 /// The 128-bit coefficients, from a hash of every key, signature and `h`
