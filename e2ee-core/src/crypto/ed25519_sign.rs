@@ -80,7 +80,7 @@ fn nonce(prefix: &[u8; 32], message: &[u8]) -> Scalar {
     Sha512::new()
         .chain_update(NONCE_KEY_LABEL)
         .chain_update(prefix)
-        .finalize_into((&mut nonce_key[..]).try_into().expect("64 bytes"));
+        .finalize_into((&mut *nonce_key).into());
     Scalar::from_hash(
         Sha512::new()
             .chain_update(&nonce_key[..32])

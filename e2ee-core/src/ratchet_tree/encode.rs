@@ -40,7 +40,7 @@ pub(super) fn write_node(out: &mut Vec<u8>, node: &Node) -> Result<(), CodecErro
 }
 
 /// `ParentNode` (§7.1).
-fn write_parent(out: &mut Vec<u8>, parent: &ParentNode) -> Result<(), CodecError> {
+pub(super) fn write_parent(out: &mut Vec<u8>, parent: &ParentNode) -> Result<(), CodecError> {
     write_bytes(out, &parent.encryption_key)?;
     write_bytes(out, &parent.parent_hash)?;
     write_varint_length(4 * parent.unmerged_leaves.len(), out)?;

@@ -11,8 +11,9 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::chunks::CHUNK;
+use super::encode::{write_leaf, write_parent};
 use super::{RatchetTree, TreeError, leaf_range};
-use crate::codec::{self, SerializeBytes};
+use crate::codec::{CodecError, write_opaque};
 use crate::crypto::{CipherSuite, CipherSuiteProvider};
 use crate::messages::{LeafNode, LeafNodeSource, Node, NodeType, ParentNode, UpdatePath};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
@@ -402,13 +403,7 @@ fn leaf_tree_hash(
     let mut input = Vec::with_capacity(LEAF_INPUT_CAPACITY);
     input.push(NodeType::Leaf as u8);
     input.extend_from_slice(&leaf_index.to_be_bytes());
-    match leaf {
-        None => input.push(0),
-        Some(leaf) => {
-            input.push(1);
-            super::encode::write_leaf(&mut input, leaf)?;
-        }
-    }
+    push_optional(&mut input, leaf, write_leaf)?;
     Ok(cs.hash(&input))
 }
 
@@ -421,9 +416,9 @@ fn parent_tree_hash(
     right: &[u8],
 ) -> Result<Vec<u8>, TreeError> {
     let mut input = vec![NodeType::Parent as u8];
-    push_optional(&mut input, parent)?;
-    push_vl(&mut input, left)?;
-    push_vl(&mut input, right)?;
+    push_optional(&mut input, parent, write_parent)?;
+    write_opaque(&mut input, left)?;
+    write_opaque(&mut input, right)?;
     Ok(cs.hash(&input))
 }
 
@@ -436,28 +431,26 @@ fn parent_hash_input_hash(
     sibling_hash: &[u8],
 ) -> Result<Vec<u8>, TreeError> {
     let mut input = Vec::with_capacity(encryption_key.len() + parent_hash.len() + sibling_hash.len() + 6);
-    push_vl(&mut input, encryption_key)?;
-    push_vl(&mut input, parent_hash)?;
-    push_vl(&mut input, sibling_hash)?;
+    write_opaque(&mut input, encryption_key)?;
+    write_opaque(&mut input, parent_hash)?;
+    write_opaque(&mut input, sibling_hash)?;
     Ok(cs.hash(&input))
 }
 
-/// Appends `optional<T>` (§2.1.1): a presence byte, then the value.
-fn push_optional<T: SerializeBytes>(out: &mut Vec<u8>, value: Option<&T>) -> Result<(), TreeError> {
+/// Appends `optional<T>` (§2.1.1): a presence byte, then the value as
+/// `write` encodes it (the tree encoder's writers).
+fn push_optional<T>(
+    out: &mut Vec<u8>,
+    value: Option<&T>,
+    write: fn(&mut Vec<u8>, &T) -> Result<(), CodecError>,
+) -> Result<(), CodecError> {
     match value {
         None => out.push(0),
         Some(v) => {
             out.push(1);
-            out.extend_from_slice(&codec::encode(v)?);
+            write(out, v)?;
         }
     }
-    Ok(())
-}
-
-/// Appends `opaque<V>`.
-fn push_vl(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), TreeError> {
-    codec::write_varint_length(bytes.len(), out)?;
-    out.extend_from_slice(bytes);
     Ok(())
 }
 
