@@ -537,7 +537,8 @@ impl LiveState {
 
 async fn connect(url: &str) -> Option<Socket> {
     let config = WebSocketConfig::default().read_buffer_size(wire::WS_READ_BUFFER);
-    let attempt = tokio_tungstenite::connect_async_with_config(url, Some(config), false);
+    // TCP_NODELAY: a small post must not wait for the ACK of the one before.
+    let attempt = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
     match tokio::time::timeout(Duration::from_secs(5), attempt).await {
         Ok(Ok((socket, _))) => Some(socket),
         _ => None,
@@ -682,5 +683,26 @@ impl Peer {
     /// Joins from a mailbox item; read the group after `item.commit_position`.
     pub fn join(&mut self, item: &MailboxItem) -> Result<e2ee_core::Group, Error> {
         Ok(self.mls.join(&item.welcome)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_tungstenite::MaybeTlsStream;
+
+    #[tokio::test]
+    async fn websockets_are_opened_with_nodelay() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let _socket = tokio_tungstenite::accept_async(tcp).await;
+            std::future::pending::<()>().await;
+        });
+        let socket = super::connect(&format!("ws://{addr}/")).await.expect("connected");
+        let MaybeTlsStream::Plain(tcp) = socket.get_ref() else {
+            panic!("a ws:// URL gives a plain TCP stream");
+        };
+        assert!(tcp.nodelay().unwrap());
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Script};
+use redis::{AsyncCommands, IntoConnectionInfo, Script};
 use tokio::sync::broadcast;
 
 use super::{
@@ -215,11 +215,16 @@ impl RedisStore {
     /// starts listening for entries accepted by any replica.
     pub async fn connect(config: RedisConfig) -> Result<Self, StoreError> {
         let seeds: Vec<&str> = config.url.split(',').map(str::trim).filter(|u| !u.is_empty()).collect();
+        // Without TCP_NODELAY a pipelined request waits for the ACK of the
+        // one before it (Nagle), which adds a round trip under load.
+        let tcp = || redis::io::tcp::TcpSettings::default().set_nodelay(true);
+        let first = seeds.first().ok_or_else(|| StoreError("no Redis URL".into()))?;
         // The feed listens on one node: a cluster forwards every PUBLISH
         // to all its nodes.
-        let client = redis::Client::open(*seeds.first().ok_or_else(|| StoreError("no Redis URL".into()))?)?;
+        let client = redis::Client::open(first.into_connection_info()?.set_tcp_settings(tcp()))?;
         let conn = if config.cluster {
             let cluster = redis::cluster::ClusterClient::builder(seeds)
+                .tcp_settings(tcp())
                 .connection_timeout(Duration::from_secs(2))
                 .response_timeout(Duration::from_secs(5))
                 .build()?;
