@@ -76,6 +76,16 @@ fn too_large(what: &str, limit: usize) -> ApiError {
     ApiError::new(ErrorCode::TooLarge, format!("{what} is larger than {limit} bytes"))
 }
 
+/// The part of a group's log a client may read (see [`App::readable`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Readable {
+    /// Entries after this position: the position asked for, or the one
+    /// before the Commit that added the client if that is later.
+    pub after: u64,
+    /// For a removed client, the Commit that removed it: nothing after it.
+    pub until: Option<u64>,
+}
+
 impl App {
     /// Builds the shared state around a store.
     pub async fn new(
@@ -247,16 +257,22 @@ impl App {
         }
     }
 
-    /// How far the client may read the group's log after `after`: `None`
-    /// for a member (all of it), `Some(p)` for a client removed by the
-    /// Commit at `p` (up to and including it). Refuses non-members, and a
+    /// What of the group's log after `after` the client may read: from the
+    /// Commit that added it on (that Commit included), and for a client
+    /// removed by the Commit at `p` up to and including that Commit. Refuses non-members, and a
     /// removed client that has read up to its removal.
-    pub async fn readable_until(&self, me: &Principal, group: &[u8], after: u64) -> Result<Option<u64>, ApiError> {
+    pub async fn readable(&self, me: &Principal, group: &[u8], after: u64) -> Result<Readable, ApiError> {
         inspect::check_group_id(group)?;
         match self.timed(self.store.access(group, &me.identity)).await? {
-            Access::Member => Ok(None),
-            Access::RemovedAt(removal) if after < removal => Ok(Some(removal)),
-            Access::RemovedAt(removal) => Err(ApiError::new(
+            Access::Member { joined } => Ok(Readable {
+                after: after.max(joined.saturating_sub(1)),
+                until: None,
+            }),
+            Access::RemovedAt { joined, removal } if after < removal => Ok(Readable {
+                after: after.max(joined.saturating_sub(1)),
+                until: Some(removal),
+            }),
+            Access::RemovedAt { removal, .. } => Err(ApiError::new(
                 ErrorCode::NotMember,
                 format!("removed from the group by the Commit at position {removal}"),
             )),
@@ -265,7 +281,7 @@ impl App {
     }
 
     /// Up to `limit` entries of a group after `after` that the client may
-    /// read (see [`App::readable_until`]).
+    /// read (see [`App::readable`]).
     pub async fn read_group(
         &self,
         me: &Principal,
@@ -273,14 +289,12 @@ impl App {
         after: u64,
         limit: usize,
     ) -> Result<Vec<Arc<Entry>>, ApiError> {
-        let until = self.readable_until(me, group, after).await?;
+        let Readable { after, until } = self.readable(me, group, after).await?;
         let mut entries = self.read(&Topic::Group(group.to_vec()), after, limit).await?;
         // A member removed between the check and the read gets its removal
         // Commit, which is in this page, and nothing after it.
         let until = match until {
-            None if entries.iter().any(|e| e.kind == EntryKind::Commit) => {
-                self.readable_until(me, group, after).await?
-            }
+            None if entries.iter().any(|e| e.kind == EntryKind::Commit) => self.readable(me, group, after).await?.until,
             until => until,
         };
         if let Some(removal) = until {

@@ -256,7 +256,7 @@ impl Connection {
                     .await
                 }
             },
-            ClientFrame::Subscribe { group, after } => match self.app.readable_until(&self.me, &group, after).await {
+            ClientFrame::Subscribe { group, after } => match self.app.readable(&self.me, &group, after).await {
                 Ok(_) => self.subscribe(Topic::Group(group), after).await,
                 Err(e) => self.refuse(None, e).await,
             },
@@ -365,7 +365,7 @@ impl Pusher {
             // The Commit may have removed this client: it gets that
             // Commit, and nothing after (refused from its position on).
             self.app
-                .readable_until(&self.me, group, entry.position)
+                .readable(&self.me, group, entry.position)
                 .await
                 .map_err(Stop::Refused)?;
         }

@@ -180,7 +180,8 @@ async fn c_bad_input_is_refused_with_its_error_and_the_service_keeps_serving() {
     live.subscribe(&group_id, 0).await;
     let mut seen = Vec::new();
     while seen.len() < 2 {
-        if let Some(LiveEvent::Message { position, .. }) = live.next().await {
+        let event = tokio::time::timeout(Duration::from_secs(5), live.next()).await;
+        if let Some(LiveEvent::Message { position, .. }) = event.expect("pushed within 5 s") {
             seen.push(position);
         }
     }
@@ -454,6 +455,21 @@ async fn a_removed_member_reads_up_to_its_removal_and_nothing_after() {
     match &rejoined.open(&page[0].message).unwrap()[..] {
         [Event::Message { data, .. }] => assert_eq!(data, b"back"),
         other => panic!("unexpected {other:?}"),
+    }
+    // From the Commit that added her again on: neither her first
+    // membership's log nor what was sent while she was out.
+    let from_start = ida.ds.messages(&group_id, 0, 100).await.unwrap();
+    assert_eq!(
+        from_start.iter().map(|m| m.position).collect::<Vec<_>>(),
+        [readded, news]
+    );
+    live.subscribe(&group_id, 0).await;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), live.next()).await.unwrap() {
+            Some(LiveEvent::Message { position, .. }) => break assert_eq!(position, readded),
+            Some(LiveEvent::Refused(error)) => panic!("refused: {error:?}"),
+            _ => {}
+        }
     }
     server.shutdown().await;
 }

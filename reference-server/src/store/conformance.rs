@@ -66,13 +66,26 @@ fn roster(members: &[&str]) -> Roster {
     Roster(members.iter().map(|m| Some((*m).to_owned())).collect())
 }
 
+fn member(joined: u64) -> Access {
+    Access::Member { joined }
+}
+
+fn removed(joined: u64, removal: u64) -> Access {
+    Access::RemovedAt { joined, removal }
+}
+
 async fn removal_positions(store: &dyn Store) {
     let g = b"group-removal";
     let access = |who: &'static str| store.access(g, who);
     assert!(store.create_group(g, "alice", OPTIONS).await.unwrap());
     let add = commit(0, "alice", "add", Some(roster(&["alice", "bob", "carol", "dave"])));
     assert_eq!(store.append(g, add, 100).await.unwrap(), AppendOutcome::Accepted(1));
-    assert_eq!(access("bob").await.unwrap(), Access::Member);
+    assert_eq!(
+        access("alice").await.unwrap(),
+        member(0),
+        "the creator reads from the start"
+    );
+    assert_eq!(access("bob").await.unwrap(), member(1), "from the Commit that added it");
     assert_eq!(access("erin").await.unwrap(), Access::None, "never a member");
     assert_eq!(store.access(b"no-such-group", "bob").await.unwrap(), Access::None);
     assert_eq!(
@@ -81,9 +94,9 @@ async fn removal_positions(store: &dyn Store) {
     );
     let remove = commit(1, "alice", "remove", Some(roster(&["alice", "dave"])));
     assert_eq!(store.append(g, remove, 100).await.unwrap(), AppendOutcome::Accepted(3));
-    assert_eq!(access("bob").await.unwrap(), Access::RemovedAt(3));
-    assert_eq!(access("carol").await.unwrap(), Access::RemovedAt(3));
-    assert_eq!(access("dave").await.unwrap(), Access::Member, "kept");
+    assert_eq!(access("bob").await.unwrap(), removed(1, 3));
+    assert_eq!(access("carol").await.unwrap(), removed(1, 3));
+    assert_eq!(access("dave").await.unwrap(), member(1), "kept");
     assert!(!store.is_member(g, "bob").await.unwrap());
     assert_eq!(
         store.append(g, message(2, "bob", "after"), 100).await.unwrap(),
@@ -96,25 +109,29 @@ async fn removal_positions(store: &dyn Store) {
         store.append(g, rival, 100).await.unwrap(),
         AppendOutcome::EpochMovedOn { current: 2 }
     );
-    assert_eq!(access("dave").await.unwrap(), Access::Member);
+    assert_eq!(access("dave").await.unwrap(), member(1));
 
     // Added again: a member; removed again: the new removal counts. Dave
     // holds two leaves and stays a member while one is left.
     let readd = commit(2, "alice", "readd", Some(roster(&["alice", "bob", "dave", "dave"])));
     assert_eq!(store.append(g, readd, 100).await.unwrap(), AppendOutcome::Accepted(4));
-    assert_eq!(access("bob").await.unwrap(), Access::Member);
-    assert_eq!(access("carol").await.unwrap(), Access::RemovedAt(3), "still out");
+    assert_eq!(access("bob").await.unwrap(), member(4), "reads from its new Commit on");
+    assert_eq!(access("carol").await.unwrap(), removed(1, 3), "still out");
     let again = commit(3, "alice", "again", Some(roster(&["alice", "dave"])));
     assert_eq!(store.append(g, again, 100).await.unwrap(), AppendOutcome::Accepted(5));
-    assert_eq!(access("bob").await.unwrap(), Access::RemovedAt(5));
-    assert_eq!(access("dave").await.unwrap(), Access::Member, "one leaf left");
+    assert_eq!(access("bob").await.unwrap(), removed(4, 5));
+    assert_eq!(
+        access("dave").await.unwrap(),
+        member(1),
+        "one leaf left; a second leaf is no new join"
+    );
     // A Commit that leaves nobody (the service never builds one, but the
     // store must not lose track).
     let last = commit(4, "alice", "last", Some(Roster(Vec::new())));
     assert_eq!(store.append(g, last, 100).await.unwrap(), AppendOutcome::Accepted(6));
-    assert_eq!(access("alice").await.unwrap(), Access::RemovedAt(6));
-    assert_eq!(access("dave").await.unwrap(), Access::RemovedAt(6));
-    assert_eq!(access("bob").await.unwrap(), Access::RemovedAt(5));
+    assert_eq!(access("alice").await.unwrap(), removed(0, 6));
+    assert_eq!(access("dave").await.unwrap(), removed(1, 6));
+    assert_eq!(access("bob").await.unwrap(), removed(4, 5));
     assert_eq!(
         store.group(g).await.unwrap().unwrap().roster.members(),
         Vec::<String>::new()

@@ -53,6 +53,9 @@ struct Group {
     /// Removal position per identity removed by a Commit (a later removal
     /// replaces it; while a member again it is not looked at).
     removed: HashMap<String, u64>,
+    /// Position of the Commit that last added each identity (the creator
+    /// has none: 0).
+    joined: HashMap<String, u64>,
 }
 
 impl Group {
@@ -193,6 +196,7 @@ impl Store for MemoryStore {
             seen_order: VecDeque::new(),
             group_info: None,
             removed: HashMap::new(),
+            joined: HashMap::new(),
         };
         inner.groups.insert(group.to_vec(), new);
         Ok(true)
@@ -215,10 +219,13 @@ impl Store for MemoryStore {
         let Some(g) = inner.groups.get(group) else {
             return Ok(Access::None);
         };
+        let joined = g.joined.get(identity).copied().unwrap_or(0);
         Ok(if g.state.roster.contains(identity) {
-            Access::Member
+            Access::Member { joined }
         } else {
-            g.removed.get(identity).map_or(Access::None, |p| Access::RemovedAt(*p))
+            g.removed
+                .get(identity)
+                .map_or(Access::None, |&removal| Access::RemovedAt { joined, removal })
         })
     }
 
@@ -258,6 +265,9 @@ impl Store for MemoryStore {
             if let Some(effects) = append.effects {
                 for identity in g.state.roster.left_in(&effects.roster) {
                     g.removed.insert(identity, entry.position);
+                }
+                for identity in effects.roster.left_in(&g.state.roster) {
+                    g.joined.insert(identity, entry.position);
                 }
                 g.state.roster = effects.roster;
                 if effects.group_info.is_some() {

@@ -201,12 +201,22 @@ pub enum Read {
 /// How far an identity may read a group's log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
-    /// A member: the whole log that is kept.
-    Member,
-    /// Not a member since the Commit at this position removed it: the log
-    /// up to and including that Commit, so it learns of its removal and
-    /// loses nothing sent before it.
-    RemovedAt(u64),
+    /// A member: the log from position `joined` on, the Commit that added
+    /// it (0 for the group's creator). What was posted before it joined is
+    /// not its business, and it has no keys for it anyway.
+    Member {
+        /// The position of the Commit that added it, or 0.
+        joined: u64,
+    },
+    /// Not a member since the Commit at position `removal` removed it: the
+    /// log from `joined` up to and including that Commit, so it learns of
+    /// its removal and loses nothing sent before it.
+    RemovedAt {
+        /// The position of the Commit that last added it, or 0.
+        joined: u64,
+        /// The position of the Commit that removed it.
+        removal: u64,
+    },
     /// Never a member (or no such group).
     None,
 }
@@ -269,7 +279,8 @@ pub trait Store: Send + Sync + 'static {
     /// Appends to a group: checks membership, and for a Commit the epoch,
     /// then writes the message, the new epoch, roster and GroupInfo, and
     /// the Commit's position as the removal position of every identity it
-    /// removes, in one atomic step.
+    /// removes and as the join position of every identity it adds, in one
+    /// atomic step.
     async fn append(&self, group: &[u8], append: Append, retention: u64) -> Result<AppendOutcome, StoreError>;
 
     /// Appends an item to a client's mailbox; returns its position.

@@ -29,7 +29,8 @@ const FEED_CAPACITY: usize = 16 * 1024;
 
 const APPEND: &str = r#"
 -- KEYS: meta, members, log, info, seen (this message's digest key), props,
---       removed (removal position per identity), next (scratch members set)
+--       removed (removal position per identity), next (scratch members set),
+--       joined (join position per identity)
 -- ARGV: 1 sender, 2 member_check, 3 epoch, 4 message, 5 is_commit,
 --       6 dedup window (s), 7 has_effects, 8 roster, 9 group_info,
 --       10 retention, 11 channel, 12 topic tag, 13 proposal ref ('' if none),
@@ -62,15 +63,26 @@ if is_commit then
   if ARGV[7] == '1' then
     redis.call('HSET', KEYS[1], 'roster', ARGV[8])
     local n = tonumber(ARGV[16])
-    local function add_members(key)
-      local added, i = 0, 17
+    -- Calls f(i, j) for the members ARGV[i..j], in chunks (unpack's limit).
+    local function chunks(f)
+      local i = 17
       while i <= 16 + n do
         local j = math.min(i + 999, 16 + n)
-        added = added + redis.call('SADD', key, unpack(ARGV, i, j))
+        f(i, j)
         i = j + 1
       end
+    end
+    local function add_members(key)
+      local added = 0
+      chunks(function(i, j) added = added + redis.call('SADD', key, unpack(ARGV, i, j)) end)
       return added
     end
+    -- Whoever is new reads the log from this Commit on.
+    chunks(function(i, j)
+      for k, known in ipairs(redis.call('SMISMEMBER', KEYS[2], unpack(ARGV, i, j))) do
+        if known == 0 then redis.call('HSET', KEYS[9], ARGV[i + k - 1], seq) end
+      end
+    end)
     -- Most Commits remove nobody: adding the new members to the set then
     -- leaves exactly n in it. Otherwise the set is rebuilt aside, and whoever
     -- left may still read the log up to this Commit.
@@ -451,15 +463,17 @@ impl Store for RedisStore {
     }
 
     async fn access(&self, group: &[u8], identity: &str) -> Result<Access, StoreError> {
-        let (member, removed_at): (bool, Option<u64>) = redis::pipe()
+        let (member, removed_at, joined): (bool, Option<u64>, Option<u64>) = redis::pipe()
             .atomic()
             .sismember(self.group_key(group, "members"), identity)
             .hget(self.group_key(group, "removed"), identity)
+            .hget(self.group_key(group, "joined"), identity)
             .query_async(&mut self.conn())
             .await?;
+        let joined = joined.unwrap_or(0);
         Ok(match (member, removed_at) {
-            (true, _) => Access::Member,
-            (false, Some(position)) => Access::RemovedAt(position),
+            (true, _) => Access::Member { joined },
+            (false, Some(removal)) => Access::RemovedAt { joined, removal },
             (false, None) => Access::None,
         })
     }
@@ -474,6 +488,7 @@ impl Store for RedisStore {
             .key(self.group_key(group, "props"))
             .key(self.group_key(group, "removed"))
             .key(self.group_key(group, "next"))
+            .key(self.group_key(group, "joined"))
             .arg(&append.sender)
             .arg(u8::from(append.member_check))
             .arg(append.epoch)
