@@ -465,6 +465,13 @@ async fn load(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>
     if let Some(ceiling) = bed.as_ref().and_then(|bed| store_ceiling(bed.redis.port, args.size)) {
         println!("{ceiling}");
     }
+    if args.rate.is_none() {
+        // Without an offered rate the run is closed-loop: its percentiles
+        // include every queue at saturation, the generator's own among them.
+        eprintln!(
+            "note: no --rate: every client sent as fast as its window allowed, so p50 and p99 are at saturation; --rate R offers a fixed load"
+        );
+    }
     Ok(())
 }
 
