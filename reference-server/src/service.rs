@@ -259,17 +259,19 @@ impl App {
 
     /// What of the group's log after `after` the client may read: from the
     /// Commit that added it on (that Commit included), and for a client
-    /// removed by the Commit at `p` up to and including that Commit. Refuses non-members, and a
-    /// removed client that has read up to its removal.
+    /// removed by the Commit at `p` up to and including that Commit.
+    /// Refuses non-members, and a removed client that has read up to its
+    /// removal.
     pub async fn readable(&self, me: &Principal, group: &[u8], after: u64) -> Result<Readable, ApiError> {
         inspect::check_group_id(group)?;
+        let from = |joined: u64| after.max(joined.saturating_sub(1));
         match self.timed(self.store.access(group, &me.identity)).await? {
             Access::Member { joined } => Ok(Readable {
-                after: after.max(joined.saturating_sub(1)),
+                after: from(joined),
                 until: None,
             }),
             Access::RemovedAt { joined, removal } if after < removal => Ok(Readable {
-                after: after.max(joined.saturating_sub(1)),
+                after: from(joined),
                 until: Some(removal),
             }),
             Access::RemovedAt { removal, .. } => Err(ApiError::new(
