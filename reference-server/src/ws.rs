@@ -256,8 +256,10 @@ impl Connection {
                     .await
                 }
             },
+            // The cursor starts where the client may read from, so live
+            // entries after it never look like a gap to catch up on.
             ClientFrame::Subscribe { group, after } => match self.app.readable(&self.me, &group, after).await {
-                Ok(_) => self.subscribe(Topic::Group(group), after).await,
+                Ok(readable) => self.subscribe(Topic::Group(group), readable.after).await,
                 Err(e) => self.refuse(None, e).await,
             },
             ClientFrame::SubscribeMailbox { after } => {
