@@ -11,7 +11,8 @@ use core::fmt;
 
 use crate::crypto::Secret;
 
-pub use tls_codec::{DeserializeBytes, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize};
+pub use e2ee_codec_derive::Encode;
+pub use tls_codec::{DeserializeBytes, Size, TlsDeserializeBytes, TlsSize};
 
 /// Why bytes could not be decoded (or, rarely, encoded).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -161,18 +162,6 @@ impl Size for &VLBytes {
     }
 }
 
-impl SerializeBytes for VLBytes {
-    fn tls_serialize_bytes(&self) -> Result<Vec<u8>, tls_codec::Error> {
-        encode_vl(&self.0)
-    }
-}
-
-impl SerializeBytes for &VLBytes {
-    fn tls_serialize_bytes(&self) -> Result<Vec<u8>, tls_codec::Error> {
-        (*self).tls_serialize_bytes()
-    }
-}
-
 impl DeserializeBytes for VLBytes {
     fn tls_deserialize_bytes(bytes: &[u8]) -> Result<(Self, &[u8]), tls_codec::Error> {
         let (data, rest) = split_vl(bytes)?;
@@ -193,26 +182,11 @@ fn split_vl(bytes: &[u8]) -> Result<(&[u8], &[u8]), tls_codec::Error> {
     Ok(body.split_at(len))
 }
 
-/// `data` as `opaque data<V>`, in a buffer of exactly the encoded size (so
-/// no reallocation leaves a copy behind).
-fn encode_vl(data: &[u8]) -> Result<Vec<u8>, tls_codec::Error> {
-    let mut out = Vec::with_capacity(varint_len(data.len()) + data.len());
-    write_varint_length(data.len(), &mut out).map_err(|_| tls_codec::Error::InvalidVectorLength)?;
-    out.extend_from_slice(data);
-    Ok(out)
-}
-
 // Secrets encode as `opaque secret<V>`, for storing a group's state
 // (`group::Group::export_state`); decoding copies straight into a `Secret`.
 impl Size for Secret {
     fn tls_serialized_len(&self) -> usize {
         varint_len(self.len()) + self.len()
-    }
-}
-
-impl SerializeBytes for Secret {
-    fn tls_serialize_bytes(&self) -> Result<Vec<u8>, tls_codec::Error> {
-        encode_vl(self.as_bytes())
     }
 }
 
@@ -243,11 +217,6 @@ pub fn decode_exact<T: DeserializeBytes>(bytes: &[u8]) -> Result<T, CodecError> 
 /// Decodes one `T` from the front of `bytes`, returning the rest.
 pub fn decode_prefix<T: DeserializeBytes>(bytes: &[u8]) -> Result<(T, &[u8]), CodecError> {
     Ok(T::tls_deserialize_bytes(bytes)?)
-}
-
-/// Encodes `value` in the TLS presentation language.
-pub fn encode<T: SerializeBytes + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
-    Ok(value.tls_serialize_bytes()?)
 }
 
 /// Collects `(key, value)` pairs into a map, or `None` unless the keys are
@@ -294,29 +263,205 @@ pub fn read_varint_length(bytes: &[u8]) -> Result<(usize, usize), CodecError> {
 
 /// Writes an MLS variable-length vector header for `len` bytes.
 pub fn write_varint_length(len: usize, out: &mut Vec<u8>) -> Result<(), CodecError> {
-    match len {
-        0..=0x3f => out.push(len as u8),
-        0x40..=0x3fff => out.extend_from_slice(&(0x4000u16 | len as u16).to_be_bytes()),
-        0x4000..=0x3fff_ffff => out.extend_from_slice(&(0x8000_0000u32 | len as u32).to_be_bytes()),
-        _ => return Err(CodecError::LimitExceeded),
-    }
+    let (prefix, n) = varint(len).ok_or(CodecError::LimitExceeded)?;
+    out.extend_from_slice(&prefix[..n]);
     Ok(())
 }
 
-/// A structure that appends its encoding to a buffer: those that are
-/// signed are written into the signed message in place (a GroupInfo holds
-/// the whole tree, a message its content), where the derived encoders would
-/// build and copy a vector per field and level of nesting.
-pub(crate) trait WriteTo: Size {
-    /// Appends the encoding to `out`.
-    fn write_to(&self, out: &mut Vec<u8>) -> Result<(), CodecError>;
+/// The minimal varint header for `len` (§2.1.2) and its length, or `None`
+/// over 30 bits.
+fn varint(len: usize) -> Option<([u8; 4], usize)> {
+    let len = u32::try_from(len).ok()?;
+    Some(match len {
+        0..=0x3f => ([len as u8, 0, 0, 0], 1),
+        0x40..=0x3fff => {
+            let [a, b] = (0x4000 | len as u16).to_be_bytes();
+            ([a, b, 0, 0], 2)
+        }
+        0x4000..=0x3fff_ffff => ((0x8000_0000 | len).to_be_bytes(), 4),
+        _ => return None,
+    })
 }
 
-/// The encoding of `value`, for `SerializeBytes` of a [`WriteTo`] type.
-pub(crate) fn encode_written(value: &dyn WriteTo) -> Result<Vec<u8>, tls_codec::Error> {
-    let mut out = Vec::with_capacity(value.tls_serialized_len());
-    value.write_to(&mut out)?;
-    Ok(out)
+/// Appends encodings (RFC 9420 §2.1) to one buffer: every structure writes
+/// its fields straight into it, where `tls_codec`'s derived `SerializeBytes`
+/// builds, copies and frees a vector per field and level of nesting.
+///
+/// Writing cannot fail midway: the first error (a vector over the 30-bit
+/// length limit, an optional field that does not match its selector) is
+/// kept and returned by [`Writer::finish`].
+#[derive(Default)]
+pub struct Writer {
+    buf: Vec<u8>,
+    /// Growing zeroizes the buffer left behind (for stored secrets).
+    secret: bool,
+    error: Option<CodecError>,
+}
+
+impl Writer {
+    /// An empty writer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A writer that continues `buf`.
+    pub fn from_vec(buf: Vec<u8>) -> Self {
+        Self { buf, ..Self::default() }
+    }
+
+    /// A writer whose every buffer is zeroized when it grows out of it, so
+    /// that encoding secrets leaves no copy behind in freed memory.
+    pub(crate) fn for_secrets() -> Self {
+        Self {
+            secret: true,
+            ..Self::default()
+        }
+    }
+
+    /// Appends raw bytes.
+    pub fn put(&mut self, bytes: &[u8]) {
+        if self.secret && self.buf.capacity() - self.buf.len() < bytes.len() {
+            let wanted = (self.buf.len() + bytes.len()).max(2 * self.buf.capacity());
+            let mut grown = Vec::with_capacity(wanted);
+            grown.extend_from_slice(&self.buf);
+            zeroize::Zeroize::zeroize(&mut self.buf);
+            self.buf = grown;
+        }
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Appends `opaque bytes<V>`: the varint length, then `bytes`.
+    pub fn opaque(&mut self, bytes: &[u8]) {
+        let start = self.begin_vector();
+        self.put(bytes);
+        self.end_vector(start);
+    }
+
+    /// Starts a variable-length vector: room for the longest length prefix.
+    /// Returns where it starts, for [`Writer::end_vector`].
+    pub fn begin_vector(&mut self) -> usize {
+        self.put(&[0; 4]);
+        self.buf.len() - 4
+    }
+
+    /// Ends the vector begun at `start`: writes its minimal length prefix
+    /// and, if shorter than the room left for it, moves the body up (only
+    /// vectors under 16 KiB move: longer ones take all four bytes).
+    pub fn end_vector(&mut self, start: usize) {
+        let Some((prefix, n)) = varint(self.buf.len() - start - 4) else {
+            return self.fail(CodecError::LimitExceeded);
+        };
+        let gap = 4 - n;
+        self.buf[start..start + n].copy_from_slice(&prefix[..n]);
+        if gap > 0 {
+            self.buf.copy_within(start + 4.., start + n);
+            // The moved body's last bytes stay behind in the spare capacity.
+            let end = self.buf.len();
+            self.buf[end - gap..].fill(0);
+            self.buf.truncate(end - gap);
+        }
+    }
+
+    /// Records `error` (the first one wins); [`Writer::finish`] returns it.
+    pub fn fail(&mut self, error: CodecError) {
+        self.error.get_or_insert(error);
+    }
+
+    /// The bytes written so far.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The bytes written, or the first error.
+    pub fn finish(self) -> Result<Vec<u8>, CodecError> {
+        match self.error {
+            None => Ok(self.buf),
+            Some(e) => {
+                let mut buf = self.buf;
+                zeroize::Zeroize::zeroize(&mut buf);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A structure in the TLS presentation language, written into a [`Writer`].
+/// Derived with `e2ee_codec_derive::Encode` for plain structures and
+/// enums; decoding stays with `tls_codec`'s derives.
+pub trait Encode {
+    /// Appends the encoding to `w`.
+    fn encode_to(&self, w: &mut Writer);
+}
+
+impl<T: Encode + ?Sized> Encode for &T {
+    fn encode_to(&self, w: &mut Writer) {
+        (**self).encode_to(w);
+    }
+}
+
+macro_rules! encode_int {
+    ($($t:ty),*) => {$(
+        impl Encode for $t {
+            fn encode_to(&self, w: &mut Writer) {
+                w.put(&self.to_be_bytes());
+            }
+        }
+    )*};
+}
+encode_int!(u8, u16, u32, u64);
+
+/// A fixed-size byte array: its bytes, with no length.
+impl<const N: usize> Encode for [u8; N] {
+    fn encode_to(&self, w: &mut Writer) {
+        w.put(self);
+    }
+}
+
+/// `T items<V>`.
+impl<T: Encode> Encode for Vec<T> {
+    fn encode_to(&self, w: &mut Writer) {
+        let start = w.begin_vector();
+        self.iter().for_each(|item| item.encode_to(w));
+        w.end_vector(start);
+    }
+}
+
+/// `optional<T>` (§2.1.1): a presence byte, then the value if present.
+impl<T: Encode> Encode for Option<T> {
+    fn encode_to(&self, w: &mut Writer) {
+        match self {
+            None => w.put(&[0]),
+            Some(value) => {
+                w.put(&[1]);
+                value.encode_to(w);
+            }
+        }
+    }
+}
+
+impl Encode for VLBytes {
+    fn encode_to(&self, w: &mut Writer) {
+        w.opaque(&self.0);
+    }
+}
+
+impl Encode for Secret {
+    fn encode_to(&self, w: &mut Writer) {
+        w.opaque(self.as_bytes());
+    }
+}
+
+/// An encodable structure that knows its encoded size (for buffers sized
+/// up front, e.g. a signed GroupInfo that holds the tree).
+pub(crate) trait Measured: Encode + Size {}
+
+impl<T: Encode + Size + ?Sized> Measured for T {}
+
+/// Encodes `value` in the TLS presentation language.
+pub fn encode<T: Encode + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
+    let mut w = Writer::new();
+    value.encode_to(&mut w);
+    w.finish()
 }
 
 /// Appends `opaque bytes<V>` (§2.1.2): the varint length, then `bytes`.

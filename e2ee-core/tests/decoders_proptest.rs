@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use e2ee_core::codec::{CodecError, DeserializeBytes, SerializeBytes, decode_exact, encode};
+use e2ee_core::codec::{CodecError, DeserializeBytes, Encode, decode_exact, encode};
 use e2ee_core::messages::*;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -30,7 +30,7 @@ fn same(encoded: Result<Vec<u8>, CodecError>, input: &[u8]) -> Result<(), TestCa
 }
 
 /// Decodes `T`; on success the re-encoding must equal the input.
-fn check<T: DeserializeBytes + SerializeBytes>(bytes: &[u8]) -> Result<(), TestCaseError> {
+fn check<T: DeserializeBytes + Encode>(bytes: &[u8]) -> Result<(), TestCaseError> {
     match decode_exact::<T>(bytes) {
         Ok(value) => same(encode(&value), bytes),
         Err(_) => Ok(()),
@@ -64,11 +64,11 @@ fn check_body(bytes: &[u8]) -> Result<(), TestCaseError> {
     }
 }
 
-fn enc<T: SerializeBytes>(value: &T) -> Vec<u8> {
+fn enc<T: Encode>(value: &T) -> Vec<u8> {
     encode(value).expect("vector values encode")
 }
 
-fn prefixed(prefix: &[u8], value: &impl SerializeBytes) -> Vec<u8> {
+fn prefixed(prefix: &[u8], value: &impl Encode) -> Vec<u8> {
     [prefix, &enc(value)].concat()
 }
 
@@ -180,12 +180,12 @@ impl Samples {
 }
 
 /// Encodings of every item.
-fn each<'a, T: SerializeBytes + 'a>(items: impl IntoIterator<Item = &'a T>) -> Vec<Vec<u8>> {
+fn each<'a, T: Encode + 'a>(items: impl IntoIterator<Item = &'a T>) -> Vec<Vec<u8>> {
     items.into_iter().map(enc).collect()
 }
 
 /// Encodings of `f` applied to every item.
-fn all<'a, T: 'a, U: SerializeBytes>(items: impl IntoIterator<Item = &'a T>, f: impl Fn(&T) -> U) -> Vec<Vec<u8>> {
+fn all<'a, T: 'a, U: Encode>(items: impl IntoIterator<Item = &'a T>, f: impl Fn(&T) -> U) -> Vec<Vec<u8>> {
     items.into_iter().map(|item| enc(&f(item))).collect()
 }
 

@@ -22,7 +22,7 @@ use core::fmt;
 pub use rustcrypto::RustCryptoProvider;
 pub use secret::{Secret, ct_eq};
 
-use crate::codec::{self, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes, WriteTo};
+use crate::codec::{self, Encode, Measured, TlsDeserializeBytes, TlsSize, VLBytes, Writer};
 
 /// The source of randomness every operation that needs it takes.
 pub type Rng<'a> = dyn rand_core::CryptoRng + 'a;
@@ -34,7 +34,7 @@ pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
 }
 
 /// An MLS cipher suite identifier (RFC 9420 §17.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct CipherSuite(pub u16);
 
 impl CipherSuite {
@@ -101,7 +101,7 @@ impl From<codec::CodecError> for CryptoError {
 }
 
 /// HPKECiphertext (RFC 9420 §5.1.3).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct HpkeCiphertext {
     /// The encapsulated KEM output.
     pub kem_output: VLBytes,
@@ -469,13 +469,18 @@ pub fn sign_content(label: &[u8], content: &[u8]) -> Result<Vec<u8>, CryptoError
 /// it (e.g. for the signature that follows a GroupInfoTBS).
 pub(crate) fn sign_content_of(
     label: &[u8],
-    content: &dyn WriteTo,
+    content: &dyn Measured,
     extra: usize,
 ) -> Result<(Vec<u8>, usize), CryptoError> {
     let len = content.tls_serialized_len();
-    let mut message = labelled_header(b"MLS 1.0 ", label, len, len + extra)?;
-    let start = message.len();
-    content.write_to(&mut message)?;
+    let mut w = Writer::from_vec(labelled_header(b"MLS 1.0 ", label, len, len + extra)?);
+    let start = w.as_slice().len();
+    content.encode_to(&mut w);
+    let message = w.finish()?;
+    // The length prefix was written from the size: the two must agree.
+    if message.len() != start + len {
+        return Err(CryptoError::InvalidLength);
+    }
     Ok((message, start))
 }
 

@@ -14,8 +14,8 @@
 //! **A plain export holds every secret of the member's epoch** (signature
 //! key, epoch secrets, secret tree, TreeKEM private keys): the caller must
 //! protect it like the keys themselves, e.g. by sealing it. Temporary
-//! buffers made here are zeroized; the codec's per-field intermediate
-//! buffers cannot be, as `tls_codec` builds and frees them internally.
+//! buffers made here are zeroized, and the encoder's buffer is zeroized
+//! whenever it grows out of it.
 //!
 //! **Only the latest export may be restored.** A member's state changes with
 //! every message it sends or opens: restoring an older one brings back keys
@@ -41,9 +41,7 @@ use super::history::{History, PastEpoch};
 use super::process::CommitSummary;
 use super::send::OwnPending;
 use super::{Group, GroupConfig, GroupError, PendingProposal};
-use crate::codec::{
-    self, DeserializeBytes, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes,
-};
+use crate::codec::{self, DeserializeBytes, Encode, TlsDeserializeBytes, TlsSize, VLBytes, Writer};
 use crate::crypto::{CipherSuiteProvider, Rng, Secret, SignatureKey};
 use crate::key_package::NewKeyPackage;
 use crate::key_schedule::{EpochSchedule, EpochSecrets};
@@ -95,7 +93,7 @@ pub(crate) trait Stored: Sized {
     /// Names what is stored, so one kind cannot be restored as another.
     const MAGIC: [u8; 4];
     /// The encoded form.
-    type State: Size + SerializeBytes + DeserializeBytes;
+    type State: Encode + DeserializeBytes;
     /// What rebuilding needs besides the state (e.g. the suite).
     type Context<'a>;
     fn to_state(&self) -> Result<Self::State, GroupError>;
@@ -105,13 +103,12 @@ pub(crate) trait Stored: Sized {
 
 pub(crate) fn export<T: Stored>(value: &T) -> Result<Vec<u8>, GroupError> {
     let state = value.to_state()?;
-    let body = Zeroizing::new(codec::encode(&state)?);
-    let mut out = Vec::with_capacity(HEADER_LEN + body.len() + CHECKSUM_LEN);
-    out.extend_from_slice(&header(T::MAGIC, PLAIN));
-    out.extend_from_slice(&body);
-    let checksum = Sha256::digest(&out);
-    out.extend_from_slice(&checksum);
-    Ok(out)
+    let mut w = Writer::for_secrets();
+    w.put(&header(T::MAGIC, PLAIN));
+    state.encode_to(&mut w);
+    let checksum = Sha256::digest(w.as_slice());
+    w.put(&checksum);
+    Ok(w.finish()?)
 }
 
 pub(crate) fn restore<T: Stored>(context: T::Context<'_>, bytes: &[u8]) -> Result<T, GroupError> {
@@ -218,7 +215,7 @@ impl ConfigValue for bool {
 }
 
 /// One stored [`GroupConfig`] field.
-#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(TlsSize, Encode, TlsDeserializeBytes)]
 struct ConfigEntry {
     id: u16,
     value: u64,
@@ -258,7 +255,7 @@ config_fields! {
 }
 
 /// A [`Group`] as stored.
-#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(TlsSize, Encode, TlsDeserializeBytes)]
 pub(crate) struct GroupState {
     config: Vec<ConfigEntry>,
     context: GroupContext,
@@ -279,7 +276,7 @@ pub(crate) struct GroupState {
 }
 
 /// A kept past epoch ([`PastEpoch`]) as stored.
-#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(TlsSize, Encode, TlsDeserializeBytes)]
 struct PastEpochState {
     context: GroupContext,
     sender_data_secret: Secret,
@@ -287,7 +284,7 @@ struct PastEpochState {
     changed_leaves: Vec<ChangedLeaf>,
 }
 
-#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(TlsSize, Encode, TlsDeserializeBytes)]
 struct ChangedLeaf {
     leaf: u32,
     node: Option<LeafNode>,
@@ -352,27 +349,27 @@ fn restore_history(
     Ok(history)
 }
 
-#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(TlsSize, Encode, TlsDeserializeBytes)]
 struct ResumptionPsk {
     epoch: u64,
     psk: Secret,
 }
 
 /// [`OwnPending`] as stored.
-#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(TlsSize, Encode, TlsDeserializeBytes)]
 struct OwnPendingState {
     commit: Option<PendingCommitState>,
     update_keys: Vec<UpdateKey>,
 }
 
-#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(TlsSize, Encode, TlsDeserializeBytes)]
 struct UpdateKey {
     public: VLBytes,
     private: Secret,
 }
 
 /// [`PendingCommit`] as stored.
-#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(TlsSize, Encode, TlsDeserializeBytes)]
 struct PendingCommitState {
     context: GroupContext,
     tree: VLBytes,
@@ -384,7 +381,7 @@ struct PendingCommitState {
 }
 
 /// [`CommitSummary`] as stored.
-#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(TlsSize, Encode, TlsDeserializeBytes)]
 struct SummaryState {
     sender: Sender,
     epoch: u64,
@@ -395,7 +392,7 @@ struct SummaryState {
     reinit: Option<ReInit>,
 }
 
-#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(TlsSize, Encode, TlsDeserializeBytes)]
 struct RemovedLeaf {
     leaf: u32,
     leaf_node: LeafNode,
@@ -688,7 +685,7 @@ impl Group {
 }
 
 /// A [`NewKeyPackage`] as stored.
-#[derive(TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(TlsSize, Encode, TlsDeserializeBytes)]
 pub(crate) struct KeyPackageState {
     key_package: KeyPackage,
     init_private_key: Secret,

@@ -3,10 +3,10 @@
 use alloc::vec::Vec;
 
 use super::{Proposal, ProposalRef, UpdatePath};
-use crate::codec::{TlsDeserializeBytes, TlsSerializeBytes, TlsSize};
+use crate::codec::{Encode, TlsDeserializeBytes, TlsSize};
 
 /// ProposalOrRefType (RFC 9420 §12.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, TlsDeserializeBytes)]
 #[repr(u8)]
 pub enum ProposalOrRefType {
     /// `proposal`.
@@ -16,7 +16,7 @@ pub enum ProposalOrRefType {
 }
 
 /// ProposalOrRef (RFC 9420 §12.4): a proposal inline or by reference.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 #[repr(u8)]
 // Unboxed so the variants read like the RFC's `select`; leaf nodes are most
 // of a tree anyway, and a commit's proposal list is short.
@@ -41,7 +41,7 @@ impl ProposalOrRef {
 }
 
 /// Commit (RFC 9420 §12.4).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct Commit {
     /// The proposals the commit applies, in order.
     pub proposals: Vec<ProposalOrRef>,

@@ -6,13 +6,10 @@
 use alloc::vec::Vec;
 
 use super::{Credential, CredentialType, HpkePublicKey, ProposalType, RatchetTree, SignaturePublicKey};
-use crate::codec::{
-    CodecError, DeserializeBytes, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes,
-    decode_exact, encode, write_opaque, write_varint_length,
-};
+use crate::codec::{CodecError, DeserializeBytes, Encode, TlsDeserializeBytes, TlsSize, VLBytes, decode_exact, encode};
 
 /// ExtensionType (RFC 9420 §17.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct ExtensionType(pub u16);
 
 impl ExtensionType {
@@ -29,26 +26,12 @@ impl ExtensionType {
 }
 
 /// Extension (RFC 9420 §7.2).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct Extension {
     /// The extension's type.
     pub extension_type: ExtensionType,
     /// The extension's encoded body.
     pub extension_data: VLBytes,
-}
-
-/// Appends the encoding of `extensions` (`Extension extensions<V>`) to
-/// `out`. The derived encoder builds a vector per extension and per list
-/// and copies each into the next; a GroupInfo's `ratchet_tree` extension
-/// holds the whole tree, so it is written in place here.
-pub(crate) fn write_extensions(out: &mut Vec<u8>, extensions: &[Extension]) -> Result<(), CodecError> {
-    let len = extensions.iter().map(Size::tls_serialized_len).sum();
-    write_varint_length(len, out)?;
-    for extension in extensions {
-        out.extend_from_slice(&extension.extension_type.0.to_be_bytes());
-        write_opaque(out, extension.extension_data.as_slice())?;
-    }
-    Ok(())
 }
 
 impl Extension {
@@ -76,13 +59,13 @@ impl Extension {
 }
 
 /// The body of an extension of a known type (RFC 9420 §13.4).
-pub trait ExtensionBody: SerializeBytes + DeserializeBytes {
+pub trait ExtensionBody: Encode + DeserializeBytes {
     /// The type of extension this is the body of.
     const EXTENSION_TYPE: ExtensionType;
 }
 
 /// The `application_id` extension body (RFC 9420 §5.3.3).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct ApplicationId {
     /// The application-level identifier of the client.
     pub application_id: VLBytes,
@@ -90,7 +73,7 @@ pub struct ApplicationId {
 
 /// RequiredCapabilities, the `required_capabilities` extension body
 /// (RFC 9420 §11.1).
-#[derive(Clone, Debug, Default, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct RequiredCapabilities {
     /// Extension types every member must support.
     pub extension_types: Vec<ExtensionType>,
@@ -101,14 +84,14 @@ pub struct RequiredCapabilities {
 }
 
 /// ExternalPub, the `external_pub` extension body (RFC 9420 §12.4.3.2).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct ExternalPub {
     /// The HPKE public key external joiners encrypt to (§8.3).
     pub external_pub: HpkePublicKey,
 }
 
 /// ExternalSender (RFC 9420 §12.1.8.1).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct ExternalSender {
     /// The external sender's signature key.
     pub signature_key: SignaturePublicKey,

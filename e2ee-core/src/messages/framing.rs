@@ -13,12 +13,11 @@ use alloc::vec::Vec;
 use super::wire::{Parts, check_presence, decode_if, encode_by_parts, push_opt};
 use super::{Commit, GroupContext, GroupInfo, KeyPackage, Mac, Proposal, ProtocolVersion, Welcome};
 use crate::codec::{
-    CodecError, DeserializeBytes, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes,
-    WriteTo, encode, encode_written, write_opaque,
+    CodecError, DeserializeBytes, Encode, Measured, Size, TlsDeserializeBytes, TlsSize, VLBytes, Writer, encode,
 };
 
 /// WireFormat (RFC 9420 §6, §17.2): a `uint16` from an IANA registry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct WireFormat(pub u16);
 
 impl WireFormat {
@@ -35,7 +34,7 @@ impl WireFormat {
 }
 
 /// ContentType (RFC 9420 §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, TlsDeserializeBytes)]
 #[repr(u8)]
 pub enum ContentType {
     /// `application`.
@@ -47,7 +46,7 @@ pub enum ContentType {
 }
 
 /// SenderType (RFC 9420 §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, TlsDeserializeBytes)]
 #[repr(u8)]
 pub enum SenderType {
     /// `member`.
@@ -61,7 +60,7 @@ pub enum SenderType {
 }
 
 /// Sender (RFC 9420 §6): `sender_type` followed by the field it selects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, TlsDeserializeBytes)]
 #[repr(u8)]
 pub enum Sender {
     /// `member`: `uint32 leaf_index`.
@@ -97,7 +96,7 @@ impl Sender {
 }
 
 /// `content_type` and the body it selects in FramedContent (RFC 9420 §6).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 #[repr(u8)]
 pub enum Content {
     /// `application`: `opaque application_data<V>`.
@@ -149,7 +148,7 @@ fn decode_as<T: DeserializeBytes, U>(bytes: &[u8], wrap: fn(T) -> U) -> Result<(
 }
 
 /// FramedContent (RFC 9420 §6).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct FramedContent {
     /// The group's identifier.
     pub group_id: VLBytes,
@@ -208,8 +207,8 @@ impl FramedContentAuthData {
 }
 
 impl Parts for FramedContentAuthData {
-    fn parts(&self) -> Result<Vec<&dyn SerializeBytes>, tls_codec::Error> {
-        let mut parts: Vec<&dyn SerializeBytes> = vec![&self.signature];
+    fn parts(&self) -> Result<Vec<&dyn Measured>, tls_codec::Error> {
+        let mut parts: Vec<&dyn Measured> = vec![&self.signature];
         push_opt(&mut parts, &self.confirmation_tag);
         Ok(parts)
     }
@@ -249,33 +248,16 @@ impl Size for FramedContentTbs<'_> {
     }
 }
 
-impl WriteTo for FramedContentTbs<'_> {
-    // The content's variable-length fields (application data, a Commit) are
-    // written in place.
-    fn write_to(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
-        let context = self.signed_context()?;
-        let content = self.content;
-        out.extend_from_slice(&ProtocolVersion::MLS10.tls_serialize_bytes()?);
-        out.extend_from_slice(&self.wire_format.0.to_be_bytes());
-        write_opaque(out, content.group_id.as_slice())?;
-        out.extend_from_slice(&content.epoch.to_be_bytes());
-        out.extend_from_slice(&content.sender.tls_serialize_bytes()?);
-        write_opaque(out, content.authenticated_data.as_slice())?;
-        out.push(content.content_type() as u8);
-        match &content.content {
-            Content::Application(data) => write_opaque(out, data.as_slice())?,
-            other => out.extend_from_slice(&other.encode_body()?),
-        }
-        if let Some(context) = context {
-            out.extend_from_slice(&context.tls_serialize_bytes()?);
-        }
-        Ok(())
-    }
-}
-
-impl SerializeBytes for FramedContentTbs<'_> {
-    fn tls_serialize_bytes(&self) -> Result<Vec<u8>, tls_codec::Error> {
-        encode_written(self)
+impl Encode for FramedContentTbs<'_> {
+    fn encode_to(&self, w: &mut Writer) {
+        let context = match self.signed_context() {
+            Ok(context) => context,
+            Err(e) => return w.fail(e.into()),
+        };
+        ProtocolVersion::MLS10.encode_to(w);
+        self.wire_format.encode_to(w);
+        self.content.encode_to(w);
+        context.inspect(|context| context.encode_to(w));
     }
 }
 
@@ -290,7 +272,7 @@ pub struct AuthenticatedContentTbm<'a> {
 }
 
 impl Parts for AuthenticatedContentTbm<'_> {
-    fn parts(&self) -> Result<Vec<&dyn SerializeBytes>, tls_codec::Error> {
+    fn parts(&self) -> Result<Vec<&dyn Measured>, tls_codec::Error> {
         self.auth.check(self.content_tbs.content.content_type())?;
         Ok(vec![&self.content_tbs, self.auth])
     }
@@ -308,7 +290,7 @@ pub struct AuthenticatedContent {
 }
 
 impl Parts for AuthenticatedContent {
-    fn parts(&self) -> Result<Vec<&dyn SerializeBytes>, tls_codec::Error> {
+    fn parts(&self) -> Result<Vec<&dyn Measured>, tls_codec::Error> {
         self.auth.check(self.content.content_type())?;
         Ok(vec![&self.wire_format, &self.content, &self.auth])
     }
@@ -343,10 +325,10 @@ pub struct PublicMessage {
 }
 
 impl Parts for PublicMessage {
-    fn parts(&self) -> Result<Vec<&dyn SerializeBytes>, tls_codec::Error> {
+    fn parts(&self) -> Result<Vec<&dyn Measured>, tls_codec::Error> {
         self.auth.check(self.content.content_type())?;
         check_presence(self.membership_tag.is_some(), is_member(&self.content.sender))?;
-        let mut parts: Vec<&dyn SerializeBytes> = vec![&self.content, &self.auth];
+        let mut parts: Vec<&dyn Measured> = vec![&self.content, &self.auth];
         push_opt(&mut parts, &self.membership_tag);
         Ok(parts)
     }
@@ -380,7 +362,7 @@ encode_by_parts!(
 );
 
 /// PrivateMessage (RFC 9420 §6.3).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct PrivateMessage {
     /// The group's identifier.
     pub group_id: VLBytes,
@@ -397,7 +379,7 @@ pub struct PrivateMessage {
 }
 
 /// SenderData (RFC 9420 §6.3.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct SenderData {
     /// The sender's leaf index.
     pub leaf_index: u32,
@@ -408,7 +390,7 @@ pub struct SenderData {
 }
 
 /// SenderDataAAD (RFC 9420 §6.3.2).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct SenderDataAad {
     /// The group's identifier.
     pub group_id: VLBytes,
@@ -419,7 +401,7 @@ pub struct SenderDataAad {
 }
 
 /// PrivateContentAAD (RFC 9420 §6.3.1).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct PrivateContentAad {
     /// The group's identifier.
     pub group_id: VLBytes,
@@ -432,7 +414,7 @@ pub struct PrivateContentAad {
 }
 
 /// `wire_format` and the message it selects in an MLSMessage (RFC 9420 §6).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 #[repr(u16)]
 pub enum MlsMessageBody {
     /// `mls_public_message`.
@@ -467,7 +449,7 @@ impl MlsMessageBody {
 
 /// MLSMessage (RFC 9420 §6). Any `version` decodes; callers must reject
 /// versions other than `mls10`.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct MlsMessage {
     /// The protocol version, `mls10`.
     pub version: ProtocolVersion,

@@ -2,14 +2,11 @@
 
 use alloc::vec::Vec;
 
-use super::extensions::write_extensions;
 use super::{Extension, GroupContext, Mac};
-use crate::codec::{
-    CodecError, SerializeBytes, Size, TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes, WriteTo, encode_written,
-};
+use crate::codec::{Encode, Size, TlsDeserializeBytes, TlsSize, VLBytes, Writer};
 
 /// GroupInfo (RFC 9420 §12.4.3).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct GroupInfo {
     /// The group's context in the new epoch.
     pub group_context: GroupContext,
@@ -28,15 +25,13 @@ pub struct GroupInfo {
 #[derive(Clone, Copy, Debug)]
 pub struct GroupInfoTbs<'a>(pub &'a GroupInfo);
 
-impl WriteTo for GroupInfoTbs<'_> {
-    // The extensions (with the tree, the bulk of it) are written in place.
-    fn write_to(&self, out: &mut Vec<u8>) -> Result<(), CodecError> {
+impl Encode for GroupInfoTbs<'_> {
+    fn encode_to(&self, w: &mut Writer) {
         let gi = self.0;
-        out.extend_from_slice(&gi.group_context.tls_serialize_bytes()?);
-        write_extensions(out, &gi.extensions)?;
-        out.extend_from_slice(&gi.confirmation_tag.tls_serialize_bytes()?);
-        out.extend_from_slice(&gi.signer.to_be_bytes());
-        Ok(())
+        gi.group_context.encode_to(w);
+        gi.extensions.encode_to(w);
+        gi.confirmation_tag.encode_to(w);
+        gi.signer.encode_to(w);
     }
 }
 
@@ -47,11 +42,5 @@ impl Size for GroupInfoTbs<'_> {
             + gi.extensions.tls_serialized_len()
             + gi.confirmation_tag.tls_serialized_len()
             + gi.signer.tls_serialized_len()
-    }
-}
-
-impl SerializeBytes for GroupInfoTbs<'_> {
-    fn tls_serialize_bytes(&self) -> Result<Vec<u8>, tls_codec::Error> {
-        encode_written(self)
     }
 }

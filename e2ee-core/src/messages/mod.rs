@@ -25,9 +25,7 @@ pub mod tree;
 pub mod welcome;
 mod wire;
 
-use alloc::vec::Vec;
-
-use crate::codec::{TlsDeserializeBytes, TlsSerializeBytes, TlsSize, VLBytes};
+use crate::codec::{Encode, TlsDeserializeBytes, TlsSize, VLBytes};
 pub use crate::crypto::{CipherSuite, HpkeCiphertext};
 
 pub use commit::{Commit, ProposalOrRef, ProposalOrRefType};
@@ -53,7 +51,7 @@ pub use tree::{Node, NodeType, ParentNode, RatchetTree, UpdatePath, UpdatePathNo
 pub use welcome::{EncryptedGroupSecrets, GroupSecrets, PathSecret, Welcome};
 
 /// ProtocolVersion (RFC 9420 §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, TlsSerializeBytes, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, TlsDeserializeBytes)]
 pub struct ProtocolVersion(pub u16);
 
 impl ProtocolVersion {

@@ -5,13 +5,15 @@
 
 use alloc::vec::Vec;
 
-use tls_codec::{Error, SerializeBytes};
+use tls_codec::Error;
+
+use crate::codec::{Measured, Writer};
 
 /// A structure encoded as the concatenation of its present fields.
 pub(crate) trait Parts {
     /// The fields to encode, in wire order; an error if the structure is
     /// inconsistent (e.g. a field present that its selector excludes).
-    fn parts(&self) -> Result<Vec<&dyn SerializeBytes>, Error>;
+    fn parts(&self) -> Result<Vec<&dyn Measured>, Error>;
 }
 
 /// The encoded length of `value`'s parts (0 if it cannot be encoded).
@@ -22,17 +24,15 @@ pub(crate) fn parts_len(value: &dyn Parts) -> usize {
         .unwrap_or(0)
 }
 
-/// The concatenated encodings of `value`'s parts.
-pub(crate) fn encode_parts(value: &dyn Parts) -> Result<Vec<u8>, Error> {
-    let parts = value.parts()?;
-    let mut out = Vec::with_capacity(parts.iter().map(|p| p.tls_serialized_len()).sum());
-    for part in parts {
-        out.extend_from_slice(&part.tls_serialize_bytes()?);
+/// Writes `value`'s parts in order.
+pub(crate) fn encode_parts(value: &dyn Parts, w: &mut Writer) {
+    match value.parts() {
+        Ok(parts) => parts.iter().for_each(|part| part.encode_to(w)),
+        Err(e) => w.fail(e.into()),
     }
-    Ok(out)
 }
 
-/// Implements `Size` and `SerializeBytes` for types implementing [`Parts`].
+/// Implements `Size` and `Encode` for types implementing [`Parts`].
 macro_rules! encode_by_parts {
     ($($ty:ty),* $(,)?) => {$(
         impl tls_codec::Size for $ty {
@@ -40,9 +40,9 @@ macro_rules! encode_by_parts {
                 $crate::messages::wire::parts_len(self)
             }
         }
-        impl tls_codec::SerializeBytes for $ty {
-            fn tls_serialize_bytes(&self) -> Result<alloc::vec::Vec<u8>, tls_codec::Error> {
-                $crate::messages::wire::encode_parts(self)
+        impl $crate::codec::Encode for $ty {
+            fn encode_to(&self, w: &mut $crate::codec::Writer) {
+                $crate::messages::wire::encode_parts(self, w)
             }
         }
     )*};
@@ -50,7 +50,7 @@ macro_rules! encode_by_parts {
 pub(crate) use encode_by_parts;
 
 /// `Some(value)` as a part when present, nothing when absent.
-pub(crate) fn push_opt<'a, T: SerializeBytes>(parts: &mut Vec<&'a dyn SerializeBytes>, value: &'a Option<T>) {
+pub(crate) fn push_opt<'a, T: Measured>(parts: &mut Vec<&'a dyn Measured>, value: &'a Option<T>) {
     if let Some(v) = value {
         parts.push(v);
     }

@@ -9,7 +9,7 @@
 
 use alloc::vec::Vec;
 
-use crate::codec::{CodecError, SerializeBytes, VLBytes, write_opaque, write_varint_length};
+use crate::codec::{CodecError, VLBytes, encode, write_opaque, write_varint_length};
 use crate::messages::{Capabilities, Credential, CredentialType, LeafNode, LeafNodeSource, Node, NodeType, ParentNode};
 
 /// Appends the encoding of `nodes` (`optional<Node>` each, §12.4.3.3) to
@@ -84,7 +84,7 @@ fn write_leaf_content(out: &mut Vec<u8>, leaf: &LeafNode) -> Result<(), CodecErr
             out.extend_from_slice(&CredentialType::BASIC.0.to_be_bytes());
             write_bytes(out, identity)?;
         }
-        other => out.extend_from_slice(&other.tls_serialize_bytes()?),
+        other => out.extend_from_slice(&encode(other)?),
     }
     write_capabilities(out, &leaf.capabilities)?;
     match &leaf.leaf_node_source {
@@ -102,7 +102,7 @@ fn write_leaf_content(out: &mut Vec<u8>, leaf: &LeafNode) -> Result<(), CodecErr
     if leaf.extensions.is_empty() {
         out.push(0);
     } else {
-        out.extend_from_slice(&leaf.extensions.tls_serialize_bytes()?);
+        out.extend_from_slice(&encode(&leaf.extensions)?);
     }
     Ok(())
 }
@@ -142,7 +142,7 @@ mod tests {
     fn assert_same(node: Node) {
         let mut fast = Vec::new();
         write_node(&mut fast, &node).unwrap();
-        assert_eq!(fast, node.tls_serialize_bytes().unwrap(), "{node:?}");
+        assert_eq!(fast, encode(&node).unwrap(), "{node:?}");
         let Node::Leaf(leaf) = &node else { return };
         let group_id = VLBytes::from(vec![0x42; 70]);
         for group in [None, Some((&group_id, 0x0102_0304))] {

@@ -1,0 +1,109 @@
+//! `#[derive(Encode)]` for e2ee-core: writes a structure's fields, or an
+//! enum's discriminant and its variant's fields, in declaration order into
+//! one [`Writer`] (RFC 9420 §2.1), the layout `tls_codec`'s derives decode.
+//!
+//! Enums carry `#[repr(u8)]` or `#[repr(u16)]`; a variant's discriminant is
+//! its explicit value (`A = 1`) or `#[tls_codec(discriminant = N)]`, the
+//! attribute `tls_codec`'s own derives read, so one annotation serves both.
+//! The generated code names `crate::codec`: it is for use inside e2ee-core.
+//!
+//! [`Writer`]: ../e2ee_core/codec/struct.Writer.html
+#![forbid(unsafe_code)]
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as Tokens};
+use quote::{format_ident, quote};
+use syn::{Data, DeriveInput, Error, Expr, Fields, Ident, parse_macro_input};
+
+/// Derives `crate::codec::Encode`.
+#[proc_macro_derive(Encode, attributes(tls_codec))]
+pub fn derive_encode(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand(&input).unwrap_or_else(Error::into_compile_error).into()
+}
+
+fn expand(input: &DeriveInput) -> Result<Tokens, Error> {
+    let body = match &input.data {
+        Data::Struct(data) => {
+            let (pattern, writes) = destructure(&data.fields);
+            quote! { let Self #pattern = self; #writes }
+        }
+        Data::Enum(data) => {
+            let repr = repr(input)?;
+            let arms = data.variants.iter().map(|variant| {
+                let discriminant = discriminant(variant)?;
+                let name = &variant.ident;
+                let (pattern, writes) = destructure(&variant.fields);
+                Ok(quote! {
+                    Self::#name #pattern => {
+                        crate::codec::Encode::encode_to(&((#discriminant) as #repr), w);
+                        #writes
+                    }
+                })
+            });
+            let arms = arms.collect::<Result<Vec<_>, Error>>()?;
+            quote! { match self { #(#arms)* } }
+        }
+        Data::Union(_) => return Err(Error::new(Span::call_site(), "Encode cannot be derived for a union")),
+    };
+    let name = &input.ident;
+    let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
+    Ok(quote! {
+        impl #impl_generics crate::codec::Encode for #name #type_generics #where_clause {
+            fn encode_to(&self, w: &mut crate::codec::Writer) {
+                #body
+            }
+        }
+    })
+}
+
+/// A pattern binding every field, and the writes of the bindings in order.
+fn destructure(fields: &Fields) -> (Tokens, Tokens) {
+    let bindings: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("f{i}")).collect();
+    let pattern = match fields {
+        Fields::Named(named) => {
+            let names = named.named.iter().map(|f| f.ident.as_ref());
+            quote! { { #(#names: #bindings),* } }
+        }
+        Fields::Unnamed(_) => quote! { ( #(#bindings),* ) },
+        Fields::Unit => quote! {},
+    };
+    let writes = quote! { #(crate::codec::Encode::encode_to(#bindings, w);)* };
+    (pattern, writes)
+}
+
+/// The integer type of `#[repr(..)]`.
+fn repr(input: &DeriveInput) -> Result<Ident, Error> {
+    let mut found = None;
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("repr")) {
+        attr.parse_nested_meta(|meta| {
+            found = meta.path.get_ident().cloned();
+            Ok(())
+        })?;
+    }
+    found.ok_or_else(|| {
+        Error::new(
+            input.ident.span(),
+            "Encode on an enum needs #[repr(u8)] or #[repr(u16)]",
+        )
+    })
+}
+
+/// The explicit discriminant or `#[tls_codec(discriminant = N)]`.
+fn discriminant(variant: &syn::Variant) -> Result<Expr, Error> {
+    if let Some((_, value)) = &variant.discriminant {
+        return Ok(value.clone());
+    }
+    let mut found = None;
+    for attr in variant.attrs.iter().filter(|a| a.path().is_ident("tls_codec")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("discriminant") {
+                found = Some(meta.value()?.parse::<Expr>()?);
+                Ok(())
+            } else {
+                Err(meta.error("Encode reads only `discriminant` here"))
+            }
+        })?;
+    }
+    found.ok_or_else(|| Error::new(variant.ident.span(), "a variant needs an explicit discriminant"))
+}
