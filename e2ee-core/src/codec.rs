@@ -11,8 +11,8 @@ use core::fmt;
 
 use crate::crypto::Secret;
 
-pub use e2ee_codec_derive::Encode;
-pub use tls_codec::{DeserializeBytes, Size, TlsDeserializeBytes, TlsSize};
+pub use e2ee_codec_derive::{Decode, Encode};
+pub use tls_codec::{Size, TlsSize};
 
 /// Why bytes could not be decoded (or, rarely, encoded).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,32 +53,6 @@ impl fmt::Display for CodecError {
             Self::InvalidValue => "invalid field value",
             Self::LimitExceeded => "size limit exceeded",
         })
-    }
-}
-
-impl From<tls_codec::Error> for CodecError {
-    fn from(e: tls_codec::Error) -> Self {
-        use tls_codec::Error as E;
-        match e {
-            E::EndOfStream => Self::Truncated,
-            E::TrailingData => Self::TrailingBytes,
-            E::InvalidVectorLength => Self::InvalidLength,
-            // tls_codec reports vector/element length mismatches as DecodingError.
-            E::DecodingError(_) => Self::InvalidLength,
-            E::UnknownValue(_) | E::InvalidInput => Self::InvalidValue,
-            E::EncodingError(_) | E::InvalidWriteLength(_) | E::LibraryError => Self::LimitExceeded,
-        }
-    }
-}
-
-impl From<CodecError> for tls_codec::Error {
-    fn from(e: CodecError) -> Self {
-        match e {
-            CodecError::Truncated => Self::EndOfStream,
-            CodecError::TrailingBytes => Self::TrailingData,
-            CodecError::InvalidLength | CodecError::LimitExceeded => Self::InvalidVectorLength,
-            CodecError::InvalidValue => Self::InvalidInput,
-        }
     }
 }
 
@@ -162,24 +136,10 @@ impl Size for &VLBytes {
     }
 }
 
-impl DeserializeBytes for VLBytes {
-    fn tls_deserialize_bytes(bytes: &[u8]) -> Result<(Self, &[u8]), tls_codec::Error> {
-        let (data, rest) = split_vl(bytes)?;
-        Ok((Self(data.to_vec()), rest))
+impl Decode for VLBytes {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Ok(Self(r.opaque()?.to_vec()))
     }
-}
-
-/// Splits `opaque data<V>` off the front of `bytes`: `(data, rest)`.
-fn split_vl(bytes: &[u8]) -> Result<(&[u8], &[u8]), tls_codec::Error> {
-    let (len, header) = read_varint_length(bytes).map_err(|e| match e {
-        CodecError::Truncated => tls_codec::Error::EndOfStream,
-        _ => tls_codec::Error::InvalidVectorLength,
-    })?;
-    let body = &bytes[header..];
-    if body.len() < len {
-        return Err(tls_codec::Error::EndOfStream);
-    }
-    Ok(body.split_at(len))
 }
 
 // Secrets encode as `opaque secret<V>`, for storing a group's state
@@ -190,10 +150,9 @@ impl Size for Secret {
     }
 }
 
-impl DeserializeBytes for Secret {
-    fn tls_deserialize_bytes(bytes: &[u8]) -> Result<(Self, &[u8]), tls_codec::Error> {
-        let (data, rest) = split_vl(bytes)?;
-        Ok((Secret::from_slice(data), rest))
+impl Decode for Secret {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Ok(Secret::from_slice(r.opaque()?))
     }
 }
 
@@ -206,17 +165,111 @@ fn varint_len(len: usize) -> usize {
 }
 
 /// Decodes exactly one `T` from `bytes`; trailing bytes are an error.
-pub fn decode_exact<T: DeserializeBytes>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (value, rest) = T::tls_deserialize_bytes(bytes)?;
-    if !rest.is_empty() {
+pub fn decode_exact<T: Decode>(bytes: &[u8]) -> Result<T, CodecError> {
+    let mut r = Reader::new(bytes);
+    let value = T::decode_from(&mut r)?;
+    if !r.rest().is_empty() {
         return Err(CodecError::TrailingBytes);
     }
     Ok(value)
 }
 
 /// Decodes one `T` from the front of `bytes`, returning the rest.
-pub fn decode_prefix<T: DeserializeBytes>(bytes: &[u8]) -> Result<(T, &[u8]), CodecError> {
-    Ok(T::tls_deserialize_bytes(bytes)?)
+pub fn decode_prefix<T: Decode>(bytes: &[u8]) -> Result<(T, &[u8]), CodecError> {
+    let mut r = Reader::new(bytes);
+    let value = T::decode_from(&mut r)?;
+    Ok((value, r.rest()))
+}
+
+/// Reads encodings (RFC 9420 §2.1) from the front of a byte slice.
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    /// A reader of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes }
+    }
+
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
+        let (taken, rest) = self.bytes.split_at_checked(n).ok_or(CodecError::Truncated)?;
+        self.bytes = rest;
+        Ok(taken)
+    }
+
+    /// The next `N` bytes.
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], CodecError> {
+        let (taken, rest) = self.bytes.split_first_chunk().ok_or(CodecError::Truncated)?;
+        self.bytes = rest;
+        Ok(*taken)
+    }
+
+    /// The body of `opaque data<V>`: a varint length, then that many bytes.
+    pub fn opaque(&mut self) -> Result<&'a [u8], CodecError> {
+        let (len, header) = read_varint_length(self.bytes)?;
+        self.bytes = &self.bytes[header..];
+        self.take(len)
+    }
+
+    /// The bytes not read yet.
+    pub fn rest(&self) -> &'a [u8] {
+        self.bytes
+    }
+}
+
+/// A structure in the TLS presentation language, read from a [`Reader`].
+/// Derived with `e2ee_codec_derive::Decode`.
+pub trait Decode: Sized {
+    /// Reads one value from the front of `r`.
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError>;
+}
+
+macro_rules! decode_int {
+    ($($t:ty),*) => {$(
+        impl Decode for $t {
+            fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+                Ok(<$t>::from_be_bytes(r.array()?))
+            }
+        }
+    )*};
+}
+decode_int!(u8, u16, u32, u64);
+
+impl<const N: usize> Decode for [u8; N] {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        r.array()
+    }
+}
+
+/// `T items<V>`: elements must fill the announced length exactly. No
+/// capacity is reserved from the length (an attacker's number).
+impl<T: Decode> Decode for Vec<T> {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        let mut items = Reader::new(r.opaque()?);
+        let mut out = Vec::new();
+        while !items.rest().is_empty() {
+            // An element running past the vector's end is a length mismatch.
+            let item = T::decode_from(&mut items).map_err(|e| match e {
+                CodecError::Truncated => CodecError::InvalidLength,
+                other => other,
+            })?;
+            out.push(item);
+        }
+        Ok(out)
+    }
+}
+
+/// `optional<T>`: presence byte 0 or 1.
+impl<T: Decode> Decode for Option<T> {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        match u8::decode_from(r)? {
+            0 => Ok(None),
+            1 => Ok(Some(T::decode_from(r)?)),
+            _ => Err(CodecError::InvalidValue),
+        }
+    }
 }
 
 /// Collects `(key, value)` pairs into a map, or `None` unless the keys are

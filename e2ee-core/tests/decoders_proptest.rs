@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use e2ee_core::codec::{CodecError, DeserializeBytes, Encode, decode_exact, encode};
+use e2ee_core::codec::{CodecError, Decode, Encode, decode_exact, encode};
 use e2ee_core::messages::*;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -30,7 +30,7 @@ fn same(encoded: Result<Vec<u8>, CodecError>, input: &[u8]) -> Result<(), TestCa
 }
 
 /// Decodes `T`; on success the re-encoding must equal the input.
-fn check<T: DeserializeBytes + Encode>(bytes: &[u8]) -> Result<(), TestCaseError> {
+fn check<T: Decode + Encode>(bytes: &[u8]) -> Result<(), TestCaseError> {
     match decode_exact::<T>(bytes) {
         Ok(value) => same(encode(&value), bytes),
         Err(_) => Ok(()),
@@ -119,7 +119,7 @@ impl Samples {
     }
 
     /// Decodes field `key` of the `i`-th sampled case.
-    fn field<T: DeserializeBytes>(&self, key: &str, i: usize) -> T {
+    fn field<T: Decode>(&self, key: &str, i: usize) -> T {
         decode_exact(&self.raw[key][i]).unwrap_or_else(|e| panic!("{key}: {e}"))
     }
 

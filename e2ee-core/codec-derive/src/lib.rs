@@ -1,6 +1,6 @@
-//! `#[derive(Encode)]` for e2ee-core: writes a structure's fields, or an
-//! enum's discriminant and its variant's fields, in declaration order into
-//! one [`Writer`] (RFC 9420 §2.1), the layout `tls_codec`'s derives decode.
+//! `#[derive(Encode, Decode)]` for e2ee-core: a structure's fields, or an
+//! enum's discriminant and its variant's fields, in declaration order (RFC
+//! 9420 §2.1), written into one [`Writer`] or read from one [`Reader`].
 //!
 //! Enums carry `#[repr(u8)]` or `#[repr(u16)]`; a variant's discriminant is
 //! its explicit value (`A = 1`) or `#[tls_codec(discriminant = N)]`, the
@@ -8,6 +8,7 @@
 //! The generated code names `crate::codec`: it is for use inside e2ee-core.
 //!
 //! [`Writer`]: ../e2ee_core/codec/struct.Writer.html
+//! [`Reader`]: ../e2ee_core/codec/struct.Reader.html
 #![forbid(unsafe_code)]
 
 use proc_macro::TokenStream;
@@ -19,10 +20,10 @@ use syn::{Data, DeriveInput, Error, Expr, Fields, Ident, parse_macro_input};
 #[proc_macro_derive(Encode, attributes(tls_codec))]
 pub fn derive_encode(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    expand(&input).unwrap_or_else(Error::into_compile_error).into()
+    expand_encode(&input).unwrap_or_else(Error::into_compile_error).into()
 }
 
-fn expand(input: &DeriveInput) -> Result<Tokens, Error> {
+fn expand_encode(input: &DeriveInput) -> Result<Tokens, Error> {
     let body = match &input.data {
         Data::Struct(data) => {
             let (pattern, writes) = destructure(&data.fields);
@@ -57,6 +58,65 @@ fn expand(input: &DeriveInput) -> Result<Tokens, Error> {
     })
 }
 
+/// Derives `crate::codec::Decode`. An enum's unknown discriminant is
+/// `CodecError::InvalidValue`.
+#[proc_macro_derive(Decode, attributes(tls_codec))]
+pub fn derive_decode(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand_decode(&input).unwrap_or_else(Error::into_compile_error).into()
+}
+
+fn expand_decode(input: &DeriveInput) -> Result<Tokens, Error> {
+    let body = match &input.data {
+        Data::Struct(data) => {
+            let build = construct(quote! { Self }, &data.fields);
+            quote! { Ok(#build) }
+        }
+        Data::Enum(data) => {
+            let repr = repr(input)?;
+            let arms = data.variants.iter().map(|variant| {
+                let discriminant = discriminant(variant)?;
+                let name = &variant.ident;
+                let build = construct(quote! { Self::#name }, &variant.fields);
+                Ok(quote! { d if d == (#discriminant) as #repr => Ok(#build), })
+            });
+            let arms = arms.collect::<Result<Vec<_>, Error>>()?;
+            quote! {
+                match <#repr as crate::codec::Decode>::decode_from(r)? {
+                    #(#arms)*
+                    _ => Err(crate::codec::CodecError::InvalidValue),
+                }
+            }
+        }
+        Data::Union(_) => return Err(Error::new(Span::call_site(), "Decode cannot be derived for a union")),
+    };
+    let name = &input.ident;
+    let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
+    Ok(quote! {
+        impl #impl_generics crate::codec::Decode for #name #type_generics #where_clause {
+            fn decode_from(r: &mut crate::codec::Reader<'_>) -> Result<Self, crate::codec::CodecError> {
+                #body
+            }
+        }
+    })
+}
+
+/// `path` built from its fields, each decoded in order.
+fn construct(path: Tokens, fields: &Fields) -> Tokens {
+    let read = quote! { crate::codec::Decode::decode_from(r)? };
+    match fields {
+        Fields::Named(named) => {
+            let names = named.named.iter().map(|f| f.ident.as_ref());
+            quote! { #path { #(#names: #read),* } }
+        }
+        Fields::Unnamed(unnamed) => {
+            let reads = unnamed.unnamed.iter().map(|_| &read);
+            quote! { #path ( #(#reads),* ) }
+        }
+        Fields::Unit => path,
+    }
+}
+
 /// A pattern binding every field, and the writes of the bindings in order.
 fn destructure(fields: &Fields) -> (Tokens, Tokens) {
     let bindings: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("f{i}")).collect();
@@ -81,12 +141,7 @@ fn repr(input: &DeriveInput) -> Result<Ident, Error> {
             Ok(())
         })?;
     }
-    found.ok_or_else(|| {
-        Error::new(
-            input.ident.span(),
-            "Encode on an enum needs #[repr(u8)] or #[repr(u16)]",
-        )
-    })
+    found.ok_or_else(|| Error::new(input.ident.span(), "an enum needs #[repr(u8)] or #[repr(u16)]"))
 }
 
 /// The explicit discriminant or `#[tls_codec(discriminant = N)]`.
@@ -101,7 +156,7 @@ fn discriminant(variant: &syn::Variant) -> Result<Expr, Error> {
                 found = Some(meta.value()?.parse::<Expr>()?);
                 Ok(())
             } else {
-                Err(meta.error("Encode reads only `discriminant` here"))
+                Err(meta.error("only `discriminant` is read here"))
             }
         })?;
     }

@@ -22,7 +22,7 @@ use core::fmt;
 pub use rustcrypto::RustCryptoProvider;
 pub use secret::{Secret, ct_eq};
 
-use crate::codec::{self, Encode, Measured, TlsDeserializeBytes, TlsSize, VLBytes, Writer};
+use crate::codec::{self, Decode, Encode, Measured, TlsSize, VLBytes, Writer};
 
 /// The source of randomness every operation that needs it takes.
 pub type Rng<'a> = dyn rand_core::CryptoRng + 'a;
@@ -34,7 +34,7 @@ pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
 }
 
 /// An MLS cipher suite identifier (RFC 9420 §17.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, Encode, Decode)]
 pub struct CipherSuite(pub u16);
 
 impl CipherSuite {
@@ -101,7 +101,7 @@ impl From<codec::CodecError> for CryptoError {
 }
 
 /// HPKECiphertext (RFC 9420 §5.1.3).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 pub struct HpkeCiphertext {
     /// The encapsulated KEM output.
     pub kem_output: VLBytes,

@@ -3,10 +3,10 @@
 use alloc::vec::Vec;
 
 use super::{Proposal, ProposalRef, UpdatePath};
-use crate::codec::{Encode, TlsDeserializeBytes, TlsSize};
+use crate::codec::{Decode, Encode, TlsSize};
 
 /// ProposalOrRefType (RFC 9420 §12.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
 #[repr(u8)]
 pub enum ProposalOrRefType {
     /// `proposal`.
@@ -16,7 +16,7 @@ pub enum ProposalOrRefType {
 }
 
 /// ProposalOrRef (RFC 9420 §12.4): a proposal inline or by reference.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 #[repr(u8)]
 // Unboxed so the variants read like the RFC's `select`; leaf nodes are most
 // of a tree anyway, and a commit's proposal list is short.
@@ -41,7 +41,7 @@ impl ProposalOrRef {
 }
 
 /// Commit (RFC 9420 §12.4).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 pub struct Commit {
     /// The proposals the commit applies, in order.
     pub proposals: Vec<ProposalOrRef>,

@@ -13,11 +13,11 @@ use alloc::vec::Vec;
 use super::wire::{Parts, check_presence, decode_if, encode_by_parts, push_opt};
 use super::{Commit, GroupContext, GroupInfo, KeyPackage, Mac, Proposal, ProtocolVersion, Welcome};
 use crate::codec::{
-    CodecError, DeserializeBytes, Encode, Measured, Size, TlsDeserializeBytes, TlsSize, VLBytes, Writer, encode,
+    CodecError, Decode, Encode, Measured, Reader, Size, TlsSize, VLBytes, Writer, decode_prefix, encode,
 };
 
 /// WireFormat (RFC 9420 §6, §17.2): a `uint16` from an IANA registry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, Encode, Decode)]
 pub struct WireFormat(pub u16);
 
 impl WireFormat {
@@ -34,7 +34,7 @@ impl WireFormat {
 }
 
 /// ContentType (RFC 9420 §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
 #[repr(u8)]
 pub enum ContentType {
     /// `application`.
@@ -46,7 +46,7 @@ pub enum ContentType {
 }
 
 /// SenderType (RFC 9420 §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
 #[repr(u8)]
 pub enum SenderType {
     /// `member`.
@@ -60,7 +60,7 @@ pub enum SenderType {
 }
 
 /// Sender (RFC 9420 §6): `sender_type` followed by the field it selects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
 #[repr(u8)]
 pub enum Sender {
     /// `member`: `uint32 leaf_index`.
@@ -96,7 +96,7 @@ impl Sender {
 }
 
 /// `content_type` and the body it selects in FramedContent (RFC 9420 §6).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 #[repr(u8)]
 pub enum Content {
     /// `application`: `opaque application_data<V>`.
@@ -142,13 +142,13 @@ impl Content {
 }
 
 /// Decodes a `T` and wraps it with `wrap`.
-fn decode_as<T: DeserializeBytes, U>(bytes: &[u8], wrap: fn(T) -> U) -> Result<(U, &[u8]), tls_codec::Error> {
-    let (value, rest) = T::tls_deserialize_bytes(bytes)?;
+fn decode_as<T: Decode, U>(bytes: &[u8], wrap: fn(T) -> U) -> Result<(U, &[u8]), CodecError> {
+    let (value, rest) = decode_prefix(bytes)?;
     Ok((wrap(value), rest))
 }
 
 /// FramedContent (RFC 9420 §6).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 pub struct FramedContent {
     /// The group's identifier.
     pub group_id: VLBytes,
@@ -185,29 +185,26 @@ impl FramedContentAuthData {
     /// Decodes the auth data of content of type `content_type` from the
     /// front of `bytes`, returning the rest.
     pub fn decode(bytes: &[u8], content_type: ContentType) -> Result<(Self, &[u8]), CodecError> {
-        Ok(Self::read(bytes, content_type)?)
+        let mut r = Reader::new(bytes);
+        let auth = Self::read(&mut r, content_type)?;
+        Ok((auth, r.rest()))
     }
 
-    fn read(bytes: &[u8], content_type: ContentType) -> Result<(Self, &[u8]), tls_codec::Error> {
-        let (signature, bytes) = VLBytes::tls_deserialize_bytes(bytes)?;
-        let (confirmation_tag, bytes) = decode_if(content_type == ContentType::Commit, bytes)?;
-        Ok((
-            Self {
-                signature,
-                confirmation_tag,
-            },
-            bytes,
-        ))
+    fn read(r: &mut Reader<'_>, content_type: ContentType) -> Result<Self, CodecError> {
+        Ok(Self {
+            signature: VLBytes::decode_from(r)?,
+            confirmation_tag: decode_if(content_type == ContentType::Commit, r)?,
+        })
     }
 
     /// Requires `confirmation_tag` to be present exactly for commits.
-    fn check(&self, content_type: ContentType) -> Result<(), tls_codec::Error> {
+    fn check(&self, content_type: ContentType) -> Result<(), CodecError> {
         check_presence(self.confirmation_tag.is_some(), content_type == ContentType::Commit)
     }
 }
 
 impl Parts for FramedContentAuthData {
-    fn parts(&self) -> Result<Vec<&dyn Measured>, tls_codec::Error> {
+    fn parts(&self) -> Result<Vec<&dyn Measured>, CodecError> {
         let mut parts: Vec<&dyn Measured> = vec![&self.signature];
         push_opt(&mut parts, &self.confirmation_tag);
         Ok(parts)
@@ -229,7 +226,7 @@ pub struct FramedContentTbs<'a> {
 
 impl FramedContentTbs<'_> {
     /// The GroupContext, if the sender signs it (an error if it is missing).
-    fn signed_context(&self) -> Result<Option<&GroupContext>, tls_codec::Error> {
+    fn signed_context(&self) -> Result<Option<&GroupContext>, CodecError> {
         if !self.content.sender.signs_group_context() {
             return Ok(None);
         }
@@ -252,7 +249,7 @@ impl Encode for FramedContentTbs<'_> {
     fn encode_to(&self, w: &mut Writer) {
         let context = match self.signed_context() {
             Ok(context) => context,
-            Err(e) => return w.fail(e.into()),
+            Err(e) => return w.fail(e),
         };
         ProtocolVersion::MLS10.encode_to(w);
         self.wire_format.encode_to(w);
@@ -272,7 +269,7 @@ pub struct AuthenticatedContentTbm<'a> {
 }
 
 impl Parts for AuthenticatedContentTbm<'_> {
-    fn parts(&self) -> Result<Vec<&dyn Measured>, tls_codec::Error> {
+    fn parts(&self) -> Result<Vec<&dyn Measured>, CodecError> {
         self.auth.check(self.content_tbs.content.content_type())?;
         Ok(vec![&self.content_tbs, self.auth])
     }
@@ -290,25 +287,22 @@ pub struct AuthenticatedContent {
 }
 
 impl Parts for AuthenticatedContent {
-    fn parts(&self) -> Result<Vec<&dyn Measured>, tls_codec::Error> {
+    fn parts(&self) -> Result<Vec<&dyn Measured>, CodecError> {
         self.auth.check(self.content.content_type())?;
         Ok(vec![&self.wire_format, &self.content, &self.auth])
     }
 }
 
-impl DeserializeBytes for AuthenticatedContent {
-    fn tls_deserialize_bytes(bytes: &[u8]) -> Result<(Self, &[u8]), tls_codec::Error> {
-        let (wire_format, bytes) = WireFormat::tls_deserialize_bytes(bytes)?;
-        let (content, bytes) = FramedContent::tls_deserialize_bytes(bytes)?;
-        let (auth, bytes) = FramedContentAuthData::read(bytes, content.content_type())?;
-        Ok((
-            Self {
-                wire_format,
-                content,
-                auth,
-            },
-            bytes,
-        ))
+impl Decode for AuthenticatedContent {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        let wire_format = WireFormat::decode_from(r)?;
+        let content = FramedContent::decode_from(r)?;
+        let auth = FramedContentAuthData::read(r, content.content_type())?;
+        Ok(Self {
+            wire_format,
+            content,
+            auth,
+        })
     }
 }
 
@@ -325,7 +319,7 @@ pub struct PublicMessage {
 }
 
 impl Parts for PublicMessage {
-    fn parts(&self) -> Result<Vec<&dyn Measured>, tls_codec::Error> {
+    fn parts(&self) -> Result<Vec<&dyn Measured>, CodecError> {
         self.auth.check(self.content.content_type())?;
         check_presence(self.membership_tag.is_some(), is_member(&self.content.sender))?;
         let mut parts: Vec<&dyn Measured> = vec![&self.content, &self.auth];
@@ -334,19 +328,16 @@ impl Parts for PublicMessage {
     }
 }
 
-impl DeserializeBytes for PublicMessage {
-    fn tls_deserialize_bytes(bytes: &[u8]) -> Result<(Self, &[u8]), tls_codec::Error> {
-        let (content, bytes) = FramedContent::tls_deserialize_bytes(bytes)?;
-        let (auth, bytes) = FramedContentAuthData::read(bytes, content.content_type())?;
-        let (membership_tag, bytes) = decode_if(is_member(&content.sender), bytes)?;
-        Ok((
-            Self {
-                content,
-                auth,
-                membership_tag,
-            },
-            bytes,
-        ))
+impl Decode for PublicMessage {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        let content = FramedContent::decode_from(r)?;
+        let auth = FramedContentAuthData::read(r, content.content_type())?;
+        let membership_tag = decode_if(is_member(&content.sender), r)?;
+        Ok(Self {
+            content,
+            auth,
+            membership_tag,
+        })
     }
 }
 
@@ -362,7 +353,7 @@ encode_by_parts!(
 );
 
 /// PrivateMessage (RFC 9420 §6.3).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 pub struct PrivateMessage {
     /// The group's identifier.
     pub group_id: VLBytes,
@@ -379,7 +370,7 @@ pub struct PrivateMessage {
 }
 
 /// SenderData (RFC 9420 §6.3.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 pub struct SenderData {
     /// The sender's leaf index.
     pub leaf_index: u32,
@@ -390,7 +381,7 @@ pub struct SenderData {
 }
 
 /// SenderDataAAD (RFC 9420 §6.3.2).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 pub struct SenderDataAad {
     /// The group's identifier.
     pub group_id: VLBytes,
@@ -401,7 +392,7 @@ pub struct SenderDataAad {
 }
 
 /// PrivateContentAAD (RFC 9420 §6.3.1).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 pub struct PrivateContentAad {
     /// The group's identifier.
     pub group_id: VLBytes,
@@ -414,7 +405,7 @@ pub struct PrivateContentAad {
 }
 
 /// `wire_format` and the message it selects in an MLSMessage (RFC 9420 §6).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 #[repr(u16)]
 pub enum MlsMessageBody {
     /// `mls_public_message`.
@@ -449,7 +440,7 @@ impl MlsMessageBody {
 
 /// MLSMessage (RFC 9420 §6). Any `version` decodes; callers must reject
 /// versions other than `mls10`.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 pub struct MlsMessage {
     /// The protocol version, `mls10`.
     pub version: ProtocolVersion,

@@ -3,10 +3,10 @@
 use alloc::vec::Vec;
 
 use super::{Extension, GroupContext, Mac};
-use crate::codec::{Encode, Size, TlsDeserializeBytes, TlsSize, VLBytes, Writer};
+use crate::codec::{Decode, Encode, Size, TlsSize, VLBytes, Writer};
 
 /// GroupInfo (RFC 9420 §12.4.3).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 pub struct GroupInfo {
     /// The group's context in the new epoch.
     pub group_context: GroupContext,

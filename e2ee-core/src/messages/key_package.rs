@@ -4,10 +4,10 @@ use alloc::vec::Vec;
 
 use super::wire::{Parts, encode_by_parts};
 use super::{CipherSuite, Extension, HpkePublicKey, LeafNode, ProtocolVersion};
-use crate::codec::{Encode, Measured, TlsDeserializeBytes, TlsSize, VLBytes};
+use crate::codec::{CodecError, Decode, Encode, Measured, TlsSize, VLBytes};
 
 /// KeyPackage (RFC 9420 §10).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 pub struct KeyPackage {
     /// The protocol version.
     pub version: ProtocolVersion,
@@ -29,7 +29,7 @@ pub struct KeyPackage {
 pub struct KeyPackageTbs<'a>(pub &'a KeyPackage);
 
 impl Parts for KeyPackageTbs<'_> {
-    fn parts(&self) -> Result<Vec<&dyn Measured>, tls_codec::Error> {
+    fn parts(&self) -> Result<Vec<&dyn Measured>, CodecError> {
         let kp = self.0;
         Ok(vec![
             &kp.version,

@@ -8,11 +8,11 @@ use super::{
     CipherSuite, Credential, CredentialType, Extension, ExtensionType, HpkePublicKey, ProposalType, ProtocolVersion,
     SignaturePublicKey,
 };
-use crate::codec::{Encode, Measured, TlsDeserializeBytes, TlsSize, VLBytes};
+use crate::codec::{CodecError, Decode, Encode, Measured, TlsSize, VLBytes};
 
 /// Capabilities (RFC 9420 §7.2). Unknown (e.g. GREASE) values decode and are
 /// kept, as §13.5 requires.
-#[derive(Clone, Debug, Default, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, TlsSize, Encode, Decode)]
 pub struct Capabilities {
     /// Supported protocol versions.
     pub versions: Vec<ProtocolVersion>,
@@ -27,7 +27,7 @@ pub struct Capabilities {
 }
 
 /// Lifetime (RFC 9420 §7.2), in seconds since the Unix epoch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 pub struct Lifetime {
     /// The first second the leaf node is valid.
     pub not_before: u64,
@@ -36,7 +36,7 @@ pub struct Lifetime {
 }
 
 /// LeafNodeSource (RFC 9420 §7.2) with the field it selects in a LeafNode.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 #[repr(u8)]
 pub enum LeafNodeSource {
     /// `key_package`: `Lifetime lifetime`.
@@ -51,7 +51,7 @@ pub enum LeafNodeSource {
 }
 
 /// LeafNode (RFC 9420 §7.2).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 pub struct LeafNode {
     /// The member's HPKE public key.
     pub encryption_key: HpkePublicKey,
@@ -81,7 +81,7 @@ pub struct LeafNodeTbs<'a> {
 }
 
 impl Parts for LeafNodeTbs<'_> {
-    fn parts(&self) -> Result<Vec<&dyn Measured>, tls_codec::Error> {
+    fn parts(&self) -> Result<Vec<&dyn Measured>, CodecError> {
         let leaf = self.leaf_node;
         let mut parts: Vec<&dyn Measured> = vec![
             &leaf.encryption_key,

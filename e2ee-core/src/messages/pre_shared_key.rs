@@ -1,9 +1,9 @@
 //! Pre-shared key identifiers (RFC 9420 §8.4).
 
-use crate::codec::{Encode, TlsDeserializeBytes, TlsSize, VLBytes};
+use crate::codec::{Decode, Encode, TlsSize, VLBytes};
 
 /// PSKType (RFC 9420 §8.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
 #[repr(u8)]
 pub enum PskType {
     /// `external`.
@@ -13,7 +13,7 @@ pub enum PskType {
 }
 
 /// ResumptionPSKUsage (RFC 9420 §8.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
 #[repr(u8)]
 pub enum ResumptionPskUsage {
     /// `application`.
@@ -25,7 +25,7 @@ pub enum ResumptionPskUsage {
 }
 
 /// `psktype` and the fields it selects in a PreSharedKeyID (RFC 9420 §8.4).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
 #[repr(u8)]
 pub enum Psk {
     /// `external`: `opaque psk_id<V>`.
@@ -57,7 +57,7 @@ impl Psk {
 }
 
 /// PreSharedKeyID (RFC 9420 §8.4).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
 pub struct PreSharedKeyId {
     /// `psktype` with its selected fields.
     pub psk: Psk,
@@ -66,7 +66,7 @@ pub struct PreSharedKeyId {
 }
 
 /// PSKLabel (RFC 9420 §8.4), the context when chaining PSKs into `psk_secret`.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, TlsDeserializeBytes)]
+#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
 pub struct PskLabel {
     /// The PSK's identifier.
     pub id: PreSharedKeyId,

@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 use super::*;
-use crate::codec::{CodecError, DeserializeBytes, Encode, VLBytes, decode_exact, encode};
+use crate::codec::{CodecError, Decode, Encode, VLBytes, decode_exact, encode};
 
 fn bytes(b: &[u8]) -> VLBytes {
     b.into()
@@ -63,7 +63,7 @@ fn context() -> GroupContext {
 }
 
 /// Encodes then decodes `value`, requiring equality.
-fn round_trip<T: DeserializeBytes + Encode + PartialEq + core::fmt::Debug>(value: &T) -> Vec<u8> {
+fn round_trip<T: Decode + Encode + PartialEq + core::fmt::Debug>(value: &T) -> Vec<u8> {
     let encoded = encode(value).unwrap();
     assert_eq!(&decode_exact::<T>(&encoded).unwrap(), value);
     encoded

@@ -1,19 +1,17 @@
 //! Helpers for the hand-written codecs of structures whose later fields are
 //! selected by an earlier one (RFC 9420 §2.1 `select` on a field that is not
-//! immediately followed by the selected body), which `tls_codec`'s derive
-//! cannot express.
+//! immediately followed by the selected body), which the derives cannot
+//! express.
 
 use alloc::vec::Vec;
 
-use tls_codec::Error;
-
-use crate::codec::{Measured, Writer};
+use crate::codec::{CodecError, Decode, Measured, Reader, Writer};
 
 /// A structure encoded as the concatenation of its present fields.
 pub(crate) trait Parts {
     /// The fields to encode, in wire order; an error if the structure is
     /// inconsistent (e.g. a field present that its selector excludes).
-    fn parts(&self) -> Result<Vec<&dyn Measured>, Error>;
+    fn parts(&self) -> Result<Vec<&dyn Measured>, CodecError>;
 }
 
 /// The encoded length of `value`'s parts (0 if it cannot be encoded).
@@ -28,7 +26,7 @@ pub(crate) fn parts_len(value: &dyn Parts) -> usize {
 pub(crate) fn encode_parts(value: &dyn Parts, w: &mut Writer) {
     match value.parts() {
         Ok(parts) => parts.iter().for_each(|part| part.encode_to(w)),
-        Err(e) => w.fail(e.into()),
+        Err(e) => w.fail(e),
     }
 }
 
@@ -57,23 +55,16 @@ pub(crate) fn push_opt<'a, T: Measured>(parts: &mut Vec<&'a dyn Measured>, value
 }
 
 /// Requires `present` to equal `expected` (an optional field matches its
-/// selector); `InvalidInput` (`CodecError::InvalidValue`) otherwise.
-pub(crate) fn check_presence(present: bool, expected: bool) -> Result<(), Error> {
+/// selector); [`CodecError::InvalidValue`] otherwise.
+pub(crate) fn check_presence(present: bool, expected: bool) -> Result<(), CodecError> {
     if present == expected {
         Ok(())
     } else {
-        Err(Error::InvalidInput)
+        Err(CodecError::InvalidValue)
     }
 }
 
 /// Decodes a `T` only when `present` (a field selected by an earlier one).
-pub(crate) fn decode_if<T: tls_codec::DeserializeBytes>(
-    present: bool,
-    bytes: &[u8],
-) -> Result<(Option<T>, &[u8]), Error> {
-    if !present {
-        return Ok((None, bytes));
-    }
-    let (value, rest) = T::tls_deserialize_bytes(bytes)?;
-    Ok((Some(value), rest))
+pub(crate) fn decode_if<T: Decode>(present: bool, r: &mut Reader<'_>) -> Result<Option<T>, CodecError> {
+    present.then(|| T::decode_from(r)).transpose()
 }
