@@ -1,9 +1,15 @@
 //! The TLS presentation language of RFC 9420 §2.1, with MLS variable-length
-//! vectors (§2.1.2), on top of the `tls_codec` crate.
+//! vectors (§2.1.2): vector lengths are QUIC-style varints limited to 30
+//! bits and must be minimally encoded.
 //!
-//! `tls_codec` is built with its `mls` feature: vector lengths are QUIC-style
-//! varints limited to 30 bits and must be minimally encoded. Every decoder in
-//! this crate goes through [`decode_exact`], which also rejects trailing bytes.
+//! Structures derive [`Encode`], [`Decode`] and [`Size`] (the crate
+//! `e2ee-codec-derive`): fields in declaration order, an enum's variant after
+//! its discriminant. Encoding writes into one [`Writer`]; decoding reads
+//! from a [`Reader`] and fails with a one-byte [`CodecError`], never a
+//! panic. Every decoder in this crate goes through [`decode_exact`], which
+//! also rejects trailing bytes. (The crate `tls_codec` did this job before;
+//! its derived encoders allocate and copy a vector per field, and its
+//! errors carry strings: together about a fifth of the WebAssembly package.)
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -11,8 +17,7 @@ use core::fmt;
 
 use crate::crypto::Secret;
 
-pub use e2ee_codec_derive::{Decode, Encode};
-pub use tls_codec::{Size, TlsSize};
+pub use e2ee_codec_derive::{Decode, Encode, Size};
 
 /// Why bytes could not be decoded (or, rarely, encoded).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,8 +63,6 @@ impl fmt::Display for CodecError {
 
 /// `opaque data<V>`: a byte vector with an MLS varint length prefix.
 ///
-/// This replaces `tls_codec::VLBytes`, whose decoder trips a `debug_assert`
-/// (a panic in debug builds) on truncated input; this one only returns errors.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, zeroize::Zeroize)]
 pub struct VLBytes(Vec<u8>);
 
@@ -125,14 +128,8 @@ impl core::ops::Deref for VLBytes {
 }
 
 impl Size for VLBytes {
-    fn tls_serialized_len(&self) -> usize {
+    fn encoded_len(&self) -> usize {
         varint_len(self.0.len()) + self.0.len()
-    }
-}
-
-impl Size for &VLBytes {
-    fn tls_serialized_len(&self) -> usize {
-        (*self).tls_serialized_len()
     }
 }
 
@@ -145,7 +142,7 @@ impl Decode for VLBytes {
 // Secrets encode as `opaque secret<V>`, for storing a group's state
 // (`group::Group::export_state`); decoding copies straight into a `Secret`.
 impl Size for Secret {
-    fn tls_serialized_len(&self) -> usize {
+    fn encoded_len(&self) -> usize {
         varint_len(self.len()) + self.len()
     }
 }
@@ -161,6 +158,49 @@ fn varint_len(len: usize) -> usize {
         0..=0x3f => 1,
         0x40..=0x3fff => 2,
         _ => 4,
+    }
+}
+
+/// The encoded length of a structure (for buffers sized up front).
+/// Derived with `e2ee_codec_derive::Size`.
+pub trait Size {
+    /// How many bytes [`Encode::encode_to`] writes.
+    fn encoded_len(&self) -> usize;
+}
+
+impl<T: Size + ?Sized> Size for &T {
+    fn encoded_len(&self) -> usize {
+        (**self).encoded_len()
+    }
+}
+
+macro_rules! size_fixed {
+    ($($t:ty),*) => {$(
+        impl Size for $t {
+            fn encoded_len(&self) -> usize {
+                core::mem::size_of::<$t>()
+            }
+        }
+    )*};
+}
+size_fixed!(u8, u16, u32, u64);
+
+impl<const N: usize> Size for [u8; N] {
+    fn encoded_len(&self) -> usize {
+        N
+    }
+}
+
+impl<T: Size> Size for Vec<T> {
+    fn encoded_len(&self) -> usize {
+        let body = self.iter().map(Size::encoded_len).sum();
+        varint_len(body) + body
+    }
+}
+
+impl<T: Size> Size for Option<T> {
+    fn encoded_len(&self) -> usize {
+        1 + self.as_ref().map_or(0, Size::encoded_len)
     }
 }
 
@@ -337,8 +377,8 @@ fn varint(len: usize) -> Option<([u8; 4], usize)> {
 }
 
 /// Appends encodings (RFC 9420 §2.1) to one buffer: every structure writes
-/// its fields straight into it, where `tls_codec`'s derived `SerializeBytes`
-/// builds, copies and frees a vector per field and level of nesting.
+/// its fields straight into it, with no vector per field or level of
+/// nesting.
 ///
 /// Writing cannot fail midway: the first error (a vector over the 30-bit
 /// length limit, an optional field that does not match its selector) is
@@ -440,7 +480,7 @@ impl Writer {
 
 /// A structure in the TLS presentation language, written into a [`Writer`].
 /// Derived with `e2ee_codec_derive::Encode` for plain structures and
-/// enums; decoding stays with `tls_codec`'s derives.
+/// enums.
 pub trait Encode {
     /// Appends the encoding to `w`.
     fn encode_to(&self, w: &mut Writer);
@@ -541,6 +581,51 @@ mod tests {
             Err(CodecError::InvalidLength)
         );
         assert_eq!(read_varint_length(&[0x80, 0]), Err(CodecError::Truncated));
+    }
+
+    /// Every vector length prefix is minimal, across the boundaries where
+    /// the room left for it is cut down, and the body moves intact.
+    #[test]
+    fn writer_vectors_take_minimal_prefixes() {
+        for len in [0usize, 1, 63, 64, 300, 16383, 16384, 70_000] {
+            let body: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let mut w = Writer::new();
+            w.put(&[0xaa]);
+            w.opaque(&body);
+            w.put(&[0xbb]);
+            let out = w.finish().unwrap();
+            let mut expected = vec![0xaa];
+            write_varint_length(len, &mut expected).unwrap();
+            expected.extend_from_slice(&body);
+            expected.push(0xbb);
+            assert_eq!(out, expected, "length {len}");
+            assert_eq!(VLBytes::from(body).encoded_len(), expected.len() - 2);
+        }
+    }
+
+    /// Nested vectors (a vector of vectors) get their own prefixes, and
+    /// the first error is what `finish` returns.
+    #[test]
+    fn writer_nests_and_keeps_the_first_error() {
+        let nested = vec![VLBytes::from(&[1u8; 70]), VLBytes::from(&[2u8])];
+        let out = encode(&nested).unwrap();
+        assert_eq!(out.len(), nested.encoded_len());
+        assert_eq!(decode_exact::<Vec<VLBytes>>(&out).unwrap(), nested);
+        let mut w = Writer::new();
+        w.fail(CodecError::InvalidValue);
+        w.fail(CodecError::LimitExceeded);
+        assert_eq!(w.finish(), Err(CodecError::InvalidValue));
+    }
+
+    /// A vector's element that runs past the vector is a length error, a
+    /// short input a truncation, a bad presence byte an invalid value.
+    #[test]
+    fn reader_errors_are_typed() {
+        assert_eq!(decode_exact::<Vec<u32>>(&[3, 0, 0, 0]), Err(CodecError::InvalidLength));
+        assert_eq!(decode_exact::<Vec<u32>>(&[4, 0, 0, 0]), Err(CodecError::Truncated));
+        assert_eq!(decode_exact::<Option<u8>>(&[2, 0]), Err(CodecError::InvalidValue));
+        assert_eq!(decode_exact::<u16>(&[1]), Err(CodecError::Truncated));
+        assert_eq!(decode_prefix::<u16>(&[1, 2, 3]), Ok((0x0102, &[3u8][..])));
     }
 
     #[test]

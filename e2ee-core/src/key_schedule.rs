@@ -14,7 +14,7 @@
 
 use alloc::vec::Vec;
 
-use crate::codec::{Decode, Encode, TlsSize};
+use crate::codec::{Decode, Encode, Size};
 use crate::crypto::{CipherSuiteProvider, CryptoError, KeyPair, Rng, Secret};
 
 /// The HPKE exporter context of external initialisation (§8.3).
@@ -40,7 +40,7 @@ fn or_zero(cs: &dyn CipherSuiteProvider, value: Option<&[u8]>) -> Secret {
 ///
 /// Encodable (as its secrets in order, each `opaque<V>`) so a group's state
 /// can be stored (`Group::export_state`).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct EpochSecrets {
     /// "sender data": keys the sender-data encryption of PrivateMessage.
     pub sender_data_secret: Secret,
@@ -153,7 +153,7 @@ impl WelcomeSchedule {
 /// runs it: the Welcome-related secrets alongside the epoch secrets.
 ///
 /// Encodable like [`EpochSecrets`], for storing a pending Commit.
-#[derive(Clone, Debug, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, Size, Encode, Decode)]
 pub struct EpochSchedule {
     /// Sent to new members in GroupSecrets.
     pub joiner_secret: Secret,

@@ -14,7 +14,7 @@ use core::fmt;
 
 use alloc::vec::Vec;
 
-use crate::codec::{self, Decode, Encode, TlsSize};
+use crate::codec::{self, Decode, Encode, Size};
 use crate::crypto::{CipherSuiteProvider, CryptoError, Secret};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 use crate::vec_map::VecMap;
@@ -403,34 +403,34 @@ impl SecretTree {
 /// secrets not yet expanded and every initialised leaf's ratchets, with
 /// their positions and retained keys, so a restored tree hands out exactly
 /// the keys the original would have — consumed ones stay deleted.
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 pub(crate) struct SecretTreeState {
     n_leaves: u32,
     nodes: Vec<NodeSecretState>,
     leaves: Vec<LeafRatchetsState>,
 }
 
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct NodeSecretState {
     node: u32,
     secret: Secret,
 }
 
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct LeafRatchetsState {
     leaf: u32,
     handshake: HashRatchetState,
     application: HashRatchetState,
 }
 
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct HashRatchetState {
     secret: Option<Secret>,
     next_generation: u32,
     retained: Vec<RetainedKeyState>,
 }
 
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct RetainedKeyState {
     generation: u32,
     key: Secret,

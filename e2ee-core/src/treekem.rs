@@ -27,7 +27,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::codec::{self, CodecError, Decode, Encode, TlsSize};
+use crate::codec::{self, CodecError, Decode, Encode, Size};
 use crate::crypto::{self, CipherSuiteProvider, CryptoError, HpkeCiphertext, KeyPair, Rng, Secret};
 use crate::messages::{GroupContext, LeafNode, LeafNodeSource, ParentNode, UpdatePath, UpdatePathNode};
 use crate::ratchet_tree::{RatchetTree, TreeError};
@@ -318,14 +318,14 @@ impl TreeKemPrivate {
 }
 
 /// The stored form of a [`TreeKemPrivate`] (see `group/state.rs`).
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 pub(crate) struct TreeKemPrivateState {
     own_leaf: u32,
     leaf_key: Secret,
     path_keys: Vec<NodeKeyState>,
 }
 
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct NodeKeyState {
     node: u32,
     key: Secret,

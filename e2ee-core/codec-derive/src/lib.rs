@@ -1,10 +1,10 @@
-//! `#[derive(Encode, Decode)]` for e2ee-core: a structure's fields, or an
-//! enum's discriminant and its variant's fields, in declaration order (RFC
-//! 9420 §2.1), written into one [`Writer`] or read from one [`Reader`].
+//! `#[derive(Encode, Decode, Size)]` for e2ee-core: a structure's fields,
+//! or an enum's discriminant and its variant's fields, in declaration order
+//! (RFC 9420 §2.1), written into one [`Writer`], read from one [`Reader`],
+//! or measured.
 //!
 //! Enums carry `#[repr(u8)]` or `#[repr(u16)]`; a variant's discriminant is
-//! its explicit value (`A = 1`) or `#[tls_codec(discriminant = N)]`, the
-//! attribute `tls_codec`'s own derives read, so one annotation serves both.
+//! its explicit value (`A = 1`) or `#[codec(discriminant = N)]`.
 //! The generated code names `crate::codec`: it is for use inside e2ee-core.
 //!
 //! [`Writer`]: ../e2ee_core/codec/struct.Writer.html
@@ -17,7 +17,7 @@ use quote::{format_ident, quote};
 use syn::{Data, DeriveInput, Error, Expr, Fields, Ident, parse_macro_input};
 
 /// Derives `crate::codec::Encode`.
-#[proc_macro_derive(Encode, attributes(tls_codec))]
+#[proc_macro_derive(Encode, attributes(codec))]
 pub fn derive_encode(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand_encode(&input).unwrap_or_else(Error::into_compile_error).into()
@@ -58,9 +58,51 @@ fn expand_encode(input: &DeriveInput) -> Result<Tokens, Error> {
     })
 }
 
+/// Derives `crate::codec::Size`: the encoded length.
+#[proc_macro_derive(Size, attributes(codec))]
+pub fn derive_size(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand_size(&input).unwrap_or_else(Error::into_compile_error).into()
+}
+
+fn expand_size(input: &DeriveInput) -> Result<Tokens, Error> {
+    let body = match &input.data {
+        Data::Struct(data) => {
+            let (pattern, sum) = measure(&data.fields);
+            quote! { let Self #pattern = self; #sum }
+        }
+        Data::Enum(data) => {
+            let repr = repr(input)?;
+            let arms = data.variants.iter().map(|variant| {
+                let name = &variant.ident;
+                let (pattern, sum) = measure(&variant.fields);
+                quote! { Self::#name #pattern => #sum, }
+            });
+            quote! { core::mem::size_of::<#repr>() + match self { #(#arms)* } }
+        }
+        Data::Union(_) => return Err(Error::new(Span::call_site(), "Size cannot be derived for a union")),
+    };
+    let name = &input.ident;
+    let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
+    Ok(quote! {
+        impl #impl_generics crate::codec::Size for #name #type_generics #where_clause {
+            fn encoded_len(&self) -> usize {
+                #body
+            }
+        }
+    })
+}
+
+/// A pattern binding every field, and the sum of their encoded lengths.
+fn measure(fields: &Fields) -> (Tokens, Tokens) {
+    let (pattern, _) = destructure(fields);
+    let bindings = (0..fields.len()).map(|i| format_ident!("f{i}"));
+    (pattern, quote! { 0 #(+ crate::codec::Size::encoded_len(#bindings))* })
+}
+
 /// Derives `crate::codec::Decode`. An enum's unknown discriminant is
 /// `CodecError::InvalidValue`.
-#[proc_macro_derive(Decode, attributes(tls_codec))]
+#[proc_macro_derive(Decode, attributes(codec))]
 pub fn derive_decode(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     expand_decode(&input).unwrap_or_else(Error::into_compile_error).into()
@@ -150,7 +192,7 @@ fn discriminant(variant: &syn::Variant) -> Result<Expr, Error> {
         return Ok(value.clone());
     }
     let mut found = None;
-    for attr in variant.attrs.iter().filter(|a| a.path().is_ident("tls_codec")) {
+    for attr in variant.attrs.iter().filter(|a| a.path().is_ident("codec")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("discriminant") {
                 found = Some(meta.value()?.parse::<Expr>()?);

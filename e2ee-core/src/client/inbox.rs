@@ -25,7 +25,7 @@ pub(super) struct Inbox {
 
 /// The encoded size of held messages.
 fn size<'a>(held: impl IntoIterator<Item = &'a (u64, MlsMessage)>) -> usize {
-    held.into_iter().map(|(_, m)| m.tls_serialized_len()).sum()
+    held.into_iter().map(|(_, m)| m.encoded_len()).sum()
 }
 
 impl Inbox {
@@ -35,7 +35,7 @@ impl Inbox {
         if limits.count == 0 {
             return Err(ClientError::FutureEpoch);
         }
-        let bytes = self.bytes.saturating_add(message.tls_serialized_len());
+        let bytes = self.bytes.saturating_add(message.encoded_len());
         if self.held.len() >= limits.count || bytes > limits.bytes {
             return Err(ClientError::BufferFull);
         }

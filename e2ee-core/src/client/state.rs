@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use super::group::{Group, Intent};
 use super::{Client, suite_provider};
 use crate::Error;
-use crate::codec::{Decode, Encode, TlsSize, VLBytes};
+use crate::codec::{Decode, Encode, Size, VLBytes};
 use crate::crypto::{KeyPair, Secret, os_rng};
 use crate::group::state::{self as stored, Stored};
 use crate::group::{self as low, GroupError};
@@ -20,7 +20,7 @@ use crate::key_package::NewKeyPackage;
 use crate::messages::MlsMessage;
 
 /// A [`Client`] as stored.
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 pub(crate) struct ClientState {
     suite: u16,
     identity: VLBytes,
@@ -31,7 +31,7 @@ pub(crate) struct ClientState {
 
 /// An unused KeyPackage: its slot, reference and private keys (a
 /// [`NewKeyPackage`] export).
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct StoredKeyPackage {
     slot: u64,
     reference: VLBytes,
@@ -90,7 +90,7 @@ impl Stored for Client {
 }
 
 /// A high-level [`Group`] as stored.
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 pub(crate) struct GroupState {
     /// The protocol state (a [`low::Group`] export).
     inner: VLBytes,
@@ -99,27 +99,27 @@ pub(crate) struct GroupState {
 }
 
 /// The own Commit awaiting the Delivery Service.
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct PendingState {
     commit: VLBytes,
     intent: IntentState,
 }
 
 /// [`Intent`] as stored.
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 #[repr(u8)]
 enum IntentState {
-    #[tls_codec(discriminant = 1)]
+    #[codec(discriminant = 1)]
     Add(Vec<VLBytes>),
-    #[tls_codec(discriminant = 2)]
+    #[codec(discriminant = 2)]
     Remove(Vec<u32>),
-    #[tls_codec(discriminant = 3)]
+    #[codec(discriminant = 3)]
     Update,
-    #[tls_codec(discriminant = 4)]
+    #[codec(discriminant = 4)]
     CommitProposals,
 }
 
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct HeldMessage {
     epoch: u64,
     message: MlsMessage,

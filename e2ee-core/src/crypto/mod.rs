@@ -22,7 +22,7 @@ use core::fmt;
 pub use rustcrypto::RustCryptoProvider;
 pub use secret::{Secret, ct_eq};
 
-use crate::codec::{self, Decode, Encode, Measured, TlsSize, VLBytes, Writer};
+use crate::codec::{self, Decode, Encode, Measured, Size, VLBytes, Writer};
 
 /// The source of randomness every operation that needs it takes.
 pub type Rng<'a> = dyn rand_core::CryptoRng + 'a;
@@ -34,7 +34,7 @@ pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
 }
 
 /// An MLS cipher suite identifier (RFC 9420 §17.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Size, Encode, Decode)]
 pub struct CipherSuite(pub u16);
 
 impl CipherSuite {
@@ -101,7 +101,7 @@ impl From<codec::CodecError> for CryptoError {
 }
 
 /// HPKECiphertext (RFC 9420 §5.1.3).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct HpkeCiphertext {
     /// The encapsulated KEM output.
     pub kem_output: VLBytes,
@@ -472,7 +472,7 @@ pub(crate) fn sign_content_of(
     content: &dyn Measured,
     extra: usize,
 ) -> Result<(Vec<u8>, usize), CryptoError> {
-    let len = content.tls_serialized_len();
+    let len = content.encoded_len();
     let mut w = Writer::from_vec(labelled_header(b"MLS 1.0 ", label, len, len + extra)?);
     let start = w.as_slice().len();
     content.encode_to(&mut w);

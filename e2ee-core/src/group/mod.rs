@@ -29,7 +29,7 @@ pub use external::ExternalJoinParams;
 pub use join::JoinKeys;
 pub use process::{CommitSummary, ProcessedMessage};
 
-use crate::codec::{Decode, Encode, TlsSize, encode};
+use crate::codec::{Decode, Encode, Size, encode};
 use crate::crypto::{CipherSuiteProvider, Secret, SignatureKey, VerifierCache};
 use crate::key_schedule::EpochSecrets;
 use crate::messages::{GroupContext, PreSharedKeyId, Proposal, ProposalRef, Psk, ResumptionPskUsage, Sender};
@@ -114,7 +114,7 @@ impl<'a> Environment<'a> {
 
 /// A proposal received in the current epoch, kept until a Commit uses it.
 /// Encodable for storing the state (state.rs).
-#[derive(Clone, Debug, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, Size, Encode, Decode)]
 struct PendingProposal {
     reference: ProposalRef,
     proposal: Proposal,

@@ -41,7 +41,7 @@ use super::history::{History, PastEpoch};
 use super::process::CommitSummary;
 use super::send::OwnPending;
 use super::{Group, GroupConfig, GroupError, PendingProposal};
-use crate::codec::{self, Decode, Encode, TlsSize, VLBytes, Writer};
+use crate::codec::{self, Decode, Encode, Size, VLBytes, Writer};
 use crate::crypto::{CipherSuiteProvider, Rng, Secret, SignatureKey};
 use crate::key_package::NewKeyPackage;
 use crate::key_schedule::{EpochSchedule, EpochSecrets};
@@ -215,7 +215,7 @@ impl ConfigValue for bool {
 }
 
 /// One stored [`GroupConfig`] field.
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct ConfigEntry {
     id: u16,
     value: u64,
@@ -255,7 +255,7 @@ config_fields! {
 }
 
 /// A [`Group`] as stored.
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 pub(crate) struct GroupState {
     config: Vec<ConfigEntry>,
     context: GroupContext,
@@ -276,7 +276,7 @@ pub(crate) struct GroupState {
 }
 
 /// A kept past epoch ([`PastEpoch`]) as stored.
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct PastEpochState {
     context: GroupContext,
     sender_data_secret: Secret,
@@ -284,7 +284,7 @@ struct PastEpochState {
     changed_leaves: Vec<ChangedLeaf>,
 }
 
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct ChangedLeaf {
     leaf: u32,
     node: Option<LeafNode>,
@@ -349,27 +349,27 @@ fn restore_history(
     Ok(history)
 }
 
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct ResumptionPsk {
     epoch: u64,
     psk: Secret,
 }
 
 /// [`OwnPending`] as stored.
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct OwnPendingState {
     commit: Option<PendingCommitState>,
     update_keys: Vec<UpdateKey>,
 }
 
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct UpdateKey {
     public: VLBytes,
     private: Secret,
 }
 
 /// [`PendingCommit`] as stored.
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct PendingCommitState {
     context: GroupContext,
     tree: VLBytes,
@@ -381,7 +381,7 @@ struct PendingCommitState {
 }
 
 /// [`CommitSummary`] as stored.
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct SummaryState {
     sender: Sender,
     epoch: u64,
@@ -392,7 +392,7 @@ struct SummaryState {
     reinit: Option<ReInit>,
 }
 
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 struct RemovedLeaf {
     leaf: u32,
     leaf_node: LeafNode,
@@ -685,7 +685,7 @@ impl Group {
 }
 
 /// A [`NewKeyPackage`] as stored.
-#[derive(TlsSize, Encode, Decode)]
+#[derive(Size, Encode, Decode)]
 pub(crate) struct KeyPackageState {
     key_package: KeyPackage,
     init_private_key: Secret,

@@ -3,10 +3,10 @@
 use alloc::vec::Vec;
 
 use super::{Proposal, ProposalRef, UpdatePath};
-use crate::codec::{Decode, Encode, TlsSize};
+use crate::codec::{Decode, Encode, Size};
 
 /// ProposalOrRefType (RFC 9420 §12.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Size, Encode, Decode)]
 #[repr(u8)]
 pub enum ProposalOrRefType {
     /// `proposal`.
@@ -16,17 +16,17 @@ pub enum ProposalOrRefType {
 }
 
 /// ProposalOrRef (RFC 9420 §12.4): a proposal inline or by reference.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 #[repr(u8)]
 // Unboxed so the variants read like the RFC's `select`; leaf nodes are most
 // of a tree anyway, and a commit's proposal list is short.
 #[allow(clippy::large_enum_variant)]
 pub enum ProposalOrRef {
     /// `proposal`: `Proposal proposal`.
-    #[tls_codec(discriminant = 1)]
+    #[codec(discriminant = 1)]
     Proposal(Proposal),
     /// `reference`: `ProposalRef reference` (§5.2).
-    #[tls_codec(discriminant = 2)]
+    #[codec(discriminant = 2)]
     Reference(ProposalRef),
 }
 
@@ -41,7 +41,7 @@ impl ProposalOrRef {
 }
 
 /// Commit (RFC 9420 §12.4).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct Commit {
     /// The proposals the commit applies, in order.
     pub proposals: Vec<ProposalOrRef>,

@@ -11,10 +11,10 @@
 
 use alloc::vec::Vec;
 
-use crate::codec::{Decode, Encode, TlsSize, VLBytes};
+use crate::codec::{Decode, Encode, Size, VLBytes};
 
 /// CredentialType (RFC 9420 §5.3, §17.5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Size, Encode, Decode)]
 pub struct CredentialType(pub u16);
 
 impl CredentialType {
@@ -25,21 +25,21 @@ impl CredentialType {
 }
 
 /// Certificate (RFC 9420 §5.3): one DER-encoded X.509 certificate.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct Certificate {
     /// The DER encoding of the certificate.
     pub cert_data: VLBytes,
 }
 
 /// Credential (RFC 9420 §5.3): `credential_type` followed by the body it selects.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 #[repr(u16)]
 pub enum Credential {
     /// `basic`: `opaque identity<V>`, in an application-defined format.
-    #[tls_codec(discriminant = 1)]
+    #[codec(discriminant = 1)]
     Basic(VLBytes),
     /// `x509`: `Certificate certificates<V>`, end-entity certificate first.
-    #[tls_codec(discriminant = 2)]
+    #[codec(discriminant = 2)]
     X509(Vec<Certificate>),
 }
 

@@ -6,10 +6,10 @@
 use alloc::vec::Vec;
 
 use super::{Credential, CredentialType, HpkePublicKey, ProposalType, RatchetTree, SignaturePublicKey};
-use crate::codec::{CodecError, Decode, Encode, TlsSize, VLBytes, decode_exact, encode};
+use crate::codec::{CodecError, Decode, Encode, Size, VLBytes, decode_exact, encode};
 
 /// ExtensionType (RFC 9420 §17.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Size, Encode, Decode)]
 pub struct ExtensionType(pub u16);
 
 impl ExtensionType {
@@ -26,7 +26,7 @@ impl ExtensionType {
 }
 
 /// Extension (RFC 9420 §7.2).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct Extension {
     /// The extension's type.
     pub extension_type: ExtensionType,
@@ -65,7 +65,7 @@ pub trait ExtensionBody: Encode + Decode {
 }
 
 /// The `application_id` extension body (RFC 9420 §5.3.3).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct ApplicationId {
     /// The application-level identifier of the client.
     pub application_id: VLBytes,
@@ -73,7 +73,7 @@ pub struct ApplicationId {
 
 /// RequiredCapabilities, the `required_capabilities` extension body
 /// (RFC 9420 §11.1).
-#[derive(Clone, Debug, Default, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Size, Encode, Decode)]
 pub struct RequiredCapabilities {
     /// Extension types every member must support.
     pub extension_types: Vec<ExtensionType>,
@@ -84,14 +84,14 @@ pub struct RequiredCapabilities {
 }
 
 /// ExternalPub, the `external_pub` extension body (RFC 9420 §12.4.3.2).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct ExternalPub {
     /// The HPKE public key external joiners encrypt to (§8.3).
     pub external_pub: HpkePublicKey,
 }
 
 /// ExternalSender (RFC 9420 §12.1.8.1).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct ExternalSender {
     /// The external sender's signature key.
     pub signature_key: SignaturePublicKey,

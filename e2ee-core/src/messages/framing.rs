@@ -12,12 +12,10 @@ use alloc::vec::Vec;
 
 use super::wire::{Parts, check_presence, decode_if, encode_by_parts, push_opt};
 use super::{Commit, GroupContext, GroupInfo, KeyPackage, Mac, Proposal, ProtocolVersion, Welcome};
-use crate::codec::{
-    CodecError, Decode, Encode, Measured, Reader, Size, TlsSize, VLBytes, Writer, decode_prefix, encode,
-};
+use crate::codec::{CodecError, Decode, Encode, Measured, Reader, Size, VLBytes, Writer, decode_prefix, encode};
 
 /// WireFormat (RFC 9420 §6, §17.2): a `uint16` from an IANA registry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Size, Encode, Decode)]
 pub struct WireFormat(pub u16);
 
 impl WireFormat {
@@ -34,7 +32,7 @@ impl WireFormat {
 }
 
 /// ContentType (RFC 9420 §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Size, Encode, Decode)]
 #[repr(u8)]
 pub enum ContentType {
     /// `application`.
@@ -46,7 +44,7 @@ pub enum ContentType {
 }
 
 /// SenderType (RFC 9420 §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Size, Encode, Decode)]
 #[repr(u8)]
 pub enum SenderType {
     /// `member`.
@@ -60,20 +58,20 @@ pub enum SenderType {
 }
 
 /// Sender (RFC 9420 §6): `sender_type` followed by the field it selects.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Size, Encode, Decode)]
 #[repr(u8)]
 pub enum Sender {
     /// `member`: `uint32 leaf_index`.
-    #[tls_codec(discriminant = 1)]
+    #[codec(discriminant = 1)]
     Member(u32),
     /// `external`: `uint32 sender_index` into the `external_senders` extension.
-    #[tls_codec(discriminant = 2)]
+    #[codec(discriminant = 2)]
     External(u32),
     /// `new_member_proposal`: no field.
-    #[tls_codec(discriminant = 3)]
+    #[codec(discriminant = 3)]
     NewMemberProposal,
     /// `new_member_commit`: no field.
-    #[tls_codec(discriminant = 4)]
+    #[codec(discriminant = 4)]
     NewMemberCommit,
 }
 
@@ -96,17 +94,17 @@ impl Sender {
 }
 
 /// `content_type` and the body it selects in FramedContent (RFC 9420 §6).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 #[repr(u8)]
 pub enum Content {
     /// `application`: `opaque application_data<V>`.
-    #[tls_codec(discriminant = 1)]
+    #[codec(discriminant = 1)]
     Application(VLBytes),
     /// `proposal`: `Proposal proposal`.
-    #[tls_codec(discriminant = 2)]
+    #[codec(discriminant = 2)]
     Proposal(Proposal),
     /// `commit`: `Commit commit`.
-    #[tls_codec(discriminant = 3)]
+    #[codec(discriminant = 3)]
     Commit(Commit),
 }
 
@@ -148,7 +146,7 @@ fn decode_as<T: Decode, U>(bytes: &[u8], wrap: fn(T) -> U) -> Result<(U, &[u8]),
 }
 
 /// FramedContent (RFC 9420 §6).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct FramedContent {
     /// The group's identifier.
     pub group_id: VLBytes,
@@ -236,12 +234,12 @@ impl FramedContentTbs<'_> {
 }
 
 impl Size for FramedContentTbs<'_> {
-    fn tls_serialized_len(&self) -> usize {
+    fn encoded_len(&self) -> usize {
         let context = self.signed_context().ok().flatten();
-        ProtocolVersion::MLS10.tls_serialized_len()
-            + self.wire_format.tls_serialized_len()
-            + self.content.tls_serialized_len()
-            + context.map_or(0, Size::tls_serialized_len)
+        ProtocolVersion::MLS10.encoded_len()
+            + self.wire_format.encoded_len()
+            + self.content.encoded_len()
+            + context.map_or(0, Size::encoded_len)
     }
 }
 
@@ -353,7 +351,7 @@ encode_by_parts!(
 );
 
 /// PrivateMessage (RFC 9420 §6.3).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct PrivateMessage {
     /// The group's identifier.
     pub group_id: VLBytes,
@@ -370,7 +368,7 @@ pub struct PrivateMessage {
 }
 
 /// SenderData (RFC 9420 §6.3.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct SenderData {
     /// The sender's leaf index.
     pub leaf_index: u32,
@@ -381,7 +379,7 @@ pub struct SenderData {
 }
 
 /// SenderDataAAD (RFC 9420 §6.3.2).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct SenderDataAad {
     /// The group's identifier.
     pub group_id: VLBytes,
@@ -392,7 +390,7 @@ pub struct SenderDataAad {
 }
 
 /// PrivateContentAAD (RFC 9420 §6.3.1).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct PrivateContentAad {
     /// The group's identifier.
     pub group_id: VLBytes,
@@ -405,23 +403,23 @@ pub struct PrivateContentAad {
 }
 
 /// `wire_format` and the message it selects in an MLSMessage (RFC 9420 §6).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 #[repr(u16)]
 pub enum MlsMessageBody {
     /// `mls_public_message`.
-    #[tls_codec(discriminant = 1)]
+    #[codec(discriminant = 1)]
     PublicMessage(PublicMessage),
     /// `mls_private_message`.
-    #[tls_codec(discriminant = 2)]
+    #[codec(discriminant = 2)]
     PrivateMessage(PrivateMessage),
     /// `mls_welcome`.
-    #[tls_codec(discriminant = 3)]
+    #[codec(discriminant = 3)]
     Welcome(Welcome),
     /// `mls_group_info`.
-    #[tls_codec(discriminant = 4)]
+    #[codec(discriminant = 4)]
     GroupInfo(GroupInfo),
     /// `mls_key_package`.
-    #[tls_codec(discriminant = 5)]
+    #[codec(discriminant = 5)]
     KeyPackage(KeyPackage),
 }
 
@@ -440,7 +438,7 @@ impl MlsMessageBody {
 
 /// MLSMessage (RFC 9420 §6). Any `version` decodes; callers must reject
 /// versions other than `mls10`.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct MlsMessage {
     /// The protocol version, `mls10`.
     pub version: ProtocolVersion,

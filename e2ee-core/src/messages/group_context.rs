@@ -3,11 +3,11 @@
 use alloc::vec::Vec;
 
 use super::{Extension, ProtocolVersion};
-use crate::codec::{Decode, Encode, TlsSize, VLBytes};
+use crate::codec::{Decode, Encode, Size, VLBytes};
 use crate::crypto::CipherSuite;
 
 /// The summary of a group's state that every member agrees on (§8.1).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct GroupContext {
     /// Always `mls10`.
     pub version: ProtocolVersion,

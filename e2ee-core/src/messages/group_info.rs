@@ -3,10 +3,10 @@
 use alloc::vec::Vec;
 
 use super::{Extension, GroupContext, Mac};
-use crate::codec::{Decode, Encode, Size, TlsSize, VLBytes, Writer};
+use crate::codec::{Decode, Encode, Size, VLBytes, Writer};
 
 /// GroupInfo (RFC 9420 §12.4.3).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct GroupInfo {
     /// The group's context in the new epoch.
     pub group_context: GroupContext,
@@ -36,11 +36,11 @@ impl Encode for GroupInfoTbs<'_> {
 }
 
 impl Size for GroupInfoTbs<'_> {
-    fn tls_serialized_len(&self) -> usize {
+    fn encoded_len(&self) -> usize {
         let gi = self.0;
-        gi.group_context.tls_serialized_len()
-            + gi.extensions.tls_serialized_len()
-            + gi.confirmation_tag.tls_serialized_len()
-            + gi.signer.tls_serialized_len()
+        gi.group_context.encoded_len()
+            + gi.extensions.encoded_len()
+            + gi.confirmation_tag.encoded_len()
+            + gi.signer.encoded_len()
     }
 }

@@ -4,10 +4,10 @@ use alloc::vec::Vec;
 
 use super::wire::{Parts, encode_by_parts};
 use super::{CipherSuite, Extension, HpkePublicKey, LeafNode, ProtocolVersion};
-use crate::codec::{CodecError, Decode, Encode, Measured, TlsSize, VLBytes};
+use crate::codec::{CodecError, Decode, Encode, Measured, Size, VLBytes};
 
 /// KeyPackage (RFC 9420 §10).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct KeyPackage {
     /// The protocol version.
     pub version: ProtocolVersion,

@@ -8,11 +8,11 @@ use super::{
     CipherSuite, Credential, CredentialType, Extension, ExtensionType, HpkePublicKey, ProposalType, ProtocolVersion,
     SignaturePublicKey,
 };
-use crate::codec::{CodecError, Decode, Encode, Measured, TlsSize, VLBytes};
+use crate::codec::{CodecError, Decode, Encode, Measured, Size, VLBytes};
 
 /// Capabilities (RFC 9420 §7.2). Unknown (e.g. GREASE) values decode and are
 /// kept, as §13.5 requires.
-#[derive(Clone, Debug, Default, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Size, Encode, Decode)]
 pub struct Capabilities {
     /// Supported protocol versions.
     pub versions: Vec<ProtocolVersion>,
@@ -27,7 +27,7 @@ pub struct Capabilities {
 }
 
 /// Lifetime (RFC 9420 §7.2), in seconds since the Unix epoch.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct Lifetime {
     /// The first second the leaf node is valid.
     pub not_before: u64,
@@ -36,22 +36,22 @@ pub struct Lifetime {
 }
 
 /// LeafNodeSource (RFC 9420 §7.2) with the field it selects in a LeafNode.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 #[repr(u8)]
 pub enum LeafNodeSource {
     /// `key_package`: `Lifetime lifetime`.
-    #[tls_codec(discriminant = 1)]
+    #[codec(discriminant = 1)]
     KeyPackage(Lifetime),
     /// `update`: no field.
-    #[tls_codec(discriminant = 2)]
+    #[codec(discriminant = 2)]
     Update,
     /// `commit`: `opaque parent_hash<V>`.
-    #[tls_codec(discriminant = 3)]
+    #[codec(discriminant = 3)]
     Commit(VLBytes),
 }
 
 /// LeafNode (RFC 9420 §7.2).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct LeafNode {
     /// The member's HPKE public key.
     pub encryption_key: HpkePublicKey,

@@ -25,7 +25,7 @@ pub mod tree;
 pub mod welcome;
 mod wire;
 
-use crate::codec::{Decode, Encode, TlsSize, VLBytes};
+use crate::codec::{Decode, Encode, Size, VLBytes};
 pub use crate::crypto::{CipherSuite, HpkeCiphertext};
 
 pub use commit::{Commit, ProposalOrRef, ProposalOrRefType};
@@ -51,7 +51,7 @@ pub use tree::{Node, NodeType, ParentNode, RatchetTree, UpdatePath, UpdatePathNo
 pub use welcome::{EncryptedGroupSecrets, GroupSecrets, PathSecret, Welcome};
 
 /// ProtocolVersion (RFC 9420 §6).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Size, Encode, Decode)]
 pub struct ProtocolVersion(pub u16);
 
 impl ProtocolVersion {

@@ -1,9 +1,9 @@
 //! Pre-shared key identifiers (RFC 9420 §8.4).
 
-use crate::codec::{Decode, Encode, TlsSize, VLBytes};
+use crate::codec::{Decode, Encode, Size, VLBytes};
 
 /// PSKType (RFC 9420 §8.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Size, Encode, Decode)]
 #[repr(u8)]
 pub enum PskType {
     /// `external`.
@@ -13,7 +13,7 @@ pub enum PskType {
 }
 
 /// ResumptionPSKUsage (RFC 9420 §8.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Size, Encode, Decode)]
 #[repr(u8)]
 pub enum ResumptionPskUsage {
     /// `application`.
@@ -25,17 +25,17 @@ pub enum ResumptionPskUsage {
 }
 
 /// `psktype` and the fields it selects in a PreSharedKeyID (RFC 9420 §8.4).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Size, Encode, Decode)]
 #[repr(u8)]
 pub enum Psk {
     /// `external`: `opaque psk_id<V>`.
-    #[tls_codec(discriminant = 1)]
+    #[codec(discriminant = 1)]
     External {
         /// The application's identifier of the external PSK.
         psk_id: VLBytes,
     },
     /// `resumption`: a resumption secret of an earlier epoch.
-    #[tls_codec(discriminant = 2)]
+    #[codec(discriminant = 2)]
     Resumption {
         /// Why the resumption PSK is used.
         usage: ResumptionPskUsage,
@@ -57,7 +57,7 @@ impl Psk {
 }
 
 /// PreSharedKeyID (RFC 9420 §8.4).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Size, Encode, Decode)]
 pub struct PreSharedKeyId {
     /// `psktype` with its selected fields.
     pub psk: Psk,
@@ -66,7 +66,7 @@ pub struct PreSharedKeyId {
 }
 
 /// PSKLabel (RFC 9420 §8.4), the context when chaining PSKs into `psk_secret`.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct PskLabel {
     /// The PSK's identifier.
     pub id: PreSharedKeyId,

@@ -9,10 +9,10 @@
 use alloc::vec::Vec;
 
 use super::{CipherSuite, Extension, KeyPackage, LeafNode, PreSharedKeyId, ProtocolVersion};
-use crate::codec::{Decode, Encode, TlsSize, VLBytes};
+use crate::codec::{Decode, Encode, Size, VLBytes};
 
 /// ProposalType (RFC 9420 §12.1, §17.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Size, Encode, Decode)]
 pub struct ProposalType(pub u16);
 
 impl ProposalType {
@@ -33,35 +33,35 @@ impl ProposalType {
 }
 
 /// Add (RFC 9420 §12.1.1).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct Add {
     /// The key package of the client to add.
     pub key_package: KeyPackage,
 }
 
 /// Update (RFC 9420 §12.1.2).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct Update {
     /// The sender's new leaf node.
     pub leaf_node: LeafNode,
 }
 
 /// Remove (RFC 9420 §12.1.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct Remove {
     /// Leaf index of the member to remove.
     pub removed: u32,
 }
 
 /// PreSharedKey (RFC 9420 §12.1.4).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct PreSharedKey {
     /// The PSK to inject into the next epoch's key schedule.
     pub psk: PreSharedKeyId,
 }
 
 /// ReInit (RFC 9420 §12.1.5).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct ReInit {
     /// The new group's identifier.
     pub group_id: VLBytes,
@@ -74,43 +74,43 @@ pub struct ReInit {
 }
 
 /// ExternalInit (RFC 9420 §12.1.6).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct ExternalInit {
     /// The KEM output to the group's `external_pub` (§8.3).
     pub kem_output: VLBytes,
 }
 
 /// GroupContextExtensions (RFC 9420 §12.1.7).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct GroupContextExtensions {
     /// The group's new extensions, replacing the old ones.
     pub extensions: Vec<Extension>,
 }
 
 /// Proposal (RFC 9420 §12.1): `proposal_type` followed by the body it selects.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 #[repr(u16)]
 pub enum Proposal {
     /// `add`.
-    #[tls_codec(discriminant = 1)]
+    #[codec(discriminant = 1)]
     Add(Add),
     /// `update`.
-    #[tls_codec(discriminant = 2)]
+    #[codec(discriminant = 2)]
     Update(Update),
     /// `remove`.
-    #[tls_codec(discriminant = 3)]
+    #[codec(discriminant = 3)]
     Remove(Remove),
     /// `psk`.
-    #[tls_codec(discriminant = 4)]
+    #[codec(discriminant = 4)]
     PreSharedKey(PreSharedKey),
     /// `reinit`.
-    #[tls_codec(discriminant = 5)]
+    #[codec(discriminant = 5)]
     ReInit(ReInit),
     /// `external_init`.
-    #[tls_codec(discriminant = 6)]
+    #[codec(discriminant = 6)]
     ExternalInit(ExternalInit),
     /// `group_context_extensions`.
-    #[tls_codec(discriminant = 7)]
+    #[codec(discriminant = 7)]
     GroupContextExtensions(GroupContextExtensions),
 }
 

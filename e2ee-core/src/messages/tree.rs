@@ -3,11 +3,11 @@
 use alloc::vec::Vec;
 
 use super::{HpkePublicKey, LeafNode};
-use crate::codec::{Decode, Encode, TlsSize, VLBytes};
+use crate::codec::{Decode, Encode, Size, VLBytes};
 use crate::crypto::HpkeCiphertext;
 
 /// ParentNode (RFC 9420 §7.1).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct ParentNode {
     /// The node's HPKE public key.
     pub encryption_key: HpkePublicKey,
@@ -18,7 +18,7 @@ pub struct ParentNode {
 }
 
 /// NodeType (RFC 9420 §7.8, §12.4.3.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, TlsSize, Encode, Decode)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Size, Encode, Decode)]
 #[repr(u8)]
 pub enum NodeType {
     /// `leaf`.
@@ -28,17 +28,17 @@ pub enum NodeType {
 }
 
 /// Node (RFC 9420 §12.4.3.3): `node_type` followed by the node it selects.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 #[repr(u8)]
 // Unboxed so the variants read like the RFC's `select`; leaf nodes are most
 // of a tree anyway, and a commit's proposal list is short.
 #[allow(clippy::large_enum_variant)]
 pub enum Node {
     /// `leaf`: `LeafNode leaf_node`.
-    #[tls_codec(discriminant = 1)]
+    #[codec(discriminant = 1)]
     Leaf(LeafNode),
     /// `parent`: `ParentNode parent_node`.
-    #[tls_codec(discriminant = 2)]
+    #[codec(discriminant = 2)]
     Parent(ParentNode),
 }
 
@@ -66,7 +66,7 @@ impl Node {
 pub type RatchetTree = Vec<Option<Node>>;
 
 /// UpdatePathNode (RFC 9420 §7.6).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct UpdatePathNode {
     /// The new public key of this direct-path node.
     pub encryption_key: HpkePublicKey,
@@ -75,7 +75,7 @@ pub struct UpdatePathNode {
 }
 
 /// UpdatePath (RFC 9420 §7.6).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct UpdatePath {
     /// The committer's new leaf node.
     pub leaf_node: LeafNode,

@@ -5,19 +5,19 @@
 use alloc::vec::Vec;
 
 use super::{KeyPackageRef, PreSharedKeyId};
-use crate::codec::{Decode, Encode, TlsSize, VLBytes};
+use crate::codec::{Decode, Encode, Size, VLBytes};
 use crate::crypto::{CipherSuite, HpkeCiphertext};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// PathSecret (RFC 9420 §12.4.3.1).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode, Zeroize, ZeroizeOnDrop)]
 pub struct PathSecret {
     /// The path secret for the lowest common ancestor of sender and joiner.
     pub path_secret: VLBytes,
 }
 
 /// GroupSecrets (RFC 9420 §12.4.3.1), encrypted to each joiner.
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode, Zeroize, ZeroizeOnDrop)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode, Zeroize, ZeroizeOnDrop)]
 pub struct GroupSecrets {
     /// The joiner secret of the new epoch.
     pub joiner_secret: VLBytes,
@@ -29,7 +29,7 @@ pub struct GroupSecrets {
 }
 
 /// EncryptedGroupSecrets (RFC 9420 §12.4.3.1).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct EncryptedGroupSecrets {
     /// The KeyPackageRef of the joiner's key package.
     pub new_member: KeyPackageRef,
@@ -38,7 +38,7 @@ pub struct EncryptedGroupSecrets {
 }
 
 /// Welcome (RFC 9420 §12.4.3.1).
-#[derive(Clone, Debug, PartialEq, Eq, TlsSize, Encode, Decode)]
+#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
 pub struct Welcome {
     /// The group's cipher suite.
     pub cipher_suite: CipherSuite,

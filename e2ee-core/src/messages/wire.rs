@@ -18,7 +18,7 @@ pub(crate) trait Parts {
 pub(crate) fn parts_len(value: &dyn Parts) -> usize {
     value
         .parts()
-        .map(|parts| parts.iter().map(|p| p.tls_serialized_len()).sum())
+        .map(|parts| parts.iter().map(|p| p.encoded_len()).sum())
         .unwrap_or(0)
 }
 
@@ -33,8 +33,8 @@ pub(crate) fn encode_parts(value: &dyn Parts, w: &mut Writer) {
 /// Implements `Size` and `Encode` for types implementing [`Parts`].
 macro_rules! encode_by_parts {
     ($($ty:ty),* $(,)?) => {$(
-        impl tls_codec::Size for $ty {
-            fn tls_serialized_len(&self) -> usize {
+        impl $crate::codec::Size for $ty {
+            fn encoded_len(&self) -> usize {
                 $crate::messages::wire::parts_len(self)
             }
         }

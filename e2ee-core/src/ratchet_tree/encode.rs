@@ -1,11 +1,12 @@
 //! Writing nodes straight into one buffer, for [`super::RatchetTree::encode`].
 //!
-//! The derived encoders (`tls_codec`) build a vector per field and copy it
-//! into the one above, a dozen allocations per leaf node; a GroupInfo with
-//! the tree of a large group encodes every node each Commit. These writers
-//! produce the same bytes (RFC 9420 §7.1, §7.2, §12.4.3.3), which the tests
-//! check against the derived encoders, without intermediate buffers. Rare
-//! parts (X.509 credentials, extensions) use the derived encoders.
+//! A GroupInfo with the tree of a large group encodes every node each
+//! Commit, and a join writes every leaf's LeafNodeTBS to verify it. These
+//! writers produce the same bytes as the derived encoders (RFC 9420 §7.1,
+//! §7.2, §12.4.3.3), which the tests check, but write the common fields
+//! directly, without the derived encoders' room-then-move for each short
+//! vector's length. Rare parts (X.509 credentials, extensions) use the
+//! derived encoders.
 
 use alloc::vec::Vec;
 

@@ -176,7 +176,7 @@ impl RatchetTree {
         // indices) and parents.
         let step = (nodes / Self::SIZE_SAMPLES) | 1;
         let (count, bytes) = self.wire_nodes().step_by(step).fold((0, 0), |(count, bytes), node| {
-            let size = node.map_or(0, |n| n.tls_serialized_len().min(Self::MAX_GUESSED_NODE));
+            let size = node.map_or(0, |n| n.encoded_len().min(Self::MAX_GUESSED_NODE));
             (count + 1, bytes + 1 + size)
         });
         let guess = nodes.saturating_mul(bytes / count.max(1));

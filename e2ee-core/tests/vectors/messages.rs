@@ -1,7 +1,8 @@
 //! Runner for `messages.json`: every field decodes with `decode_exact` and
-//! re-encodes to identical bytes (RFC 9420 wire structures).
+//! re-encodes to identical bytes, of the length its `Size` says (RFC 9420
+//! wire structures).
 
-use e2ee_core::codec::{Decode, Encode, decode_exact, encode};
+use e2ee_core::codec::{Decode, Encode, Size, decode_exact, encode};
 use e2ee_core::messages::{
     Add, Commit, ContentType, ExternalInit, GroupContextExtensions, GroupSecrets, MlsMessage, MlsMessageBody,
     PreSharedKey, RatchetTree, ReInit, Remove, Update, WireFormat,
@@ -14,11 +15,14 @@ use super::common::{Runner, check_eq, hex_field};
 pub const RUNNER: Option<Runner> = Some(run);
 
 /// Decodes `case[key]` as `T` and requires re-encoding to give the same bytes.
-fn round_trip<T: Decode + Encode>(case: &Value, key: &str) -> Result<T, String> {
+fn round_trip<T: Decode + Encode + Size>(case: &Value, key: &str) -> Result<T, String> {
     let bytes = hex_field(case, key)?;
     let value = decode_exact::<T>(&bytes).map_err(|e| format!("{key}: decode: {e}"))?;
     let again = encode(&value).map_err(|e| format!("{key}: encode: {e}"))?;
     check_eq(key, &again, &bytes)?;
+    if value.encoded_len() != bytes.len() {
+        return Err(format!("{key}: size {} for {} bytes", value.encoded_len(), bytes.len()));
+    }
     Ok(value)
 }
 
