@@ -290,11 +290,16 @@ impl<T: Decode> Decode for Vec<T> {
         let mut items = Reader::new(r.opaque()?);
         let mut out = Vec::new();
         while !items.rest().is_empty() {
+            let before = items.rest().len();
             // An element running past the vector's end is a length mismatch.
             let item = T::decode_from(&mut items).map_err(|e| match e {
                 CodecError::Truncated => CodecError::InvalidLength,
                 other => other,
             })?;
+            // An element of no bytes would repeat without end.
+            if items.rest().len() == before {
+                return Err(CodecError::InvalidLength);
+            }
             out.push(item);
         }
         Ok(out)
@@ -626,6 +631,8 @@ mod tests {
         assert_eq!(decode_exact::<Option<u8>>(&[2, 0]), Err(CodecError::InvalidValue));
         assert_eq!(decode_exact::<u16>(&[1]), Err(CodecError::Truncated));
         assert_eq!(decode_prefix::<u16>(&[1, 2, 3]), Ok((0x0102, &[3u8][..])));
+        // Elements that take no bytes cannot fill a vector.
+        assert_eq!(decode_exact::<Vec<[u8; 0]>>(&[1, 0]), Err(CodecError::InvalidLength));
     }
 
     #[test]
