@@ -19,15 +19,60 @@ use syn::{Data, DeriveInput, Error, Expr, Fields, Ident, parse_macro_input};
 /// Derives `crate::codec::Encode`.
 #[proc_macro_derive(Encode, attributes(codec))]
 pub fn derive_encode(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand_encode(&input).unwrap_or_else(Error::into_compile_error).into()
+    let signature = quote! { fn encode_to(&self, w: &mut crate::codec::Writer) };
+    derive(input, quote! { Encode }, signature, encode_body)
 }
 
-fn expand_encode(input: &DeriveInput) -> Result<Tokens, Error> {
-    let body = match &input.data {
+/// Derives `crate::codec::Decode`. An enum's unknown discriminant is
+/// `CodecError::InvalidValue`.
+#[proc_macro_derive(Decode, attributes(codec))]
+pub fn derive_decode(input: TokenStream) -> TokenStream {
+    let signature = quote! {
+        fn decode_from(r: &mut crate::codec::Reader<'_>) -> Result<Self, crate::codec::CodecError>
+    };
+    derive(input, quote! { Decode }, signature, decode_body)
+}
+
+/// Derives `crate::codec::Size`: the encoded length.
+#[proc_macro_derive(Size, attributes(codec))]
+pub fn derive_size(input: TokenStream) -> TokenStream {
+    derive(
+        input,
+        quote! { Size },
+        quote! { fn encoded_len(&self) -> usize },
+        size_body,
+    )
+}
+
+/// The impl of `crate::codec::<trait_name>` for the input type: its one
+/// method, `signature`, with the body `body` makes of the input.
+fn derive(
+    input: TokenStream,
+    trait_name: Tokens,
+    signature: Tokens,
+    body: fn(&DeriveInput) -> Result<Tokens, Error>,
+) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    let name = &input.ident;
+    let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
+    match body(&input) {
+        Ok(body) => quote! {
+            impl #impl_generics crate::codec::#trait_name for #name #type_generics #where_clause {
+                #signature {
+                    #body
+                }
+            }
+        },
+        Err(e) => e.into_compile_error(),
+    }
+    .into()
+}
+
+fn encode_body(input: &DeriveInput) -> Result<Tokens, Error> {
+    match &input.data {
         Data::Struct(data) => {
             let (pattern, writes) = destructure(&data.fields);
-            quote! { let Self #pattern = self; #writes }
+            Ok(quote! { let Self #pattern = self; #writes })
         }
         Data::Enum(data) => {
             let repr = repr(input)?;
@@ -43,76 +88,17 @@ fn expand_encode(input: &DeriveInput) -> Result<Tokens, Error> {
                 })
             });
             let arms = arms.collect::<Result<Vec<_>, Error>>()?;
-            quote! { match self { #(#arms)* } }
+            Ok(quote! { match self { #(#arms)* } })
         }
-        Data::Union(_) => return Err(Error::new(Span::call_site(), "Encode cannot be derived for a union")),
-    };
-    let name = &input.ident;
-    let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
-    Ok(quote! {
-        impl #impl_generics crate::codec::Encode for #name #type_generics #where_clause {
-            fn encode_to(&self, w: &mut crate::codec::Writer) {
-                #body
-            }
-        }
-    })
+        Data::Union(_) => Err(not_for_unions()),
+    }
 }
 
-/// Derives `crate::codec::Size`: the encoded length.
-#[proc_macro_derive(Size, attributes(codec))]
-pub fn derive_size(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand_size(&input).unwrap_or_else(Error::into_compile_error).into()
-}
-
-fn expand_size(input: &DeriveInput) -> Result<Tokens, Error> {
-    let body = match &input.data {
-        Data::Struct(data) => {
-            let (pattern, sum) = measure(&data.fields);
-            quote! { let Self #pattern = self; #sum }
-        }
-        Data::Enum(data) => {
-            let repr = repr(input)?;
-            let arms = data.variants.iter().map(|variant| {
-                let name = &variant.ident;
-                let (pattern, sum) = measure(&variant.fields);
-                quote! { Self::#name #pattern => #sum, }
-            });
-            quote! { core::mem::size_of::<#repr>() + match self { #(#arms)* } }
-        }
-        Data::Union(_) => return Err(Error::new(Span::call_site(), "Size cannot be derived for a union")),
-    };
-    let name = &input.ident;
-    let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
-    Ok(quote! {
-        impl #impl_generics crate::codec::Size for #name #type_generics #where_clause {
-            fn encoded_len(&self) -> usize {
-                #body
-            }
-        }
-    })
-}
-
-/// A pattern binding every field, and the sum of their encoded lengths.
-fn measure(fields: &Fields) -> (Tokens, Tokens) {
-    let (pattern, _) = destructure(fields);
-    let bindings = (0..fields.len()).map(|i| format_ident!("f{i}"));
-    (pattern, quote! { 0 #(+ crate::codec::Size::encoded_len(#bindings))* })
-}
-
-/// Derives `crate::codec::Decode`. An enum's unknown discriminant is
-/// `CodecError::InvalidValue`.
-#[proc_macro_derive(Decode, attributes(codec))]
-pub fn derive_decode(input: TokenStream) -> TokenStream {
-    let input = parse_macro_input!(input as DeriveInput);
-    expand_decode(&input).unwrap_or_else(Error::into_compile_error).into()
-}
-
-fn expand_decode(input: &DeriveInput) -> Result<Tokens, Error> {
-    let body = match &input.data {
+fn decode_body(input: &DeriveInput) -> Result<Tokens, Error> {
+    match &input.data {
         Data::Struct(data) => {
             let build = construct(quote! { Self }, &data.fields);
-            quote! { Ok(#build) }
+            Ok(quote! { Ok(#build) })
         }
         Data::Enum(data) => {
             let repr = repr(input)?;
@@ -123,24 +109,45 @@ fn expand_decode(input: &DeriveInput) -> Result<Tokens, Error> {
                 Ok(quote! { d if d == (#discriminant) as #repr => Ok(#build), })
             });
             let arms = arms.collect::<Result<Vec<_>, Error>>()?;
-            quote! {
+            Ok(quote! {
                 match <#repr as crate::codec::Decode>::decode_from(r)? {
                     #(#arms)*
                     _ => Err(crate::codec::CodecError::InvalidValue),
                 }
-            }
+            })
         }
-        Data::Union(_) => return Err(Error::new(Span::call_site(), "Decode cannot be derived for a union")),
-    };
-    let name = &input.ident;
-    let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
-    Ok(quote! {
-        impl #impl_generics crate::codec::Decode for #name #type_generics #where_clause {
-            fn decode_from(r: &mut crate::codec::Reader<'_>) -> Result<Self, crate::codec::CodecError> {
-                #body
-            }
+        Data::Union(_) => Err(not_for_unions()),
+    }
+}
+
+fn size_body(input: &DeriveInput) -> Result<Tokens, Error> {
+    match &input.data {
+        Data::Struct(data) => {
+            let (pattern, sum) = measure(&data.fields);
+            Ok(quote! { let Self #pattern = self; #sum })
         }
-    })
+        Data::Enum(data) => {
+            let repr = repr(input)?;
+            let arms = data.variants.iter().map(|variant| {
+                let name = &variant.ident;
+                let (pattern, sum) = measure(&variant.fields);
+                quote! { Self::#name #pattern => #sum, }
+            });
+            Ok(quote! { core::mem::size_of::<#repr>() + match self { #(#arms)* } })
+        }
+        Data::Union(_) => Err(not_for_unions()),
+    }
+}
+
+fn not_for_unions() -> Error {
+    Error::new(Span::call_site(), "the codec derives are for structs and enums")
+}
+
+/// A pattern binding every field, and the sum of their encoded lengths.
+fn measure(fields: &Fields) -> (Tokens, Tokens) {
+    let (pattern, _) = destructure(fields);
+    let bindings = (0..fields.len()).map(|i| format_ident!("f{i}"));
+    (pattern, quote! { 0 #(+ crate::codec::Size::encoded_len(#bindings))* })
 }
 
 /// `path` built from its fields, each decoded in order.
@@ -186,7 +193,7 @@ fn repr(input: &DeriveInput) -> Result<Ident, Error> {
     found.ok_or_else(|| Error::new(input.ident.span(), "an enum needs #[repr(u8)] or #[repr(u16)]"))
 }
 
-/// The explicit discriminant or `#[tls_codec(discriminant = N)]`.
+/// The explicit discriminant or `#[codec(discriminant = N)]`.
 fn discriminant(variant: &syn::Variant) -> Result<Expr, Error> {
     if let Some((_, value)) = &variant.discriminant {
         return Ok(value.clone());
