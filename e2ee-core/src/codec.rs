@@ -62,7 +62,6 @@ impl fmt::Display for CodecError {
 }
 
 /// `opaque data<V>`: a byte vector with an MLS varint length prefix.
-///
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, zeroize::Zeroize)]
 pub struct VLBytes(Vec<u8>);
 
