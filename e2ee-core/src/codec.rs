@@ -561,6 +561,14 @@ pub fn encode<T: Encode + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
     w.finish()
 }
 
+/// Encodes `value`, which holds secrets (e.g. GroupSecrets), so that no
+/// copy is left behind in freed memory as the buffer grows.
+pub(crate) fn encode_secret<T: Encode + ?Sized>(value: &T) -> Result<Secret, CodecError> {
+    let mut w = Writer::for_secrets();
+    value.encode_to(&mut w);
+    Ok(Secret::new(w.finish()?))
+}
+
 /// Appends `opaque bytes<V>` (§2.1.2): the varint length, then `bytes`.
 pub(crate) fn write_opaque(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), CodecError> {
     write_varint_length(bytes.len(), out)?;

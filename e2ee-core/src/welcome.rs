@@ -4,7 +4,7 @@
 
 use alloc::vec::Vec;
 
-use crate::codec::{CodecError, decode_exact, encode, write_opaque};
+use crate::codec::{CodecError, decode_exact, encode, encode_secret, write_opaque};
 use crate::crypto::{self, CipherSuiteProvider, CryptoError, Rng, Secret};
 use crate::key_schedule::{EpochSecrets, WelcomeSchedule};
 use crate::messages::group_info::{GroupInfo, GroupInfoTbs};
@@ -193,7 +193,7 @@ fn seal_share(
 ) -> Result<Vec<EncryptedGroupSecrets>, WelcomeError> {
     let mut plaintexts = Vec::with_capacity(joiners.len());
     for joiner in joiners {
-        plaintexts.push(Secret::new(encode(joiner.secrets)?));
+        plaintexts.push(encode_secret(joiner.secrets)?);
     }
     let recipients: Vec<(&[u8], &[u8])> = joiners
         .iter()
