@@ -9,7 +9,8 @@
 //! panic. Every decoder in this crate goes through [`decode_exact`], which
 //! also rejects trailing bytes. (The crate `tls_codec` did this job before;
 //! its derived encoders allocate and copy a vector per field, and its
-//! errors carry strings: together about a fifth of the WebAssembly package.)
+//! errors carry strings. Replacing it made the WebAssembly package 12 %
+//! smaller, 9 % gzipped.)
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
