@@ -153,12 +153,10 @@ impl Decode for Secret {
     }
 }
 
+/// The length of `len`'s minimal varint header (4 if over 30 bits, where
+/// encoding fails anyway).
 fn varint_len(len: usize) -> usize {
-    match len {
-        0..=0x3f => 1,
-        0x40..=0x3fff => 2,
-        _ => 4,
-    }
+    varint(len).map_or(4, |(_, n)| n)
 }
 
 /// The encoded length of a structure (for buffers sized up front).
@@ -347,15 +345,10 @@ pub fn read_varint_length(bytes: &[u8]) -> Result<(usize, usize), CodecError> {
     for b in &header[1..] {
         value = (value << 8) | u64::from(*b);
     }
-    let minimal = match value {
-        0..=0x3f => 1,
-        0x40..=0x3fff => 2,
-        _ => 4,
-    };
-    if minimal != header_len {
+    let len = usize::try_from(value).map_err(|_| CodecError::LimitExceeded)?;
+    if varint_len(len) != header_len {
         return Err(CodecError::InvalidLength);
     }
-    let len = usize::try_from(value).map_err(|_| CodecError::LimitExceeded)?;
     Ok((len, header_len))
 }
 
@@ -428,11 +421,16 @@ impl Writer {
         self.buf.extend_from_slice(bytes);
     }
 
-    /// Appends `opaque bytes<V>`: the varint length, then `bytes`.
+    /// Appends `opaque bytes<V>`: the varint length, then `bytes`. The
+    /// length is known, so the prefix is written first, with nothing to move.
     pub fn opaque(&mut self, bytes: &[u8]) {
-        let start = self.begin_vector();
-        self.put(bytes);
-        self.end_vector(start);
+        match varint(bytes.len()) {
+            Some((prefix, n)) => {
+                self.put(&prefix[..n]);
+                self.put(bytes);
+            }
+            None => self.fail(CodecError::LimitExceeded),
+        }
     }
 
     /// Starts a variable-length vector: room for the longest length prefix.
