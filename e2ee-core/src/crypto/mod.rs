@@ -9,6 +9,7 @@
 //! [`CipherSuiteProvider`], so every backend gets them for free.
 
 mod dhkem;
+mod ecdsa_der;
 mod ed25519_batch;
 mod ed25519_sign;
 mod hpke_base;

@@ -13,6 +13,7 @@ use hpke::{Deserializable, Kem as KemTrait, OpModeR, Serializable};
 use zeroize::Zeroizing;
 
 use super::dhkem::{self, Encapsulation};
+use super::ecdsa_der;
 use super::hpke_base::BaseSchedule;
 use super::{
     CipherSuite, CipherSuiteProvider, CryptoError, CryptoProvider, HpkeCiphertext, KeyPair, Rng, Secret,
@@ -524,7 +525,9 @@ impl Signer for ed25519_sign::SigningKey {
 impl Signer for p256::ecdsa::SigningKey {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let sig: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(self, message);
-        Ok(sig.to_der().as_bytes().to_vec())
+        let rs = sig.to_bytes();
+        let (r, s) = rs.split_at(rs.len() / 2);
+        Ok(ecdsa_der::encode(r, s))
     }
 }
 
@@ -542,7 +545,8 @@ impl Verifier for ed25519_batch::PreparedKey {
 
 impl Verifier for p256::ecdsa::VerifyingKey {
     fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
-        let sig = p256::ecdsa::Signature::from_der(signature).map_err(|_| CryptoError::InvalidSignature)?;
+        let rs = ecdsa_der::decode(signature).ok_or(CryptoError::InvalidSignature)?;
+        let sig = p256::ecdsa::Signature::from_slice(&rs).map_err(|_| CryptoError::InvalidSignature)?;
         p256::ecdsa::signature::Verifier::verify(self, message, &sig).map_err(|_| CryptoError::InvalidSignature)
     }
 }
