@@ -66,9 +66,12 @@ mkdirSync(pkg);
 run(wasmBindgen(lockedVersion("wasm-bindgen")), [built, "--out-dir", pkg, "--target", "web"]);
 
 // wasm-opt reads the enabled features from the module's target_features section.
+// `--converge` repeats -Oz while it still shrinks the module (0.5 KB gzipped
+// for 11 s); functions sorted by name put the instantiations of one generic
+// function side by side, where gzip finds their likeness (1.9 KB gzipped).
 const wasm = join(pkg, "e2ee_wasm_bg.wasm");
 const before = statSync(wasm).size;
-run(join(here, "node_modules", ".bin", "wasm-opt"), ["-Oz", wasm, "-o", wasm]);
+run(join(here, "node_modules", ".bin", "wasm-opt"), ["-Oz", "--converge", "--reorder-functions-by-name", wasm, "-o", wasm]);
 
 for (const f of ["index.js", "node.js", "index.d.ts", "package.json"]) copyFileSync(join(here, "js", f), join(pkg, f));
 copyFileSync(join(here, "README.md"), join(pkg, "README.md"));
