@@ -1,0 +1,233 @@
+//! e2ee-core against mls-rs on the same machine, in the same process:
+//! issue 4's latency targets at 10,000 members were set against OpenMLS's
+//! and mls-rs's times "on this 2-core machine", and this machine's speed
+//! varies by tens of percent from day to day. Here each operation of the
+//! two libraries runs alternately, so both see the same load, and the
+//! medians are printed side by side (`PEER` lines).
+//!
+//! Both libraries use both cores: mls-rs with its default `rayon` feature,
+//! e2ee-core with `parallel`. Cipher suite 1, basic credentials, mls-rs
+//! with its RustCrypto provider (the primitives e2ee-core uses too).
+//!
+//! The fixture is the same shape as e2ee-core's group bench: a creator adds
+//! everyone in one Commit (every parent node blank), so a Commit with a path
+//! (a removal) encrypts to about N − 1 leaf keys. Per size:
+//!
+//! - a Commit adding one member, with its Welcome (ratchet tree inside),
+//!   not merged;
+//! - joining by such a Welcome (fresh joiners, added in one Commit);
+//! - a Commit removing one member, not merged.
+//!
+//! `cargo bench -p interop --features parallel --bench peers`; sizes with
+//! `E2EE_PEER_SIZES` (default 1000,10000), runs per operation with
+//! `E2EE_PEER_RUNS` (5). Without the feature e2ee-core runs on one core.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use e2ee_core::client::{Client, Group};
+use mls_rs::client_builder::MlsConfig;
+use mls_rs::identity::SigningIdentity;
+use mls_rs::identity::basic::{BasicCredential, BasicIdentityProvider};
+use mls_rs::mls_rules::{CommitOptions, DefaultMlsRules};
+use mls_rs::{CipherSuiteProvider as _, CryptoProvider as _, MlsMessage};
+use mls_rs_crypto_rustcrypto::RustCryptoProvider as RsCrypto;
+
+const SUITE: u16 = 1;
+
+fn rs_client(name: &str) -> mls_rs::Client<impl MlsConfig + use<>> {
+    let suite = mls_rs::CipherSuite::from(SUITE);
+    let crypto = RsCrypto::new();
+    let (secret, public) = (crypto.cipher_suite_provider(suite).unwrap())
+        .signature_key_generate()
+        .unwrap();
+    let identity = SigningIdentity::new(BasicCredential::new(name.as_bytes().to_vec()).into_credential(), public);
+    let rules = DefaultMlsRules::new().with_commit_options(CommitOptions::new().with_ratchet_tree_extension(true));
+    mls_rs::Client::builder()
+        .identity_provider(BasicIdentityProvider)
+        .crypto_provider(crypto)
+        .mls_rules(rules)
+        .signing_identity(identity, secret, suite)
+        .build()
+}
+
+fn rs_key_package<C: MlsConfig>(client: &mls_rs::Client<C>) -> MlsMessage {
+    client
+        .generate_key_package_message(Default::default(), Default::default(), None)
+        .unwrap()
+}
+
+/// One library's group of `size` members, as its creator holds it, and
+/// `joiners` clients added afterwards in one Commit, whose Welcome each of
+/// them can join from once.
+trait Fixture {
+    /// A Commit adding one fresh member, with its Welcome; not merged.
+    fn add_commit(&mut self);
+    /// Joiner `i` joins from the joiners' Welcome.
+    fn join(&mut self, i: usize);
+    /// A Commit removing leaf 1; not merged.
+    fn remove_commit(&mut self);
+}
+
+struct E2ee {
+    creator: Group,
+    fresh: Vec<u8>,
+    joiners: Vec<Client>,
+    welcome: Vec<u8>,
+}
+
+impl E2ee {
+    fn new(size: usize, joiners: usize) -> Self {
+        let key_package = |i: usize| {
+            Client::new(SUITE, format!("m{i}").as_bytes())
+                .unwrap()
+                .key_package()
+                .unwrap()
+        };
+        let creator_client = Client::new(SUITE, b"creator").unwrap();
+        let mut creator = creator_client.create_group().unwrap();
+        let members: Vec<Vec<u8>> = (1..size).map(key_package).collect();
+        creator.add(&members).unwrap();
+        creator.merge_commit().unwrap();
+        let mut joining: Vec<Client> = (0..joiners)
+            .map(|i| Client::new(SUITE, format!("j{i}").as_bytes()).unwrap())
+            .collect();
+        let kps: Vec<Vec<u8>> = joining.iter_mut().map(|c| c.key_package().unwrap()).collect();
+        let welcome = creator.add(&kps).unwrap().welcome.unwrap();
+        creator.merge_commit().unwrap();
+        Self {
+            creator,
+            fresh: key_package(size),
+            joiners: joining,
+            welcome,
+        }
+    }
+}
+
+impl Fixture for E2ee {
+    fn add_commit(&mut self) {
+        black_box(self.creator.add(std::slice::from_ref(&self.fresh)).unwrap());
+        self.creator.discard_commit();
+    }
+
+    fn join(&mut self, i: usize) {
+        black_box(self.joiners[i].join(&self.welcome).unwrap());
+    }
+
+    fn remove_commit(&mut self) {
+        black_box(self.creator.remove(&[1]).unwrap());
+        self.creator.discard_commit();
+    }
+}
+
+struct MlsRs<C: MlsConfig> {
+    creator: mls_rs::Group<C>,
+    fresh: MlsMessage,
+    joiners: Vec<mls_rs::Client<C>>,
+    welcome: MlsMessage,
+}
+
+fn mls_rs_fixture(size: usize, joiners: usize) -> MlsRs<impl MlsConfig> {
+    let mut creator = (rs_client("creator").create_group(Default::default(), Default::default(), None)).unwrap();
+    let mut builder = creator.commit_builder();
+    for i in 1..size {
+        builder = builder
+            .add_member(rs_key_package(&rs_client(&format!("m{i}"))))
+            .unwrap();
+    }
+    builder.build().unwrap();
+    creator.apply_pending_commit().unwrap();
+    let joining: Vec<_> = (0..joiners).map(|i| rs_client(&format!("j{i}"))).collect();
+    let mut builder = creator.commit_builder();
+    for joiner in &joining {
+        builder = builder.add_member(rs_key_package(joiner)).unwrap();
+    }
+    let welcome = builder.build().unwrap().welcome_messages.remove(0);
+    creator.apply_pending_commit().unwrap();
+    MlsRs {
+        creator,
+        fresh: rs_key_package(&rs_client("fresh")),
+        joiners: joining,
+        welcome,
+    }
+}
+
+impl<C: MlsConfig> Fixture for MlsRs<C> {
+    fn add_commit(&mut self) {
+        let builder = self.creator.commit_builder().add_member(self.fresh.clone()).unwrap();
+        black_box(builder.build().unwrap());
+        self.creator.clear_pending_commit();
+    }
+
+    fn join(&mut self, i: usize) {
+        black_box(self.joiners[i].join_group(None, &self.welcome, None).unwrap());
+    }
+
+    fn remove_commit(&mut self) {
+        black_box(self.creator.commit_builder().remove_member(1).unwrap().build().unwrap());
+        self.creator.clear_pending_commit();
+    }
+}
+
+fn median(mut times: Vec<f64>) -> f64 {
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// Runs `op(fixture, run)` on both fixtures alternately, `runs` times, and
+/// prints the medians.
+fn compare(
+    size: usize,
+    what: &str,
+    runs: usize,
+    e2ee: &mut E2ee,
+    peer: &mut impl Fixture,
+    op: impl Fn(&mut dyn Fixture, usize),
+) {
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        let t = Instant::now();
+        op(e2ee, run);
+        ours.push(t.elapsed().as_secs_f64() * 1e3);
+        let t = Instant::now();
+        op(peer, run);
+        theirs.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let (ours, theirs) = (median(ours), median(theirs));
+    eprintln!(
+        "[size {size}] PEER {what}: e2ee-core {ours:.2} ms, mls-rs {theirs:.2} ms, ratio {:.2} (medians of {runs} alternating runs)",
+        ours / theirs
+    );
+}
+
+fn env_list(name: &str, default: &str) -> Vec<usize> {
+    let text = std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    text.split(',').map(|x| x.trim().parse().unwrap()).collect()
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; there is nothing to filter.
+    let sizes = env_list("E2EE_PEER_SIZES", "1000,10000");
+    let runs = env_list("E2EE_PEER_RUNS", "5")[0];
+    if !cfg!(feature = "parallel") {
+        eprintln!("note: without --features parallel, e2ee-core runs on one core and mls-rs on both");
+    }
+    for size in sizes {
+        let t = Instant::now();
+        let mut e2ee = E2ee::new(size, runs);
+        let e2ee_setup = t.elapsed();
+        let t = Instant::now();
+        let mut peer = mls_rs_fixture(size, runs);
+        eprintln!(
+            "[size {size}] fixtures: e2ee-core {e2ee_setup:.2?}, mls-rs {:.2?}",
+            t.elapsed()
+        );
+        compare(size, "add Commit with Welcome", runs, &mut e2ee, &mut peer, |f, _| {
+            f.add_commit()
+        });
+        compare(size, "join by Welcome", runs, &mut e2ee, &mut peer, |f, i| f.join(i));
+        compare(size, "remove Commit", runs, &mut e2ee, &mut peer, |f, _| {
+            f.remove_commit()
+        });
+    }
+}
