@@ -1,13 +1,15 @@
-//! e2ee-core against mls-rs on the same machine, in the same process:
-//! issue 4's latency targets at 10,000 members were set against OpenMLS's
-//! and mls-rs's times "on this 2-core machine", and this machine's speed
-//! varies by tens of percent from day to day. Here each operation of the
-//! two libraries runs alternately, so both see the same load, and the
-//! medians are printed side by side (`PEER` lines).
+//! e2ee-core against mls-rs and OpenMLS on the same machine, in the same
+//! process: issue 4's latency targets at 10,000 members were set against
+//! OpenMLS's and mls-rs's times "on this 2-core machine", and this
+//! machine's speed varies by tens of percent from day to day. Here each
+//! operation of the three libraries runs in turn, so all see the same
+//! load, and the medians are printed side by side (`PEER` lines).
 //!
-//! Both libraries use both cores: mls-rs with its default `rayon` feature,
-//! e2ee-core with `parallel`. Cipher suite 1, basic credentials, mls-rs
-//! with its RustCrypto provider (the primitives e2ee-core uses too).
+//! All use both cores: mls-rs with its default `rayon` feature, OpenMLS
+//! with its rayon, e2ee-core with `parallel`. Cipher suite 1, basic
+//! credentials, each peer with its RustCrypto provider (the primitives
+//! e2ee-core uses too). OpenMLS adds without an UpdatePath
+//! (`add_members_without_update`), as the other two do by default.
 //!
 //! The fixture is the same shape as e2ee-core's group bench: a creator adds
 //! everyone in one Commit (every parent node blank), so a Commit with a path
@@ -32,6 +34,14 @@ use mls_rs::identity::basic::{BasicCredential, BasicIdentityProvider};
 use mls_rs::mls_rules::{CommitOptions, DefaultMlsRules};
 use mls_rs::{CipherSuiteProvider as _, CryptoProvider as _, MlsMessage};
 use mls_rs_crypto_rustcrypto::RustCryptoProvider as RsCrypto;
+use openmls::prelude::tls_codec::{Deserialize as _, Serialize as _};
+use openmls::prelude::{
+    BasicCredential as OpenMlsCredential, Ciphersuite, CredentialWithKey, KeyPackage, LeafNodeIndex, MlsGroup,
+    MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, OpenMlsProvider as _, StagedWelcome,
+    Welcome,
+};
+use openmls_basic_credential::SignatureKeyPair;
+use openmls_rust_crypto::OpenMlsRustCrypto;
 
 const SUITE: u16 = 1;
 
@@ -169,34 +179,136 @@ impl<C: MlsConfig> Fixture for MlsRs<C> {
     }
 }
 
+/// An OpenMLS member's provider (its key store), signer and credential.
+struct OpenMlsMember {
+    provider: OpenMlsRustCrypto,
+    signer: SignatureKeyPair,
+    credential: CredentialWithKey,
+}
+
+const OPENMLS_SUITE: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519;
+
+impl OpenMlsMember {
+    fn new(name: &str) -> Self {
+        let signer = SignatureKeyPair::new(OPENMLS_SUITE.signature_algorithm()).unwrap();
+        let credential = CredentialWithKey {
+            credential: OpenMlsCredential::new(name.as_bytes().to_vec()).into(),
+            signature_key: signer.public().into(),
+        };
+        Self {
+            provider: OpenMlsRustCrypto::default(),
+            signer,
+            credential,
+        }
+    }
+
+    fn key_package(&self) -> KeyPackage {
+        let bundle = KeyPackage::builder().build(OPENMLS_SUITE, &self.provider, &self.signer, self.credential.clone());
+        bundle.unwrap().key_package().clone()
+    }
+}
+
+struct OpenMls {
+    creator: OpenMlsMember,
+    group: MlsGroup,
+    fresh: KeyPackage,
+    joiners: Vec<OpenMlsMember>,
+    welcome: Welcome,
+}
+
+impl OpenMls {
+    fn new(size: usize, joiners: usize) -> Self {
+        let creator = OpenMlsMember::new("creator");
+        let config = (MlsGroupCreateConfig::builder())
+            .ciphersuite(OPENMLS_SUITE)
+            .use_ratchet_tree_extension(true)
+            .build();
+        let mut group = MlsGroup::new(&creator.provider, &creator.signer, &config, creator.credential.clone()).unwrap();
+        let members: Vec<KeyPackage> = (1..size)
+            .map(|i| OpenMlsMember::new(&format!("m{i}")).key_package())
+            .collect();
+        group
+            .add_members_without_update(&creator.provider, &creator.signer, &members)
+            .unwrap();
+        group.merge_pending_commit(&creator.provider).unwrap();
+        let joining: Vec<OpenMlsMember> = (0..joiners).map(|i| OpenMlsMember::new(&format!("j{i}"))).collect();
+        let kps: Vec<KeyPackage> = joining.iter().map(OpenMlsMember::key_package).collect();
+        let (_, welcome, _) = group
+            .add_members_without_update(&creator.provider, &creator.signer, &kps)
+            .unwrap();
+        group.merge_pending_commit(&creator.provider).unwrap();
+        // As a joiner receives it: from the wire.
+        let bytes = welcome.tls_serialize_detached().unwrap();
+        let MlsMessageBodyIn::Welcome(welcome) = MlsMessageIn::tls_deserialize_exact(bytes).unwrap().extract() else {
+            panic!("not a Welcome");
+        };
+        Self {
+            fresh: OpenMlsMember::new("fresh").key_package(),
+            welcome,
+            creator,
+            group,
+            joiners: joining,
+        }
+    }
+}
+
+impl Fixture for OpenMls {
+    fn add_commit(&mut self) {
+        let (provider, signer) = (&self.creator.provider, &self.creator.signer);
+        let added = self
+            .group
+            .add_members_without_update(provider, signer, std::slice::from_ref(&self.fresh));
+        black_box(added.unwrap());
+        self.group.clear_pending_commit(provider.storage()).unwrap();
+    }
+
+    fn join(&mut self, i: usize) {
+        let provider = &self.joiners[i].provider;
+        let config = MlsGroupJoinConfig::default();
+        let staged = StagedWelcome::new_from_welcome(provider, &config, self.welcome.clone(), None).unwrap();
+        black_box(staged.into_group(provider).unwrap());
+    }
+
+    fn remove_commit(&mut self) {
+        let (provider, signer) = (&self.creator.provider, &self.creator.signer);
+        black_box(
+            self.group
+                .remove_members(provider, signer, &[LeafNodeIndex::new(1)])
+                .unwrap(),
+        );
+        self.group.clear_pending_commit(provider.storage()).unwrap();
+    }
+}
+
 fn median(mut times: Vec<f64>) -> f64 {
     times.sort_by(f64::total_cmp);
     times[times.len() / 2]
 }
 
-/// Runs `op(fixture, run)` on both fixtures alternately, `runs` times, and
+/// Runs `op(fixture, run)` on each fixture in turn, `runs` times, and
 /// prints the medians.
 fn compare(
     size: usize,
     what: &str,
     runs: usize,
-    e2ee: &mut E2ee,
-    peer: &mut impl Fixture,
+    fixtures: &mut [(&str, &mut dyn Fixture)],
     op: impl Fn(&mut dyn Fixture, usize),
 ) {
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let mut times = vec![Vec::new(); fixtures.len()];
     for run in 0..runs {
-        let t = Instant::now();
-        op(e2ee, run);
-        ours.push(t.elapsed().as_secs_f64() * 1e3);
-        let t = Instant::now();
-        op(peer, run);
-        theirs.push(t.elapsed().as_secs_f64() * 1e3);
+        for ((_, fixture), times) in fixtures.iter_mut().zip(&mut times) {
+            let t = Instant::now();
+            op(&mut **fixture, run);
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
     }
-    let (ours, theirs) = (median(ours), median(theirs));
+    let medians: Vec<f64> = times.into_iter().map(median).collect();
+    let line: Vec<String> = (fixtures.iter().zip(&medians))
+        .map(|((name, _), m)| format!("{name} {m:.2} ms ({:.2})", m / medians[0]))
+        .collect();
     eprintln!(
-        "[size {size}] PEER {what}: e2ee-core {ours:.2} ms, mls-rs {theirs:.2} ms, ratio {:.2} (medians of {runs} alternating runs)",
-        ours / theirs
+        "[size {size}] PEER {what}: {} (medians of {runs} runs in turn; in parentheses, relative to e2ee-core)",
+        line.join(", ")
     );
 }
 
@@ -217,17 +329,23 @@ fn main() {
         let mut e2ee = E2ee::new(size, runs);
         let e2ee_setup = t.elapsed();
         let t = Instant::now();
-        let mut peer = mls_rs_fixture(size, runs);
+        let mut mls_rs = mls_rs_fixture(size, runs);
+        let mls_rs_setup = t.elapsed();
+        let t = Instant::now();
+        let mut openmls = OpenMls::new(size, runs);
         eprintln!(
-            "[size {size}] fixtures: e2ee-core {e2ee_setup:.2?}, mls-rs {:.2?}",
+            "[size {size}] fixtures: e2ee-core {e2ee_setup:.2?}, mls-rs {mls_rs_setup:.2?}, OpenMLS {:.2?}",
             t.elapsed()
         );
-        compare(size, "add Commit with Welcome", runs, &mut e2ee, &mut peer, |f, _| {
+        let mut fixtures: [(&str, &mut dyn Fixture); 3] = [
+            ("e2ee-core", &mut e2ee),
+            ("mls-rs", &mut mls_rs),
+            ("OpenMLS", &mut openmls),
+        ];
+        compare(size, "add Commit with Welcome", runs, &mut fixtures, |f, _| {
             f.add_commit()
         });
-        compare(size, "join by Welcome", runs, &mut e2ee, &mut peer, |f, i| f.join(i));
-        compare(size, "remove Commit", runs, &mut e2ee, &mut peer, |f, _| {
-            f.remove_commit()
-        });
+        compare(size, "join by Welcome", runs, &mut fixtures, |f, i| f.join(i));
+        compare(size, "remove Commit", runs, &mut fixtures, |f, _| f.remove_commit());
     }
 }
