@@ -28,38 +28,21 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use e2ee_core::client::{Client, Group};
+use mls_rs::MlsMessage;
 use mls_rs::client_builder::MlsConfig;
-use mls_rs::identity::SigningIdentity;
-use mls_rs::identity::basic::{BasicCredential, BasicIdentityProvider};
-use mls_rs::mls_rules::{CommitOptions, DefaultMlsRules};
-use mls_rs::{CipherSuiteProvider as _, CryptoProvider as _, MlsMessage};
-use mls_rs_crypto_rustcrypto::RustCryptoProvider as RsCrypto;
 use openmls::prelude::tls_codec::{Deserialize as _, Serialize as _};
 use openmls::prelude::{
-    BasicCredential as OpenMlsCredential, Ciphersuite, CredentialWithKey, KeyPackage, LeafNodeIndex, MlsGroup,
-    MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, OpenMlsProvider as _, StagedWelcome,
-    Welcome,
+    BasicCredential, Ciphersuite, CredentialWithKey, KeyPackage, LeafNodeIndex, MlsGroup, MlsGroupCreateConfig,
+    MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, OpenMlsProvider as _, StagedWelcome, Welcome,
 };
 use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
 
 const SUITE: u16 = 1;
 
-fn rs_client(name: &str) -> mls_rs::Client<impl MlsConfig + use<>> {
-    let suite = mls_rs::CipherSuite::from(SUITE);
-    let crypto = RsCrypto::new();
-    let (secret, public) = (crypto.cipher_suite_provider(suite).unwrap())
-        .signature_key_generate()
-        .unwrap();
-    let identity = SigningIdentity::new(BasicCredential::new(name.as_bytes().to_vec()).into_credential(), public);
-    let rules = DefaultMlsRules::new().with_commit_options(CommitOptions::new().with_ratchet_tree_extension(true));
-    mls_rs::Client::builder()
-        .identity_provider(BasicIdentityProvider)
-        .crypto_provider(crypto)
-        .mls_rules(rules)
-        .signing_identity(identity, secret, suite)
-        .build()
-}
+#[path = "../common/mls_rs_client.rs"]
+mod mls_rs_client;
+use mls_rs_client::rs_client;
 
 fn rs_key_package<C: MlsConfig>(client: &mls_rs::Client<C>) -> MlsMessage {
     client
@@ -138,16 +121,19 @@ struct MlsRs<C: MlsConfig> {
 }
 
 fn mls_rs_fixture(size: usize, joiners: usize) -> MlsRs<impl MlsConfig> {
-    let mut creator = (rs_client("creator").create_group(Default::default(), Default::default(), None)).unwrap();
+    let mut creator =
+        (rs_client("creator", SUITE, false).create_group(Default::default(), Default::default(), None)).unwrap();
     let mut builder = creator.commit_builder();
     for i in 1..size {
         builder = builder
-            .add_member(rs_key_package(&rs_client(&format!("m{i}"))))
+            .add_member(rs_key_package(&rs_client(&format!("m{i}"), SUITE, false)))
             .unwrap();
     }
     builder.build().unwrap();
     creator.apply_pending_commit().unwrap();
-    let joining: Vec<_> = (0..joiners).map(|i| rs_client(&format!("j{i}"))).collect();
+    let joining: Vec<_> = (0..joiners)
+        .map(|i| rs_client(&format!("j{i}"), SUITE, false))
+        .collect();
     let mut builder = creator.commit_builder();
     for joiner in &joining {
         builder = builder.add_member(rs_key_package(joiner)).unwrap();
@@ -156,7 +142,7 @@ fn mls_rs_fixture(size: usize, joiners: usize) -> MlsRs<impl MlsConfig> {
     creator.apply_pending_commit().unwrap();
     MlsRs {
         creator,
-        fresh: rs_key_package(&rs_client("fresh")),
+        fresh: rs_key_package(&rs_client("fresh", SUITE, false)),
         joiners: joining,
         welcome,
     }
@@ -192,7 +178,7 @@ impl OpenMlsMember {
     fn new(name: &str) -> Self {
         let signer = SignatureKeyPair::new(OPENMLS_SUITE.signature_algorithm()).unwrap();
         let credential = CredentialWithKey {
-            credential: OpenMlsCredential::new(name.as_bytes().to_vec()).into(),
+            credential: BasicCredential::new(name.as_bytes().to_vec()).into(),
             signature_key: signer.public().into(),
         };
         Self {

@@ -17,11 +17,6 @@ use e2ee_core::messages::{Credential, Lifetime, MlsMessage, MlsMessageBody, Prot
 use e2ee_core::tree_math::LeafIndex;
 use mls_rs::client_builder::MlsConfig;
 use mls_rs::group::{CommitEffect, ReceivedMessage};
-use mls_rs::identity::SigningIdentity;
-use mls_rs::identity::basic::{BasicCredential, BasicIdentityProvider};
-use mls_rs::mls_rules::{CommitOptions, DefaultMlsRules, EncryptionOptions};
-use mls_rs::{CipherSuiteProvider as _, CryptoProvider as _};
-use mls_rs_crypto_rustcrypto::RustCryptoProvider as RsCrypto;
 
 const SUITES: [u16; 3] = [1, 2, 3];
 const FOREVER: Lifetime = Lifetime {
@@ -30,29 +25,9 @@ const FOREVER: Lifetime = Lifetime {
 };
 const LABEL: &[u8] = b"interop";
 
-/// An mls-rs client for `suite`, with basic credentials, the ratchet tree in
-/// its Welcomes, and handshake messages encrypted if `private`.
-fn rs_client(name: &str, suite: u16, private: bool) -> mls_rs::Client<impl MlsConfig + use<>> {
-    let suite = mls_rs::CipherSuite::from(suite);
-    let crypto = RsCrypto::new();
-    let (secret, public) = crypto
-        .cipher_suite_provider(suite)
-        .unwrap()
-        .signature_key_generate()
-        .unwrap();
-    let identity = SigningIdentity::new(BasicCredential::new(name.as_bytes().to_vec()).into_credential(), public);
-    let mut encryption = EncryptionOptions::default();
-    encryption.encrypt_control_messages = private;
-    let rules = DefaultMlsRules::new()
-        .with_commit_options(CommitOptions::new().with_ratchet_tree_extension(true))
-        .with_encryption_options(encryption);
-    mls_rs::Client::builder()
-        .identity_provider(BasicIdentityProvider)
-        .crypto_provider(crypto)
-        .mls_rules(rules)
-        .signing_identity(identity, secret, suite)
-        .build()
-}
+#[path = "../common/mls_rs_client.rs"]
+mod mls_rs_client;
+use mls_rs_client::rs_client;
 
 /// An e2ee-core member: its identity and, once joined, its group state.
 struct EMember {
