@@ -91,7 +91,8 @@ mod tests {
     use proptest::prelude::*;
 
     /// A scalar of 32 bytes whose first `zeros` bytes are zero (short
-    /// INTEGERs) and whose top bit is `high` (padded INTEGERs).
+    /// INTEGERs) and, if none are, whose top bit is `high` (padded
+    /// INTEGERs; after zeros the first byte left is random).
     fn scalar() -> impl Strategy<Value = [u8; 32]> {
         (any::<[u8; 32]>(), 0usize..32, any::<bool>()).prop_map(|(mut b, zeros, high)| {
             b[0] = if high { b[0] | 0x80 } else { b[0] & 0x7f };
