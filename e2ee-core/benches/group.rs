@@ -50,9 +50,11 @@ use e2ee_core::codec::encode;
 use e2ee_core::crypto::{
     CipherSuite, CipherSuiteProvider, CryptoProvider, KeyPair, RustCryptoProvider, SignatureCheck, os_rng,
 };
-use e2ee_core::group::{CommitParams, Environment, Group, GroupConfig, JoinKeys, OwnLeaf, ProcessedMessage};
+use e2ee_core::group::{
+    CommitOutput, CommitParams, Environment, Group, GroupConfig, JoinKeys, OwnLeaf, ProcessedMessage,
+};
 use e2ee_core::key_package::{KeyPackageParams, NewKeyPackage, create_key_package, default_capabilities};
-use e2ee_core::messages::{Credential, Lifetime, MlsMessage, MlsMessageBody, Welcome, WireFormat};
+use e2ee_core::messages::{Credential, Lifetime, MlsMessage, MlsMessageBody, Proposal, Welcome, WireFormat};
 use e2ee_core::tree_math::LeafIndex;
 
 /// Counts the bytes currently allocated on the heap.
@@ -152,6 +154,12 @@ fn welcome_of(message: &MlsMessage) -> &Welcome {
     }
 }
 
+/// The creator's Commit of `proposal` alone (see [`params`]), not merged:
+/// what the commit benches time.
+fn commit_one(creator: &mut Group, env: &Environment<'_>, proposal: Proposal) -> CommitOutput {
+    creator.commit(env, params(vec![proposal]), &mut os_rng()).unwrap()
+}
+
 /// A fresh client with its KeyPackage.
 fn newcomer(i: usize) -> (Client, NewKeyPackage) {
     let client = Client::new(format!("newcomer {i}"));
@@ -164,7 +172,7 @@ fn newcomer(i: usize) -> (Client, NewKeyPackage) {
 /// that are never sent: as PrivateMessages each would use up a handshake
 /// generation of the secret tree, and the observer would then reject the
 /// next real one as too far ahead.
-fn params(proposals: Vec<e2ee_core::messages::Proposal>) -> CommitParams {
+fn params(proposals: Vec<Proposal>) -> CommitParams {
     CommitParams {
         proposals,
         wire_format: WireFormat::PUBLIC_MESSAGE,
@@ -260,7 +268,7 @@ impl Fixture {
 
     /// The creator commits `proposals` and merges; the observer processes
     /// the Commit, timed; returns the time.
-    fn step(&mut self, env: &Environment<'_>, proposals: Vec<e2ee_core::messages::Proposal>) -> Duration {
+    fn step(&mut self, env: &Environment<'_>, proposals: Vec<Proposal>) -> Duration {
         let out = self.creator.commit(env, params(proposals), &mut os_rng()).unwrap();
         self.creator.merge_pending_commit().unwrap();
         let t = Instant::now();
@@ -394,24 +402,19 @@ fn bench_size(c: &mut Criterion, size: usize, floor_ns: f64) {
         configure(&mut group, big);
         group.bench_function(BenchmarkId::from_parameter(size), |b| {
             b.iter_with_large_drop(|| {
-                fx.creator
-                    .commit(
-                        &env,
-                        params(vec![Group::add_proposal(joiner_kp.key_package.clone())]),
-                        &mut os_rng(),
-                    )
-                    .unwrap()
+                commit_one(
+                    &mut fx.creator,
+                    &env,
+                    Group::add_proposal(joiner_kp.key_package.clone()),
+                )
             })
         });
         group.finish();
-        let out = fx
-            .creator
-            .commit(
-                &env,
-                params(vec![Group::add_proposal(joiner_kp.key_package.clone())]),
-                &mut os_rng(),
-            )
-            .unwrap();
+        let out = commit_one(
+            &mut fx.creator,
+            &env,
+            Group::add_proposal(joiner_kp.key_package.clone()),
+        );
         let commit = encode(&out.commit).unwrap().len();
         let welcome = encode(out.welcome.as_ref().unwrap()).unwrap().len();
         eprintln!("[size {size}] SIZES add Commit {commit} bytes, Welcome {welcome} bytes");
@@ -419,10 +422,11 @@ fn bench_size(c: &mut Criterion, size: usize, floor_ns: f64) {
         if let Some(reference) = &reference {
             let creator = &mut fx.creator;
             reference.print_against(size, "add Commit with Welcome", 10.0, "<= 10 ms", 10, || {
-                let proposals = vec![Group::add_proposal(joiner_kp.key_package.clone())];
-                drop(black_box(
-                    creator.commit(&env, params(proposals), &mut os_rng()).unwrap(),
-                ))
+                drop(black_box(commit_one(
+                    creator,
+                    &env,
+                    Group::add_proposal(joiner_kp.key_package.clone()),
+                )))
             });
         }
         last = out;
@@ -472,17 +476,10 @@ fn bench_size(c: &mut Criterion, size: usize, floor_ns: f64) {
         let mut group = c.benchmark_group("remove_commit");
         configure(&mut group, big);
         group.bench_function(BenchmarkId::from_parameter(size), |b| {
-            b.iter_with_large_drop(|| {
-                fx.creator
-                    .commit(&env, params(vec![Group::remove_proposal(leaf)]), &mut os_rng())
-                    .unwrap()
-            })
+            b.iter_with_large_drop(|| commit_one(&mut fx.creator, &env, Group::remove_proposal(leaf)))
         });
         group.finish();
-        let out = fx
-            .creator
-            .commit(&env, params(vec![Group::remove_proposal(leaf)]), &mut os_rng())
-            .unwrap();
+        let out = commit_one(&mut fx.creator, &env, Group::remove_proposal(leaf));
         eprintln!(
             "[size {size}] SIZES remove Commit {} bytes",
             encode(&out.commit).unwrap().len()
@@ -491,10 +488,7 @@ fn bench_size(c: &mut Criterion, size: usize, floor_ns: f64) {
             let creator = &mut fx.creator;
             let target = "OpenMLS's; mls-rs 372 ms";
             reference.print_against(size, "remove Commit", 317.0, target, 5, || {
-                let proposals = vec![Group::remove_proposal(leaf)];
-                drop(black_box(
-                    creator.commit(&env, params(proposals), &mut os_rng()).unwrap(),
-                ))
+                drop(black_box(commit_one(creator, &env, Group::remove_proposal(leaf))))
             });
         }
         fx.creator.clear_pending_commit();
@@ -641,10 +635,11 @@ fn add_commit_ratio(size: usize, env: &Environment<'_>, creator: &mut Group, kp:
         &format!("one RFC 8032 Ed25519 signature of {welcome_len} bytes"),
         runs,
         || {
-            let proposals = vec![Group::add_proposal(kp.key_package.clone())];
-            drop(black_box(
-                creator.commit(env, params(proposals), &mut os_rng()).unwrap(),
-            ))
+            drop(black_box(commit_one(
+                creator,
+                env,
+                Group::add_proposal(kp.key_package.clone()),
+            )))
         },
         || {
             black_box(ed25519_dalek::Signer::sign(&signer, black_box(&message)));

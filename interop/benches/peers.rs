@@ -50,6 +50,15 @@ fn rs_key_package<C: MlsConfig>(client: &mls_rs::Client<C>) -> MlsMessage {
         .unwrap()
 }
 
+/// `creator` adds the owners of `key_packages` in one Commit and merges
+/// it; the Welcome.
+fn rs_add<C: MlsConfig>(creator: &mut mls_rs::Group<C>, key_packages: impl Iterator<Item = MlsMessage>) -> MlsMessage {
+    let builder = key_packages.fold(creator.commit_builder(), |b, kp| b.add_member(kp).unwrap());
+    let welcome = builder.build().unwrap().welcome_messages.remove(0);
+    creator.apply_pending_commit().unwrap();
+    welcome
+}
+
 /// One library's group of `size` members, as its creator holds it, and
 /// `joiners` clients added afterwards in one Commit, whose Welcome each of
 /// them can join from once.
@@ -123,23 +132,12 @@ struct MlsRs<C: MlsConfig> {
 fn mls_rs_fixture(size: usize, joiners: usize) -> MlsRs<impl MlsConfig> {
     let mut creator =
         (rs_client("creator", SUITE, false).create_group(Default::default(), Default::default(), None)).unwrap();
-    let mut builder = creator.commit_builder();
-    for i in 1..size {
-        builder = builder
-            .add_member(rs_key_package(&rs_client(&format!("m{i}"), SUITE, false)))
-            .unwrap();
-    }
-    builder.build().unwrap();
-    creator.apply_pending_commit().unwrap();
+    let members = (1..size).map(|i| rs_key_package(&rs_client(&format!("m{i}"), SUITE, false)));
+    rs_add(&mut creator, members);
     let joining: Vec<_> = (0..joiners)
         .map(|i| rs_client(&format!("j{i}"), SUITE, false))
         .collect();
-    let mut builder = creator.commit_builder();
-    for joiner in &joining {
-        builder = builder.add_member(rs_key_package(joiner)).unwrap();
-    }
-    let welcome = builder.build().unwrap().welcome_messages.remove(0);
-    creator.apply_pending_commit().unwrap();
+    let welcome = rs_add(&mut creator, joining.iter().map(rs_key_package));
     MlsRs {
         creator,
         fresh: rs_key_package(&rs_client("fresh", SUITE, false)),

@@ -5,8 +5,8 @@
 //! writers produce the same bytes as the derived encoders (RFC 9420 §7.1,
 //! §7.2, §12.4.3.3), which the tests check, but write the common fields
 //! directly, without the derived encoders' room-then-move for the length
-//! of each short list (the capabilities). Rare parts (X.509 credentials, extensions) use the
-//! derived encoders.
+//! of each short list (the capabilities). Rare parts (X.509 credentials,
+//! extensions) use the derived encoders.
 
 use alloc::vec::Vec;
 
