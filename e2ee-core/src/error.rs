@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-#[cfg(feature = "std")]
+#[cfg(feature = "client")]
 use crate::client::ClientError;
 use crate::codec::CodecError;
 use crate::crypto::CryptoError;
@@ -41,7 +41,7 @@ pub enum Error {
     /// A group operation failed or a message was rejected.
     Group(GroupError),
     /// The high-level API refused the request.
-    #[cfg(feature = "std")]
+    #[cfg(feature = "client")]
     Client(ClientError),
 }
 
@@ -59,7 +59,7 @@ impl Error {
             Self::KeyPackage(e) => e.code(),
             Self::TreeKem(e) => e.code(),
             Self::Group(e) => e.code(),
-            #[cfg(feature = "std")]
+            #[cfg(feature = "client")]
             Self::Client(e) => e.code(),
         }
     }
@@ -78,7 +78,7 @@ impl fmt::Display for Error {
             Self::KeyPackage(e) => write!(f, "key package error: {e}"),
             Self::TreeKem(e) => write!(f, "TreeKEM error: {e}"),
             Self::Group(e) => write!(f, "{e}"),
-            #[cfg(feature = "std")]
+            #[cfg(feature = "client")]
             Self::Client(e) => write!(f, "{e}"),
         }
     }
@@ -146,7 +146,7 @@ impl From<GroupError> for Error {
     }
 }
 
-#[cfg(feature = "std")]
+#[cfg(feature = "client")]
 impl From<ClientError> for Error {
     fn from(e: ClientError) -> Self {
         Self::Client(e)

@@ -1,14 +1,22 @@
 //! # e2ee-core
 //!
 //! Messaging Layer Security (MLS, RFC 9420) for group end-to-end encryption,
-//! written for `no_std` + `alloc`. The default `std` feature only adds OS
-//! randomness; everything else takes a caller-supplied `rand_core` RNG. The
-//! optional `parallel` feature (with `std`) verifies a joined tree's leaf
-//! signatures on all available cores; results are the same without it.
+//! written for `no_std` + `alloc`. Its features:
+//! - `client`: the high-level API, with OS randomness (`getrandom`); no std
+//!   needed. Everything else takes a caller-supplied `rand_core` RNG.
+//! - `std` (default): `client`, and the clock for leaf lifetime checks.
+//! - `batch-verify` (default): a joined tree's Ed25519 leaf signatures
+//!   verified in batches, several times faster than one by one.
+//! - `precomputed-tables` (default): Ed25519 base-point tables (~40 KB),
+//!   faster signing.
+//! - `parallel` (with `std`): the batches on all available cores.
+//!
+//! Besides the lifetime checks of `std`, results are the same with or
+//! without each of them.
 //!
 //! Most applications need only the high-level [`client`] API ([`Client`],
-//! [`Group`], [`Event`]; `std` feature): see its example. The modules below
-//! it implement the protocol.
+//! [`Group`], [`Event`]; `client` feature): see its example. The modules
+//! below it implement the protocol.
 //!
 //! Modules are named after the RFC's concepts so the code can be read next
 //! to the specification:
@@ -37,7 +45,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-#[cfg(feature = "std")]
+#[cfg(feature = "client")]
 pub mod client;
 pub mod codec;
 pub mod crypto;
@@ -57,6 +65,6 @@ pub mod treekem;
 mod vec_map;
 pub mod welcome;
 
-#[cfg(feature = "std")]
+#[cfg(feature = "client")]
 pub use client::{Client, Event, Group};
 pub use error::Error;

@@ -35,3 +35,27 @@ for (const suite of [1, 2, 3]) {
   const ms = Object.entries(row).map(([k, v]) => `${k} ${v.toFixed(3)} ms`);
   console.log(`suite ${suite}: ${ms.join(", ")}`);
 }
+
+// Joining verifies every leaf's signature: one by one in this package (no
+// `batch-verify`, see docs/performance.md).
+for (const members of [100, 1000]) {
+  const alice = new Client(1, utf8("alice"));
+  const group = alice.createGroup();
+  group.add(Array.from({ length: members - 1 }, (_, i) => new Client(1, utf8(`m${i}`)).keyPackage()));
+  group.mergeCommit();
+  const times = [];
+  for (let run = 0; run < 5; run++) {
+    const joiner = new Client(1, utf8("joiner"));
+    const { welcome } = group.add([joiner.keyPackage()]);
+    group.mergeCommit();
+    const t = performance.now();
+    const joined = joiner.join(welcome);
+    times.push(performance.now() - t);
+    // Back to the same size for the next run.
+    group.remove([joined.ownIndex]);
+    group.mergeCommit();
+    joined.free();
+  }
+  const join = times.sort((a, b) => a - b)[2];
+  console.log(`suite 1: join of a group of ${members} + 1 members ${join.toFixed(1)} ms`);
+}

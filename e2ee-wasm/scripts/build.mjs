@@ -18,8 +18,10 @@ const pkg = join(here, "pkg");
 const cargoHome = process.env.CARGO_HOME ?? join(homedir(), ".cargo");
 
 function run(cmd, args, opts = {}) {
-  console.log(`$ ${cmd} ${args.join(" ")}`);
-  return execFileSync(cmd, args, { stdio: ["ignore", opts.capture ? "pipe" : "inherit", "inherit"], cwd: root, encoding: "utf8" });
+  if (!opts.quiet) console.log(`$ ${cmd} ${args.join(" ")}`);
+  return execFileSync(cmd, args, {
+    stdio: ["ignore", opts.capture ? "pipe" : "inherit", "inherit"], cwd: root, encoding: "utf8", maxBuffer: 1 << 28,
+  });
 }
 
 /** The version of `name` that Cargo.lock pins. */
@@ -46,19 +48,26 @@ function wasmBindgen(version) {
 }
 
 // Size over speed for the dependencies too: the compact (not unrolled)
-// SHA-2 and AES code. Panic locations name files: drop the long registry
-// and checkout prefixes. (RUSTFLAGS, if set, replaces all of these.)
+// SHA-2 and AES code. Panic locations name files, and the package never
+// shows them (a panic traps, see lib.rs): each package's directory is
+// dropped from them, the checkout's and the registry's too. (RUSTFLAGS, if
+// set, replaces all of these.)
 const registry = join(cargoHome, "registry", "src");
 const registries = existsSync(registry) ? readdirSync(registry).map((d) => join(registry, d)) : [];
+const metadata = JSON.parse(run("cargo", ["metadata", "--format-version", "1", "--filter-platform", "wasm32-unknown-unknown"],
+  { capture: true, quiet: true }));
+const packageDirs = metadata.packages.map((p) => dirname(p.manifest_path));
 const rustflags = [
   "--cfg", 'sha2_backend_soft="compact"',
   "--cfg", "aes_compact",
-  ...[...registries, root].flatMap((dir) => ["--remap-path-prefix", `${dir}/=`]),
+  // Of several matching prefixes, rustc applies the last one given.
+  ...[...registries, root, ...packageDirs, ...packageDirs.map((dir) => join(dir, "src"))]
+    .flatMap((dir) => ["--remap-path-prefix", `${dir}/=`]),
 ];
 const cargoArgs = ["--target", "wasm32-unknown-unknown", "--profile", "wasm-release",
   "--config", `target.wasm32-unknown-unknown.rustflags = ${JSON.stringify(rustflags)}`];
 run("cargo", ["build", "-p", "e2ee-wasm", ...cargoArgs]);
-const targetDir = JSON.parse(run("cargo", ["metadata", "--format-version", "1", "--no-deps"], { capture: true })).target_directory;
+const targetDir = metadata.target_directory;
 const built = join(targetDir, "wasm32-unknown-unknown", "wasm-release", "e2ee_wasm.wasm");
 
 rmSync(pkg, { recursive: true, force: true });
@@ -69,9 +78,15 @@ run(wasmBindgen(lockedVersion("wasm-bindgen")), [built, "--out-dir", pkg, "--tar
 // `--converge` repeats -Oz while it still shrinks the module (0.5 KB gzipped
 // for 11 s); functions sorted by name put the instantiations of one generic
 // function side by side, where gzip finds their likeness (1.9 KB gzipped).
+// `--low-memory-unused` lets wasm-opt fold `pointer + constant` (constant
+// below 1024) into the access's offset, which differs only where the sum
+// wraps past 2^32 to an address below 1024 (1.4 KB gzipped). Rust's
+// wasm32 layout puts the 1 MiB stack first, growing down towards 0, and
+// the data above it; no pointer it computes wraps around.
 const wasm = join(pkg, "e2ee_wasm_bg.wasm");
 const before = statSync(wasm).size;
-run(join(here, "node_modules", ".bin", "wasm-opt"), ["-Oz", "--converge", "--reorder-functions-by-name", wasm, "-o", wasm]);
+run(join(here, "node_modules", ".bin", "wasm-opt"),
+  ["-Oz", "--converge", "--reorder-functions-by-name", "--low-memory-unused", wasm, "-o", wasm]);
 
 for (const f of ["index.js", "node.js", "index.d.ts", "package.json"]) copyFileSync(join(here, "js", f), join(pkg, f));
 copyFileSync(join(here, "README.md"), join(pkg, "README.md"));

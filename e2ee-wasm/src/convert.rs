@@ -3,6 +3,10 @@
 //! instead of silently wrong bytes (wasm-bindgen's `&[u8]` accepts any
 //! array-like).
 
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
 use e2ee_core::client as core;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
@@ -47,7 +51,7 @@ impl From<Error> for JsValue {
 }
 
 /// Results of the bindings.
-pub type Result<T> = std::result::Result<T, Error>;
+pub type Result<T> = ::core::result::Result<T, Error>;
 
 /// Builds a plain JavaScript object.
 pub(crate) struct Obj(Object);
@@ -122,7 +126,8 @@ pub(crate) fn byte_list(value: &JsValue, what: &str) -> Result<Vec<Vec<u8>>> {
 /// A non-negative integer that fits in `u32`.
 fn index(value: &JsValue, what: &str) -> Result<u32> {
     match value.as_f64() {
-        Some(n) if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) => Ok(n as u32),
+        // In range, the cast truncates: equal back only for an integer.
+        Some(n) if (0.0..=f64::from(u32::MAX)).contains(&n) && f64::from(n as u32) == n => Ok(n as u32),
         _ => Err(Error::invalid(&format!("{what} must be integers from 0 to 2^32-1"))),
     }
 }

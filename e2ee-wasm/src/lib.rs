@@ -21,16 +21,33 @@
 //! const [event] = bobGroup.open(group.seal(new TextEncoder().encode("hi")));
 //! // event.type === "message", event.sender.identity is "alice"
 //! ```
+#![cfg_attr(all(target_arch = "wasm32", target_os = "unknown"), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+extern crate alloc;
+
 mod convert;
+
+use alloc::{
+    string::{String, ToString},
+    vec::Vec,
+};
 
 use e2ee_core::client as core;
 use wasm_bindgen::prelude::*;
 
 pub use convert::{Error, Result};
 use convert::{Obj, bytes, u8s};
+
+/// Without std, a panic (a bug: no input should cause one) traps. Its
+/// message and location are not formatted, which keeps the formatting and
+/// location data of every panic site out of the package.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+#[panic_handler]
+fn panic(_: &::core::panic::PanicInfo<'_>) -> ! {
+    ::core::arch::wasm32::unreachable()
+}
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &str = include_str!("types.d.ts");

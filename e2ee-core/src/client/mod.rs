@@ -3,8 +3,9 @@
 //! opens anything received as a list of [`Event`]s.
 //!
 //! Everything crosses this API as owned values and byte buffers (encoded
-//! `MLSMessage`s), so the bindings wrap it one to one. It needs the `std`
-//! feature for OS randomness and the clock.
+//! `MLSMessage`s), so the bindings wrap it one to one. It needs the `client`
+//! feature (OS randomness); with `std` it also checks leaf lifetimes
+//! against the clock.
 //!
 //! ```
 //! use e2ee_core::{Client, Event};
@@ -315,16 +316,16 @@ fn environment<'a>(cs: &'a dyn CipherSuiteProvider, validator: &'a dyn Credentia
     }
 }
 
-/// Seconds since the Unix epoch; `None` where std has no clock
-/// (wasm32-unknown-unknown), which skips lifetime checks.
+/// Seconds since the Unix epoch; `None` without std or where std has no
+/// clock (wasm32-unknown-unknown), which skips lifetime checks.
 fn now() -> Option<u64> {
-    if cfg!(all(target_arch = "wasm32", target_os = "unknown")) {
-        return None;
-    }
-    std::time::SystemTime::now()
+    #[cfg(all(feature = "std", not(all(target_arch = "wasm32", target_os = "unknown"))))]
+    return std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .ok()
-        .map(|d| d.as_secs())
+        .map(|d| d.as_secs());
+    #[allow(unreachable_code)]
+    None
 }
 
 fn mls_message(body: MlsMessageBody) -> MlsMessage {

@@ -1,7 +1,8 @@
 //! Batch verification of Ed25519 signatures that accepts what one-by-one
 //! strict verification (`ed25519_dalek::VerifyingKey::verify_strict`)
 //! accepts, and single verification on the same checks with a key decoded
-//! once ([`PreparedKey`]).
+//! once ([`PreparedKey`]). The batch is the `batch-verify` feature's (on by
+//! default; the npm package leaves it out for size).
 //!
 //! One signature `(R, s)` by key `A` on message `M` is valid when
 //! `[s]B = R + [h]A` with `h = SHA-512(R || A || M) mod ℓ`. A batch checks
@@ -28,20 +29,26 @@
 //! excluding them would cost a scalar multiplication per point, as much as
 //! verifying one by one.
 
+#[cfg(feature = "batch-verify")]
 use alloc::vec::Vec;
 
+#[cfg(feature = "batch-verify")]
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
+#[cfg(feature = "batch-verify")]
 use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
 use sha2::{Digest, Sha512};
 
+#[cfg(feature = "batch-verify")]
 use super::SignatureCheck;
 
 /// Domain separation of the coefficient derivation.
+#[cfg(feature = "batch-verify")]
 const COEFFICIENT_LABEL: &[u8] = b"e2ee ed25519 batch coefficients v1";
 
 /// One parsed signature, ready for the batch equation.
+#[cfg(feature = "batch-verify")]
 struct Parsed {
     r: EdwardsPoint,
     a: EdwardsPoint,
@@ -53,6 +60,7 @@ struct Parsed {
 /// Whether every signature of `checks` satisfies the strict verification
 /// equation and encoding rules (see the module documentation). `false`
 /// says only that some item fails; find which one by verifying one by one.
+#[cfg(feature = "batch-verify")]
 pub(super) fn verify_batch(checks: &[SignatureCheck<'_>]) -> bool {
     let Some(parsed) = checks.iter().map(parse).collect::<Option<Vec<Parsed>>>() else {
         return false;
@@ -70,6 +78,7 @@ pub(super) fn verify_batch(checks: &[SignatureCheck<'_>]) -> bool {
 
 /// Parses one item, applying every check strict verification makes besides
 /// the equation; `None` if one fails.
+#[cfg(feature = "batch-verify")]
 fn parse(check: &SignatureCheck<'_>) -> Option<Parsed> {
     let key = PreparedKey::new(check.public_key).filter(|key| !key.small_order)?;
     let (r, r_bytes, s) = parse_signature(check.signature)?;
@@ -217,6 +226,7 @@ fn has_small_order(bytes: &[u8; 32]) -> bool {
 
 /// The 128-bit coefficients, from a hash of every key, signature and `h`
 /// (which covers the message) in the batch.
+#[cfg(feature = "batch-verify")]
 fn coefficients(checks: &[SignatureCheck<'_>], parsed: &[Parsed]) -> Vec<Scalar> {
     let mut transcript = Sha512::new();
     transcript.update(COEFFICIENT_LABEL);
@@ -247,8 +257,13 @@ fn coefficients(checks: &[SignatureCheck<'_>], parsed: &[Parsed]) -> Vec<Scalar>
 
 #[cfg(test)]
 mod tests {
+    use alloc::vec::Vec;
+
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+    use curve25519_dalek::traits::IsIdentity;
+
     use super::*;
-    use crate::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, RustCryptoProvider, os_rng};
+    use crate::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, RustCryptoProvider, SignatureCheck, os_rng};
 
     fn ed25519() -> &'static dyn CipherSuiteProvider {
         RustCryptoProvider.cipher_suite(CipherSuite(1)).unwrap()
@@ -304,8 +319,11 @@ mod tests {
         }
         let (pk, m, sig) = &items[bad];
         assert!(!strict(pk, m, sig), "reference");
-        assert!(!verify_batch(&checks(items)), "batch");
-        assert!(!verify_batch(&checks(&items[bad..=bad])), "batch of one");
+        #[cfg(feature = "batch-verify")]
+        {
+            assert!(!verify_batch(&checks(items)), "batch");
+            assert!(!verify_batch(&checks(&items[bad..=bad])), "batch of one");
+        }
         assert_eq!(cs.verify_many(&checks(items)), Err(bad), "verify_many");
     }
 
@@ -313,6 +331,7 @@ mod tests {
     fn genuine_signatures_pass_and_a_bad_one_is_found() {
         let cs = ed25519();
         let mut items = genuine();
+        #[cfg(feature = "batch-verify")]
         assert!(verify_batch(&checks(&items)));
         assert_eq!(cs.verify_many(&checks(&items)), Ok(()));
         assert_eq!(cs.verify_many(&[]), Ok(()));

@@ -28,8 +28,8 @@ use crate::codec::{self, Decode, Encode, Measured, Size, VLBytes, Writer};
 /// The source of randomness every operation that needs it takes.
 pub type Rng<'a> = dyn rand_core::CryptoRng + 'a;
 
-/// The operating system's random number generator (the `std` feature).
-#[cfg(feature = "std")]
+/// The operating system's random number generator (the `client` feature).
+#[cfg(feature = "client")]
 pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
     rand_core::UnwrapErr(getrandom::SysRng)
 }

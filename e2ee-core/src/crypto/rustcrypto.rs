@@ -9,7 +9,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::marker::PhantomData;
 
-use hpke::{Deserializable, Kem as KemTrait, OpModeR, Serializable};
+use hpke::{Deserializable, Kem as KemTrait, Serializable};
 use zeroize::Zeroizing;
 
 use super::dhkem::{self, Encapsulation};
@@ -125,10 +125,11 @@ impl EncapEach for P256Kem {
     }
 }
 
-/// HPKE SealBase on the suite's parts: the KEM's Encap ([`EncapEach`]),
-/// the key schedule from `hpke_base` (so several seals share one hash of
-/// their info; a test checks the result equals the `hpke` crate's own
-/// SealBase), the suite's AEAD.
+/// HPKE SealBase and OpenBase on the suite's parts: the KEM's Encap
+/// ([`EncapEach`]) or the `hpke` crate's Decap, the key schedule from
+/// `hpke_base` (so several seals share one hash of their info; a test
+/// checks the result equals the `hpke` crate's own SealBase), the suite's
+/// AEAD.
 impl<K, HA, A, H, S> Suite<K, HA, A, H, S>
 where
     Self: CipherSuiteProvider,
@@ -140,6 +141,17 @@ where
     fn hpke_schedule(&self, info: &[u8]) -> BaseSchedule<'_> {
         let ids = [K::KEM_ID, <H::HpkeKdf as hpke::kdf::Kdf>::KDF_ID, HA::AEAD_ID];
         BaseSchedule::new(self, ids, info)
+    }
+
+    /// The KEM shared secret of `enc` for `private_key`: the `hpke` crate's
+    /// Decap (RFC 9180 §4.1). The key schedule and the AEAD after it are
+    /// the ones sealing uses, so each exists once in the code.
+    fn decap(&self, private_key: &[u8], enc: &[u8]) -> Result<Secret, CryptoError> {
+        let sk = K::PrivateKey::from_bytes(private_key).map_err(|_| CryptoError::InvalidKey)?;
+        let enc = K::EncappedKey::from_bytes(enc).map_err(|_| CryptoError::DecryptionFailed)?;
+        // `SharedSecret` zeroizes itself when dropped.
+        let shared_secret = K::decap(&sk, None, &enc).map_err(|_| CryptoError::DecryptionFailed)?;
+        Ok(Secret::from_slice(&shared_secret.0))
     }
 }
 
@@ -257,18 +269,9 @@ where
         info: &[u8],
         aad: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        let sk = K::PrivateKey::from_bytes(private_key).map_err(|_| CryptoError::InvalidKey)?;
-        let enc =
-            K::EncappedKey::from_bytes(ciphertext.kem_output.as_slice()).map_err(|_| CryptoError::DecryptionFailed)?;
-        hpke::single_shot_open::<HA, H::HpkeKdf, K>(
-            &OpModeR::Base,
-            &sk,
-            &enc,
-            info,
-            ciphertext.ciphertext.as_slice(),
-            aad,
-        )
-        .map_err(|_| CryptoError::DecryptionFailed)
+        let shared_secret = self.decap(private_key, ciphertext.kem_output.as_slice())?;
+        let (key, nonce) = self.hpke_schedule(info).key_and_nonce(shared_secret.as_bytes())?;
+        self.aead_open(key.as_bytes(), nonce.as_bytes(), aad, ciphertext.ciphertext.as_slice())
     }
 
     fn hpke_export_sender(
@@ -296,14 +299,9 @@ where
         exporter_context: &[u8],
         len: usize,
     ) -> Result<Secret, CryptoError> {
-        let sk = K::PrivateKey::from_bytes(private_key).map_err(|_| CryptoError::InvalidKey)?;
-        let enc = K::EncappedKey::from_bytes(kem_output).map_err(|_| CryptoError::DecryptionFailed)?;
-        let ctx = hpke::setup_receiver::<HA, H::HpkeKdf, K>(&OpModeR::Base, &sk, &enc, info)
-            .map_err(|_| CryptoError::DecryptionFailed)?;
-        let mut out = Secret::zero(len);
-        ctx.export(exporter_context, out.as_mut_bytes())
-            .map_err(|_| CryptoError::InvalidLength)?;
-        Ok(out)
+        let shared_secret = self.decap(private_key, kem_output)?;
+        self.hpke_schedule(info)
+            .export(shared_secret.as_bytes(), exporter_context, len)
     }
 
     fn kem_derive_key_pair(&self, ikm: &[u8]) -> Result<KeyPair, CryptoError> {
@@ -482,22 +480,26 @@ impl SignatureScheme for Ed25519 {
         Ok(Box::new(key))
     }
 
-    /// In a batch (which accepts what `verify_strict` accepts, see
-    /// [`ed25519_batch`]); with the `parallel` feature, in one batch per
-    /// available core. If a batch fails, the first rejected signature is
-    /// found one by one, so the result is the same as verifying one by one.
+    /// With the `batch-verify` feature, in a batch (which accepts what
+    /// `verify_strict` accepts, see [`ed25519_batch`]); with `parallel`, in
+    /// one batch per available core. If a batch fails, or without the
+    /// feature, the first rejected signature is found one by one, so the
+    /// result is the same as verifying one by one.
     fn verify_many(checks: &[SignatureCheck<'_>]) -> Result<(), usize> {
-        // Below this a batch gains little over single verifications.
-        const MIN_BATCH: usize = 4;
-        if checks.len() >= MIN_BATCH && batches_verify(checks) {
-            return Ok(());
+        #[cfg(feature = "batch-verify")]
+        {
+            // Below this a batch gains little over single verifications.
+            const MIN_BATCH: usize = 4;
+            if checks.len() >= MIN_BATCH && batches_verify(checks) {
+                return Ok(());
+            }
         }
         first_rejected(checks, |c| Self::verify(c.public_key, c.message, c.signature))
     }
 }
 
 /// Whether every signature of `checks` verifies, in one batch.
-#[cfg(not(feature = "parallel"))]
+#[cfg(all(feature = "batch-verify", not(feature = "parallel")))]
 fn batches_verify(checks: &[SignatureCheck<'_>]) -> bool {
     ed25519_batch::verify_batch(checks)
 }
@@ -682,6 +684,16 @@ mod tests {
                 assert_eq!(one, expected, "{:?}", cs.cipher_suite());
                 let opened = cs.hpke_open(key.private.as_bytes(), sealed, &info, b"aad").unwrap();
                 assert_eq!(opened, plaintext);
+                // OpenBase refuses what does not match: the aad, the info, the key.
+                let other = keys.iter().find(|k| k.public != key.public).unwrap();
+                for (private, info, aad) in [
+                    (&key.private, &info[..], &b"aae"[..]),
+                    (&key.private, &info[1..], &b"aad"[..]),
+                    (&other.private, &info[..], &b"aad"[..]),
+                ] {
+                    let refused = cs.hpke_open(private.as_bytes(), sealed, info, aad);
+                    assert_eq!(refused, Err(CryptoError::DecryptionFailed), "{:?}", cs.cipher_suite());
+                }
             }
             assert_eq!(
                 cs.hpke_seal_each(&[(b"not a key", b"x")], &info, b"", &mut os_rng()),
