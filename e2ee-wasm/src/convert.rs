@@ -8,8 +8,55 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use e2ee_core::client as core;
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
+
+// The few JavaScript built-ins the conversions use, declared here rather
+// than through js-sys, whose futures support and closure glue would come
+// along (1.2 KB of the package, gzipped).
+#[wasm_bindgen]
+extern "C" {
+    /// `Uint8Array`.
+    #[wasm_bindgen(js_name = Uint8Array)]
+    pub type Uint8Array;
+    #[wasm_bindgen(method, js_name = slice)]
+    fn copy(this: &Uint8Array) -> Vec<u8>;
+
+    /// `Array`.
+    #[wasm_bindgen(js_name = Array, is_type_of = is_array)]
+    type Array;
+    #[wasm_bindgen(constructor, js_class = Array)]
+    fn new() -> Array;
+    #[wasm_bindgen(method)]
+    fn push(this: &Array, value: &JsValue) -> u32;
+    #[wasm_bindgen(method, getter)]
+    fn length(this: &Array) -> u32;
+    #[wasm_bindgen(method, indexing_getter)]
+    fn at(this: &Array, index: u32) -> JsValue;
+
+    #[wasm_bindgen(js_name = Object)]
+    type Object;
+    #[wasm_bindgen(constructor, js_class = Object)]
+    fn new() -> Object;
+
+    #[wasm_bindgen(js_name = Error)]
+    type JsError;
+    #[wasm_bindgen(constructor, js_class = Error)]
+    fn new(message: &str) -> JsError;
+
+    #[wasm_bindgen(js_namespace = Reflect, js_name = get, catch)]
+    fn reflect_get(target: &JsValue, key: &JsValue) -> ::core::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = Reflect, js_name = set, catch)]
+    fn reflect_set(target: &JsValue, key: &JsValue, value: &JsValue) -> ::core::result::Result<bool, JsValue>;
+}
+
+// `Array`'s type check (`dyn_into`), in a block of its own: the macro
+// does not make it callable from the block that declares `Array`.
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = Array, js_name = isArray)]
+    fn is_array(value: &JsValue) -> bool;
+}
 
 /// An error on its way to JavaScript, where it becomes an `Error` with a
 /// stable `code` property.
@@ -43,9 +90,9 @@ impl From<e2ee_core::Error> for Error {
 
 impl From<Error> for JsValue {
     fn from(e: Error) -> Self {
-        let error = js_sys::Error::new(&e.message);
+        let error = JsError::new(&e.message);
         // A fresh Error is an ordinary extensible object: setting cannot fail.
-        let _ = Reflect::set(&error, &"code".into(), &e.code.into());
+        let _ = reflect_set(&error, &"code".into(), &e.code.into());
         error.into()
     }
 }
@@ -64,7 +111,7 @@ impl Obj {
     /// Sets `key`; `None` leaves it out (absent, as the `.d.ts` says).
     pub(crate) fn set(self, key: &str, value: impl Into<JsValue>) -> Self {
         // Defining a property of a fresh plain object cannot fail.
-        let _ = Reflect::set(&self.0, &key.into(), &value.into());
+        let _ = reflect_set(&self.0, &key.into(), &value.into());
         self
     }
 
@@ -82,11 +129,15 @@ impl Obj {
 
 /// A copy of `bytes` as a `Uint8Array`.
 pub(crate) fn u8s(bytes: &[u8]) -> Uint8Array {
-    Uint8Array::from(bytes)
+    JsValue::from(bytes.to_vec()).unchecked_into()
 }
 
 fn array<T>(items: impl IntoIterator<Item = T>, f: impl Fn(T) -> JsValue) -> JsValue {
-    items.into_iter().map(f).collect::<Array>().into()
+    let array = Array::new();
+    for item in items {
+        array.push(&f(item));
+    }
+    array.into()
 }
 
 /// Epochs, counts and indices as JavaScript numbers: they never come near
@@ -99,7 +150,7 @@ pub(crate) fn num(n: u64) -> JsValue {
 pub(crate) fn bytes(value: &JsValue, what: &str) -> Result<Vec<u8>> {
     value
         .dyn_ref::<Uint8Array>()
-        .map(Uint8Array::to_vec)
+        .map(Uint8Array::copy)
         .ok_or_else(|| Error::invalid(&format!("{what} must be a Uint8Array")))
 }
 
@@ -113,14 +164,16 @@ pub(crate) fn key(value: &JsValue) -> Result<[u8; 32]> {
 /// The elements of an array argument named `what`.
 fn elements(value: &JsValue, what: &str) -> Result<Array> {
     value
-        .dyn_ref::<Array>()
-        .cloned()
+        .clone()
+        .dyn_into::<Array>()
+        .ok()
         .ok_or_else(|| Error::invalid(&format!("{what} must be an array")))
 }
 
 /// An array of `Uint8Array`s.
 pub(crate) fn byte_list(value: &JsValue, what: &str) -> Result<Vec<Vec<u8>>> {
-    elements(value, what)?.iter().map(|v| bytes(&v, what)).collect()
+    let list = elements(value, what)?;
+    (0..list.length()).map(|i| bytes(&list.at(i), what)).collect()
 }
 
 /// A non-negative integer that fits in `u32`.
@@ -134,13 +187,14 @@ fn index(value: &JsValue, what: &str) -> Result<u32> {
 
 /// An array of leaf indices.
 pub(crate) fn index_list(value: &JsValue, what: &str) -> Result<Vec<u32>> {
-    elements(value, what)?.iter().map(|v| index(&v, what)).collect()
+    let list = elements(value, what)?;
+    (0..list.length()).map(|i| index(&list.at(i), what)).collect()
 }
 
 fn get(object: &JsValue, key: &str) -> JsValue {
     // Reading a property throws only for proxies and getters that throw;
     // treat that like a missing property.
-    Reflect::get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)
+    reflect_get(object, &key.into()).unwrap_or(JsValue::UNDEFINED)
 }
 
 pub(crate) fn member(m: core::Member) -> JsValue {
