@@ -250,15 +250,18 @@ impl RatchetTree {
     ) -> Result<Vec<u8>, TreeError> {
         let parent = self.parent_node(p).ok_or(TreeError::ParentHashInvalid { node: p.0 })?;
         let (key, above) = (parent.encryption_key.clone(), parent.parent_hash.clone());
-        let mut unmerged = parent.unmerged_leaves.clone();
-        unmerged.sort_unstable();
+        // Sorted: checked by `verify_parent_hashes`.
+        let unmerged = parent.unmerged_leaves.clone();
         let sibling = self.tree_hash_without(cs, s, &unmerged)?;
         parent_hash_input_hash(cs, &key, &above, &sibling)
     }
 
     /// Checks that every non-blank parent node is parent-hash valid (§7.9.2,
-    /// "top down"): exactly one descendant's `parent_hash` links to it.
+    /// "top down"): exactly one descendant's `parent_hash` links to it. The
+    /// unmerged leaves must be sorted (checked first: the checks below
+    /// binary-search them).
     pub fn verify_parent_hashes(&mut self, cs: &dyn CipherSuiteProvider) -> Result<(), TreeError> {
+        self.check_unmerged_sorted()?;
         self.cache.use_suite(cs.cipher_suite(), cs.hash_len());
         let parents: Vec<NodeIndex> = self.parents().map(|(p, _)| p).collect();
         for p in parents {
@@ -292,19 +295,28 @@ impl RatchetTree {
     /// below `c` (§7.9.2, third criterion).
     fn link_candidate(&self, p: NodeIndex, c: NodeIndex) -> Result<Option<NodeIndex>, TreeError> {
         let range = leaf_range(c);
-        let mut unmerged: Vec<NodeIndex> = (self.unmerged_leaves(p).iter())
+        // Strictly increasing, as the unmerged leaves are (see
+        // `verify_parent_hashes`) and leaf to node is.
+        let unmerged: Vec<NodeIndex> = (self.unmerged_leaves(p).iter())
             .filter(|&&l| range.contains(&u64::from(l)))
             .filter_map(|&l| LeafIndex(l).to_node())
             .collect();
-        unmerged.sort_unstable();
-        unmerged.dedup();
-        let mut resolution = self.resolution(c)?;
-        resolution.sort_unstable();
-        if resolution.len() != unmerged.len() + 1 || unmerged.iter().any(|u| resolution.binary_search(u).is_err()) {
+        let resolution = self.resolution(c)?;
+        if resolution.len() != unmerged.len() + 1 {
             return Ok(None);
         }
-        // `unmerged` is a subset of the resolution, one element shorter.
-        Ok(resolution.into_iter().find(|x| unmerged.binary_search(x).is_err()))
+        // One element longer, the resolution is D plus exactly `unmerged` if
+        // all but one of its elements are elements of `unmerged`, each once.
+        let mut seen = vec![false; unmerged.len()];
+        let mut outside = None;
+        for x in resolution {
+            match unmerged.binary_search(&x) {
+                Ok(i) if !seen[i] => seen[i] = true,
+                Err(_) if outside.is_none() => outside = Some(x),
+                _ => return Ok(None),
+            }
+        }
+        Ok(outside)
     }
 
     /// The parent hashes a committer at `leaf` puts into its filtered direct
@@ -567,6 +579,16 @@ mod tests {
         assert_eq!(
             tree.verify_parent_hashes(suite()),
             Err(TreeError::ParentHashInvalid { node: 5 })
+        );
+        // Unsorted unmerged leaves are refused before any hash is computed
+        // (the hashes binary-search them).
+        let mut tree = committed_tree();
+        let mut node = tree.parent_node(NodeIndex(7)).unwrap().clone();
+        node.unmerged_leaves = vec![3, 1];
+        tree.set_parent(NodeIndex(7), node).unwrap();
+        assert_eq!(
+            tree.verify_parent_hashes(suite()),
+            Err(TreeError::UnmergedLeavesUnsorted { node: 7 })
         );
     }
 

@@ -28,6 +28,7 @@ pub mod validation;
 #[cfg(test)]
 pub(crate) mod test_utils;
 
+use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -355,10 +356,12 @@ impl RatchetTree {
             _ => false,
         };
         let candidates = self.keys.candidates(index::fingerprint(what, key)).map(NodeIndex);
-        let mut found: Vec<NodeIndex> = candidates.filter(uses).collect();
-        found.sort_unstable();
-        found.dedup();
-        found
+        // A set of node numbers, sorted and without repeats. (`extend`, not
+        // `collect`: the B-tree's bulk building would add a sort to the
+        // package.)
+        let mut found = BTreeSet::new();
+        found.extend(candidates.filter(uses).map(|x| x.0));
+        found.into_iter().map(NodeIndex).collect()
     }
 
     /// Blanks the node at `x` (§4.1).

@@ -146,14 +146,20 @@ impl RatchetTree {
     /// every non-blank node between the leaf and the parent.
     pub fn check_unmerged_leaves(&self) -> Result<(), TreeError> {
         // Sortedness first, so the second pass can binary-search any list.
-        for (p, parent) in self.parents() {
-            if parent.unmerged_leaves.windows(2).any(|w| w[0] >= w[1]) {
-                return Err(TreeError::UnmergedLeavesUnsorted { node: p.0 });
-            }
-        }
+        self.check_unmerged_sorted()?;
         for (p, parent) in self.parents() {
             for &leaf in &parent.unmerged_leaves {
                 self.check_unmerged_leaf(p, leaf)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that every parent's `unmerged_leaves` are strictly increasing.
+    pub(super) fn check_unmerged_sorted(&self) -> Result<(), TreeError> {
+        for (p, parent) in self.parents() {
+            if parent.unmerged_leaves.windows(2).any(|w| w[0] >= w[1]) {
+                return Err(TreeError::UnmergedLeavesUnsorted { node: p.0 });
             }
         }
         Ok(())
