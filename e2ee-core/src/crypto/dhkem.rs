@@ -20,7 +20,7 @@ use curve25519_dalek::montgomery::MontgomeryPoint;
 use zeroize::Zeroizing;
 
 use super::ed25519_batch::{MINUS_ONE, ONE, ZERO, is_one_of};
-use super::hpke_base::{labeled_expand, labeled_ikm};
+use super::hpke_base::{extract_and_expand, kem_labeled_extract, labeled_expand};
 use super::{CipherSuiteProvider, CryptoError, Rng, Secret};
 
 /// `"KEM" || I2OSP(kem_id, 2)` of DHKEM(X25519, HKDF-SHA256).
@@ -95,10 +95,8 @@ pub(super) fn encap_each(
             return Err(CryptoError::EncryptionFailed);
         }
         let kem_context = [enc.as_bytes(), &recipient[..]].concat();
-        let eae_prk = labeled_extract(cs, b"eae_prk", dh);
-        let shared_secret = labeled_expand(cs, &SUITE_ID, &eae_prk, b"shared_secret", &kem_context, LEN)?;
         encapsulations.push(Encapsulation {
-            shared_secret,
+            shared_secret: extract_and_expand(cs, &SUITE_ID, dh, &kem_context)?,
             enc: enc.to_bytes().to_vec(),
         });
     }
@@ -111,17 +109,11 @@ pub(super) fn encap_each(
 fn derive_private_key(cs: &dyn CipherSuiteProvider, rng: &mut Rng<'_>) -> Result<Zeroizing<[u8; LEN]>, CryptoError> {
     let mut ikm = Zeroizing::new([0; LEN]);
     rng.fill_bytes(&mut ikm[..]);
-    let dkp_prk = labeled_extract(cs, b"dkp_prk", &ikm[..]);
+    let dkp_prk = kem_labeled_extract(cs, &SUITE_ID, b"dkp_prk", &ikm[..]);
     let private = labeled_expand(cs, &SUITE_ID, &dkp_prk, b"sk", b"", LEN)?;
     let mut key = Zeroizing::new([0; LEN]);
     key.copy_from_slice(private.as_bytes());
     Ok(key)
-}
-
-/// `LabeledExtract("", label, ikm)` (RFC 9180 §4) of the KEM, for a
-/// secret `ikm`: its labelled copy is zeroized.
-fn labeled_extract(cs: &dyn CipherSuiteProvider, label: &[u8], ikm: &[u8]) -> Secret {
-    cs.kdf_extract(b"", &Zeroizing::new(labeled_ikm(&SUITE_ID, label, ikm)))
 }
 
 /// X25519(sk, 9) of each key, with one field inversion for all of them.

@@ -13,6 +13,8 @@
 
 use alloc::vec::Vec;
 
+use zeroize::Zeroizing;
+
 use super::{CipherSuiteProvider, CryptoError, Secret};
 
 /// `mode_base` (RFC 9180 §5.1, Table 1).
@@ -88,6 +90,25 @@ impl<'a> BaseSchedule<'a> {
     fn labeled_expand(&self, prk: &Secret, label: &[u8], len: usize) -> Result<Secret, CryptoError> {
         labeled_expand(self.cs, &self.suite_id, prk, label, &self.context, len)
     }
+}
+
+/// `LabeledExtract("", label, ikm)` (RFC 9180 §4) of a KEM with `suite_id`,
+/// for a secret `ikm`: its labelled copy is zeroized.
+pub(super) fn kem_labeled_extract(cs: &dyn CipherSuiteProvider, suite_id: &[u8], label: &[u8], ikm: &[u8]) -> Secret {
+    cs.kdf_extract(b"", &Zeroizing::new(labeled_ikm(suite_id, label, ikm)))
+}
+
+/// A DHKEM's `ExtractAndExpand(dh, kem_context)` (RFC 9180 §4.1), with the
+/// suite's HKDF (HKDF-SHA256 in every MLS suite, as these KEMs' is).
+/// `Nsecret` is 32 for both DHKEMs here.
+pub(super) fn extract_and_expand(
+    cs: &dyn CipherSuiteProvider,
+    suite_id: &[u8],
+    dh: &[u8],
+    kem_context: &[u8],
+) -> Result<Secret, CryptoError> {
+    let eae_prk = kem_labeled_extract(cs, suite_id, b"eae_prk", dh);
+    labeled_expand(cs, suite_id, &eae_prk, b"shared_secret", kem_context, 32)
 }
 
 /// `labeled_ikm` of `LabeledExtract` (RFC 9180 §4) under `suite_id`. The

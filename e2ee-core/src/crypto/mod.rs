@@ -9,6 +9,7 @@
 //! [`CipherSuiteProvider`], so every backend gets them for free.
 
 mod dhkem;
+mod dhkem_p256;
 mod ecdsa_der;
 mod ed25519_batch;
 mod ed25519_sign;

@@ -13,6 +13,7 @@ use hpke::{Deserializable, Kem as KemTrait, Serializable};
 use zeroize::Zeroizing;
 
 use super::dhkem::{self, Encapsulation};
+use super::dhkem_p256;
 use super::ecdsa_der;
 use super::hpke_base::BaseSchedule;
 use super::{
@@ -68,9 +69,9 @@ impl<K, HA, A, H, S> Suite<K, HA, A, H, S> {
     }
 }
 
-/// A KEM's Encap (RFC 9180 §4.1) for several recipients at once, and the
-/// check of a recipient's key.
-trait EncapEach: KemTrait {
+/// A KEM's Encap (RFC 9180 §4.1) for several recipients at once, its Decap,
+/// and the check of a recipient's key.
+trait SuiteKem: KemTrait {
     /// As [`CipherSuiteProvider::kem_public_key_check`].
     fn check_public_key(public_key: &[u8]) -> Result<(), CryptoError>;
 
@@ -80,10 +81,13 @@ trait EncapEach: KemTrait {
         public_keys: &[&[u8]],
         rng: &mut Rng<'_>,
     ) -> Result<Vec<Encapsulation>, CryptoError>;
+
+    /// `Decap(enc, skR)`: the KEM shared secret.
+    fn decap(cs: &dyn CipherSuiteProvider, private_key: &[u8], enc: &[u8]) -> Result<Secret, CryptoError>;
 }
 
-/// DHKEM(X25519): ours, batched (see `dhkem`).
-impl EncapEach for X25519 {
+/// DHKEM(X25519): our Encap, batched (see `dhkem`); the `hpke` crate's Decap.
+impl SuiteKem for X25519 {
     fn check_public_key(public_key: &[u8]) -> Result<(), CryptoError> {
         dhkem::check_public_key(public_key)
     }
@@ -95,45 +99,44 @@ impl EncapEach for X25519 {
     ) -> Result<Vec<Encapsulation>, CryptoError> {
         dhkem::encap_each(cs, public_keys, rng)
     }
+
+    fn decap(_: &dyn CipherSuiteProvider, private_key: &[u8], enc: &[u8]) -> Result<Secret, CryptoError> {
+        let sk = <Self as KemTrait>::PrivateKey::from_bytes(private_key).map_err(|_| CryptoError::InvalidKey)?;
+        let enc = <Self as KemTrait>::EncappedKey::from_bytes(enc).map_err(|_| CryptoError::DecryptionFailed)?;
+        // `SharedSecret` zeroizes itself when dropped.
+        let shared_secret = <Self as KemTrait>::decap(&sk, None, &enc).map_err(|_| CryptoError::DecryptionFailed)?;
+        Ok(Secret::from_slice(&shared_secret.0))
+    }
 }
 
-/// DHKEM(P-256): the `hpke` crate's, one recipient at a time.
-impl EncapEach for P256Kem {
-    /// DeserializePublicKey: an uncompressed point on the curve, not the
-    /// identity (RFC 9180 §7.1.1).
+/// DHKEM(P-256): ours (see `dhkem_p256`), uncompressed keys only.
+impl SuiteKem for P256Kem {
     fn check_public_key(public_key: &[u8]) -> Result<(), CryptoError> {
-        <Self as KemTrait>::PublicKey::from_bytes(public_key)
-            .map(drop)
-            .map_err(|_| CryptoError::InvalidKey)
+        dhkem_p256::public_key(public_key).map(drop)
     }
 
     fn encap_each(
-        _: &dyn CipherSuiteProvider,
+        cs: &dyn CipherSuiteProvider,
         public_keys: &[&[u8]],
         rng: &mut Rng<'_>,
     ) -> Result<Vec<Encapsulation>, CryptoError> {
-        let encap = |public_key: &&[u8]| {
-            let pk = <Self as KemTrait>::PublicKey::from_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
-            let (shared_secret, enc) =
-                Self::encap_with_rng(&pk, None, &mut &mut *rng).map_err(|_| CryptoError::EncryptionFailed)?;
-            Ok(Encapsulation {
-                shared_secret: Secret::from_slice(&shared_secret.0),
-                enc: enc.to_bytes().to_vec(),
-            })
-        };
-        public_keys.iter().map(encap).collect()
+        dhkem_p256::encap_each(cs, public_keys, rng)
+    }
+
+    fn decap(cs: &dyn CipherSuiteProvider, private_key: &[u8], enc: &[u8]) -> Result<Secret, CryptoError> {
+        dhkem_p256::decap(cs, private_key, enc)
     }
 }
 
-/// HPKE SealBase and OpenBase on the suite's parts: the KEM's Encap
-/// ([`EncapEach`]) or the `hpke` crate's Decap, the key schedule from
+/// HPKE SealBase and OpenBase on the suite's parts: the KEM's Encap or
+/// Decap ([`SuiteKem`]), the key schedule from
 /// `hpke_base` (so several seals share one hash of their info; a test
 /// checks the result equals the `hpke` crate's own SealBase), the suite's
 /// AEAD.
 impl<K, HA, A, H, S> Suite<K, HA, A, H, S>
 where
     Self: CipherSuiteProvider,
-    K: EncapEach,
+    K: SuiteKem,
     HA: hpke::aead::Aead,
     H: HashFunction,
 {
@@ -142,22 +145,11 @@ where
         let ids = [K::KEM_ID, <H::HpkeKdf as hpke::kdf::Kdf>::KDF_ID, HA::AEAD_ID];
         BaseSchedule::new(self, ids, info)
     }
-
-    /// The KEM shared secret of `enc` for `private_key`: the `hpke` crate's
-    /// Decap (RFC 9180 §4.1). The key schedule and the AEAD after it are
-    /// the ones sealing uses, so each exists once in the code.
-    fn decap(&self, private_key: &[u8], enc: &[u8]) -> Result<Secret, CryptoError> {
-        let sk = K::PrivateKey::from_bytes(private_key).map_err(|_| CryptoError::InvalidKey)?;
-        let enc = K::EncappedKey::from_bytes(enc).map_err(|_| CryptoError::DecryptionFailed)?;
-        // `SharedSecret` zeroizes itself when dropped.
-        let shared_secret = K::decap(&sk, None, &enc).map_err(|_| CryptoError::DecryptionFailed)?;
-        Ok(Secret::from_slice(&shared_secret.0))
-    }
 }
 
 impl<K, HA, A, H, S> CipherSuiteProvider for Suite<K, HA, A, H, S>
 where
-    K: EncapEach,
+    K: SuiteKem,
     HA: hpke::aead::Aead,
     A: aes_gcm::aead::Aead + aes_gcm::aead::AeadInOut + aes_gcm::aead::KeyInit,
     H: HashFunction,
@@ -269,7 +261,7 @@ where
         info: &[u8],
         aad: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        let shared_secret = self.decap(private_key, ciphertext.kem_output.as_slice())?;
+        let shared_secret = <K as SuiteKem>::decap(self, private_key, ciphertext.kem_output.as_slice())?;
         let (key, nonce) = self.hpke_schedule(info).key_and_nonce(shared_secret.as_bytes())?;
         self.aead_open(key.as_bytes(), nonce.as_bytes(), aad, ciphertext.ciphertext.as_slice())
     }
@@ -299,7 +291,7 @@ where
         exporter_context: &[u8],
         len: usize,
     ) -> Result<Secret, CryptoError> {
-        let shared_secret = self.decap(private_key, kem_output)?;
+        let shared_secret = <K as SuiteKem>::decap(self, private_key, kem_output)?;
         self.hpke_schedule(info)
             .export(shared_secret.as_bytes(), exporter_context, len)
     }
@@ -591,7 +583,8 @@ impl SignatureScheme for EcdsaP256 {
     }
 
     fn verifier(public_key: &[u8]) -> Result<Box<dyn Verifier>, CryptoError> {
-        let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key).map_err(|_| CryptoError::InvalidKey)?;
+        // Uncompressed points only, as for the KEM (see `dhkem_p256`).
+        let vk = p256::ecdsa::VerifyingKey::from(dhkem_p256::public_key(public_key)?);
         Ok(Box::new(vk))
     }
 }
