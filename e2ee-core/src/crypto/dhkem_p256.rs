@@ -3,15 +3,16 @@
 //!
 //! RFC 9180 serializes P-256 public keys uncompressed (§7.1.1), and MLS
 //! uses nothing else (its ECDSA keys are an UncompressedPointRepresentation,
-//! RFC 9420 §5.1.1; [`public_key`] parses those too). The `hpke` crate's parser (SEC1) accepts compressed
-//! points too, which links point decompression (a square root in the
-//! field) into the npm package for inputs that must be refused anyway; here
-//! a key is `0x04 || x || y`, checked to be on the curve. P-256 has
-//! cofactor 1, so that point is in the prime-order group, and it is never
-//! the identity (which has no coordinates). The ephemeral keys come from
-//! the `hpke` crate's DeriveKeyPair of 32 random bytes, as its own Encap
-//! draws them, so the same randomness gives the same `enc`; the tests
-//! compare whole seals and exports with the crate's.
+//! RFC 9420 §5.1.1; [`public_key`] parses those too). The `hpke` crate's
+//! SEC1 parser accepts compressed points as well, which links point
+//! decompression (a square root in the field) into the npm package for
+//! inputs that must be refused anyway. Here a key is `0x04 || x || y`,
+//! checked to be on the curve. P-256 has cofactor 1, so that point is in
+//! the prime-order group, and it is never the identity (which has no
+//! coordinates). The ephemeral keys come from the `hpke` crate's
+//! DeriveKeyPair of 32 random bytes, as its own Encap draws them, so the
+//! same randomness gives the same `enc`; the tests compare whole seals and
+//! exports with the crate's.
 
 use alloc::vec::Vec;
 

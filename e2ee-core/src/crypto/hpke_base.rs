@@ -7,9 +7,12 @@
 //! O(n) buffer: adding every member of a large group at once was
 //! quadratic. [`BaseSchedule`] hashes the info once and derives each
 //! recipient's AEAD key and nonce (or exported secret) from its KEM
-//! shared secret; the KEM (see `dhkem`) and the AEAD (the suite's) stay
-//! the callers'. The tests check the results against the `hpke` crate's
-//! own SealBase and sender export.
+//! shared secret; the KEM (see `dhkem`, `dhkem_p256`) and the AEAD (the
+//! suite's) stay the callers'. Opening and the receiver's export use it
+//! too, so the package holds one key schedule rather than the crate's per
+//! suite. The tests check the results against the `hpke` crate's own
+//! SealBase and sender export. The DHKEMs' `ExtractAndExpand` is here as
+//! well.
 
 use alloc::vec::Vec;
 

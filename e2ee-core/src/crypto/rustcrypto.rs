@@ -129,10 +129,9 @@ impl SuiteKem for P256Kem {
 }
 
 /// HPKE SealBase and OpenBase on the suite's parts: the KEM's Encap or
-/// Decap ([`SuiteKem`]), the key schedule from
-/// `hpke_base` (so several seals share one hash of their info; a test
-/// checks the result equals the `hpke` crate's own SealBase), the suite's
-/// AEAD.
+/// Decap ([`SuiteKem`]), the key schedule from `hpke_base` (so several
+/// seals share one hash of their info; a test checks the result equals the
+/// `hpke` crate's own SealBase), the suite's AEAD.
 impl<K, HA, A, H, S> Suite<K, HA, A, H, S>
 where
     Self: CipherSuiteProvider,
