@@ -19,8 +19,14 @@ extern "C" {
     /// `Uint8Array`.
     #[wasm_bindgen(js_name = Uint8Array)]
     pub type Uint8Array;
-    #[wasm_bindgen(method, js_name = slice)]
-    fn copy(this: &Uint8Array) -> Vec<u8>;
+    /// A copy of bytes in the module's memory (which wasm-bindgen passes
+    /// as a view for the call).
+    #[wasm_bindgen(constructor, js_class = Uint8Array)]
+    fn copied(bytes: &[u8]) -> Uint8Array;
+    /// A view of the same bytes, which wasm-bindgen then copies into the
+    /// module's memory: one copy.
+    #[wasm_bindgen(method, js_name = subarray)]
+    fn to_vec(this: &Uint8Array) -> Vec<u8>;
 
     /// `Array`.
     #[wasm_bindgen(js_name = Array, is_type_of = is_array)]
@@ -129,7 +135,7 @@ impl Obj {
 
 /// A copy of `bytes` as a `Uint8Array`.
 pub(crate) fn u8s(bytes: &[u8]) -> Uint8Array {
-    JsValue::from(bytes.to_vec()).unchecked_into()
+    Uint8Array::copied(bytes)
 }
 
 fn array<T>(items: impl IntoIterator<Item = T>, f: impl Fn(T) -> JsValue) -> JsValue {
@@ -150,7 +156,7 @@ pub(crate) fn num(n: u64) -> JsValue {
 pub(crate) fn bytes(value: &JsValue, what: &str) -> Result<Vec<u8>> {
     value
         .dyn_ref::<Uint8Array>()
-        .map(Uint8Array::copy)
+        .map(Uint8Array::to_vec)
         .ok_or_else(|| Error::invalid(&format!("{what} must be a Uint8Array")))
 }
 

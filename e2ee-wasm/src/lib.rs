@@ -40,9 +40,10 @@ use wasm_bindgen::prelude::*;
 pub use convert::{Error, Result};
 use convert::{Obj, bytes, u8s};
 
-/// Without std, a panic (a bug: no input should cause one) traps. Its
-/// message and location are not formatted, which keeps the formatting and
-/// location data of every panic site out of the package.
+/// Without std, a panic (a bug: no input should cause one) traps at once.
+/// std's panic machinery stays out of the package; the panic sites' own
+/// arguments (message parts, locations) stay in, as core still stores them
+/// before calling this.
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 #[panic_handler]
 fn panic(_: &::core::panic::PanicInfo<'_>) -> ! {

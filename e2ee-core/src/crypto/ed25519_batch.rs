@@ -29,62 +29,12 @@
 //! excluding them would cost a scalar multiplication per point, as much as
 //! verifying one by one.
 
-#[cfg(feature = "batch-verify")]
-use alloc::vec::Vec;
-
-#[cfg(feature = "batch-verify")]
-use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
-#[cfg(feature = "batch-verify")]
-use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
 use sha2::{Digest, Sha512};
 
 #[cfg(feature = "batch-verify")]
-use super::SignatureCheck;
-
-/// Domain separation of the coefficient derivation.
-#[cfg(feature = "batch-verify")]
-const COEFFICIENT_LABEL: &[u8] = b"e2ee ed25519 batch coefficients v1";
-
-/// One parsed signature, ready for the batch equation.
-#[cfg(feature = "batch-verify")]
-struct Parsed {
-    r: EdwardsPoint,
-    a: EdwardsPoint,
-    s: Scalar,
-    /// `h = SHA-512(R || A || M) mod ℓ`.
-    h: Scalar,
-}
-
-/// Whether every signature of `checks` satisfies the strict verification
-/// equation and encoding rules (see the module documentation). `false`
-/// says only that some item fails; find which one by verifying one by one.
-#[cfg(feature = "batch-verify")]
-pub(super) fn verify_batch(checks: &[SignatureCheck<'_>]) -> bool {
-    let Some(parsed) = checks.iter().map(parse).collect::<Option<Vec<Parsed>>>() else {
-        return false;
-    };
-    let z = coefficients(checks, &parsed);
-    let base = -z.iter().zip(&parsed).map(|(z, p)| z * p.s).sum::<Scalar>();
-    let scalars = core::iter::once(base)
-        .chain(z.iter().copied())
-        .chain(z.iter().zip(&parsed).map(|(z, p)| z * p.h));
-    let points = core::iter::once(ED25519_BASEPOINT_POINT)
-        .chain(parsed.iter().map(|p| p.r))
-        .chain(parsed.iter().map(|p| p.a));
-    EdwardsPoint::vartime_multiscalar_mul(scalars, points).is_identity()
-}
-
-/// Parses one item, applying every check strict verification makes besides
-/// the equation; `None` if one fails.
-#[cfg(feature = "batch-verify")]
-fn parse(check: &SignatureCheck<'_>) -> Option<Parsed> {
-    let key = PreparedKey::new(check.public_key).filter(|key| !key.small_order)?;
-    let (r, r_bytes, s) = parse_signature(check.signature)?;
-    let h = challenge(&r_bytes, &key.bytes, check.message);
-    Some(Parsed { r, a: key.point, s, h })
-}
+pub(super) use batch::verify_batch;
 
 /// An Ed25519 public key decoded once, for verifying many signatures one at
 /// a time (a sender's messages).
@@ -224,35 +174,88 @@ fn has_small_order(bytes: &[u8; 32]) -> bool {
     is_one_of(bytes, &SMALL_ORDER_Y)
 }
 
-/// The 128-bit coefficients, from a hash of every key, signature and `h`
-/// (which covers the message) in the batch.
+/// The batch (the `batch-verify` feature).
 #[cfg(feature = "batch-verify")]
-fn coefficients(checks: &[SignatureCheck<'_>], parsed: &[Parsed]) -> Vec<Scalar> {
-    let mut transcript = Sha512::new();
-    transcript.update(COEFFICIENT_LABEL);
-    transcript.update((checks.len() as u64).to_le_bytes());
-    for (check, p) in checks.iter().zip(parsed) {
-        transcript.update(check.public_key);
-        transcript.update(check.signature);
-        transcript.update(p.h.as_bytes());
+mod batch {
+    use alloc::vec::Vec;
+
+    use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
+    use curve25519_dalek::edwards::EdwardsPoint;
+    use curve25519_dalek::scalar::Scalar;
+    use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+    use sha2::{Digest, Sha512};
+
+    use super::{PreparedKey, challenge, parse_signature};
+    use crate::crypto::SignatureCheck;
+
+    /// Domain separation of the coefficient derivation.
+    const COEFFICIENT_LABEL: &[u8] = b"e2ee ed25519 batch coefficients v1";
+
+    /// One parsed signature, ready for the batch equation.
+    struct Parsed {
+        r: EdwardsPoint,
+        a: EdwardsPoint,
+        s: Scalar,
+        /// `h = SHA-512(R || A || M) mod ℓ`.
+        h: Scalar,
     }
-    let seed = transcript.finalize();
-    // Each SHA-512(seed || j) gives four coefficients, 4j to 4j + 3.
-    let blocks = checks.len().div_ceil(4) as u64;
-    (0..blocks)
-        .flat_map(|j| {
-            let mut h = Sha512::new();
-            h.update(seed);
-            h.update(j.to_le_bytes());
-            let wide: [u8; 64] = h.finalize().into();
-            (0..4).map(move |k| {
-                let mut z = [0u8; 16];
-                z.copy_from_slice(&wide[16 * k..16 * (k + 1)]);
-                Scalar::from(u128::from_le_bytes(z))
+
+    /// Whether every signature of `checks` satisfies the strict verification
+    /// equation and encoding rules (see the module documentation). `false`
+    /// says only that some item fails; find which one by verifying one by one.
+    pub(in crate::crypto) fn verify_batch(checks: &[SignatureCheck<'_>]) -> bool {
+        let Some(parsed) = checks.iter().map(parse).collect::<Option<Vec<Parsed>>>() else {
+            return false;
+        };
+        let z = coefficients(checks, &parsed);
+        let base = -z.iter().zip(&parsed).map(|(z, p)| z * p.s).sum::<Scalar>();
+        let scalars = core::iter::once(base)
+            .chain(z.iter().copied())
+            .chain(z.iter().zip(&parsed).map(|(z, p)| z * p.h));
+        let points = core::iter::once(ED25519_BASEPOINT_POINT)
+            .chain(parsed.iter().map(|p| p.r))
+            .chain(parsed.iter().map(|p| p.a));
+        EdwardsPoint::vartime_multiscalar_mul(scalars, points).is_identity()
+    }
+
+    /// Parses one item, applying every check strict verification makes besides
+    /// the equation; `None` if one fails.
+    fn parse(check: &SignatureCheck<'_>) -> Option<Parsed> {
+        let key = PreparedKey::new(check.public_key).filter(|key| !key.small_order)?;
+        let (r, r_bytes, s) = parse_signature(check.signature)?;
+        let h = challenge(&r_bytes, &key.bytes, check.message);
+        Some(Parsed { r, a: key.point, s, h })
+    }
+
+    /// The 128-bit coefficients, from a hash of every key, signature and `h`
+    /// (which covers the message) in the batch.
+    fn coefficients(checks: &[SignatureCheck<'_>], parsed: &[Parsed]) -> Vec<Scalar> {
+        let mut transcript = Sha512::new();
+        transcript.update(COEFFICIENT_LABEL);
+        transcript.update((checks.len() as u64).to_le_bytes());
+        for (check, p) in checks.iter().zip(parsed) {
+            transcript.update(check.public_key);
+            transcript.update(check.signature);
+            transcript.update(p.h.as_bytes());
+        }
+        let seed = transcript.finalize();
+        // Each SHA-512(seed || j) gives four coefficients, 4j to 4j + 3.
+        let blocks = checks.len().div_ceil(4) as u64;
+        (0..blocks)
+            .flat_map(|j| {
+                let mut h = Sha512::new();
+                h.update(seed);
+                h.update(j.to_le_bytes());
+                let wide: [u8; 64] = h.finalize().into();
+                (0..4).map(move |k| {
+                    let mut z = [0u8; 16];
+                    z.copy_from_slice(&wide[16 * k..16 * (k + 1)]);
+                    Scalar::from(u128::from_le_bytes(z))
+                })
             })
-        })
-        .take(checks.len())
-        .collect()
+            .take(checks.len())
+            .collect()
+    }
 }
 
 #[cfg(test)]
