@@ -5,14 +5,15 @@
 //! - `client`: the high-level API, with OS randomness (`getrandom`); no std
 //!   needed. Everything else takes a caller-supplied `rand_core` RNG.
 //! - `std` (default): `client`, and the clock for leaf lifetime checks.
-//! - `batch-verify` (default): a joined tree's Ed25519 leaf signatures
-//!   verified in batches, several times faster than one by one.
 //! - `precomputed-tables` (default): Ed25519 base-point tables (~40 KB),
 //!   faster signing.
-//! - `parallel` (with `std`): the batches on all available cores.
+//! - `parallel` (with `std`): a joined tree's signatures, HPKE to many
+//!   keys and a Welcome to many joiners on all available cores.
 //!
 //! Besides the lifetime checks of `std`, results are the same with or
-//! without each of them.
+//! without each of them: every signature is verified on its own, with the
+//! strict rules of `verify_strict` for Ed25519, so members built
+//! differently never disagree on the same bytes.
 //!
 //! Most applications need only the high-level [`client`] API ([`Client`],
 //! [`Group`], [`Event`]; `client` feature): see its example. The modules

@@ -36,8 +36,8 @@ for (const suite of [1, 2, 3]) {
   console.log(`suite ${suite}: ${ms.join(", ")}`);
 }
 
-// Joining verifies every leaf's signature: one by one in this package (no
-// `batch-verify`, see docs/performance.md).
+// Joining verifies every leaf's signature, one by one (no threads in the
+// package, see docs/performance.md).
 for (const members of [100, 1000]) {
   const alice = new Client(1, utf8("alice"));
   const group = alice.createGroup();

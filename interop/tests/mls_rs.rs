@@ -604,9 +604,8 @@ fn e2ee_creates_the_group() {
 
 /// An e2ee-core member whose credential is 20,000 bytes long: the
 /// GroupInfos and Commits (with its leaf in the UpdatePath) that it signs
-/// are longer than 16 KiB, which e2ee-core signs with one SHA-512 pass
-/// instead of RFC 8032's two (`crypto::ed25519_sign`). mls-rs must accept
-/// them, and e2ee-core the ones mls-rs signs over the same large tree.
+/// are long messages. mls-rs must accept them, and e2ee-core the ones
+/// mls-rs signs over the same large tree.
 #[test]
 fn mls_rs_accepts_large_signed_messages() {
     for (suite, wire_format) in cases() {

@@ -19,7 +19,6 @@ use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::montgomery::MontgomeryPoint;
 use zeroize::Zeroizing;
 
-use super::ed25519_batch::{MINUS_ONE, ONE, ZERO, is_one_of};
 use super::hpke_base::{extract_and_expand, kem_labeled_extract, labeled_expand};
 use super::{CipherSuiteProvider, CryptoError, Rng, Secret};
 
@@ -35,6 +34,46 @@ pub(super) struct Encapsulation {
     pub(super) shared_secret: Secret,
     /// `enc`: the ephemeral public key.
     pub(super) enc: Vec<u8>,
+}
+
+/// The field elements 0, 1 and p - 1 (little-endian), p = 2^255 - 19:
+/// u-coordinates of points of small order.
+const ZERO: [u8; LEN] = [0; LEN];
+/// See [`ZERO`].
+const ONE: [u8; LEN] = {
+    let mut one = [0; LEN];
+    one[0] = 1;
+    one
+};
+/// See [`ZERO`].
+const MINUS_ONE: [u8; LEN] = {
+    let mut minus_one = [0xff; LEN];
+    minus_one[0] = 0xec;
+    minus_one[31] = 0x7f;
+    minus_one
+};
+
+/// Whether the 32 bytes (little-endian) are below p = 2^255 - 19.
+fn below_p(bytes: &[u8; LEN]) -> bool {
+    // x >= p exactly when the top byte is 0x7f, bytes 1..31 are 0xff and
+    // the low byte is at least 0xed (p's low byte).
+    let top = bytes[31] & 0x7f == 0x7f;
+    let middle = bytes[1..31].iter().all(|&b| b == 0xff);
+    !(top && middle && bytes[0] >= 0xed)
+}
+
+/// Whether the low 255 bits of `bytes` (little-endian; the top bit, which
+/// X25519 ignores, is not read), reduced mod p, are one of `reduced`.
+fn is_one_of(bytes: &[u8; LEN], reduced: &[[u8; LEN]]) -> bool {
+    let mut x = *bytes;
+    x[31] &= 0x7f;
+    if !below_p(&x) {
+        // x - p, which is below 19, is in the low byte.
+        let low = x[0] - 0xed;
+        x = ZERO;
+        x[0] = low;
+    }
+    reduced.contains(&x)
 }
 
 /// The u-coordinates (little-endian) of the points of small order on

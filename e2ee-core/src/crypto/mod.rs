@@ -11,8 +11,6 @@
 mod dhkem;
 mod dhkem_p256;
 mod ecdsa_der;
-mod ed25519_batch;
-mod ed25519_sign;
 mod hpke_base;
 mod rustcrypto;
 mod secret;
@@ -359,7 +357,10 @@ pub trait CipherSuiteProvider: Send + Sync {
     /// Verifies every signature of `checks`. Accepts exactly when
     /// [`Self::verify`] accepts each of them; otherwise returns the index
     /// of the first one it rejects. The default verifies one by one; a
-    /// backend may verify in a batch (see [`RustCryptoProvider`]'s Ed25519).
+    /// backend may spread the work over cores (as [`RustCryptoProvider`]
+    /// does with the `parallel` feature), but a batch that accepts any
+    /// other set than one by one would split groups whose members build
+    /// differently.
     fn verify_many(&self, checks: &[SignatureCheck<'_>]) -> Result<(), usize> {
         first_rejected(checks, |c| self.verify(c.public_key, c.message, c.signature))
     }

@@ -18,7 +18,7 @@ use super::ecdsa_der;
 use super::hpke_base::BaseSchedule;
 use super::{
     CipherSuite, CipherSuiteProvider, CryptoError, CryptoProvider, HpkeCiphertext, KeyPair, Rng, Secret,
-    SignatureCheck, Signer, Verifier, ed25519_batch, ed25519_sign, first_rejected,
+    SignatureCheck, Signer, Verifier, first_rejected,
 };
 
 /// Suites 1, 2 and 3 on RustCrypto and `hpke`.
@@ -431,10 +431,37 @@ trait SignatureScheme: 'static {
         Self::verifier(public_key)?.verify(message, signature)
     }
 
-    /// As [`CipherSuiteProvider::verify_many`]; one by one unless overridden.
+    /// As [`CipherSuiteProvider::verify_many`]: one by one, so that the
+    /// verdict on each signature never depends on the others, the build or
+    /// the core count; with `parallel`, shared out over the cores.
     fn verify_many(checks: &[SignatureCheck<'_>]) -> Result<(), usize> {
-        first_rejected(checks, |c| Self::verify(c.public_key, c.message, c.signature))
+        let verify = |share: &[SignatureCheck<'_>]| {
+            first_rejected(share, |c| Self::verify(c.public_key, c.message, c.signature))
+        };
+        #[cfg(feature = "parallel")]
+        return verify_shared(checks, verify);
+        #[cfg(not(feature = "parallel"))]
+        verify(checks)
     }
+}
+
+/// `verify` run on shares of `checks`, one per available core; the index
+/// of the first rejected check in the order of `checks`.
+#[cfg(feature = "parallel")]
+fn verify_shared(
+    checks: &[SignatureCheck<'_>],
+    verify: impl Fn(&[SignatureCheck<'_>]) -> Result<(), usize> + Sync,
+) -> Result<(), usize> {
+    // Below this per core, starting a thread costs more than it saves.
+    const MIN_PER_THREAD: usize = 64;
+    let shares = crate::parallel::shares(checks, MIN_PER_THREAD);
+    let lens: Vec<usize> = shares.iter().map(|s| s.len()).collect();
+    let mut offset = 0;
+    for (verdict, len) in crate::parallel::run(shares, verify).into_iter().zip(lens) {
+        verdict.map_err(|i| offset + i)?;
+        offset += len;
+    }
+    Ok(())
 }
 
 /// Ed25519 (RFC 8032): 32-byte seeds and public keys, 64-byte signatures.
@@ -463,55 +490,32 @@ impl SignatureScheme for Ed25519 {
     }
 
     fn signer(private_key: &[u8]) -> Result<Box<dyn Signer>, CryptoError> {
-        Ok(Box::new(ed25519_sign::SigningKey(Self::signing_key(private_key)?)))
+        Ok(Box::new(Self::signing_key(private_key)?))
     }
 
     fn verifier(public_key: &[u8]) -> Result<Box<dyn Verifier>, CryptoError> {
-        let key = ed25519_batch::PreparedKey::new(public_key).ok_or(CryptoError::InvalidKey)?;
+        let bytes: &[u8; 32] = public_key.try_into().map_err(|_| CryptoError::InvalidKey)?;
+        let key = ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| CryptoError::InvalidKey)?;
         Ok(Box::new(key))
     }
+}
 
-    /// With the `batch-verify` feature, in a batch (which accepts what
-    /// `verify_strict` accepts, see [`ed25519_batch`]); with `parallel`, in
-    /// one batch per available core. If a batch fails, or without the
-    /// feature, the first rejected signature is found one by one, so the
-    /// result is the same as verifying one by one.
-    fn verify_many(checks: &[SignatureCheck<'_>]) -> Result<(), usize> {
-        #[cfg(feature = "batch-verify")]
-        {
-            // Below this a batch gains little over single verifications.
-            const MIN_BATCH: usize = 4;
-            if checks.len() >= MIN_BATCH && batches_verify(checks) {
-                return Ok(());
-            }
-        }
-        first_rejected(checks, |c| Self::verify(c.public_key, c.message, c.signature))
+/// RFC 8032 signing, as ed25519-dalek implements it; the secret is
+/// zeroized on drop (the crate's `zeroize` support).
+impl Signer for ed25519_dalek::SigningKey {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let signature: ed25519_dalek::Signature = ed25519_dalek::Signer::sign(self, message);
+        Ok(signature.to_bytes().to_vec())
     }
 }
 
-/// Whether every signature of `checks` verifies, in one batch.
-#[cfg(all(feature = "batch-verify", not(feature = "parallel")))]
-fn batches_verify(checks: &[SignatureCheck<'_>]) -> bool {
-    ed25519_batch::verify_batch(checks)
-}
-
-/// Whether every signature of `checks` verifies, in one batch per available
-/// core, each on its own thread.
-#[cfg(feature = "parallel")]
-fn batches_verify(checks: &[SignatureCheck<'_>]) -> bool {
-    // Splitting pays off only for batches of some size.
-    const MIN_PER_THREAD: usize = 256;
-    let shares = crate::parallel::shares(checks, MIN_PER_THREAD);
-    crate::parallel::run(shares, ed25519_batch::verify_batch)
-        .into_iter()
-        .all(|ok| ok)
-}
-
-/// Both keep the secret zeroized on drop (the crates' `zeroize` support).
-/// Large messages are hashed once instead of twice (see [`ed25519_sign`]).
-impl Signer for ed25519_sign::SigningKey {
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        Ok(ed25519_sign::SigningKey::sign(self, message).to_vec())
+/// `verify_strict`: small-order keys and `R`s, and non-canonical `S`, are
+/// refused, so every member reaches the same verdict on the same bytes.
+impl Verifier for ed25519_dalek::VerifyingKey {
+    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+        let signature = ed25519_dalek::Signature::from_slice(signature).map_err(|_| CryptoError::InvalidSignature)?;
+        self.verify_strict(message, &signature)
+            .map_err(|_| CryptoError::InvalidSignature)
     }
 }
 
@@ -521,18 +525,6 @@ impl Signer for p256::ecdsa::SigningKey {
         let rs = sig.to_bytes();
         let (r, s) = rs.split_at(rs.len() / 2);
         Ok(ecdsa_der::encode(r, s))
-    }
-}
-
-/// Strict verification: weak keys and non-canonical encodings are
-/// rejected, as by `verify_strict` (see [`ed25519_batch`]).
-impl Verifier for ed25519_batch::PreparedKey {
-    fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
-        if ed25519_batch::PreparedKey::verify(self, message, signature) {
-            Ok(())
-        } else {
-            Err(CryptoError::InvalidSignature)
-        }
     }
 }
 

@@ -101,7 +101,7 @@ impl RatchetTree {
     /// giving the error. `signatures_verify` says whether the signatures,
     /// verified all together ([`Self::leaf_signatures_verify`]), all
     /// verify; if not, the leaves are validated one by one as usual, so the
-    /// error is the same as without the batch.
+    /// error is the first invalid leaf's.
     fn validate_leaves(&self, ctx: &LeafValidationContext<'_>, signatures_verify: bool) -> Result<(), TreeError> {
         if !signatures_verify {
             for (i, leaf_node) in self.leaves() {
@@ -118,8 +118,8 @@ impl RatchetTree {
     }
 
     /// Whether the signatures of all leaf nodes verify, checked all together
-    /// ([`crate::crypto::CipherSuiteProvider::verify_many`], a batch for
-    /// Ed25519).
+    /// ([`crate::crypto::CipherSuiteProvider::verify_many`], on all cores
+    /// with the `parallel` feature).
     /// `messages` are the leaves' signed messages, in order
     /// ([`Self::leaf_signed_messages`]).
     fn leaf_signatures_verify(&self, cs: &dyn CipherSuiteProvider, messages: &[Vec<u8>]) -> bool {
