@@ -17,7 +17,7 @@ use crate::messages::framing::{
     FramedContentTbs, PrivateContentAad, PrivateMessage, PublicMessage, Sender, SenderData, SenderDataAad, WireFormat,
 };
 use crate::messages::{GroupContext, Mac};
-use crate::secret_tree::{self, RatchetKind, SecretTree, SecretTreeError};
+use crate::secret_tree::{self, KeyUse, RatchetKind, SecretTree, SecretTreeError};
 use crate::tree_math::LeafIndex;
 
 /// Label of the FramedContent signature (§6.1).
@@ -313,17 +313,35 @@ fn sender_data_aad(group_id: &VLBytes, epoch: u64, content_type: ContentType) ->
 /// Decrypts a PrivateMessage of the epoch of `context` and returns its
 /// content; the caller checks that the sender's leaf is non-blank and
 /// verifies the signature (§6.3). Each key opens one message: a replay
-/// fails with a secret-tree error.
+/// fails with a secret-tree error. The key is used up here; a caller that
+/// authenticates the content further uses [`open_private`].
 pub fn unprotect_private(
     cs: &dyn CipherSuiteProvider,
     keys: PrivateKeys<'_>,
     context: &GroupContext,
     message: &PrivateMessage,
 ) -> Result<AuthenticatedContent, FramingError> {
+    let (content, used) = open_private(cs, keys.sender_data_secret, keys.secret_tree, context, message)?;
+    keys.secret_tree.consume(used);
+    Ok(content)
+}
+
+/// [`unprotect_private`] that leaves the key unused: give the [`KeyUse`]
+/// to [`SecretTree::consume`] once the content is authentic (its signature
+/// verified), and drop it otherwise. An insider who knows the epoch's
+/// secrets can make AEAD-valid messages in any member's name; only the
+/// signature tells them apart, so only then may the sender's ratchet move.
+pub fn open_private(
+    cs: &dyn CipherSuiteProvider,
+    sender_data_secret: &[u8],
+    secret_tree: &mut SecretTree,
+    context: &GroupContext,
+    message: &PrivateMessage,
+) -> Result<(AuthenticatedContent, KeyUse), FramingError> {
     check_epoch(context, &message.group_id, message.epoch)?;
-    let sender_data = open_sender_data(cs, keys.sender_data_secret, message)?;
+    let sender_data = open_sender_data(cs, sender_data_secret, message)?;
     let (leaf, kind) = (LeafIndex(sender_data.leaf_index), ratchet_kind(message.content_type));
-    let key = keys.secret_tree.key_for(cs, leaf, kind, sender_data.generation)?;
+    let (key, used) = secret_tree.peek_key(cs, leaf, kind, sender_data.generation)?;
     let aad = encode(&PrivateContentAad {
         group_id: message.group_id.clone(),
         epoch: message.epoch,
@@ -331,16 +349,9 @@ pub fn unprotect_private(
         authenticated_data: message.authenticated_data.clone(),
     })?;
     let nonce = guarded_nonce(key.nonce.as_bytes(), sender_data.reuse_guard);
-    let plaintext = match cs.aead_open(key.key.as_bytes(), &nonce, &aad, &message.ciphertext) {
-        Ok(plaintext) => plaintext,
-        Err(e) => {
-            // A forgery must not use up the key of the genuine message.
-            keys.secret_tree.restore_key(leaf, kind, key);
-            return Err(e.into());
-        }
-    };
+    let plaintext = cs.aead_open(key.key.as_bytes(), &nonce, &aad, &message.ciphertext)?;
     let (content, auth) = decode_private_content(message.content_type, &plaintext)?;
-    Ok(AuthenticatedContent {
+    let content = AuthenticatedContent {
         wire_format: WireFormat::PRIVATE_MESSAGE,
         content: FramedContent {
             group_id: message.group_id.clone(),
@@ -350,7 +361,8 @@ pub fn unprotect_private(
             content,
         },
         auth,
-    })
+    };
+    Ok((content, used))
 }
 
 fn open_sender_data(

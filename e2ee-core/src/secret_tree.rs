@@ -113,7 +113,7 @@ pub enum RatchetKind {
 
 /// The AEAD key and nonce of one ratchet generation. Both are [`Secret`]s,
 /// so they are zeroized when dropped.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct RatchetKey {
     /// The generation the key belongs to (sent in the SenderData).
     pub generation: u32,
@@ -166,16 +166,22 @@ impl HashRatchet {
         Ok(key)
     }
 
-    /// The key for `generation`, for receiving. Each key is returned at most
-    /// once; skipped generations are kept within `config`'s bounds.
-    pub fn key_for(
-        &mut self,
+    /// The key for `generation`, for receiving, without using it up: the
+    /// ratchet changes only when the [`KeyUse`] is given to
+    /// [`Self::consume`], once the message it opens proved authentic. So
+    /// a forgery (a failed AEAD, a bad signature) neither deletes the key
+    /// of the genuine message nor moves the ratchet past the keys of the
+    /// messages still to come. Skipped generations are kept within
+    /// `config`'s bounds.
+    fn peek(
+        &self,
         cs: &dyn CipherSuiteProvider,
         generation: u32,
         config: &SecretTreeConfig,
-    ) -> Result<RatchetKey, SecretTreeError> {
+    ) -> Result<(RatchetKey, Option<Advance>), SecretTreeError> {
         if generation < self.next_generation || self.secret.is_none() {
-            return self.retained.remove(&generation).ok_or(SecretTreeError::KeyConsumed);
+            let key = self.retained.get(&generation).ok_or(SecretTreeError::KeyConsumed)?;
+            return Ok((key.clone(), None));
         }
         if generation - self.next_generation > config.max_forward_distance {
             return Err(SecretTreeError::TooFarAhead);
@@ -183,41 +189,55 @@ impl HashRatchet {
         // Only the last `max_retained_keys` skipped keys would survive
         // eviction, so older skipped generations just advance the secret.
         let keep_from = generation.saturating_sub(config.max_retained_keys);
-        while self.next_generation < generation {
-            if self.next_generation >= keep_from {
-                let key = self.next_key(cs)?;
-                self.retained.insert(key.generation, key);
-            } else {
-                self.advance(cs)?;
+        let mut secret = self.secret.clone();
+        let mut next = self.next_generation;
+        let mut skipped = Vec::new();
+        loop {
+            let current = secret.as_ref().ok_or(SecretTreeError::RatchetExhausted)?;
+            if next == generation {
+                let key = derive_key(cs, current, next)?;
+                let secret = step(cs, current, next)?;
+                let advance = Advance {
+                    from: self.next_generation,
+                    next_generation: next.saturating_add(1),
+                    secret,
+                    skipped,
+                };
+                return Ok((key, Some(advance)));
             }
+            if next >= keep_from {
+                skipped.push(derive_key(cs, current, next)?);
+            }
+            secret = step(cs, current, next)?;
+            next += 1;
         }
-        self.evict(config.max_retained_keys);
-        self.next_key(cs)
     }
 
-    /// Takes back a key returned by [`Self::key_for`] whose message did not
-    /// decrypt: §9.2 deletes a key once it has decrypted a message, so a
-    /// forgery must not use up the key of the real message.
-    fn restore(&mut self, key: RatchetKey, config: &SecretTreeConfig) {
-        if key.generation < self.next_generation {
-            self.retained.insert(key.generation, key);
-            self.evict(config.max_retained_keys);
+    /// Uses up the key [`Self::peek`] gave for `generation`.
+    fn consume(&mut self, generation: u32, advance: Option<Advance>, config: &SecretTreeConfig) {
+        let Some(advance) = advance else {
+            self.retained.remove(&generation);
+            return;
+        };
+        // Nothing else moves the ratchet between the two; should anything
+        // have, the key stays unused rather than the ratchet going back.
+        if advance.from != self.next_generation {
+            return;
         }
+        for key in advance.skipped {
+            self.retained.insert(key.generation, key);
+        }
+        self.evict(config.max_retained_keys);
+        self.secret = advance.secret;
+        self.next_generation = advance.next_generation;
     }
 
     /// Replaces the current secret by the next one (§9.1); the old secret
     /// is dropped and so zeroized (§9.2).
     fn advance(&mut self, cs: &dyn CipherSuiteProvider) -> Result<(), SecretTreeError> {
         let secret = self.secret.as_ref().ok_or(SecretTreeError::RatchetExhausted)?;
-        let (nh, _, _) = lengths(cs)?;
-        let next = cs.derive_tree_secret(secret.as_bytes(), b"secret", self.next_generation, nh)?;
-        match self.next_generation.checked_add(1) {
-            Some(g) => {
-                self.next_generation = g;
-                self.secret = Some(next);
-            }
-            None => self.secret = None,
-        }
+        self.secret = step(cs, secret, self.next_generation)?;
+        self.next_generation = self.next_generation.saturating_add(1);
         Ok(())
     }
 
@@ -225,6 +245,43 @@ impl HashRatchet {
     fn evict(&mut self, max: u32) {
         self.retained.keep_last(max as usize);
     }
+}
+
+/// The secret after `secret`, of generation `generation` (§9.1); `None`
+/// after the last generation, `u32::MAX`.
+fn step(cs: &dyn CipherSuiteProvider, secret: &Secret, generation: u32) -> Result<Option<Secret>, SecretTreeError> {
+    if generation == u32::MAX {
+        return Ok(None);
+    }
+    let (nh, _, _) = lengths(cs)?;
+    Ok(Some(cs.derive_tree_secret(
+        secret.as_bytes(),
+        b"secret",
+        generation,
+        nh,
+    )?))
+}
+
+/// How a ratchet moves once a key [`HashRatchet::peek`] gave is used: past
+/// that key's generation, keeping the keys of the generations it skipped.
+#[derive(Debug)]
+struct Advance {
+    /// The ratchet's `next_generation` when the key was peeked.
+    from: u32,
+    next_generation: u32,
+    secret: Option<Secret>,
+    skipped: Vec<RatchetKey>,
+}
+
+/// A received key's use, to give to [`SecretTree::consume`] once the
+/// message it opened is authentic; dropped otherwise, which changes nothing.
+#[derive(Debug)]
+#[must_use]
+pub struct KeyUse {
+    leaf: LeafIndex,
+    kind: RatchetKind,
+    generation: u32,
+    advance: Option<Advance>,
 }
 
 /// `ratchet_key_[N]_[j]` and `ratchet_nonce_[N]_[j]` from
@@ -352,8 +409,8 @@ impl SecretTree {
         self.ratchet(cs, leaf, kind)?.next_key(cs)
     }
 
-    /// The key of `generation` in `leaf`'s ratchet, for receiving; each key
-    /// is returned once.
+    /// The key of `generation` in `leaf`'s ratchet, for receiving, used up
+    /// at once: each key is returned once.
     pub fn key_for(
         &mut self,
         cs: &dyn CipherSuiteProvider,
@@ -361,20 +418,43 @@ impl SecretTree {
         kind: RatchetKind,
         generation: u32,
     ) -> Result<RatchetKey, SecretTreeError> {
-        let config = self.config;
-        self.ratchet(cs, leaf, kind)?.key_for(cs, generation, &config)
+        let (key, used) = self.peek_key(cs, leaf, kind, generation)?;
+        self.consume(used);
+        Ok(key)
     }
 
-    /// Takes back a key from [`Self::key_for`] whose message failed to
-    /// decrypt, so that it still opens the genuine message.
-    pub fn restore_key(&mut self, leaf: LeafIndex, kind: RatchetKind, key: RatchetKey) {
+    /// The key of `generation` in `leaf`'s ratchet, for receiving, and its
+    /// use: the key stays available, and the ratchet unmoved, until the use
+    /// is given to [`Self::consume`] (§9.2: a key is deleted once it has
+    /// decrypted a message, which a forgery must not count as).
+    pub fn peek_key(
+        &mut self,
+        cs: &dyn CipherSuiteProvider,
+        leaf: LeafIndex,
+        kind: RatchetKind,
+        generation: u32,
+    ) -> Result<(RatchetKey, KeyUse), SecretTreeError> {
         let config = self.config;
-        if let Some(ratchets) = self.leaves.get_mut(&leaf) {
-            let ratchet = match kind {
+        let (key, advance) = self.ratchet(cs, leaf, kind)?.peek(cs, generation, &config)?;
+        let used = KeyUse {
+            leaf,
+            kind,
+            generation,
+            advance,
+        };
+        Ok((key, used))
+    }
+
+    /// Uses up a key from [`Self::peek_key`]: deletes it, and moves the
+    /// ratchet past it.
+    pub fn consume(&mut self, used: KeyUse) {
+        let config = self.config;
+        if let Some(ratchets) = self.leaves.get_mut(&used.leaf) {
+            let ratchet = match used.kind {
                 RatchetKind::Handshake => &mut ratchets.handshake,
                 RatchetKind::Application => &mut ratchets.application,
             };
-            ratchet.restore(key, &config);
+            ratchet.consume(used.generation, used.advance, &config);
         }
     }
 
@@ -661,7 +741,7 @@ mod tests {
         assert_eq!(ratchet.next_key(cs()).unwrap_err(), SecretTreeError::RatchetExhausted);
         let config = SecretTreeConfig::default();
         assert_eq!(
-            ratchet.key_for(cs(), u32::MAX, &config).unwrap_err(),
+            ratchet.peek(cs(), u32::MAX, &config).unwrap_err(),
             SecretTreeError::KeyConsumed
         );
     }

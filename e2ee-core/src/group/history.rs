@@ -10,10 +10,10 @@
 use alloc::collections::VecDeque;
 
 use crate::crypto::{CipherSuiteProvider, Secret};
-use crate::framing::{self, FramingError, PrivateKeys};
+use crate::framing::{self, FramingError};
 use crate::messages::{AuthenticatedContent, GroupContext, LeafNode, PrivateMessage};
 use crate::ratchet_tree::RatchetTree;
-use crate::secret_tree::SecretTree;
+use crate::secret_tree::{KeyUse, SecretTree};
 use crate::tree_math::LeafIndex;
 use crate::vec_map::VecMap;
 
@@ -53,17 +53,15 @@ impl PastEpoch {
         }
     }
 
-    /// Decrypts a PrivateMessage of this epoch.
+    /// Decrypts a PrivateMessage of this epoch; the key's use is to be
+    /// consumed once the signature verifies (see [`framing::open_private`]).
     pub(crate) fn unprotect(
         &mut self,
         cs: &dyn CipherSuiteProvider,
         message: &PrivateMessage,
-    ) -> Result<AuthenticatedContent, FramingError> {
-        let keys = PrivateKeys {
-            sender_data_secret: self.sender_data_secret.as_bytes(),
-            secret_tree: &mut self.secret_tree,
-        };
-        framing::unprotect_private(cs, keys, &self.context, message)
+    ) -> Result<(AuthenticatedContent, KeyUse), FramingError> {
+        let secret = self.sender_data_secret.as_bytes();
+        framing::open_private(cs, secret, &mut self.secret_tree, &self.context, message)
     }
 }
 

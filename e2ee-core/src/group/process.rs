@@ -17,7 +17,7 @@ use crate::messages::{
     ReInit, RequiredCapabilities, Sender, WireFormat,
 };
 use crate::ratchet_tree::RatchetTree;
-use crate::secret_tree::SecretTree;
+use crate::secret_tree::{KeyUse, SecretTree};
 use crate::transcript;
 use crate::tree_math::LeafIndex;
 use crate::treekem::{self, TreeKemPrivate};
@@ -97,8 +97,11 @@ impl Group {
         {
             return self.process_past(env, m);
         }
-        let content = self.unprotect(env, &message.body)?;
+        let (content, used) = self.unprotect(env, &message.body)?;
         self.verify_signature(env, &content)?;
+        if let Some(used) = used {
+            self.secret_tree.consume(used);
+        }
         match content.content.content_type() {
             ContentType::Application => application(content),
             ContentType::Proposal => self.store_proposal(env, content),
@@ -110,7 +113,7 @@ impl Group {
     /// messages of past epochs are refused like those of unknown epochs.
     fn process_past(&mut self, env: &Environment<'_>, m: &PrivateMessage) -> Result<ProcessedMessage, GroupError> {
         let position = self.history.position(m.epoch).ok_or(FramingError::WrongEpoch)?;
-        let content = self.history.epochs[position].unprotect(env.cs, m)?;
+        let (content, used) = self.history.epochs[position].unprotect(env.cs, m)?;
         let (Sender::Member(leaf), ContentType::Application) = (content.content.sender, content.content.content_type())
         else {
             return Err(FramingError::WrongEpoch.into());
@@ -122,24 +125,31 @@ impl Group {
             .signature_key;
         let context = &self.history.epochs[position].context;
         verify_cached(&mut self.verifiers, env.cs, key, &content, context)?;
+        self.history.epochs[position].secret_tree.consume(used);
         application(content)
     }
 
-    fn unprotect(&mut self, env: &Environment<'_>, body: &MlsMessageBody) -> Result<AuthenticatedContent, GroupError> {
+    /// The message's content, and for a PrivateMessage the use of its key,
+    /// to consume once the signature verifies.
+    fn unprotect(
+        &mut self,
+        env: &Environment<'_>,
+        body: &MlsMessageBody,
+    ) -> Result<(AuthenticatedContent, Option<KeyUse>), GroupError> {
         let cs = env.cs;
         match body {
-            MlsMessageBody::PublicMessage(m) => Ok(framing::unprotect_public(
-                cs,
-                self.epoch.membership_key.as_bytes(),
-                &self.context,
-                m.clone(),
-            )?),
+            MlsMessageBody::PublicMessage(m) => {
+                let membership_key = self.epoch.membership_key.as_bytes();
+                Ok((
+                    framing::unprotect_public(cs, membership_key, &self.context, m.clone())?,
+                    None,
+                ))
+            }
             MlsMessageBody::PrivateMessage(m) => {
-                let keys = PrivateKeys {
-                    sender_data_secret: self.epoch.sender_data_secret.as_bytes(),
-                    secret_tree: &mut self.secret_tree,
-                };
-                Ok(framing::unprotect_private(cs, keys, &self.context, m)?)
+                let sender_data_secret = self.epoch.sender_data_secret.as_bytes();
+                let (content, used) =
+                    framing::open_private(cs, sender_data_secret, &mut self.secret_tree, &self.context, m)?;
+                Ok((content, Some(used)))
             }
             _ => Err(GroupError::UnexpectedMessage),
         }
