@@ -40,7 +40,8 @@ fn or_zero(cs: &dyn CipherSuiteProvider, value: Option<&[u8]>) -> Secret {
 ///
 /// Encodable (as its secrets in order, each `opaque<V>`) so a group's state
 /// can be stored (`Group::export_state`).
-#[derive(Clone, Debug, PartialEq, Eq, Size, Encode, Decode)]
+/// The default holds only empty secrets: what a closed group keeps.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Size, Encode, Decode)]
 pub struct EpochSecrets {
     /// "sender data": keys the sender-data encryption of PrivateMessage.
     pub sender_data_secret: Secret,

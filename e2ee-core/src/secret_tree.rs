@@ -399,6 +399,12 @@ impl SecretTree {
         self.secrets.n_leaves
     }
 
+    /// Deletes every secret and ratchet: no key can be derived afterwards.
+    pub fn clear(&mut self) {
+        self.secrets.nodes.clear();
+        self.leaves.clear();
+    }
+
     /// The next key of `leaf`'s ratchet, for sending.
     pub fn next_key(
         &mut self,
@@ -488,6 +494,13 @@ pub(crate) struct SecretTreeState {
     n_leaves: u32,
     nodes: Vec<NodeSecretState>,
     leaves: Vec<LeafRatchetsState>,
+}
+
+impl SecretTreeState {
+    /// Whether no secret is stored (the tree of a closed group).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.nodes.is_empty() && self.leaves.is_empty()
+    }
 }
 
 #[derive(Size, Encode, Decode)]

@@ -516,9 +516,26 @@ impl Group {
         members(lock(&self.inner).members())
     }
 
-    /// The epoch authenticator.
-    pub fn epoch_authenticator(&self) -> Vec<u8> {
-        lock(&self.inner).epoch_authenticator()
+    /// The epoch authenticator (fails once this member was removed).
+    pub fn epoch_authenticator(&self) -> Result<Vec<u8>> {
+        Ok(lock(&self.inner).epoch_authenticator()?)
+    }
+
+    /// The proposals of this epoch no Commit has covered yet.
+    pub fn pending_proposals(&self) -> Vec<PendingProposal> {
+        let list = lock(&self.inner).pending_proposals();
+        list.into_iter().map(PendingProposal::from).collect()
+    }
+
+    /// Lets this member's Commits include the pending proposal `reference`
+    /// (e.g. to admit a client that asked to be added).
+    pub fn accept_proposal(&self, reference: Vec<u8>) -> Result<()> {
+        Ok(lock(&self.inner).accept_proposal(&reference)?)
+    }
+
+    /// Drops the pending proposal `reference` from this member's Commits.
+    pub fn reject_proposal(&self, reference: Vec<u8>) -> Result<()> {
+        Ok(lock(&self.inner).reject_proposal(&reference)?)
     }
 
     /// The MLS exporter of the current epoch.

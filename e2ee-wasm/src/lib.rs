@@ -331,10 +331,31 @@ impl Group {
     }
 
     /// The epoch authenticator: equal for all members in the same epoch;
-    /// compare it out of band to detect a split view.
+    /// compare it out of band to detect a split view. Throws
+    /// `not_a_member` once this member was removed.
     #[wasm_bindgen(js_name = epochAuthenticator)]
-    pub fn epoch_authenticator(&self) -> Vec<u8> {
-        self.inner.epoch_authenticator()
+    pub fn epoch_authenticator(&self) -> Result<Vec<u8>> {
+        Ok(self.inner.epoch_authenticator()?)
+    }
+
+    /// The proposals of this epoch that no Commit has covered yet; a
+    /// Commit of this member includes the accepted ones.
+    #[wasm_bindgen(js_name = pendingProposals)]
+    pub fn pending_proposals(&self) -> PendingProposals {
+        convert::pending_proposals(self.inner.pending_proposals()).unchecked_into()
+    }
+
+    /// Lets this member's Commits include the pending proposal `reference`
+    /// (e.g. to admit a client that asked to be added).
+    #[wasm_bindgen(js_name = acceptProposal)]
+    pub fn accept_proposal(&mut self, reference: &Bytes) -> Result<()> {
+        Ok(self.inner.accept_proposal(&bytes(reference, "reference")?)?)
+    }
+
+    /// Drops the pending proposal `reference` from this member's Commits.
+    #[wasm_bindgen(js_name = rejectProposal)]
+    pub fn reject_proposal(&mut self, reference: &Bytes) -> Result<()> {
+        Ok(self.inner.reject_proposal(&bytes(reference, "reference")?)?)
     }
 
     /// `MLS-Exporter(label, context, length)` of the current epoch.

@@ -58,6 +58,9 @@ test("add and remove members; the removed one reads nothing more", () => {
   const [bobEvent] = bob.open(removed.commit);
   assert.equal(bobEvent.selfRemoved, true);
   assert.equal(bob.isActive, false);
+  // A removed member keeps no secret of the group.
+  throwsCode(() => bob.epochAuthenticator(), "not_a_member");
+  throwsCode(() => bob.exportSecret(utf8("label"), utf8("context"), 16), "not_a_member");
   assertAgree(alice, carol, daveGroup);
   assert.deepEqual(names(alice.members()), ["alice", "carol", "dave"]);
 

@@ -401,7 +401,7 @@ impl<'a, C: MlsConfig> World<'a, C> {
                     let g = self.e[i].group.as_ref().unwrap();
                     (
                         g.epoch(),
-                        g.epoch_authenticator().to_vec(),
+                        g.epoch_authenticator().unwrap().to_vec(),
                         g.export_secret(self.env.cs, LABEL, b"ctx", 32)
                             .unwrap()
                             .as_bytes()

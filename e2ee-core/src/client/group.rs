@@ -273,8 +273,8 @@ impl Group {
 
     /// The epoch authenticator (§8.7): equal for all members in the same
     /// epoch; compare it out of band to detect a split view.
-    pub fn epoch_authenticator(&self) -> Vec<u8> {
-        self.inner.epoch_authenticator().to_vec()
+    pub fn epoch_authenticator(&self) -> Result<Vec<u8>, Error> {
+        Ok(self.inner.epoch_authenticator()?.to_vec())
     }
 
     /// `MLS-Exporter(label, context, length)` of the current epoch (§8.5).

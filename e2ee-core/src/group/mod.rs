@@ -184,6 +184,28 @@ impl Group {
         self.active
     }
 
+    /// Fails with [`GroupError::NotAMember`] once this member was removed.
+    fn check_member(&self) -> Result<(), GroupError> {
+        match self.active {
+            true => Ok(()),
+            false => Err(GroupError::NotAMember),
+        }
+    }
+
+    /// Closes the group after this member's removal: every secret of the
+    /// epoch, of past epochs and of the tree is deleted (§9.2), so neither
+    /// memory nor a later export can open the epoch's remaining messages.
+    fn close(&mut self) {
+        self.active = false;
+        self.epoch = EpochSecrets::default();
+        self.secret_tree.clear();
+        self.private = TreeKemPrivate::new(self.private.own_leaf(), Secret::default());
+        self.resumption_psks = VecMap::default();
+        self.history.clear();
+        self.pending.clear();
+        self.own_pending = send::OwnPending::default();
+    }
+
     /// The parameters of a committed ReInit, once the group was closed by
     /// one (§11.2): its members are to move to a new group with them.
     pub fn reinit(&self) -> Option<&crate::messages::ReInit> {
@@ -193,6 +215,9 @@ impl Group {
     /// The resumption PSK of `epoch` (the current or a kept past one), for
     /// linking a reinitialized or branched group (§8.6).
     pub fn resumption_psk(&self, epoch: u64) -> Option<&Secret> {
+        if !self.active {
+            return None;
+        }
         if epoch == self.context.epoch {
             Some(&self.epoch.resumption_psk)
         } else {
@@ -219,8 +244,9 @@ impl Group {
     }
 
     /// The epoch authenticator (§8.7), for comparing epochs out of band.
-    pub fn epoch_authenticator(&self) -> &[u8] {
-        self.epoch.epoch_authenticator.as_bytes()
+    pub fn epoch_authenticator(&self) -> Result<&[u8], GroupError> {
+        self.check_member()?;
+        Ok(self.epoch.epoch_authenticator.as_bytes())
     }
 
     /// `MLS-Exporter(label, context, length)` of the current epoch (§8.5).
@@ -231,6 +257,7 @@ impl Group {
         context: &[u8],
         len: u16,
     ) -> Result<Secret, GroupError> {
+        self.check_member()?;
         Ok(self.epoch.export(cs, label, context, len)?)
     }
 

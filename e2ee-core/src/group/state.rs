@@ -452,6 +452,7 @@ fn restore_tree_and_keys(
     context: &GroupContext,
     tree: &[u8],
     private: TreeKemPrivateState,
+    active: bool,
 ) -> Result<(RatchetTree, TreeKemPrivate), GroupError> {
     let mut tree = RatchetTree::decode(tree).map_err(|_| GroupError::StateCorrupt)?;
     ensure(tree.tree_hash(cs).ok().as_deref() == Some(context.tree_hash.as_slice()))?;
@@ -459,6 +460,11 @@ fn restore_tree_and_keys(
     let own = tree
         .leaf_node_index(private.own_leaf())
         .map_err(|_| GroupError::StateCorrupt)?;
+    if !active {
+        // A closed group keeps no private key.
+        ensure(private.leaf_key().is_empty() && private.path_nodes().next().is_none())?;
+        return Ok((tree, private));
+    }
     for x in core::iter::once(own).chain(private.path_nodes()) {
         let node = tree.node(x).ok_or(GroupError::StateCorrupt)?;
         let key = private.private_key(x).ok_or(GroupError::StateCorrupt)?;
@@ -518,7 +524,7 @@ impl PendingCommitState {
         let next_epoch = current.epoch.checked_add(1);
         ensure(Some(self.context.epoch) == next_epoch && self.context.group_id == current.group_id)?;
         ensure(self.context.cipher_suite == current.cipher_suite)?;
-        let (tree, private) = restore_tree_and_keys(cs, &self.context, &self.tree, self.private)?;
+        let (tree, private) = restore_tree_and_keys(cs, &self.context, &self.tree, self.private, true)?;
         let nh = cs.hash_len();
         let EpochSchedule {
             joiner_secret,
@@ -611,11 +617,21 @@ impl Stored for Group {
             return Err(GroupError::CipherSuiteMismatch);
         }
         let context = state.context;
-        let (tree, private) = restore_tree_and_keys(cs, &context, &state.tree, state.private)?;
+        let active = from_flag(state.active)?;
+        let (tree, private) = restore_tree_and_keys(cs, &context, &state.tree, state.private, active)?;
         let own_leaf = tree.leaf(private.own_leaf()).ok_or(GroupError::StateCorrupt)?;
         let signature_public = cs.signature_public_key(state.signature_key.as_bytes()).ok();
         ensure(signature_public.as_deref() == Some(own_leaf.signature_key.as_slice()))?;
-        check_epoch_secrets(cs, &state.epoch)?;
+        match active {
+            true => check_epoch_secrets(cs, &state.epoch)?,
+            // A closed group keeps no secrets (see `Group::close`).
+            false => ensure(
+                state.epoch == EpochSecrets::default()
+                    && state.secret_tree.is_empty()
+                    && state.resumption_psks.is_empty()
+                    && state.history.is_empty(),
+            )?,
+        }
         let secret_tree =
             SecretTree::from_state(cs, state.secret_tree, config.secret_tree).ok_or(GroupError::StateCorrupt)?;
         ensure(secret_tree.n_leaves() == tree.n_leaves())?;
@@ -643,7 +659,7 @@ impl Stored for Group {
             confirmation_tag: state.confirmation_tag.into_vec(),
             pending: state.pending,
             resumption_psks,
-            active: from_flag(state.active)?,
+            active,
             reinit: state.reinit,
             own_pending,
             history,

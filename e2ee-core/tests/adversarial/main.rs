@@ -11,4 +11,5 @@ mod common;
 mod support;
 
 mod ratchet;
+mod removed_member;
 mod signatures;

@@ -51,7 +51,7 @@ fn run(case: &Value) -> Result<(), String> {
         Group::join(&env, &welcome, keys, tree, GroupConfig::default()).map_err(|e| format!("join: {e}"))?;
     check_eq(
         "initial_epoch_authenticator",
-        group.epoch_authenticator(),
+        group.epoch_authenticator().map_err(|e| e.to_string())?,
         &hex_field(case, "initial_epoch_authenticator")?,
     )?;
     let epochs = case.get("epochs").and_then(Value::as_array).ok_or("missing epochs")?;
@@ -83,7 +83,7 @@ fn follow_epoch(env: &Environment<'_>, group: &mut Group, epoch: &Value) -> Resu
     }
     check_eq(
         "epoch_authenticator",
-        group.epoch_authenticator(),
+        group.epoch_authenticator().map_err(|e| e.to_string())?,
         &hex_field(epoch, "epoch_authenticator")?,
     )
 }

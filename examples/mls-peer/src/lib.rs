@@ -205,7 +205,7 @@ impl Peer {
             }
             Request::EpochAuthenticator { name, group_id } => {
                 let group = self.group(&name, &group_id)?;
-                let authenticator = hex(&group.epoch_authenticator());
+                let authenticator = hex(&group.epoch_authenticator()?);
                 Ok(fields([
                     ("epoch", group.epoch().into()),
                     ("authenticator", authenticator),

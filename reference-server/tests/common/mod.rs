@@ -118,7 +118,7 @@ pub async fn concurrent_commits(urls: &[String]) {
                         first_try == Some(true),
                         attempts,
                         group.epoch(),
-                        group.epoch_authenticator(),
+                        group.epoch_authenticator().unwrap(),
                         status.epoch,
                     );
                 }
