@@ -3,7 +3,9 @@
 //! errors with stable codes on bad input.
 
 use e2ee_core::Error;
-use e2ee_core::client::{Client, Event, Group, GroupOptions, HandshakeFormat, Intent, Member, ProposalKind};
+use e2ee_core::client::{
+    Client, Event, ExternalJoins, Group, GroupOptions, HandshakeFormat, Intent, Member, ProposalKind,
+};
 use proptest::prelude::*;
 
 const SUITES: [u16; 3] = [1, 2, 3];
@@ -304,8 +306,12 @@ fn a_lost_commit_race_is_reported_and_retried() {
 
 #[test]
 fn join_by_external_commit() {
+    let options = GroupOptions {
+        external_joins: ExternalJoins::Allow,
+        ..GroupOptions::default()
+    };
     for suite in SUITES {
-        let [mut alice, mut bob, _carol] = chat(suite, GroupOptions::default());
+        let [mut alice, mut bob, _carol] = chat(suite, options);
         let erin = Client::new(suite, b"erin").unwrap();
         let (mut erin_group, commit) = erin.join_external(&bob.group_info().unwrap()).unwrap();
         let events = alice.open(&commit).unwrap();

@@ -10,16 +10,25 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{Client, SUITES, adding, apply, assert_agree, commit, exchange, suite, wire};
-use e2ee_core::crypto::{Secret, os_rng};
+use e2ee_core::crypto::{CipherSuiteProvider, Secret, os_rng};
 use e2ee_core::framing::{self, FramingError};
 use e2ee_core::group::proposals::ProposalError;
-use e2ee_core::group::{Environment, ExternalJoinParams, Group, GroupConfig, GroupError};
+use e2ee_core::group::{Environment, ExternalJoinParams, ExternalJoins, Group, GroupConfig, GroupError};
 use e2ee_core::messages::{
     Content, Extension, ExternalPub, GroupInfo, MlsMessage, MlsMessageBody, Node, PreSharedKeyId, ProposalOrRef, Psk,
     PublicMessage, Sender, WireFormat,
 };
 use e2ee_core::tree_math::LeafIndex;
 use e2ee_core::welcome::{self, WelcomeError};
+
+/// The basic environment of suite `cs`, taking external joins: what these
+/// tests exercise (the refusals are in tests/adversarial).
+fn allowing(cs: &dyn CipherSuiteProvider) -> Environment<'_> {
+    Environment {
+        external_joins: ExternalJoins::Allow,
+        ..Environment::basic(cs)
+    }
+}
 
 /// The parameters of a plain external join of `client`.
 fn params<'a>(client: &Client, env: &Environment<'_>, group_info: &'a MlsMessage) -> ExternalJoinParams<'a> {
@@ -92,7 +101,7 @@ fn all_apply(env: &Environment<'_>, members: &mut [&mut Group], message: &MlsMes
 #[test]
 fn join_talk_and_resync() {
     for s in SUITES {
-        let env = Environment::basic(suite(s));
+        let env = allowing(suite(s));
         let ids = ids(&env);
         let [mut alice, mut bob, mut carol] = three_members(&env, &ids);
 
@@ -162,8 +171,12 @@ fn join_talk_and_resync() {
             [LeafIndex(2)]
         );
         all_apply(&env, &mut [&mut bob, &mut dave, &mut erin], &message);
-        assert!(apply(&mut carol, &env, &message).self_removed);
-        assert!(!carol.is_active());
+        // Her old state, had it survived, cannot check a Commit that takes
+        // its leaf (it cannot derive the new epoch): refused, not taken as
+        // a removal on the word of a non-member.
+        let refused = carol.process(&env, &wire(&message)).unwrap_err();
+        assert_eq!(refused, GroupError::ExternalCommitRemovesSelf);
+        assert!(carol.is_active());
         assert_agree(&env, &[&carol2, &alice, &bob, &dave, &erin]);
         exchange(
             &env,
@@ -189,7 +202,7 @@ fn external_join_with_psk() {
     let psks: BTreeMap<Vec<u8>, Secret> = [(b"psk".to_vec(), Secret::new(vec![7; 32]))].into();
     let env = Environment {
         psks: &psks,
-        ..Environment::basic(cs)
+        ..allowing(cs)
     };
     let ids = ids(&env);
     let [mut alice, mut bob, mut carol] = three_members(&env, &ids);
@@ -207,7 +220,7 @@ fn external_join_with_psk() {
     };
     let (dave, message) = join_external(&env, with_psk).unwrap();
     // A member without the PSK cannot follow.
-    let no_psk = Environment::basic(cs);
+    let no_psk = allowing(cs);
     assert_eq!(
         alice.process(&no_psk, &wire(&message)).unwrap_err(),
         GroupError::PskNotFound
@@ -238,7 +251,7 @@ fn external_join_with_psk() {
 #[test]
 fn forged_group_info_is_rejected() {
     for s in SUITES {
-        let env = Environment::basic(suite(s));
+        let env = allowing(suite(s));
         let ids = ids(&env);
         let [alice, ..] = three_members(&env, &ids);
         let dave_id = Client::new(env.cs, "dave");
@@ -299,7 +312,7 @@ fn forged_group_info_is_rejected() {
 #[test]
 fn external_commit_with_add_is_rejected() {
     for s in SUITES {
-        let env = Environment::basic(suite(s));
+        let env = allowing(suite(s));
         let ids = ids(&env);
         let [mut alice, mut bob, _] = three_members(&env, &ids);
         let dave_id = Client::new(env.cs, "dave");
@@ -345,7 +358,7 @@ fn external_commit_with_add_is_rejected() {
 
 #[test]
 fn stale_group_info_gives_a_stale_commit() {
-    let env = Environment::basic(suite(SUITES[1]));
+    let env = allowing(suite(SUITES[1]));
     let ids = ids(&env);
     let [mut alice, mut bob, _] = three_members(&env, &ids);
     let info = bob.group_info(&env, true).unwrap();

@@ -4,7 +4,7 @@
 //! restarts from stored state across 3–8 members. After every step all members must agree on the
 //! epoch authenticator, and every message must open for every member.
 
-use e2ee_core::client::{Client, Event, Group, GroupOptions};
+use e2ee_core::client::{Client, Event, ExternalJoins, Group, GroupOptions};
 use proptest::prelude::*;
 
 const MIN_MEMBERS: usize = 3;
@@ -47,6 +47,22 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// The options of every member: the defaults, with external joins on (the
+/// operations include them).
+fn options() -> GroupOptions {
+    GroupOptions {
+        external_joins: ExternalJoins::Allow,
+        ..GroupOptions::default()
+    }
+}
+
+/// A client with [`options`].
+fn client(suite: u16, name: &[u8]) -> Client {
+    let mut client = Client::new(suite, name).unwrap();
+    client.set_group_options(options()).unwrap();
+    client
+}
+
 /// The members, in a fixed order, with their groups; messages go through a
 /// Delivery Service that delivers each to everyone else.
 struct World {
@@ -57,7 +73,7 @@ struct World {
 
 impl World {
     fn new(suite: u16) -> Self {
-        let alice = Client::new(suite, b"member-0").unwrap();
+        let alice = client(suite, b"member-0");
         let group = alice.create_group().unwrap();
         let mut world = Self {
             suite,
@@ -71,7 +87,7 @@ impl World {
     fn newcomer(&mut self) -> Client {
         let name = format!("member-{}", self.joined);
         self.joined += 1;
-        Client::new(self.suite, name.as_bytes()).unwrap()
+        client(self.suite, name.as_bytes())
     }
 
     /// Everyone but `except` opens `message`; returns their events.
@@ -139,13 +155,15 @@ impl World {
         const KEY: [u8; 32] = [3; 32];
         let (client, group) = &self.members[who];
         let restored = if sealed {
-            let client = Client::restore_sealed(&client.export_sealed(&KEY).unwrap(), &KEY).unwrap();
+            let mut client = Client::restore_sealed(&client.export_sealed(&KEY).unwrap(), &KEY).unwrap();
+            client.set_group_options(options()).unwrap();
             let group = client
-                .restore_sealed_group(&group.export_sealed(&KEY).unwrap(), &KEY)
+                .restore_sealed_group(&group.export_sealed(&KEY).unwrap(), &KEY, group.id())
                 .unwrap();
             (client, group)
         } else {
-            let client = Client::restore_state(&client.export_state().unwrap()).unwrap();
+            let mut client = Client::restore_state(&client.export_state().unwrap()).unwrap();
+            client.set_group_options(options()).unwrap();
             let group = client.restore_group(&group.export_state().unwrap()).unwrap();
             (client, group)
         };

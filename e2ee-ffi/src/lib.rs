@@ -85,6 +85,41 @@ pub struct GroupOptions {
     pub past_epochs: u32,
     /// How far ahead of a sender's ratchet a message may be.
     pub max_forward_distance: u32,
+    /// How many epochs ahead a message may be and still be held.
+    pub max_epochs_ahead: u64,
+    /// Who may join by external Commit (nobody by default).
+    pub external_joins: ExternalJoins,
+}
+
+/// Who may join a group by external Commit: the application's decision.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, uniffi::Enum)]
+pub enum ExternalJoins {
+    /// Nobody (the default).
+    Deny,
+    /// Only a client rejoining in place of its own earlier leaf.
+    Resync,
+    /// Anyone the credential validator accepts.
+    Allow,
+}
+
+impl From<core::ExternalJoins> for ExternalJoins {
+    fn from(e: core::ExternalJoins) -> Self {
+        match e {
+            core::ExternalJoins::Deny => Self::Deny,
+            core::ExternalJoins::Resync => Self::Resync,
+            core::ExternalJoins::Allow => Self::Allow,
+        }
+    }
+}
+
+impl From<ExternalJoins> for core::ExternalJoins {
+    fn from(e: ExternalJoins) -> Self {
+        match e {
+            ExternalJoins::Deny => Self::Deny,
+            ExternalJoins::Resync => Self::Resync,
+            ExternalJoins::Allow => Self::Allow,
+        }
+    }
 }
 
 /// The defaults of the library.
@@ -98,6 +133,8 @@ pub fn default_group_options() -> GroupOptions {
         max_buffered_bytes: u32::try_from(d.max_buffered_bytes).unwrap_or(u32::MAX),
         past_epochs: d.group_config.past_epochs as u32,
         max_forward_distance: d.group_config.secret_tree.max_forward_distance,
+        max_epochs_ahead: d.max_epochs_ahead,
+        external_joins: d.external_joins.into(),
     }
 }
 
@@ -117,6 +154,8 @@ impl From<GroupOptions> for core::GroupOptions {
             padding: o.padding as usize,
             max_buffered: o.max_buffered as usize,
             max_buffered_bytes: o.max_buffered_bytes as usize,
+            max_epochs_ahead: o.max_epochs_ahead,
+            external_joins: o.external_joins.into(),
         }
     }
 }

@@ -226,7 +226,22 @@ pub(crate) fn options(o: &core::GroupOptions) -> JsValue {
         .set("maxBufferedBytes", num(o.max_buffered_bytes as u64))
         .set("pastEpochs", num(o.group_config.past_epochs as u64))
         .set("maxForwardDistance", o.group_config.secret_tree.max_forward_distance)
+        .set("maxEpochsAhead", num(o.max_epochs_ahead))
+        .set("externalJoins", external_joins(o.external_joins))
         .into_js()
+}
+
+const EXTERNAL_JOINS: [(&str, core::ExternalJoins); 3] = [
+    ("deny", core::ExternalJoins::Deny),
+    ("resync", core::ExternalJoins::Resync),
+    ("allow", core::ExternalJoins::Allow),
+];
+
+fn external_joins(policy: core::ExternalJoins) -> &'static str {
+    EXTERNAL_JOINS
+        .iter()
+        .find(|(_, p)| *p == policy)
+        .map_or("deny", |(name, _)| name)
 }
 
 /// Options from a (partial) `GroupOptions` object; missing fields keep the
@@ -266,6 +281,19 @@ pub(crate) fn options_from(value: &JsValue) -> Result<core::GroupOptions> {
     }
     if let Some(n) = field("maxForwardDistance")? {
         o.group_config.secret_tree.max_forward_distance = n;
+    }
+    if let Some(n) = field("maxEpochsAhead")? {
+        o.max_epochs_ahead = u64::from(n);
+    }
+    match get(value, "externalJoins") {
+        v if v.is_undefined() => {}
+        v => {
+            let name = v.as_string().unwrap_or_default();
+            let policy = EXTERNAL_JOINS.iter().find(|(n, _)| *n == name);
+            o.external_joins = policy
+                .ok_or_else(|| Error::invalid("externalJoins must be deny, resync or allow"))?
+                .1;
+        }
     }
     Ok(o)
 }

@@ -42,6 +42,41 @@ export interface GroupOptions {
   pastEpochs: number;
   /** How far ahead of a sender's ratchet a message may be (out-of-order window). */
   maxForwardDistance: number;
+  /**
+   * How many epochs ahead of the current one a message may be and still be
+   * held; further ones are refused at once (`future_epoch`).
+   */
+  maxEpochsAhead: number;
+  /**
+   * Who may join by external Commit: nobody (`"deny"`, the default), only a
+   * client rejoining in place of its own earlier leaf (`"resync"`), or anyone
+   * the credential validator accepts (`"allow"`). Members of a group should
+   * agree on it.
+   */
+  externalJoins: "deny" | "resync" | "allow";
+}
+
+/** A credential, as `Client.setCredentialValidator`'s callbacks see it. */
+export interface Credential {
+  /** The credential type. */
+  type: "basic" | "x509";
+  /** A basic credential's identity; an X.509 credential's end-entity certificate (DER). */
+  identity: Uint8Array;
+}
+
+/** A proposal of the current epoch that no Commit has covered yet. */
+export interface PendingProposal {
+  /** Its reference, for `Group.acceptProposal` and `Group.rejectProposal`. */
+  reference: Uint8Array;
+  /** The proposing member; absent for a proposal from outside the group. */
+  sender?: Member;
+  /** What it proposes. */
+  kind: ProposalKind;
+  /**
+   * Whether this member's next Commit includes it. Proposals from outside the
+   * group (and ReInits) wait for `Group.acceptProposal`.
+   */
+  accepted: boolean;
 }
 
 /**

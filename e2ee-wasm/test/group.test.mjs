@@ -151,8 +151,16 @@ test("discardCommit returns the intent; retry of a done removal is undefined", (
   assert.equal(alice.retry({ type: "remove", members: [2] }), undefined);
 });
 
-test("join by external Commit", () => {
-  const [, [alice, bob]] = chat(1);
+test("external joins are refused by default", () => {
+  const [, [alice]] = chat(1);
+  assert.equal(alice.options.externalJoins, "deny");
+  const erin = new Client(1, utf8("erin"));
+  // The GroupInfo carries no external_pub: no external Commit can be built.
+  throwsCode(() => erin.joinExternal(alice.groupInfo()), "missing_external_pub");
+});
+
+test("join by external Commit where the group allows it", () => {
+  const [, [alice, bob]] = chat(1, { externalJoins: "allow" });
   const erin = new Client(1, utf8("erin"));
   const { group, commit } = erin.joinExternal(alice.groupInfo());
   const [e] = alice.open(commit);

@@ -9,7 +9,9 @@ use super::{ClientError, Validator, environment};
 use crate::Error;
 use crate::codec::{decode_exact, encode};
 use crate::crypto::{CipherSuiteProvider, os_rng};
-use crate::group::{self as low, CommitParams, CommitSummary, Environment, GroupConfig, ProcessedMessage};
+use crate::group::{
+    self as low, CommitParams, CommitSummary, Environment, ExternalJoins, GroupConfig, ProcessedMessage,
+};
 use crate::messages::{Credential, LeafNode, MlsMessage, MlsMessageBody, Proposal, Sender, WireFormat};
 use crate::tree_math::LeafIndex;
 
@@ -42,6 +44,9 @@ pub struct GroupOptions {
     /// cannot be authenticated before their epoch begins, so this bounds
     /// the memory anyone able to inject messages can take.
     pub max_buffered_bytes: usize,
+    /// Who may join by external Commit: nobody by default. Members of a
+    /// group should agree on it (see [`ExternalJoins`]).
+    pub external_joins: ExternalJoins,
 }
 
 impl GroupOptions {
@@ -295,7 +300,7 @@ impl Group {
     /// Encrypts application data (and authenticates `authenticated_data`,
     /// which travels unencrypted) for the current epoch.
     pub fn seal(&mut self, data: &[u8], authenticated_data: &[u8]) -> Result<Vec<u8>, Error> {
-        let env = environment(self.cs, &*self.validator);
+        let env = environment(self.cs, &*self.validator, &self.options);
         let message = self
             .inner
             .seal(&env, data, authenticated_data, self.options.padding, &mut os_rng())?;
@@ -374,7 +379,7 @@ impl Group {
     /// Asks to leave: a proposal removing this member, which another member
     /// commits (a member cannot commit its own removal).
     pub fn leave(&mut self) -> Result<Vec<u8>, Error> {
-        let env = environment(self.cs, &*self.validator);
+        let env = environment(self.cs, &*self.validator, &self.options);
         let proposal = low::Group::remove_proposal(self.inner.own_leaf());
         let (message, _) = self.inner.propose(&env, proposal, self.wire_format(), &mut os_rng())?;
         Ok(encode(&message)?)
@@ -425,7 +430,7 @@ impl Group {
     }
 
     fn env(&self) -> Environment<'_> {
-        environment(self.cs, &*self.validator)
+        environment(self.cs, &*self.validator, &self.options)
     }
 
     fn wire_format(&self) -> WireFormat {
@@ -446,7 +451,7 @@ impl Group {
             wire_format: self.wire_format(),
             ratchet_tree_in_welcome: true,
         };
-        let env = environment(self.cs, &*self.validator);
+        let env = environment(self.cs, &*self.validator, &self.options);
         let out = self.inner.commit(&env, params, &mut os_rng())?;
         let bundle = CommitBundle {
             commit: encode(&out.commit)?,
@@ -471,7 +476,7 @@ impl Group {
     }
 
     fn process(&mut self, message: &MlsMessage) -> Result<Vec<Event>, Error> {
-        let env = environment(self.cs, &*self.validator);
+        let env = environment(self.cs, &*self.validator, &self.options);
         let epoch = self.check_header(message)?;
         let processed = self.inner.process(&env, message)?;
         Ok(match processed {

@@ -47,8 +47,11 @@ use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
+pub use crate::group::ExternalJoins;
 pub use error::ClientError;
-pub use group::{CommitBundle, Event, Group, GroupOptions, HandshakeFormat, Intent, Member, ProposalKind};
+pub use group::{
+    CommitBundle, Event, Group, GroupOptions, HandshakeFormat, Intent, Member, PendingProposal, ProposalKind,
+};
 
 use crate::Error;
 use crate::codec::{decode_exact, encode};
@@ -271,7 +274,7 @@ impl Client {
     }
 
     fn env(&self) -> Environment<'_> {
-        environment(self.cs, &*self.validator)
+        environment(self.cs, &*self.validator, &self.options)
     }
 
     fn wrap(&self, inner: low::Group) -> Group {
@@ -306,13 +309,18 @@ fn suite_provider(suite: u16) -> Result<&'static dyn CipherSuiteProvider, Error>
 }
 
 /// What group operations need: the suite, no external PSKs, the
-/// Authentication Service and the clock.
-fn environment<'a>(cs: &'a dyn CipherSuiteProvider, validator: &'a dyn CredentialValidator) -> Environment<'a> {
+/// Authentication Service, the clock and the external-join policy.
+fn environment<'a>(
+    cs: &'a dyn CipherSuiteProvider,
+    validator: &'a dyn CredentialValidator,
+    options: &GroupOptions,
+) -> Environment<'a> {
     Environment {
         cs,
         psks: &(),
         credential_validator: validator,
         now: now(),
+        external_joins: options.external_joins,
     }
 }
 

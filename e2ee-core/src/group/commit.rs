@@ -69,8 +69,8 @@ pub struct CommitOutput {
     /// A Welcome for the members the Commit adds, if any.
     pub welcome: Option<MlsMessage>,
     /// The signed GroupInfo of the new epoch, with the `external_pub`
-    /// extension (and the tree, if asked for), e.g. to publish for
-    /// external joins.
+    /// extension if the [`super::ExternalJoins`] policy lets external
+    /// joins in (and the tree, if asked for), e.g. to publish for them.
     pub group_info: MlsMessage,
 }
 

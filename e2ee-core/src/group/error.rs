@@ -50,6 +50,21 @@ pub enum GroupError {
     NotAMember,
     /// A confirmation tag did not match.
     InvalidConfirmationTag,
+    /// The group is at the last epoch number: no Commit can follow.
+    EpochExhausted,
+    /// A [`super::GroupConfig`] limit is out of range.
+    InvalidConfig {
+        /// The field.
+        field: &'static str,
+    },
+    /// An external Commit, which the group's [`super::ExternalJoins`]
+    /// policy does not accept.
+    ExternalJoinRefused,
+    /// An external Commit removes this member. Its sender is no member and
+    /// this member cannot derive the new epoch to check it, so it is not
+    /// taken as a removal; if the group did accept it, another client with
+    /// this member's credential took its place.
+    ExternalCommitRemovesSelf,
     /// A stored state (`export_state`) is not one: wrong magic, truncated,
     /// undecodable, or inconsistent (keys that do not match the tree,
     /// limits exceeded, ...).
@@ -101,6 +116,10 @@ impl GroupError {
             Self::Reinitialized => "group_reinitialized",
             Self::NotAMember => "not_a_member",
             Self::InvalidConfirmationTag => "invalid_confirmation_tag",
+            Self::EpochExhausted => "epoch_exhausted",
+            Self::InvalidConfig { .. } => "invalid_config",
+            Self::ExternalJoinRefused => "external_join_refused",
+            Self::ExternalCommitRemovesSelf => "external_commit_removes_self",
             Self::StateCorrupt => "state_corrupt",
             Self::StateVersion => "state_version",
             Self::StateKey => "state_key",
@@ -137,6 +156,10 @@ impl fmt::Display for GroupError {
             Self::Reinitialized => f.write_str("the group was reinitialized"),
             Self::NotAMember => f.write_str("no longer a member of the group"),
             Self::InvalidConfirmationTag => f.write_str("confirmation tag does not match"),
+            Self::EpochExhausted => f.write_str("the group is at the last epoch number"),
+            Self::InvalidConfig { field } => write!(f, "group configuration: {field} out of range"),
+            Self::ExternalJoinRefused => f.write_str("external join refused by the group's policy"),
+            Self::ExternalCommitRemovesSelf => f.write_str("an external Commit removes this member: refused"),
             Self::StateCorrupt => f.write_str("stored state is corrupt"),
             Self::StateVersion => f.write_str("stored state has an unknown format version"),
             Self::StateKey => f.write_str("sealed state did not open: wrong key or tampered"),

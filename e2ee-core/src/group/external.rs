@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 use super::create::OwnLeaf;
 use super::join::{check_group_info, verified_tree};
 use super::proposals::{CommittedProposal, Committer, ProposalContext, apply_proposals};
-use super::{Environment, Group, GroupConfig, GroupError, leaf_context, resolve_psk_secret};
+use super::{Environment, ExternalJoins, Group, GroupConfig, GroupError, leaf_context, resolve_psk_secret};
 use crate::codec::{VLBytes, encode};
 use crate::crypto::{CipherSuiteProvider, Rng, Secret, SignatureKey};
 use crate::framing;
@@ -81,7 +81,8 @@ struct ExternalCommit {
 impl Group {
     /// The current epoch's GroupInfo, signed by this member (§12.4.3), with
     /// the `external_pub` extension so that clients can join by external
-    /// Commit (§12.4.3.2) and, if `with_ratchet_tree`, the `ratchet_tree`
+    /// Commit (§12.4.3.2) if the environment's [`ExternalJoins`] policy
+    /// lets any, and, if `with_ratchet_tree`, the `ratchet_tree`
     /// extension (§12.4.3.3). One GroupInfo serves one external join: the
     /// join ends the epoch.
     pub fn group_info(&self, env: &Environment<'_>, with_ratchet_tree: bool) -> Result<MlsMessage, GroupError> {
@@ -108,10 +109,14 @@ impl Group {
         view: &EpochView<'_>,
         with_tree: bool,
     ) -> Result<(GroupInfo, SignedGroupInfo), GroupError> {
-        let external_pub = ExternalPub {
-            external_pub: view.secrets.external_pub(env.cs)?.into(),
-        };
-        let mut extensions = vec![Extension::from_body(&external_pub)?];
+        let mut extensions = Vec::with_capacity(2);
+        // Without `external_pub` no external Commit can be built from it.
+        if env.external_joins != ExternalJoins::Deny {
+            let external_pub = ExternalPub {
+                external_pub: view.secrets.external_pub(env.cs)?.into(),
+            };
+            extensions.push(Extension::from_body(&external_pub)?);
+        }
         if with_tree {
             // Encoded straight from the tree, without copying its nodes.
             extensions.push(Extension {
@@ -239,7 +244,7 @@ fn build_external_commit(
     let ctx = ProposalContext::new(env, context);
     // Only Removes change the tree; an external Commit adds no one else.
     let applied = apply_proposals(&ctx, &mut tree, &committed, Committer::External)?;
-    let mut next = applied.next_context(context);
+    let mut next = applied.next_context(context)?;
     let path = joiner_path(env, &mut tree, &mut next, params, rng)?;
     let commit = Commit {
         proposals: proposals.iter().cloned().map(ProposalOrRef::Proposal).collect(),

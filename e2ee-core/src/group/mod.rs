@@ -86,6 +86,25 @@ impl PskStore for BTreeMap<Vec<u8>, Secret> {
     }
 }
 
+/// Who may join the group by external Commit (§12.4.3.2), an application
+/// decision: the GroupInfo that makes such a join possible is public to
+/// whoever holds it, and the joiner's signature vouches only for itself.
+/// Every member should apply the same policy, or they will disagree on
+/// which external Commits start the next epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExternalJoins {
+    /// No external joins (the default).
+    #[default]
+    Deny,
+    /// Only a client rejoining in place of its own earlier leaf (a
+    /// "resync": the Commit removes that leaf, and the new credential must
+    /// be an acceptable successor of the old one).
+    Resync,
+    /// Any client whose credential the Authentication Service accepts. Use
+    /// only with a [`CredentialValidator`] that authenticates identities.
+    Allow,
+}
+
 /// What a group operation needs from the application besides the message.
 #[derive(Clone, Copy)]
 pub struct Environment<'a> {
@@ -98,16 +117,44 @@ pub struct Environment<'a> {
     /// The current time (seconds since the Unix epoch) for KeyPackage
     /// lifetimes; `None` skips lifetime checks.
     pub now: Option<u64>,
+    /// Which external Commits are accepted.
+    pub external_joins: ExternalJoins,
 }
 
 impl<'a> Environment<'a> {
-    /// Suite `cs`, no external PSKs, basic credentials accepted, no clock.
+    /// Suite `cs`, no external PSKs, basic credentials accepted, no clock,
+    /// no external joins.
     pub fn basic(cs: &'a dyn CipherSuiteProvider) -> Self {
         Self {
             cs,
             psks: &(),
             credential_validator: &BasicCredentialValidator,
             now: None,
+            external_joins: ExternalJoins::Deny,
+        }
+    }
+}
+
+/// Whether a pending proposal goes into this member's next Commit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Size, Encode, Decode)]
+#[repr(u8)]
+pub enum Admission {
+    /// Committed with the others: a member's proposal, but a ReInit.
+    Accepted = 1,
+    /// Waits for the application ([`Group::accept_proposal`]): a
+    /// proposal from outside the group (a `new_member_proposal` Add, an
+    /// external sender's), whose signature vouches only for itself, or a
+    /// ReInit, which ends the group.
+    Awaiting = 2,
+}
+
+impl PendingProposal {
+    /// The proposal as a Commit by reference carries it.
+    fn committed(&self) -> proposals::CommittedProposal {
+        proposals::CommittedProposal {
+            proposal: self.proposal.clone(),
+            sender: self.sender,
+            reference: Some(self.reference.clone()),
         }
     }
 }

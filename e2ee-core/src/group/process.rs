@@ -5,11 +5,13 @@ use alloc::vec::Vec;
 
 use super::external::{NewEpochSecrets, derive_epoch};
 use super::history::PastEpoch;
-use super::proposals::{AppliedProposals, CommittedProposal, Committer, ProposalContext, apply_proposals};
-use super::{Environment, Group, GroupError, PendingProposal, leaf_context};
+use super::proposals::{
+    self, AppliedProposals, CommittedProposal, Committer, ProposalContext, ProposalError, apply_proposals,
+};
+use super::{Admission, Environment, ExternalJoins, Group, GroupError, PendingProposal, leaf_context};
 use crate::codec::{VLBytes, encode};
 use crate::crypto::{CipherSuiteProvider, Secret, VerifierCache};
-use crate::framing::{self, FramingError, PrivateKeys};
+use crate::framing::{self, FramingError};
 use crate::key_schedule::{self, EpochSchedule};
 use crate::messages::{
     AuthenticatedContent, Commit, Content, ContentType, Extension, ExternalSenders, FramedContent, GroupContext,
@@ -242,16 +244,21 @@ impl Group {
             Sender::NewMemberCommit => Committer::External,
             _ => return Err(GroupError::InvalidSender),
         };
+        if committer == Committer::External {
+            admit_external_join(env, commit)?;
+        }
         let proposals = self.resolve_proposals(commit, sender)?;
         // Work on copies: a rejected Commit must leave the epoch untouched.
         let mut tree = self.tree.clone();
         let ctx = ProposalContext::new(env, &self.context);
         let applied = apply_proposals(&ctx, &mut tree, &proposals, committer)?;
-        let mut next = applied.next_context(&self.context);
+        if committer == Committer::External {
+            check_resync(env, commit, &applied)?;
+        }
+        let mut next = applied.next_context(&self.context)?;
         let mut summary = CommitSummary::new(sender, next.epoch, &applied, self.own_leaf());
         if summary.self_removed {
-            self.active = false;
-            self.history.clear();
+            self.accept_removal(env, commit, committer, &tree)?;
             return Ok(summary);
         }
         let mut private = self.private.clone();
@@ -285,6 +292,32 @@ impl Group {
         self.enter_epoch(next, tree, private, schedule, interim, tag.to_vec())?;
         self.reinit = summary.reinit.clone();
         Ok(summary)
+    }
+
+    /// A Commit that removes this member: this member cannot derive the new
+    /// epoch (its leaf is gone from the tree the path encrypts to), so it
+    /// checks what it can and closes the group. An external Commit is not
+    /// taken as a removal at all: its sender is no member, and without the
+    /// new epoch nothing vouches for it (if the group accepted it, another
+    /// client with this member's credential has taken its place).
+    fn accept_removal(
+        &mut self,
+        env: &Environment<'_>,
+        commit: &Commit,
+        committer: Committer,
+        tree: &RatchetTree,
+    ) -> Result<(), GroupError> {
+        let Committer::Member(sender) = committer else {
+            return Err(GroupError::ExternalCommitRemovesSelf);
+        };
+        if let Some(path) = &commit.path {
+            let required = Extension::find::<RequiredCapabilities>(&self.context.extensions)?;
+            let leaf_ctx = leaf_context(env, &self.context, required.as_ref());
+            tree.check_commit_leaf(&leaf_ctx, sender, &path.leaf_node)?;
+            treekem::check_update_path_keys(env.cs, tree, sender, path)?;
+        }
+        self.close();
+        Ok(())
     }
 
     /// The init secret of the next epoch: from an ExternalInit proposal's
@@ -357,13 +390,6 @@ impl Group {
             }
             // The joiner takes the leftmost free leaf (§12.4.3.2).
             Committer::External => {
-                // A resync removes the joiner's old leaf: the new one must be
-                // an acceptable successor to it (§12.2).
-                if let Some((_, old)) = applied.removed.first() {
-                    env.credential_validator
-                        .validate_successor(&old.credential, &path.leaf_node.credential)
-                        .map_err(|_| GroupError::InvalidSender)?;
-                }
                 let leaf = tree.add_leaf(path.leaf_node.clone())?;
                 tree.check_joiner_leaf(&leaf_ctx, leaf, &path.leaf_node)?;
                 summary.added.push(leaf);
@@ -448,4 +474,28 @@ fn application(content: AuthenticatedContent) -> Result<ProcessedMessage, GroupE
         data: data.into_vec(),
         authenticated_data: authenticated_data.into_vec(),
     })
+}
+
+/// The application's policy on external joins ([`ExternalJoins`]), checked
+/// before any work is spent on the Commit.
+fn admit_external_join(env: &Environment<'_>, commit: &Commit) -> Result<(), GroupError> {
+    let resync = (commit.proposals.iter()).any(|p| matches!(p, ProposalOrRef::Proposal(Proposal::Remove(_))));
+    match (env.external_joins, resync) {
+        (ExternalJoins::Allow, _) | (ExternalJoins::Resync, true) => Ok(()),
+        _ => Err(GroupError::ExternalJoinRefused),
+    }
+}
+
+/// §12.4.3.2: a Remove in an external Commit may only take out the
+/// joiner's own earlier leaf, whose credential the joiner's new leaf must
+/// succeed as an Update's would (§12.1.2): by default, the same identity.
+fn check_resync(env: &Environment<'_>, commit: &Commit, applied: &AppliedProposals) -> Result<(), GroupError> {
+    let Some((leaf, old)) = applied.removed.first() else {
+        return Ok(());
+    };
+    let path = commit.path.as_ref().ok_or(GroupError::PathRequired)?;
+    env.credential_validator
+        .validate_successor(&old.credential, &path.leaf_node.credential)
+        .map_err(|_| ProposalError::ExternalCommitRemovesOther { leaf: leaf.0 })?;
+    Ok(())
 }

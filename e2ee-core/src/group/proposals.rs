@@ -95,13 +95,14 @@ impl AppliedProposals {
     /// The next epoch's GroupContext as far as the proposals decide it:
     /// the epoch advanced and any new extensions; the tree hash and
     /// transcript hash are the Commit's to fill in.
-    pub fn next_context(&self, current: &GroupContext) -> GroupContext {
+    pub fn next_context(&self, current: &GroupContext) -> Result<GroupContext, super::GroupError> {
         let mut next = current.clone();
-        next.epoch += 1;
+        // A peer's GroupInfo may start a group at any epoch, u64::MAX too.
+        next.epoch = (current.epoch.checked_add(1)).ok_or(super::GroupError::EpochExhausted)?;
         if let Some(extensions) = &self.extensions {
             next.extensions = extensions.clone();
         }
-        next
+        Ok(next)
     }
 }
 
@@ -206,6 +207,13 @@ pub enum ProposalError {
     },
     /// An external Commit with a proposal by reference (§12.4.3.2).
     ExternalCommitProposalByReference,
+    /// An external Commit removes a leaf that is not the joiner's own
+    /// earlier one: the joiner's credential is no acceptable successor of
+    /// that leaf's (§12.4.3.2).
+    ExternalCommitRemovesOther {
+        /// The removed leaf.
+        leaf: u32,
+    },
 }
 
 impl ProposalError {
@@ -236,6 +244,7 @@ impl ProposalError {
             Self::ExternalCommitMultipleRemoves => "proposal_external_commit_multiple_removes",
             Self::ExternalCommitDisallowedProposal { .. } => "proposal_external_commit_disallowed_proposal",
             Self::ExternalCommitProposalByReference => "proposal_external_commit_by_reference",
+            Self::ExternalCommitRemovesOther { .. } => "proposal_external_commit_removes_other",
         }
     }
 }
@@ -277,6 +286,9 @@ impl fmt::Display for ProposalError {
                 write!(f, "proposal type {} not allowed in an external Commit", proposal_type.0)
             }
             Self::ExternalCommitProposalByReference => f.write_str("external Commit with a proposal by reference"),
+            Self::ExternalCommitRemovesOther { leaf } => {
+                write!(f, "external Commit removes leaf {leaf}, which is not the joiner's own")
+            }
         }
     }
 }

@@ -10,6 +10,7 @@
 mod common;
 mod support;
 
+mod external_commits;
 mod ratchet;
 mod removed_member;
 mod signatures;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use e2ee_core::codec::decode_exact;
 use e2ee_core::crypto::{CryptoProvider, RustCryptoProvider, Secret};
-use e2ee_core::group::{Environment, Group, GroupConfig, JoinKeys, ProcessedMessage};
+use e2ee_core::group::{Environment, ExternalJoins, Group, GroupConfig, JoinKeys, ProcessedMessage};
 use e2ee_core::messages::{MlsMessage, MlsMessageBody, Node};
 use e2ee_core::ratchet_tree::BasicCredentialValidator;
 use serde_json::Value;
@@ -27,6 +27,8 @@ fn run(case: &Value) -> Result<(), String> {
         psks: &psks,
         credential_validator: &BasicCredentialValidator,
         now: None,
+        // The vectors' external Commits are the RFC's to judge, not a policy's.
+        external_joins: ExternalJoins::Allow,
     };
     let MlsMessageBody::KeyPackage(key_package) = message(case, "key_package")?.body else {
         return Err("key_package is not a KeyPackage".into());

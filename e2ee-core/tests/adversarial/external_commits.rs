@@ -1,0 +1,125 @@
+//! External Commits: a non-member's word cannot admit it against the
+//! application's policy, remove a member, or stall the group.
+
+use e2ee_core::crypto::os_rng;
+use e2ee_core::group::proposals::ProposalError;
+use e2ee_core::group::{Environment, ExternalJoinParams, ExternalJoins, Group, GroupConfig, GroupError};
+use e2ee_core::messages::{Content, MlsMessage, MlsMessageBody, Proposal, ProposalOrRef, Remove, Sender};
+
+use crate::common::{Client, SUITES, suite, wire};
+use crate::support::{Trio, framed, public, public_message, random};
+
+fn with_policy(env: Environment<'_>, external_joins: ExternalJoins) -> Environment<'_> {
+    Environment { external_joins, ..env }
+}
+
+/// `client` joins by external Commit from `group_info`.
+fn join(
+    env: &Environment<'_>,
+    client: &Client,
+    group_info: &MlsMessage,
+    resync: bool,
+) -> Result<(Group, MlsMessage), GroupError> {
+    let group_info = wire(group_info);
+    let params = ExternalJoinParams {
+        group_info: &group_info,
+        ratchet_tree: None,
+        own: client.own_leaf(env.cs),
+        signature_private_key: client.signer.private.clone(),
+        resync,
+        psks: Vec::new(),
+    };
+    Group::join_external(env, params, GroupConfig::default(), &mut os_rng())
+}
+
+/// The members refuse `message` and keep their epoch.
+fn all_refuse(trio: &mut Trio, env: &Environment<'_>, message: &MlsMessage, check: impl Fn(usize, GroupError)) {
+    let before = trio.epochs();
+    for (i, g) in trio.groups.iter_mut().enumerate() {
+        check(i, g.process(env, &wire(message)).map(|_| ()).unwrap_err());
+        assert!(g.is_active(), "member {i} closed its group");
+    }
+    assert_eq!(trio.epochs(), before);
+}
+
+/// By default a group takes no external joins: its GroupInfo offers none,
+/// and a valid external Commit built from a GroupInfo that did (a member
+/// with another policy, or an old one the Delivery Service kept) is
+/// refused by every member, who then carry on.
+#[test]
+fn an_outsiders_external_commit_is_refused_by_default() {
+    for s in SUITES {
+        let env = Environment::basic(suite(s));
+        let allow = with_policy(env, ExternalJoins::Allow);
+        let mut trio = Trio::new(&env);
+        let erin = Client::new(env.cs, "erin");
+        let info = trio.groups[0].group_info(&env, true).unwrap();
+        assert_eq!(
+            join(&allow, &erin, &info, false).unwrap_err(),
+            GroupError::MissingExternalPub
+        );
+
+        let info = trio.groups[0].group_info(&allow, true).unwrap();
+        let (_, commit) = join(&allow, &erin, &info, false).unwrap();
+        all_refuse(&mut trio, &env, &commit, |_, e| {
+            assert_eq!(e, GroupError::ExternalJoinRefused)
+        });
+        trio.advance(&env, 1);
+    }
+}
+
+/// A non-member claims Bob's name and "resyncs" his leaf, with a Commit
+/// whose confirmation tag is junk (it is not covered by the signature).
+/// Bob cannot derive the new epoch to check it, so he does not take it
+/// as his removal; the others find the tag wrong. Nobody moves, and the
+/// next honest Commit goes through for all three.
+#[test]
+fn a_forged_resync_cannot_close_its_victim_or_stall_the_group() {
+    for s in SUITES {
+        let env = with_policy(Environment::basic(suite(s)), ExternalJoins::Resync);
+        let mut trio = Trio::new(&env);
+        let mallory = Client::new(env.cs, "bob");
+        let info = trio.groups[0].group_info(&env, true).unwrap();
+        let (_, commit) = join(&env, &mallory, &info, true).unwrap();
+        let mut forged = public(&commit);
+        forged.auth.confirmation_tag = Some(random(env.cs.hash_len()).into());
+        let forged = MlsMessage {
+            version: commit.version,
+            body: MlsMessageBody::PublicMessage(forged),
+        };
+        all_refuse(&mut trio, &env, &forged, |i, e| match i {
+            1 => assert_eq!(e, GroupError::ExternalCommitRemovesSelf),
+            _ => assert_eq!(e, GroupError::InvalidConfirmationTag),
+        });
+        trio.advance(&env, 0);
+        trio.advance(&env, 1);
+    }
+}
+
+/// An external joiner adds a Remove of Bob to its own (otherwise valid)
+/// Commit and signs it again: a Remove in an external Commit may only
+/// take out the joiner's own earlier leaf, so everyone, Bob included,
+/// refuses it before anything changes.
+#[test]
+fn an_external_commit_may_remove_only_the_joiners_own_leaf() {
+    for s in SUITES {
+        let env = with_policy(Environment::basic(suite(s)), ExternalJoins::Allow);
+        let mut trio = Trio::new(&env);
+        let mallory = Client::new(env.cs, "mallory");
+        let info = trio.groups[0].group_info(&env, true).unwrap();
+        let (_, commit) = join(&env, &mallory, &info, false).unwrap();
+        let original = public(&commit);
+        let Content::Commit(mut body) = original.content.content.clone() else {
+            panic!("not a Commit")
+        };
+        body.proposals
+            .push(ProposalOrRef::Proposal(Proposal::Remove(Remove { removed: 1 })));
+        let context = trio.groups[0].context().clone();
+        let content = framed(&context, Sender::NewMemberCommit, Content::Commit(body));
+        let tag = original.auth.confirmation_tag.map(|t| t.to_vec());
+        let forged = public_message(env.cs, mallory.signer.private.as_bytes(), content, &context, tag);
+        let expected = GroupError::Proposal(ProposalError::ExternalCommitRemovesOther { leaf: 1 });
+        all_refuse(&mut trio, &env, &forged, |_, e| assert_eq!(e, expected));
+        trio.advance(&env, 2);
+    }
+}
