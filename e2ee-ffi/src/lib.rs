@@ -380,6 +380,94 @@ fn events(list: Vec<core::Event>) -> Vec<Event> {
     list.into_iter().map(Event::from).collect()
 }
 
+/// A proposal of the current epoch that no Commit has covered yet.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct PendingProposal {
+    /// Its reference, to accept or reject it by.
+    pub reference: Vec<u8>,
+    /// The proposing member; none for a proposal from outside the group.
+    pub sender: Option<Member>,
+    /// What it proposes.
+    pub kind: ProposalKind,
+    /// Whether this member's next Commit includes it.
+    pub accepted: bool,
+}
+
+impl From<core::PendingProposal> for PendingProposal {
+    fn from(p: core::PendingProposal) -> Self {
+        Self {
+            reference: p.reference,
+            sender: p.sender.map(Member::from),
+            kind: p.kind.into(),
+            accepted: p.accepted,
+        }
+    }
+}
+
+/// A credential as the Authentication Service sees it.
+#[derive(Clone, Debug, PartialEq, Eq, uniffi::Record)]
+pub struct Credential {
+    /// Its type: 1 basic, 2 x509 (RFC 9420 §17.5).
+    pub credential_type: u16,
+    /// The identity of a basic credential; for X.509, the DER of the
+    /// end-entity certificate.
+    pub identity: Vec<u8>,
+}
+
+impl From<&e2ee_core::messages::Credential> for Credential {
+    fn from(c: &e2ee_core::messages::Credential) -> Self {
+        Self {
+            credential_type: c.credential_type().0,
+            identity: core::Member::identity_of(c),
+        }
+    }
+}
+
+/// The application's Authentication Service, implemented in Kotlin, Swift
+/// or Python: which credentials it accepts, and which may succeed which.
+#[uniffi::export(foreign)]
+pub trait CredentialValidator: Send + Sync {
+    /// Whether `credential`, presented with `signature_key`, is acceptable
+    /// (e.g. the identity is bound to that key in the application's
+    /// directory).
+    fn validate(&self, credential: Credential, signature_key: Vec<u8>) -> bool;
+    /// Whether `new` may replace `old` for the same member (an Update, a
+    /// Commit's path, a resync). Answer `old == new` to keep identities
+    /// stable, as the library does by default.
+    fn validate_successor(&self, old: Credential, new: Credential) -> bool;
+}
+
+/// The foreign validator as the core's hook.
+struct ForeignValidator(Arc<dyn CredentialValidator>);
+
+impl e2ee_core::ratchet_tree::CredentialValidator for ForeignValidator {
+    fn validate(
+        &self,
+        credential: &e2ee_core::messages::Credential,
+        signature_key: &[u8],
+    ) -> std::result::Result<(), e2ee_core::ratchet_tree::CredentialError> {
+        match self.0.validate(credential.into(), signature_key.to_vec()) {
+            true => Ok(()),
+            false => Err(e2ee_core::ratchet_tree::CredentialError::Rejected(
+                "rejected_by_application",
+            )),
+        }
+    }
+
+    fn validate_successor(
+        &self,
+        old: &e2ee_core::messages::Credential,
+        new: &e2ee_core::messages::Credential,
+    ) -> std::result::Result<(), e2ee_core::ratchet_tree::CredentialError> {
+        match self.0.validate_successor(old.into(), new.into()) {
+            true => Ok(()),
+            false => Err(e2ee_core::ratchet_tree::CredentialError::Rejected(
+                "rejected_by_application",
+            )),
+        }
+    }
+}
+
 /// One identity in one cipher suite, with its unused KeyPackages' keys.
 #[derive(uniffi::Object)]
 pub struct Client {
@@ -472,8 +560,14 @@ impl Client {
     }
 
     /// Options for groups created or joined from now on.
-    pub fn set_group_options(&self, options: GroupOptions) {
-        lock(&self.inner).set_group_options(options.into());
+    pub fn set_group_options(&self, options: GroupOptions) -> Result<()> {
+        Ok(lock(&self.inner).set_group_options(options.into())?)
+    }
+
+    /// Checks credentials with `validator` (the application's
+    /// Authentication Service) for the groups created or joined from now on.
+    pub fn set_credential_validator(&self, validator: Arc<dyn CredentialValidator>) {
+        lock(&self.inner).set_credential_validator(Arc::new(ForeignValidator(validator)));
     }
 
     /// A fresh KeyPackage to publish.

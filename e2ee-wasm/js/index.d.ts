@@ -3,6 +3,7 @@
 export { Client, Group, defaultGroupOptions, version } from "./e2ee_wasm.js";
 export type {
   CommitBundle,
+  Credential,
   E2eeError,
   Event,
   ExternalJoin,

@@ -87,7 +87,9 @@ const before = statSync(wasm).size;
 run(join(here, "node_modules", ".bin", "wasm-opt"),
   ["-Oz", "--converge", "--reorder-functions-by-name", "--low-memory-unused", wasm, "-o", wasm]);
 
-for (const f of ["index.js", "node.js", "index.d.ts", "package.json"]) copyFileSync(join(here, "js", f), join(pkg, f));
+for (const f of ["index.js", "node.js", "validators.js", "index.d.ts", "package.json"]) {
+  copyFileSync(join(here, "js", f), join(pkg, f));
+}
 copyFileSync(join(here, "README.md"), join(pkg, "README.md"));
 
 // The size as docs/performance.md and the size test measure it: gzip -9

@@ -382,6 +382,28 @@ pub(crate) fn events(list: Vec<core::Event>) -> JsValue {
     array(list, event)
 }
 
+pub(crate) fn pending_proposals(list: Vec<core::PendingProposal>) -> JsValue {
+    array(list, |p| {
+        Obj::new()
+            .set("reference", u8s(&p.reference))
+            .opt("sender", p.sender.map(member))
+            .set("kind", proposal_kind(p.kind))
+            .set("accepted", p.accepted)
+            .into_js()
+    })
+}
+
+/// A credential as the application's validator sees it.
+pub(crate) fn credential(c: &e2ee_core::messages::Credential) -> JsValue {
+    let kind = match c {
+        e2ee_core::messages::Credential::Basic(_) => "basic",
+        e2ee_core::messages::Credential::X509(_) => "x509",
+    };
+    tagged(kind)
+        .set("identity", u8s(&core::Member::identity_of(c)))
+        .into_js()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,6 +28,7 @@
 extern crate alloc;
 
 mod convert;
+mod validator;
 
 use alloc::{
     string::{String, ToString},
@@ -90,6 +91,15 @@ extern "C" {
     /// An `ExternalJoin` object.
     #[wasm_bindgen(typescript_type = "ExternalJoin")]
     pub type ExternalJoin;
+    /// A list of `PendingProposal` objects.
+    #[wasm_bindgen(typescript_type = "PendingProposal[]")]
+    pub type PendingProposals;
+    /// A credential validation callback.
+    #[wasm_bindgen(typescript_type = "(credential: Credential, signatureKey: Uint8Array) => boolean")]
+    pub type Validate;
+    /// A credential succession callback.
+    #[wasm_bindgen(typescript_type = "(oldCredential: Credential, newCredential: Credential) => boolean")]
+    pub type ValidateSuccessor;
 }
 
 /// The version of this package, e.g. `"0.1.0"`.
@@ -224,7 +234,22 @@ impl Client {
     /// fields left out take the defaults.
     #[wasm_bindgen(js_name = setGroupOptions)]
     pub fn set_group_options(&mut self, options: &OptionsArg) -> Result<()> {
-        self.inner.set_group_options(convert::options_from(options)?);
+        Ok(self.inner.set_group_options(convert::options_from(options)?)?)
+    }
+
+    /// Checks credentials with the application's Authentication Service
+    /// for the groups created or joined from now on: `validate(credential,
+    /// signatureKey)` accepts a credential, `validateSuccessor(old, new)`
+    /// (optional; by default the identity must stay the same) lets a
+    /// member's credential change. Anything but `true` rejects.
+    #[wasm_bindgen(js_name = setCredentialValidator)]
+    pub fn set_credential_validator(
+        &mut self,
+        validate: &Validate,
+        #[wasm_bindgen(js_name = validateSuccessor)] validate_successor: Option<ValidateSuccessor>,
+    ) -> Result<()> {
+        let validator = validator::JsValidator::new(validate, validate_successor.as_deref())?;
+        self.inner.set_credential_validator(alloc::sync::Arc::new(validator));
         Ok(())
     }
 

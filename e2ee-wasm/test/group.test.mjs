@@ -183,3 +183,68 @@ test("group options: private handshakes and padding", () => {
   carol.open(commit.commit);
   assertAgree(alice, bob, carol);
 });
+
+/** Equal bytes. */
+const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+test("the application's credential validator decides who may be added", () => {
+  const [alice, bob, mallory] = ["alice", "bob", "bob"].map((n) => new Client(1, utf8(n)));
+  // The application's directory binds each identity to one signature key.
+  const directory = new Map([
+    ["alice", alice.signaturePublicKey],
+    ["bob", bob.signaturePublicKey],
+  ]);
+  const seen = [];
+  alice.setCredentialValidator((credential, signatureKey) => {
+    seen.push(credential.type);
+    const bound = directory.get(text(credential.identity));
+    return bound !== undefined && same(bound, signatureKey);
+  });
+  const group = alice.createGroup();
+  // Mallory's KeyPackage claims "bob" with her own key: refused.
+  assert.throws(() => group.add([mallory.keyPackage()]), (e) => e.code.includes("credential"));
+  assert.equal(group.hasPendingCommit, false);
+  group.add([bob.keyPackage()]);
+  group.mergeCommit();
+  assert.deepEqual(names(group.members()), ["alice", "bob"]);
+  assert.ok(seen.length > 0 && seen.every((t) => t === "basic"));
+});
+
+test("a validator that throws or answers anything but true rejects", () => {
+  for (const answer of [() => { throw new Error("directory down"); }, () => 1, () => "yes"]) {
+    const alice = new Client(1, utf8("alice"));
+    alice.setCredentialValidator(answer);
+    assert.throws(() => alice.createGroup(), (e) => e.code.includes("credential"));
+  }
+  const alice = new Client(1, utf8("alice"));
+  throwsCode(() => alice.setCredentialValidator("yes"), "invalid_argument");
+  throwsCode(() => alice.setCredentialValidator(() => true, 7), "invalid_argument");
+});
+
+test("pending proposals can be listed, accepted and rejected", () => {
+  const [, [alice, , carol]] = chat(1);
+  const [e] = alice.open(carol.leave());
+  assert.equal(e.type, "proposal");
+  assert.equal(e.accepted, true);
+  const [pending] = alice.pendingProposals();
+  assert.deepEqual(pending.kind, { type: "remove", index: 2 });
+  assert.ok(same(pending.reference, e.reference));
+  alice.rejectProposal(pending.reference);
+  assert.deepEqual(alice.pendingProposals(), []);
+  throwsCode(() => alice.acceptProposal(pending.reference), "no_such_proposal");
+  // The rejected leave is not in Alice's next Commit: Carol stays.
+  alice.update();
+  const [changed] = alice.mergeCommit();
+  assert.deepEqual(changed.removed, []);
+});
+
+test("group options out of range are refused", () => {
+  const alice = new Client(1, utf8("alice"));
+  throwsCode(() => alice.setGroupOptions({ padding: 2 ** 31 }), "invalid_option");
+  throwsCode(() => alice.setGroupOptions({ maxEpochsAhead: 1000 }), "invalid_option");
+  throwsCode(() => alice.setGroupOptions({ maxForwardDistance: 2 ** 31 }), "invalid_config");
+  throwsCode(() => alice.setGroupOptions({ pastEpochs: 2 ** 31 }), "invalid_config");
+  throwsCode(() => alice.setGroupOptions({ externalJoins: "everyone" }), "invalid_argument");
+  alice.setGroupOptions({ externalJoins: "resync" });
+  assert.equal(alice.createGroup().options.externalJoins, "resync");
+});

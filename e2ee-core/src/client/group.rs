@@ -72,14 +72,19 @@ pub struct Member {
 
 impl Member {
     fn new(index: u32, leaf: &LeafNode) -> Self {
-        let identity = match &leaf.credential {
-            Credential::Basic(identity) => identity.to_vec(),
-            Credential::X509(chain) => chain.first().map(|c| c.cert_data.to_vec()).unwrap_or_default(),
-        };
         Self {
             index,
-            identity,
+            identity: Self::identity_of(&leaf.credential),
             signature_key: leaf.signature_key.to_vec(),
+        }
+    }
+
+    /// The identity a credential shows: a basic credential's identity, an
+    /// X.509 credential's end-entity certificate (DER).
+    pub fn identity_of(credential: &Credential) -> Vec<u8> {
+        match credential {
+            Credential::Basic(identity) => identity.to_vec(),
+            Credential::X509(chain) => chain.first().map(|c| c.cert_data.to_vec()).unwrap_or_default(),
         }
     }
 }

@@ -50,12 +50,17 @@ pub trait CredentialValidator {
     /// says why not.
     fn validate(&self, credential: &Credential, signature_key: &[u8]) -> Result<(), CredentialError>;
 
-    /// Accepts `new` as a successor of `old` for the same member (Update and
-    /// Commit, §5.3.1). The default accepts any successor that `validate`
-    /// accepts.
+    /// Accepts `new` as a successor of `old` for the same member: an
+    /// Update, a Commit's path, an external Commit replacing the member's
+    /// earlier leaf (§5.3.1, §12.1.2, §12.4.3.2). `validate` has accepted
+    /// `new` already. The default keeps identities stable: `new` must be
+    /// `old`, so no member can take another's name; override it to allow
+    /// e.g. a renewed certificate for the same subject.
     fn validate_successor(&self, old: &Credential, new: &Credential) -> Result<(), CredentialError> {
-        let _ = (old, new);
-        Ok(())
+        match old == new {
+            true => Ok(()),
+            false => Err(CredentialError::Rejected("identity_changed")),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod common;
 mod support;
 
 mod external_commits;
+mod identity;
 mod ratchet;
 mod removed_member;
 mod signatures;
