@@ -100,9 +100,12 @@ fn chat_with_events_leave_and_update() {
             let leave = bob.leave().unwrap();
             for g in [&mut alice, &mut carol] {
                 let events = g.open(&leave).unwrap();
+                let reference = g.pending_proposals()[0].reference.clone();
                 let expected = Event::Proposal {
                     sender: bob_member(g),
                     kind: ProposalKind::Remove { index: 1 },
+                    reference,
+                    accepted: true,
                 };
                 assert_eq!(events, [expected]);
             }

@@ -298,6 +298,11 @@ pub enum Event {
         sender: Option<Member>,
         /// What it proposes.
         kind: ProposalKind,
+        /// Its reference, to accept or reject it by.
+        reference: Vec<u8>,
+        /// Whether this member's next Commit includes it (a proposal from
+        /// outside the group waits for `Group.accept_proposal`).
+        accepted: bool,
     },
     /// A Commit started a new epoch.
     EpochChanged {
@@ -347,9 +352,16 @@ impl From<core::Event> for Event {
                 authenticated_data,
                 epoch,
             },
-            core::Event::Proposal { sender, kind } => Self::Proposal {
+            core::Event::Proposal {
+                sender,
+                kind,
+                reference,
+                accepted,
+            } => Self::Proposal {
                 sender: sender.map(Member::from),
                 kind: kind.into(),
+                reference,
+                accepted,
             },
             core::Event::EpochChanged {
                 epoch,

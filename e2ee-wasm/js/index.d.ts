@@ -10,5 +10,6 @@ export type {
   GroupOptions,
   Intent,
   Member,
+  PendingProposal,
   ProposalKind,
 } from "./e2ee_wasm.js";

@@ -354,9 +354,16 @@ fn event(e: core::Event) -> JsValue {
             .set("data", u8s(&data))
             .set("authenticatedData", u8s(&authenticated_data))
             .set("epoch", num(epoch)),
-        core::Event::Proposal { sender, kind } => tagged("proposal")
+        core::Event::Proposal {
+            sender,
+            kind,
+            reference,
+            accepted,
+        } => tagged("proposal")
             .opt("sender", sender.map(member))
-            .set("kind", proposal_kind(kind)),
+            .set("kind", proposal_kind(kind))
+            .set("reference", u8s(&reference))
+            .set("accepted", accepted),
         core::Event::EpochChanged {
             epoch,
             committer,

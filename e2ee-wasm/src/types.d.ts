@@ -122,8 +122,8 @@ export type Event =
       /** The epoch it was sent in. */
       epoch: number;
     }
-  /** A proposal, kept for the next Commit. */
-  | { type: "proposal"; sender?: Member; kind: ProposalKind }
+  /** A proposal, kept for the next Commit (see `Group.pendingProposals`). */
+  | { type: "proposal"; sender?: Member; kind: ProposalKind; reference: Uint8Array; accepted: boolean }
   /** A Commit started a new epoch. */
   | {
       type: "epochChanged";

@@ -30,6 +30,13 @@ pub enum ClientError {
     CommitPending,
     /// The leaf index names no member.
     NoSuchMember,
+    /// No pending proposal has that reference.
+    NoSuchProposal,
+    /// A [`super::GroupOptions`] value is out of range.
+    InvalidOption {
+        /// The option.
+        option: &'static str,
+    },
 }
 
 impl ClientError {
@@ -46,6 +53,8 @@ impl ClientError {
             Self::FutureEpoch => "future_epoch",
             Self::CommitPending => "commit_pending",
             Self::NoSuchMember => "no_such_member",
+            Self::NoSuchProposal => "no_such_proposal",
+            Self::InvalidOption { .. } => "invalid_option",
         }
     }
 }

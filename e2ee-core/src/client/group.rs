@@ -136,12 +136,18 @@ pub enum Event {
         /// The epoch it was sent in.
         epoch: u64,
     },
-    /// A proposal, kept for the next Commit.
+    /// A proposal, kept for the next Commit (see [`Group::pending_proposals`]).
     Proposal {
         /// The proposing member, if a member proposed it.
         sender: Option<Member>,
         /// What it proposes.
         kind: ProposalKind,
+        /// Its reference, to accept or reject it by.
+        reference: Vec<u8>,
+        /// Whether this member's next Commit includes it. A proposal from
+        /// outside the group, or a ReInit, waits for
+        /// [`Group::accept_proposal`].
+        accepted: bool,
     },
     /// A Commit started a new epoch.
     EpochChanged {
@@ -175,6 +181,20 @@ pub enum Event {
         /// Why.
         error: Error,
     },
+}
+
+/// A proposal of the current epoch that no Commit has covered yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingProposal {
+    /// Its reference, to accept or reject it by.
+    pub reference: Vec<u8>,
+    /// The proposing member; `None` for a proposal from outside the group
+    /// (a client asking to be added, or an external sender).
+    pub sender: Option<Member>,
+    /// What it proposes.
+    pub kind: ProposalKind,
+    /// Whether this member's next Commit includes it.
+    pub accepted: bool,
 }
 
 /// A Commit to send to the group, with the Welcome for new members and the
@@ -375,7 +395,7 @@ impl Group {
         self.commit(Vec::new(), true, Intent::Update)
     }
 
-    /// Commits the proposals received in this epoch (e.g. a member's
+    /// Commits the accepted proposals of this epoch (e.g. a member's
     /// request to leave). Every Commit includes them anyway.
     pub fn commit_proposals(&mut self) -> Result<CommitBundle, Error> {
         self.commit(Vec::new(), false, Intent::CommitProposals)
@@ -388,6 +408,38 @@ impl Group {
         let proposal = low::Group::remove_proposal(self.inner.own_leaf());
         let (message, _) = self.inner.propose(&env, proposal, self.wire_format(), &mut os_rng())?;
         Ok(encode(&message)?)
+    }
+
+    /// The proposals received (or sent) in this epoch, in arrival order.
+    /// A Commit of this member includes the accepted ones that are valid
+    /// together; the others wait for [`Group::accept_proposal`].
+    pub fn pending_proposals(&self) -> Vec<PendingProposal> {
+        (self.inner.pending_proposals().iter())
+            .map(|p| PendingProposal {
+                reference: p.reference.to_vec(),
+                sender: self.sender_member(p.sender),
+                kind: kind_of(&p.proposal),
+                accepted: p.admission == low::Admission::Accepted,
+            })
+            .collect()
+    }
+
+    /// Lets this member's Commits include the pending proposal
+    /// `reference`: the application's decision, e.g. to admit a client
+    /// that asked to be added.
+    pub fn accept_proposal(&mut self, reference: &[u8]) -> Result<(), Error> {
+        let reference = reference.into();
+        self.inner
+            .accept_proposal(&reference)
+            .map_err(|_| ClientError::NoSuchProposal.into())
+    }
+
+    /// Drops the pending proposal `reference` from this member's Commits.
+    pub fn reject_proposal(&mut self, reference: &[u8]) -> Result<(), Error> {
+        let reference = reference.into();
+        self.inner
+            .reject_proposal(&reference)
+            .map_err(|_| ClientError::NoSuchProposal.into())
     }
 
     /// How many messages of future epochs are held.
@@ -499,14 +551,15 @@ impl Group {
                     epoch,
                 }]
             }
-            ProcessedMessage::Proposal { sender, reference } => {
-                let kind = self
-                    .inner
-                    .pending_proposal(&reference)
-                    .map_or(ProposalKind::Other, kind_of);
+            ProcessedMessage::Proposal { reference, .. } => {
+                let pending = (self.pending_proposals().into_iter())
+                    .find(|p| p.reference == reference.as_slice())
+                    .ok_or(low::GroupError::UnknownProposal)?;
                 vec![Event::Proposal {
-                    sender: self.sender_member(sender),
-                    kind,
+                    sender: pending.sender,
+                    kind: pending.kind,
+                    reference: pending.reference,
+                    accepted: pending.accepted,
                 }]
             }
             ProcessedMessage::Commit(summary) => {

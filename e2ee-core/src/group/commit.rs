@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use super::external::EpochView;
 use super::process::CommitSummary;
 use super::proposals::{AppliedProposals, CommittedProposal, Committer, ProposalContext, apply_proposals};
-use super::{Environment, Group, GroupError, PendingProposal};
+use super::{Admission, Environment, Group, GroupError, PendingProposal};
 use crate::crypto::{Rng, Secret};
 use crate::key_package::key_package_ref;
 use crate::key_schedule::{EpochSchedule, WelcomeSchedule};
@@ -84,6 +84,13 @@ pub(super) struct PendingCommit {
     pub(super) interim_transcript_hash: Vec<u8>,
     pub(super) confirmation_tag: Vec<u8>,
     pub(super) summary: CommitSummary,
+}
+
+/// The proposals a Commit carries, applied to a copy of the tree.
+struct Selected {
+    proposals: Vec<ProposalOrRef>,
+    tree: RatchetTree,
+    applied: AppliedProposals,
 }
 
 /// A Commit with its proposals applied and its path made, before the new
@@ -187,12 +194,12 @@ impl Group {
         rng: &mut Rng<'_>,
     ) -> Result<Prepared, GroupError> {
         let own = self.own_leaf();
-        let (proposals, committed) = self.commit_proposals(params);
-        let ctx = ProposalContext::new(env, &self.context);
-        // The one copy of the tree per Commit.
-        let mut tree = self.tree.clone();
-        let applied = apply_proposals(&ctx, &mut tree, &committed, Committer::Member(own))?;
-        let mut next = applied.next_context(&self.context);
+        let Selected {
+            proposals,
+            mut tree,
+            applied,
+        } = self.select_proposals(env, params)?;
+        let mut next = applied.next_context(&self.context)?;
         let path = if applied.path_required || params.force_path {
             let added: Vec<LeafIndex> = applied.added.iter().map(|(i, _)| *i).collect();
             let leaf_node = tree.leaf(own).ok_or(GroupError::NotInTree)?.clone();
@@ -223,36 +230,57 @@ impl Group {
         })
     }
 
-    /// The Commit's proposal list and the proposals it stands for: the
-    /// selected pending ones by reference, then `params.proposals` by value.
-    fn commit_proposals(&self, params: &CommitParams) -> (Vec<ProposalOrRef>, Vec<CommittedProposal>) {
+    /// The Commit's proposals: the accepted pending ones (if asked for) by
+    /// reference, then `params.proposals` by value; applied to a copy of
+    /// the tree. Pending proposals that do not fit with the others are
+    /// left out (§12.4), so that no proposal, from anyone, can keep members
+    /// from committing; invalid `params.proposals` are the caller's error.
+    fn select_proposals(&self, env: &Environment<'_>, params: &CommitParams) -> Result<Selected, GroupError> {
         let own = self.own_leaf();
-        let pending = if params.include_pending {
-            select_pending(&self.pending, own)
-        } else {
-            Vec::new()
-        };
-        let mut list = Vec::with_capacity(pending.len() + params.proposals.len());
-        let mut committed = Vec::with_capacity(list.capacity());
-        for p in pending {
-            list.push(ProposalOrRef::Reference(p.reference.clone()));
-            let reference = Some(p.reference.clone());
-            committed.push(CommittedProposal {
-                proposal: p.proposal.clone(),
-                sender: p.sender,
-                reference,
-            });
-        }
-        for proposal in &params.proposals {
-            list.push(ProposalOrRef::Proposal(proposal.clone()));
-            let sender = Sender::Member(own.0);
-            committed.push(CommittedProposal {
+        let by_value: Vec<CommittedProposal> = (params.proposals.iter())
+            .map(|proposal| CommittedProposal {
                 proposal: proposal.clone(),
-                sender,
+                sender: Sender::Member(own.0),
                 reference: None,
-            });
-        }
-        (list, committed)
+            })
+            .collect();
+        let candidates = match params.include_pending {
+            true => select_pending(&self.pending, own, &by_value),
+            false => Vec::new(),
+        };
+        let ctx = ProposalContext::new(env, &self.context);
+        let attempt = |pending: &[&PendingProposal]| {
+            let mut list: Vec<CommittedProposal> = pending.iter().map(|p| p.committed()).collect();
+            list.extend(by_value.iter().cloned());
+            let mut tree = self.tree.clone();
+            apply_proposals(&ctx, &mut tree, &list, Committer::Member(own)).map(|applied| (list, tree, applied))
+        };
+        let (list, tree, applied) = match attempt(&candidates) {
+            Ok(all) => all,
+            // Each pending proposal in turn, kept if it fits with those kept before.
+            Err(_) if !candidates.is_empty() => {
+                let mut kept = Vec::with_capacity(candidates.len());
+                for candidate in candidates {
+                    kept.push(candidate);
+                    if attempt(&kept).is_err() {
+                        kept.pop();
+                    }
+                }
+                attempt(&kept)?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let proposals = (list.into_iter())
+            .map(|p| match p.reference {
+                Some(reference) => ProposalOrRef::Reference(reference),
+                None => ProposalOrRef::Proposal(p.proposal),
+            })
+            .collect();
+        Ok(Selected {
+            proposals,
+            tree,
+            applied,
+        })
     }
 
     /// §12.4.1: signs the Commit under the old GroupContext for
@@ -338,10 +366,15 @@ impl Group {
     }
 }
 
-/// The pending proposals a Commit by `own` may cover (§12.2): not its own
-/// Updates nor Removes of itself, and one Update or Remove per leaf — the
-/// first Remove if any, else the latest Update.
-fn select_pending(pending: &[PendingProposal], own: LeafIndex) -> Vec<&PendingProposal> {
+/// The pending proposals a Commit by `own` with `by_value` may cover
+/// (§12.2): those accepted, not its own Updates nor Removes of itself, and
+/// one Update or Remove per leaf that `by_value` does not remove already —
+/// the first Remove if any, else the latest Update.
+fn select_pending<'a>(
+    pending: &'a [PendingProposal],
+    own: LeafIndex,
+    by_value: &[CommittedProposal],
+) -> Vec<&'a PendingProposal> {
     // The leaf an Update or Remove is about, and whether it is a Remove.
     let target = |p: &PendingProposal| match (&p.proposal, p.sender) {
         (Proposal::Update(_), Sender::Member(leaf)) => Some((leaf, false)),
@@ -350,8 +383,13 @@ fn select_pending(pending: &[PendingProposal], own: LeafIndex) -> Vec<&PendingPr
     };
     // Sets of plain integers, as the proposal checks use: less WebAssembly.
     let mut removed = BTreeSet::new();
+    removed.extend(by_value.iter().filter_map(|p| match &p.proposal {
+        Proposal::Remove(r) => Some(r.removed),
+        _ => None,
+    }));
     let mut keep: Vec<bool> = (pending.iter())
         .map(|p| match target(p) {
+            _ if p.admission != Admission::Accepted => false,
             None => true,
             Some((leaf, true)) => leaf != own.0 && removed.insert(leaf),
             Some((_, false)) => false,
@@ -360,7 +398,7 @@ fn select_pending(pending: &[PendingProposal], own: LeafIndex) -> Vec<&PendingPr
     // The latest Update of each leaf not removed: scanning from the end.
     let mut updated = BTreeSet::new();
     for (k, p) in pending.iter().enumerate().rev() {
-        if let Some((leaf, false)) = target(p) {
+        if let (Some((leaf, false)), Admission::Accepted) = (target(p), p.admission) {
             keep[k] = leaf != own.0 && !removed.contains(&leaf) && updated.insert(leaf);
         }
     }
@@ -437,6 +475,7 @@ mod tests {
             reference: name.into(),
             proposal,
             sender: Sender::Member(from),
+            admission: Admission::Accepted,
         }
     }
 
@@ -469,7 +508,7 @@ mod tests {
             remove(b"r3", 3),
             update(b"u3 after its remove", 3),
         ];
-        let chosen: Vec<&[u8]> = (select_pending(&all, LeafIndex(0)).iter())
+        let chosen: Vec<&[u8]> = (select_pending(&all, LeafIndex(0), &[]).iter())
             .map(|p| p.reference.as_slice())
             .collect();
         let expected: [&[u8]; 4] = [b"r2 first", b"gce", b"u1 new", b"r3"];

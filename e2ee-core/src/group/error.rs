@@ -30,6 +30,8 @@ pub enum GroupError {
     UnknownProposal,
     /// Too many proposals are pending in this epoch.
     TooManyProposals,
+    /// The proposal is pending already (a replayed message).
+    DuplicateProposal,
     /// The Commit has no UpdatePath though its proposals need one.
     PathRequired,
     /// A PSK named by a proposal or Welcome is not available.
@@ -106,6 +108,7 @@ impl GroupError {
             Self::InvalidSender => "invalid_sender",
             Self::UnknownProposal => "unknown_proposal",
             Self::TooManyProposals => "too_many_proposals",
+            Self::DuplicateProposal => "duplicate_proposal",
             Self::PathRequired => "path_required",
             Self::PskNotFound => "psk_not_found",
             Self::MissingRatchetTree => "missing_ratchet_tree",
@@ -146,6 +149,7 @@ impl fmt::Display for GroupError {
             Self::InvalidSender => f.write_str("invalid sender"),
             Self::UnknownProposal => f.write_str("commit refers to an unknown proposal"),
             Self::TooManyProposals => f.write_str("too many pending proposals"),
+            Self::DuplicateProposal => f.write_str("the proposal is pending already"),
             Self::PathRequired => f.write_str("commit lacks a required UpdatePath"),
             Self::PskNotFound => f.write_str("pre-shared key not found"),
             Self::MissingRatchetTree => f.write_str("no ratchet tree in the GroupInfo and none supplied"),

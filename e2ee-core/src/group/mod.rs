@@ -159,13 +159,29 @@ impl PendingProposal {
     }
 }
 
-/// A proposal received in the current epoch, kept until a Commit uses it.
-/// Encodable for storing the state (state.rs).
+impl Admission {
+    /// Where a proposal from `sender` starts.
+    fn of(sender: Sender, proposal: &Proposal) -> Self {
+        match (sender, proposal) {
+            (Sender::Member(_), Proposal::ReInit(_)) => Self::Awaiting,
+            (Sender::Member(_), _) => Self::Accepted,
+            _ => Self::Awaiting,
+        }
+    }
+}
+
+/// A proposal received (or sent) in the current epoch, kept until a Commit
+/// uses it or the epoch ends. Encodable for storing the state (state.rs).
 #[derive(Clone, Debug, Size, Encode, Decode)]
-struct PendingProposal {
-    reference: ProposalRef,
-    proposal: Proposal,
-    sender: Sender,
+pub struct PendingProposal {
+    /// Its reference (§5.2).
+    pub reference: ProposalRef,
+    /// The proposal, checked on its own when received.
+    pub proposal: Proposal,
+    /// Who proposed it.
+    pub sender: Sender,
+    /// Whether this member's Commits include it.
+    pub admission: Admission,
 }
 
 /// One member's state of a group in its current epoch.
@@ -284,10 +300,32 @@ impl Group {
 
     /// A proposal received (or sent) in this epoch, by reference.
     pub fn pending_proposal(&self, reference: &ProposalRef) -> Option<&Proposal> {
-        self.pending
-            .iter()
-            .find(|p| p.reference == *reference)
-            .map(|p| &p.proposal)
+        self.pending_entry(reference).map(|p| &p.proposal)
+    }
+
+    /// The proposals received (or sent) in this epoch, in arrival order.
+    pub fn pending_proposals(&self) -> &[PendingProposal] {
+        &self.pending
+    }
+
+    /// Lets this member's Commits include the pending proposal `reference`
+    /// (one that was [`Admission::Awaiting`] the application).
+    pub fn accept_proposal(&mut self, reference: &ProposalRef) -> Result<(), GroupError> {
+        let entry = self.pending.iter_mut().find(|p| p.reference == *reference);
+        entry.ok_or(GroupError::UnknownProposal)?.admission = Admission::Accepted;
+        Ok(())
+    }
+
+    /// Drops the pending proposal `reference`: this member's Commits leave
+    /// it out (another member's Commit may still include it).
+    pub fn reject_proposal(&mut self, reference: &ProposalRef) -> Result<(), GroupError> {
+        let position = self.pending.iter().position(|p| p.reference == *reference);
+        self.pending.remove(position.ok_or(GroupError::UnknownProposal)?);
+        Ok(())
+    }
+
+    fn pending_entry(&self, reference: &ProposalRef) -> Option<&PendingProposal> {
+        self.pending.iter().find(|p| p.reference == *reference)
     }
 
     /// The epoch authenticator (§8.7), for comparing epochs out of band.

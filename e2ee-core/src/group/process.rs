@@ -188,16 +188,37 @@ impl Group {
             return Err(GroupError::TooManyProposals);
         }
         let reference: ProposalRef = env.cs.make_proposal_ref(&encode(&content)?)?.into();
+        // A replay (by the Delivery Service, of a PublicMessage) is no new proposal.
+        if self.pending_entry(&reference).is_some() {
+            return Err(GroupError::DuplicateProposal);
+        }
         let sender = content.content.sender;
         let Content::Proposal(proposal) = content.content.content else {
             return Err(GroupError::UnexpectedMessage);
         };
+        self.check_proposal(env, sender, &proposal)?;
         self.pending.push(PendingProposal {
             reference: reference.clone(),
+            admission: Admission::of(sender, &proposal),
             proposal,
             sender,
         });
         Ok(ProcessedMessage::Proposal { sender, reference })
+    }
+
+    /// A received proposal must be valid on its own (§12.1), its PSK known.
+    pub(super) fn check_proposal(
+        &self,
+        env: &Environment<'_>,
+        sender: Sender,
+        proposal: &Proposal,
+    ) -> Result<(), GroupError> {
+        let ctx = ProposalContext::new(env, &self.context);
+        proposals::check_proposal(&ctx, &self.tree, sender, proposal)?;
+        if let Proposal::PreSharedKey(psk) = proposal {
+            self.psk_secret(env, core::slice::from_ref(&psk.psk))?;
+        }
+        Ok(())
     }
 
     /// Resolves the Commit's proposals: by value from the committer, by
@@ -213,16 +234,8 @@ impl Group {
                     reference: None,
                 }),
                 ProposalOrRef::Reference(r) => {
-                    let pending = self
-                        .pending
-                        .iter()
-                        .find(|p| p.reference == *r)
-                        .ok_or(GroupError::UnknownProposal)?;
-                    Ok(CommittedProposal {
-                        proposal: pending.proposal.clone(),
-                        sender: pending.sender,
-                        reference: Some(r.clone()),
-                    })
+                    let pending = self.pending_entry(r).ok_or(GroupError::UnknownProposal)?;
+                    Ok(pending.committed())
                 }
             })
             .collect()

@@ -335,6 +335,59 @@ pub fn apply_proposals(
     }
 }
 
+/// Checks one proposal by `sender` on its own, as received (§12.1): all
+/// that can be judged without the rest of a Commit, against the current
+/// tree and GroupContext. A proposal that fails here could never be
+/// committed, so it is refused on receipt rather than kept to spoil a later
+/// Commit. External PSKs are the caller's to look up.
+pub fn check_proposal(
+    ctx: &ProposalContext<'_>,
+    tree: &RatchetTree,
+    sender: Sender,
+    proposal: &Proposal,
+) -> Result<(), ProposalError> {
+    check_sender(tree, sender, proposal)?;
+    let required = Extension::find::<RequiredCapabilities>(&ctx.group_context.extensions)
+        .map_err(ProposalError::MalformedRequiredCapabilities)?;
+    let leaf_ctx = LeafValidationContext {
+        cs: ctx.cs,
+        group_id: &ctx.group_context.group_id,
+        required_capabilities: required.as_ref(),
+        now: ctx.now,
+        max_lifetime: None,
+        credential_validator: ctx.credential_validator,
+    };
+    match (proposal, sender) {
+        (Proposal::Add(add), _) => {
+            validate_key_package(&leaf_ctx, &add.key_package)?;
+            tree.check_new_leaf(&add.key_package.leaf_node, None)?;
+        }
+        (Proposal::Update(update), Sender::Member(leaf)) => {
+            tree.check_update_leaf(&leaf_ctx, LeafIndex(leaf), &update.leaf_node)?;
+        }
+        (Proposal::Remove(remove), _) => check_remove_target(tree, LeafIndex(remove.removed))?,
+        (Proposal::PreSharedKey(psk), _) => check_psk(ctx.cs, &psk.psk)?,
+        (Proposal::ReInit(reinit), _) if reinit.version.0 < ctx.group_context.version.0 => {
+            return Err(ProposalError::ReInitVersionDowngrade);
+        }
+        // Only ever by value in an external Commit (§12.1.6).
+        (Proposal::ExternalInit(_), _) => return Err(ProposalError::ExternalInitInRegularCommit),
+        (Proposal::GroupContextExtensions(gce), _) => {
+            let single = [CommittedProposal {
+                proposal: proposal.clone(),
+                sender,
+                reference: None,
+            }];
+            check_gce(&single)?;
+            let required = Extension::find::<RequiredCapabilities>(&gce.extensions)
+                .map_err(ProposalError::MalformedRequiredCapabilities)?;
+            check_members_support(tree.leaves(), &gce.extensions, required.as_ref())?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// A regular Commit from the member at `committer`.
 fn apply_regular(
     ctx: &ProposalContext<'_>,
@@ -410,7 +463,7 @@ fn check_regular_list(
     }
     check_reinit(ctx, proposals)?;
     for p in proposals {
-        check_sender(tree, p)?;
+        check_sender(tree, p.sender, &p.proposal)?;
     }
     check_updates(proposals, committer)?;
     check_removes(tree, proposals, committer)?;
@@ -489,14 +542,14 @@ fn sender_may_propose(sender: Sender, proposal: &Proposal) -> bool {
 }
 
 /// The sender's type fits the proposal and a member sender is a member.
-fn check_sender(tree: &RatchetTree, p: &CommittedProposal) -> Result<(), ProposalError> {
-    if !sender_may_propose(p.sender, &p.proposal) {
+fn check_sender(tree: &RatchetTree, sender: Sender, proposal: &Proposal) -> Result<(), ProposalError> {
+    if !sender_may_propose(sender, proposal) {
         return Err(ProposalError::SenderNotAllowed {
-            proposal_type: p.proposal.proposal_type(),
-            sender: p.sender,
+            proposal_type: proposal.proposal_type(),
+            sender,
         });
     }
-    match p.sender {
+    match sender {
         Sender::Member(leaf) => check_member(tree, LeafIndex(leaf)),
         _ => Ok(()),
     }

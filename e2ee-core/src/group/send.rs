@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use super::commit::PendingCommit;
 use super::proposals::AppliedProposals;
-use super::{Environment, Group, GroupError, PendingProposal};
+use super::{Admission, Environment, Group, GroupError, PendingProposal};
 use crate::codec::{VLBytes, encode};
 use crate::crypto::{Rng, Secret};
 use crate::framing::{self, PrivateKeys};
@@ -75,15 +75,19 @@ impl Group {
         {
             return Err(self.no_leaf_key());
         }
+        let sender = Sender::Member(self.own_leaf().0);
+        // The others would refuse it.
+        self.check_proposal(env, sender, &proposal)?;
         let signed = self.sign_content(Content::Proposal(proposal.clone()), &[], wire_format)?;
         // §5.2: the reference hashes the AuthenticatedContent.
         let reference: ProposalRef = env.cs.make_proposal_ref(&encode(&signed)?)?.into();
         let message = self.protect(env, signed, 0, rng)?;
-        let sender = Sender::Member(self.own_leaf().0);
         self.pending.push(PendingProposal {
             reference: reference.clone(),
             proposal,
             sender,
+            // This member's own: its Commits may include it.
+            admission: Admission::Accepted,
         });
         Ok((message, reference))
     }

@@ -52,8 +52,10 @@ use crate::tree_math::LeafIndex;
 use crate::treekem::{TreeKemPrivate, TreeKemPrivateState};
 use crate::vec_map::VecMap;
 
-/// The format version written, and the only one read.
-const FORMAT_VERSION: u16 = 1;
+/// The format version written, and the only one read. Version 2 added the
+/// pending proposals' admission and binds sealed group states to their
+/// group.
+const FORMAT_VERSION: u16 = 2;
 /// Magic + version + sealing byte.
 const HEADER_LEN: usize = 7;
 const PLAIN: u8 = 0;
@@ -839,7 +841,8 @@ mod tests {
             Group::restore_state(cs, &b).unwrap_err()
         };
         assert_eq!(with(0, b'X'), GroupError::StateCorrupt);
-        assert_eq!(with(5, 2), GroupError::StateVersion);
+        assert_eq!(with(5, 1), GroupError::StateVersion);
+        assert_eq!(with(5, 3), GroupError::StateVersion);
         assert_eq!(with(6, SEALED), GroupError::StateSealing);
         assert_eq!(with(6, 7), GroupError::StateCorrupt);
         assert_eq!(

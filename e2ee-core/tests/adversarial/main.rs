@@ -12,6 +12,7 @@ mod support;
 
 mod external_commits;
 mod identity;
+mod proposals;
 mod ratchet;
 mod removed_member;
 mod signatures;
