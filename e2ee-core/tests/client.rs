@@ -412,9 +412,10 @@ fn clients_and_groups_are_stored_separately_and_continue() {
         bob.set_group_options(GroupOptions {
             max_buffered_bytes: 1,
             ..GroupOptions::default()
-        });
+        })
+        .unwrap();
         let mut bob_group = bob
-            .restore_sealed_group(&bob_group.export_sealed(&KEY).unwrap(), &KEY)
+            .restore_sealed_group(&bob_group.export_sealed(&KEY).unwrap(), &KEY, bob_group.id())
             .unwrap();
         assert_eq!(bob_group.deferred(), 1);
         let events = bob_group.open(&update.commit).unwrap();

@@ -28,8 +28,9 @@ fn reload(cs: &dyn CipherSuiteProvider, group: Group) -> Group {
 /// `group` after a round trip through its sealed export.
 fn reload_sealed(cs: &dyn CipherSuiteProvider, group: Group) -> Group {
     let bytes = group.export_sealed(&KEY, &mut os_rng()).unwrap();
+    let id = group.context().group_id.to_vec();
     drop(group);
-    Group::restore_sealed(cs, &bytes, &KEY).unwrap()
+    Group::restore_sealed(cs, &bytes, &KEY, &id).unwrap()
 }
 
 fn opened(env: &Environment<'_>, group: &mut Group, message: &MlsMessage) -> Vec<u8> {
@@ -161,7 +162,7 @@ fn sealed_state_needs_its_key() {
     let env = Environment::basic(suite(SUITES[0]));
     let (alice, ..) = three_members(&env);
     let sealed = alice.export_sealed(&KEY, &mut os_rng()).unwrap();
-    let error = Group::restore_sealed(env.cs, &sealed, &[0; 32]).unwrap_err();
+    let error = Group::restore_sealed(env.cs, &sealed, &[0; 32], b"group").unwrap_err();
     assert_eq!((error.clone(), error.code()), (GroupError::StateKey, "state_key"));
     assert_eq!(
         Group::restore_state(env.cs, &sealed).unwrap_err(),
@@ -172,7 +173,7 @@ fn sealed_state_needs_its_key() {
     assert_ne!(sealed, again);
     let plain = alice.export_state().unwrap();
     for bytes in [&sealed, &again] {
-        let restored = Group::restore_sealed(env.cs, bytes, &KEY).unwrap();
+        let restored = Group::restore_sealed(env.cs, bytes, &KEY, b"group").unwrap();
         assert_eq!(restored.export_state().unwrap(), plain);
     }
 }
@@ -200,7 +201,7 @@ fn every_truncation_fails() {
     }
     for len in 0..sealed.len() {
         assert!(
-            Group::restore_sealed(cs, &sealed[..len], &KEY).is_err(),
+            Group::restore_sealed(cs, &sealed[..len], &KEY, b"group").is_err(),
             "sealed, length {len}"
         );
     }
@@ -223,7 +224,7 @@ proptest! {
         // Two edits of one byte may cancel out.
         prop_assume!(plain != *original && sealed != *original_sealed);
         prop_assert!(Group::restore_state(cs, &plain).is_err());
-        prop_assert!(Group::restore_sealed(cs, &sealed, &KEY).is_err());
+        prop_assert!(Group::restore_sealed(cs, &sealed, &KEY, b"group").is_err());
     }
 }
 

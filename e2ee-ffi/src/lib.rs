@@ -543,10 +543,12 @@ impl Client {
         Ok(Group::wrap(lock(&self.inner).restore_group(&state)?))
     }
 
-    /// A group of this client stored by `Group.export_sealed` under `key`.
-    pub fn restore_sealed_group(&self, state: Vec<u8>, key: Vec<u8>) -> Result<Arc<Group>> {
+    /// The group `group_id` of this client stored by `Group.export_sealed`
+    /// under `key` (another group's state is refused).
+    pub fn restore_sealed_group(&self, state: Vec<u8>, key: Vec<u8>, group_id: Vec<u8>) -> Result<Arc<Group>> {
+        let key = storage_key(&key)?;
         Ok(Group::wrap(
-            lock(&self.inner).restore_sealed_group(&state, &storage_key(&key)?)?,
+            lock(&self.inner).restore_sealed_group(&state, &key, &group_id)?,
         ))
     }
 

@@ -189,12 +189,19 @@ impl Client {
         Ok(Group::wrap(self.inner.restore_group(&bytes(state, "state")?)?))
     }
 
-    /// A group of this client stored by `Group.exportSealed(key)`.
+    /// The group `groupId` of this client stored by
+    /// `Group.exportSealed(key)` (another group's state is refused).
     #[wasm_bindgen(js_name = restoreSealedGroup)]
-    pub fn restore_sealed_group(&self, state: &Bytes, key: &Bytes) -> Result<Group> {
+    pub fn restore_sealed_group(
+        &self,
+        state: &Bytes,
+        key: &Bytes,
+        #[wasm_bindgen(js_name = groupId)] group_id: &Bytes,
+    ) -> Result<Group> {
+        let (state, key) = (bytes(state, "state")?, convert::key(key)?);
         let group = self
             .inner
-            .restore_sealed_group(&bytes(state, "state")?, &convert::key(key)?)?;
+            .restore_sealed_group(&state, &key, &bytes(group_id, "groupId")?)?;
         Ok(Group::wrap(group))
     }
 

@@ -38,7 +38,7 @@ for (const suite of SUITES) {
     aliceGroup.open(update.commit); // the echo merges it
     const early = aliceGroup.seal(utf8("early"));
     assert.deepEqual(bobGroup.open(early), [{ type: "deferred", epoch: 2 }]);
-    bobGroup = bob.restoreSealedGroup(bobGroup.exportSealed(KEY), KEY);
+    bobGroup = bob.restoreSealedGroup(bobGroup.exportSealed(KEY), KEY, bobGroup.id);
     assert.equal(bobGroup.deferred, 1);
     assert.deepEqual(bobGroup.open(update.commit).map((e) => e.type), ["epochChanged", "message"]);
     assertAgree(aliceGroup, bobGroup);

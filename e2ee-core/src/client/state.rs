@@ -153,6 +153,10 @@ impl Stored for Group {
     /// The client the group belongs to: its suite, validator and options.
     type Context<'a> = &'a Client;
 
+    fn binding(&self) -> Vec<u8> {
+        self.id().to_vec()
+    }
+
     fn to_state(&self) -> Result<GroupState, GroupError> {
         let (inner, pending, held) = self.parts();
         Ok(GroupState {
@@ -210,7 +214,7 @@ impl Client {
 
     /// The client stored by [`Client::export_sealed`] under `key`.
     pub fn restore_sealed(bytes: &[u8], key: &[u8; 32]) -> Result<Self, Error> {
-        Ok(stored::restore_sealed::<Self>((), bytes, key)?)
+        Ok(stored::restore_sealed::<Self>((), bytes, key, &[])?)
     }
 
     /// A group of this client stored by [`Group::export_state`]. Restore
@@ -220,9 +224,11 @@ impl Client {
         Ok(stored::restore::<Group>(self, bytes)?)
     }
 
-    /// A group of this client stored by [`Group::export_sealed`] under `key`.
-    pub fn restore_sealed_group(&self, bytes: &[u8], key: &[u8; 32]) -> Result<Group, Error> {
-        Ok(stored::restore_sealed::<Group>(self, bytes, key)?)
+    /// The group `group_id` of this client stored by
+    /// [`Group::export_sealed`] under `key`. Another group's state is
+    /// refused (`state_key`), so storage cannot swap one group for another.
+    pub fn restore_sealed_group(&self, bytes: &[u8], key: &[u8; 32], group_id: &[u8]) -> Result<Group, Error> {
+        Ok(stored::restore_sealed::<Group>(self, bytes, key, group_id)?)
     }
 }
 
@@ -233,7 +239,8 @@ impl Group {
         Ok(stored::export(self)?)
     }
 
-    /// [`Group::export_state`] encrypted under a 32-byte storage key.
+    /// [`Group::export_state`] encrypted under a 32-byte storage key, bound
+    /// to the group's id.
     pub fn export_sealed(&self, key: &[u8; 32]) -> Result<Vec<u8>, Error> {
         Ok(stored::export_sealed(self, key, &mut os_rng())?)
     }

@@ -101,6 +101,19 @@ pub(crate) trait Stored: Sized {
     fn to_state(&self) -> Result<Self::State, GroupError>;
     /// Rebuilds the value, checking the state against `context`.
     fn from_state(context: Self::Context<'_>, state: Self::State) -> Result<Self, GroupError>;
+    /// What a sealed export is bound to besides its kind (authenticated
+    /// with it): a group's id, so that storage cannot hand one group's
+    /// state back as another's.
+    fn binding(&self) -> Vec<u8> {
+        Vec::new()
+    }
+}
+
+/// The associated data of a sealed export: its header and binding.
+fn sealed_aad(magic: [u8; 4], binding: &[u8]) -> Vec<u8> {
+    let mut aad = header(magic, SEALED).to_vec();
+    aad.extend_from_slice(binding);
+    aad
 }
 
 pub(crate) fn export<T: Stored>(value: &T) -> Result<Vec<u8>, GroupError> {
@@ -125,13 +138,13 @@ pub(crate) fn restore<T: Stored>(context: T::Context<'_>, bytes: &[u8]) -> Resul
 pub(crate) fn export_sealed<T: Stored>(value: &T, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, GroupError> {
     let plain = Zeroizing::new(export(value)?);
     let body = &plain[HEADER_LEN..];
-    let aad = header(T::MAGIC, SEALED);
+    let aad = sealed_aad(T::MAGIC, &value.binding());
     let mut nonce = [0u8; NONCE_LEN];
     rng.fill_bytes(&mut nonce);
     // Encrypted in place in a buffer sized up front, so no plaintext copy is
     // left behind by a reallocation; zeroized should encryption fail.
     let mut out = Zeroizing::new(Vec::with_capacity(HEADER_LEN + NONCE_LEN + body.len() + TAG_LEN));
-    out.extend_from_slice(&aad);
+    out.extend_from_slice(&header(T::MAGIC, SEALED));
     out.extend_from_slice(&nonce);
     out.extend_from_slice(body);
     let cipher = ChaCha20Poly1305::new(key.into());
@@ -142,10 +155,13 @@ pub(crate) fn export_sealed<T: Stored>(value: &T, key: &[u8; 32], rng: &mut Rng<
     Ok(core::mem::take(&mut *out))
 }
 
+/// The value sealed in `bytes` under `key`, which must be bound to
+/// `binding` (see [`Stored::binding`]).
 pub(crate) fn restore_sealed<T: Stored>(
     context: T::Context<'_>,
     bytes: &[u8],
     key: &[u8; 32],
+    binding: &[u8],
 ) -> Result<T, GroupError> {
     let sealed = strip_header(bytes, T::MAGIC, SEALED)?;
     let (nonce, rest) = sealed.split_at_checked(NONCE_LEN).ok_or(GroupError::StateCorrupt)?;
@@ -158,8 +174,9 @@ pub(crate) fn restore_sealed<T: Stored>(
     let nonce = chacha20poly1305::Nonce::try_from(nonce).map_err(|_| GroupError::StateCorrupt)?;
     let tag = chacha20poly1305::Tag::try_from(tag).map_err(|_| GroupError::StateCorrupt)?;
     let cipher = ChaCha20Poly1305::new(key.into());
+    let aad = sealed_aad(T::MAGIC, binding);
     cipher
-        .decrypt_inout_detached(&nonce, &bytes[..HEADER_LEN], (&mut plain[HEADER_LEN..]).into(), &tag)
+        .decrypt_inout_detached(&nonce, &aad, (&mut plain[HEADER_LEN..]).into(), &tag)
         .map_err(|_| GroupError::StateKey)?;
     restore(context, &plain)
 }
@@ -586,6 +603,10 @@ impl Stored for Group {
     type State = GroupState;
     type Context<'a> = &'a dyn CipherSuiteProvider;
 
+    fn binding(&self) -> Vec<u8> {
+        self.context.group_id.to_vec()
+    }
+
     fn to_state(&self) -> Result<GroupState, GroupError> {
         Ok(GroupState {
             config: config_entries(&self.config),
@@ -688,17 +709,23 @@ impl Group {
     }
 
     /// [`Group::export_state`] encrypted under the 32-byte storage `key`
-    /// (ChaCha20-Poly1305, random nonce from `rng`, the header
-    /// authenticated).
+    /// (ChaCha20-Poly1305, random nonce from `rng`, the header and the
+    /// group id authenticated).
     pub fn export_sealed(&self, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, GroupError> {
         export_sealed(self, key, rng)
     }
 
-    /// The group stored by [`Group::export_sealed`] under `key`. Fails like
-    /// [`Group::restore_state`], and with [`GroupError::StateKey`] for a
-    /// wrong key or altered bytes.
-    pub fn restore_sealed(cs: &dyn CipherSuiteProvider, bytes: &[u8], key: &[u8; 32]) -> Result<Group, GroupError> {
-        restore_sealed(cs, bytes, key)
+    /// The group `group_id` stored by [`Group::export_sealed`] under `key`.
+    /// Fails like [`Group::restore_state`], and with
+    /// [`GroupError::StateKey`] for a wrong key, altered bytes or another
+    /// group's state.
+    pub fn restore_sealed(
+        cs: &dyn CipherSuiteProvider,
+        bytes: &[u8],
+        key: &[u8; 32],
+        group_id: &[u8],
+    ) -> Result<Group, GroupError> {
+        restore_sealed(cs, bytes, key, group_id)
     }
 }
 
@@ -761,7 +788,7 @@ impl NewKeyPackage {
     /// The KeyPackage stored by [`NewKeyPackage::export_sealed`] under
     /// `key`. Fails like [`Group::restore_sealed`].
     pub fn restore_sealed(cs: &dyn CipherSuiteProvider, bytes: &[u8], key: &[u8; 32]) -> Result<Self, GroupError> {
-        restore_sealed(cs, bytes, key)
+        restore_sealed(cs, bytes, key, &[])
     }
 }
 
@@ -826,7 +853,7 @@ mod tests {
             assert_eq!(restored.export_state().unwrap(), bytes);
             assert!(restored.has_pending_commit());
             let sealed = group.export_sealed(&KEY, &mut os_rng()).unwrap();
-            let unsealed = Group::restore_sealed(cs, &sealed, &KEY).unwrap();
+            let unsealed = Group::restore_sealed(cs, &sealed, &KEY, b"g").unwrap();
             assert_eq!(unsealed.export_state().unwrap(), bytes);
         }
     }
@@ -850,7 +877,7 @@ mod tests {
             GroupError::StateCorrupt
         );
         assert_eq!(
-            Group::restore_sealed(cs, &bytes, &KEY).unwrap_err(),
+            Group::restore_sealed(cs, &bytes, &KEY, b"g").unwrap_err(),
             GroupError::StateSealing
         );
         assert_eq!(GroupError::StateVersion.code(), "state_version");
@@ -869,12 +896,15 @@ mod tests {
     fn sealed_state_needs_the_key_and_is_authenticated() {
         let cs = suite(1);
         let sealed = group(1).export_sealed(&KEY, &mut os_rng()).unwrap();
-        let wrong = Group::restore_sealed(cs, &sealed, &[0x43; 32]).unwrap_err();
+        let wrong = Group::restore_sealed(cs, &sealed, &[0x43; 32], b"g").unwrap_err();
         assert_eq!((wrong.clone(), wrong.code()), (GroupError::StateKey, "state_key"));
         for i in [HEADER_LEN, HEADER_LEN + NONCE_LEN, sealed.len() - 1] {
             let mut b = sealed.clone();
             b[i] ^= 1;
-            assert_eq!(Group::restore_sealed(cs, &b, &KEY).unwrap_err(), GroupError::StateKey);
+            assert_eq!(
+                Group::restore_sealed(cs, &b, &KEY, b"g").unwrap_err(),
+                GroupError::StateKey
+            );
         }
         // The header is authenticated too: a different one is another
         // export (here: the same bytes relabelled as a KeyPackage's).
