@@ -16,3 +16,4 @@ mod proposals;
 mod ratchet;
 mod removed_member;
 mod signatures;
+mod state;
