@@ -304,6 +304,13 @@ impl<T: Decode> Decode for Vec<T> {
     }
 }
 
+/// A `T`, decoded into shared ownership (no wire form of its own).
+impl<T: Decode> Decode for alloc::sync::Arc<T> {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
+        Ok(alloc::sync::Arc::new(T::decode_from(r)?))
+    }
+}
+
 /// `optional<T>`: presence byte 0 or 1.
 impl<T: Decode> Decode for Option<T> {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {

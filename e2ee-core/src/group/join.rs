@@ -6,7 +6,9 @@ use super::{Environment, Group, GroupConfig, GroupError, leaf_context, resolve_p
 use crate::crypto::{Secret, SignatureKey};
 use crate::key_package::key_package_ref;
 use crate::key_schedule::WelcomeSchedule;
-use crate::messages::{Extension, GroupInfo, KeyPackage, Node, ProtocolVersion, RequiredCapabilities, Welcome};
+use crate::messages::{
+    Extension, ExtensionType, GroupInfo, KeyPackage, Node, ProtocolVersion, RequiredCapabilities, Welcome,
+};
 use crate::ratchet_tree::{RatchetTree, TreeValidationParams};
 use crate::secret_tree::SecretTree;
 use crate::transcript;
@@ -106,11 +108,12 @@ pub(super) fn verified_tree(
     group_info: &GroupInfo,
     supplied: Option<Vec<Option<Node>>>,
 ) -> Result<RatchetTree, GroupError> {
-    let nodes = match Extension::find::<crate::messages::RatchetTree>(&group_info.extensions)? {
-        Some(nodes) => nodes,
-        None => supplied.ok_or(GroupError::MissingRatchetTree)?,
+    let extension = (group_info.extensions.iter()).find(|e| e.extension_type == ExtensionType::RATCHET_TREE);
+    let mut tree = match (extension, supplied) {
+        (Some(extension), _) => RatchetTree::decode(&extension.extension_data)?,
+        (None, Some(nodes)) => RatchetTree::from_nodes(nodes)?,
+        (None, None) => return Err(GroupError::MissingRatchetTree),
     };
-    let mut tree = RatchetTree::from_nodes(nodes)?;
     let context = &group_info.group_context;
     let required = Extension::find::<RequiredCapabilities>(&context.extensions)?;
     let params = TreeValidationParams {

@@ -109,7 +109,12 @@ impl RatchetTree {
     /// checks that the last node is non-blank and that every node has the
     /// type of its position, then pads with blanks to the next `2^(d+1) - 1`.
     /// This checks the shape only; see [`RatchetTree::validate`].
-    pub fn from_nodes(mut nodes: Vec<Option<Node>>) -> Result<Self, TreeError> {
+    pub fn from_nodes(nodes: Vec<Option<Node>>) -> Result<Self, TreeError> {
+        Self::from_shared_nodes(nodes.into_iter().map(|n| n.map(Arc::new)).collect())
+    }
+
+    /// [`Self::from_nodes`] of nodes decoded into their shared form.
+    fn from_shared_nodes(mut nodes: Vec<Option<Arc<Node>>>) -> Result<Self, TreeError> {
         match nodes.last() {
             None => return Err(TreeError::EmptyTree),
             Some(None) => return Err(TreeError::TrailingBlankNode),
@@ -123,13 +128,16 @@ impl RatchetTree {
         let width = tree_math::node_width(n_leaves).filter(|_| tree_math::is_valid_leaf_count(n_leaves));
         let width = width.ok_or(TreeError::TooLarge)? as usize;
         nodes.resize(width, None);
-        Ok(Self::with_nodes(nodes.into_iter().map(|n| n.map(Arc::new)).collect()))
+        Ok(Self::with_nodes(nodes))
     }
 
     /// Decodes a `ratchet_tree` (`optional<Node> ratchet_tree<V>`, §12.4.3.3),
     /// e.g. the body of the `ratchet_tree` extension, with [`Self::from_nodes`].
+    /// Each node is decoded straight into its shared form: a blank node,
+    /// one byte on the wire, takes a pointer's worth of memory, not a
+    /// whole node's, so the memory stays a small multiple of the input.
     pub fn decode(bytes: &[u8]) -> Result<Self, TreeError> {
-        Self::from_nodes(codec::decode_exact::<Vec<Option<Node>>>(bytes)?)
+        Self::from_shared_nodes(codec::decode_exact::<Vec<Option<Arc<Node>>>>(bytes)?)
     }
 
     /// The nodes as sent on the wire: array order, without trailing blanks
@@ -593,9 +601,9 @@ impl RatchetTree {
 }
 
 /// Checks that leaves sit at even positions and parents at odd ones.
-fn check_node_types(nodes: &[Option<Node>]) -> Result<(), TreeError> {
+fn check_node_types(nodes: &[Option<Arc<Node>>]) -> Result<(), TreeError> {
     for (i, node) in nodes.iter().enumerate() {
-        let wrong = match node {
+        let wrong = match node.as_deref() {
             Some(Node::Leaf(_)) => i % 2 == 1,
             Some(Node::Parent(_)) => i % 2 == 0,
             None => false,
