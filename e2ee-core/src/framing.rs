@@ -41,6 +41,8 @@ pub enum FramingError {
     WrongWireFormat,
     /// The decrypted content's padding had a non-zero byte (§6.3.1).
     InvalidPadding,
+    /// More padding was asked for than [`MAX_PADDING`].
+    PaddingTooLarge,
     /// The content could not be decoded or encoded.
     Codec(CodecError),
     /// Encryption, decryption or a KDF failed.
@@ -60,6 +62,7 @@ impl FramingError {
             Self::SenderNotMember => "sender_not_member",
             Self::WrongWireFormat => "wrong_wire_format",
             Self::InvalidPadding => "invalid_padding",
+            Self::PaddingTooLarge => "padding_too_large",
             Self::Codec(e) => e.code(),
             Self::Crypto(e) => e.code(),
             Self::SecretTree(e) => e.code(),
@@ -77,6 +80,7 @@ impl fmt::Display for FramingError {
             Self::SenderNotMember => f.write_str("sender is not a member"),
             Self::WrongWireFormat => f.write_str("wire format does not match the message"),
             Self::InvalidPadding => f.write_str("non-zero padding"),
+            Self::PaddingTooLarge => write!(f, "padding above {MAX_PADDING} bytes"),
             Self::Codec(e) => write!(f, "{e}"),
             Self::Crypto(e) => write!(f, "{e}"),
             Self::SecretTree(e) => write!(f, "{e}"),
@@ -242,8 +246,12 @@ fn guarded_nonce(nonce: &[u8], reuse_guard: [u8; 4]) -> Vec<u8> {
     out
 }
 
+/// The most padding [`protect_private`] appends: enough to hide the length
+/// of any chat message, small enough that no sum with it can overflow.
+pub const MAX_PADDING: usize = 1 << 16;
+
 /// Encrypts a member's signed content into a PrivateMessage, appending
-/// `padding` zero bytes to the plaintext (§6.3).
+/// `padding` zero bytes (at most [`MAX_PADDING`]) to the plaintext (§6.3).
 pub fn protect_private(
     cs: &dyn CipherSuiteProvider,
     keys: PrivateKeys<'_>,
@@ -256,6 +264,9 @@ pub fn protect_private(
     };
     if content.wire_format != WireFormat::PRIVATE_MESSAGE {
         return Err(FramingError::WrongWireFormat);
+    }
+    if padding > MAX_PADDING {
+        return Err(FramingError::PaddingTooLarge);
     }
     let framed = &content.content;
     let content_type = framed.content_type();

@@ -14,7 +14,7 @@ const SUITES: [u16; 3] = [1, 2, 3];
 fn chat(suite: u16, options: GroupOptions) -> [Group; 3] {
     let mut clients = ["alice", "bob", "carol"].map(|n| Client::new(suite, n.as_bytes()).unwrap());
     for c in &mut clients {
-        c.set_group_options(options);
+        c.set_group_options(options).unwrap();
     }
     let [alice, bob, carol] = &mut clients;
     let mut group = alice.create_group().unwrap();

@@ -23,7 +23,8 @@ pub enum ClientError {
     /// waiting already ([`super::GroupOptions::max_buffered`],
     /// [`super::GroupOptions::max_buffered_bytes`]).
     BufferFull,
-    /// The message is of a future epoch and holding such messages is off
+    /// The message is of a future epoch that is not held: too far ahead
+    /// ([`super::GroupOptions::max_epochs_ahead`]), or holding is off
     /// ([`super::GroupOptions::max_buffered`] is 0).
     FutureEpoch,
     /// The epoch has a pending Commit already: merge or discard it first.
@@ -69,9 +70,11 @@ impl fmt::Display for ClientError {
             Self::WrongGroup => "the message belongs to another group",
             Self::NoMatchingKeyPackage => "the Welcome is for none of this client's KeyPackages",
             Self::BufferFull => "too many messages of future epochs are waiting",
-            Self::FutureEpoch => "the message is of a future epoch (holding is off)",
+            Self::FutureEpoch => "the message is of a future epoch that is not held",
             Self::CommitPending => "a Commit of this member is pending: merge or discard it first",
             Self::NoSuchMember => "no member at that leaf",
+            Self::NoSuchProposal => "no pending proposal with that reference",
+            Self::InvalidOption { option } => return write!(f, "group option {option} out of range"),
         })
     }
 }

@@ -36,10 +36,14 @@ pub struct GroupOptions {
     /// How proposals and Commits are sent.
     pub handshake_wire_format: HandshakeFormat,
     /// Zero bytes appended to every application plaintext before sealing,
-    /// to hide its length.
+    /// to hide its length (at most [`crate::framing::MAX_PADDING`]).
     pub padding: usize,
     /// How many messages of future epochs are held until their epoch begins.
     pub max_buffered: usize,
+    /// How many epochs ahead of the current one a message may be and still
+    /// be held; messages further ahead are refused at once (`future_epoch`)
+    /// and take no room from the ones that may be genuine.
+    pub max_epochs_ahead: u64,
     /// How many bytes (encoded) those held messages may take together: they
     /// cannot be authenticated before their epoch begins, so this bounds
     /// the memory anyone able to inject messages can take.
@@ -50,10 +54,37 @@ pub struct GroupOptions {
 }
 
 impl GroupOptions {
+    /// The largest [`Self::max_buffered`].
+    pub const MAX_BUFFERED: usize = 10_000;
+    /// The largest [`Self::max_buffered_bytes`].
+    pub const MAX_BUFFERED_BYTES: usize = 256 << 20;
+    /// The largest [`Self::max_epochs_ahead`].
+    pub const MAX_EPOCHS_AHEAD: u64 = 64;
+
+    /// Checks every option (`invalid_option`, `invalid_config`).
+    pub fn check(&self) -> Result<(), Error> {
+        self.group_config.check()?;
+        let invalid = |option| Err(ClientError::InvalidOption { option }.into());
+        if self.padding > crate::framing::MAX_PADDING {
+            return invalid("padding");
+        }
+        if self.max_buffered > Self::MAX_BUFFERED {
+            return invalid("max_buffered");
+        }
+        if self.max_buffered_bytes > Self::MAX_BUFFERED_BYTES {
+            return invalid("max_buffered_bytes");
+        }
+        if self.max_epochs_ahead > Self::MAX_EPOCHS_AHEAD {
+            return invalid("max_epochs_ahead");
+        }
+        Ok(())
+    }
+
     fn hold_limits(&self) -> Limits {
         Limits {
             count: self.max_buffered,
             bytes: self.max_buffered_bytes,
+            epochs_ahead: self.max_epochs_ahead,
         }
     }
 }
@@ -350,7 +381,8 @@ impl Group {
         let message: MlsMessage = decode_exact(message)?;
         let epoch = self.check_header(&message)?;
         if epoch > self.epoch() {
-            self.inbox.hold(epoch, message, self.options.hold_limits())?;
+            self.inbox
+                .hold(self.epoch(), epoch, message, self.options.hold_limits())?;
             return Ok(vec![Event::Deferred { epoch }]);
         }
         let mut events = self.process(&message)?;

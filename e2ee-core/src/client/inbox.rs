@@ -1,6 +1,9 @@
 //! Messages of future epochs, held until their epoch begins (bounded in
-//! number and in bytes: they cannot be authenticated before their epoch, so
-//! anyone able to inject messages could otherwise fill memory).
+//! number, in bytes and in how far ahead they may be: they cannot be
+//! authenticated before their epoch, so anyone able to inject messages
+//! could otherwise fill memory). A message claiming an epoch far ahead is
+//! refused without taking room; junk of a near epoch is opened, and
+//! dropped as rejected, as soon as that epoch begins, which frees its room.
 
 use alloc::vec::Vec;
 
@@ -13,6 +16,8 @@ use crate::messages::MlsMessage;
 pub(super) struct Limits {
     pub(super) count: usize,
     pub(super) bytes: usize,
+    /// How far beyond the current epoch a held message's epoch may be.
+    pub(super) epochs_ahead: u64,
 }
 
 /// Held messages with their epochs, in arrival order.
@@ -29,10 +34,16 @@ fn size<'a>(held: impl IntoIterator<Item = &'a (u64, MlsMessage)>) -> usize {
 }
 
 impl Inbox {
-    /// Holds `message` of `epoch` within `limits` (a count of 0: holding
-    /// is off).
-    pub(super) fn hold(&mut self, epoch: u64, message: MlsMessage, limits: Limits) -> Result<(), ClientError> {
-        if limits.count == 0 {
+    /// Holds `message` of `epoch`, ahead of the `current` one, within
+    /// `limits` (a count of 0: holding is off).
+    pub(super) fn hold(
+        &mut self,
+        current: u64,
+        epoch: u64,
+        message: MlsMessage,
+        limits: Limits,
+    ) -> Result<(), ClientError> {
+        if limits.count == 0 || epoch - current > limits.epochs_ahead {
             return Err(ClientError::FutureEpoch);
         }
         let bytes = self.bytes.saturating_add(message.encoded_len());

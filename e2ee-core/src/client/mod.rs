@@ -136,9 +136,12 @@ impl Client {
         self.validator = validator;
     }
 
-    /// Options for the groups this client creates or joins from now on.
-    pub fn set_group_options(&mut self, options: GroupOptions) {
+    /// Options for the groups this client creates or joins from now on,
+    /// once checked ([`GroupOptions::check`]).
+    pub fn set_group_options(&mut self, options: GroupOptions) -> Result<(), Error> {
+        options.check()?;
         self.options = options;
+        Ok(())
     }
 
     /// The cipher suite's number.
@@ -352,6 +355,8 @@ impl Default for GroupOptions {
             padding: 0,
             max_buffered: 256,
             max_buffered_bytes: 8 << 20,
+            max_epochs_ahead: 4,
+            external_joins: ExternalJoins::Deny,
         }
     }
 }

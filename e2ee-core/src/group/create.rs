@@ -49,6 +49,7 @@ impl Group {
         config: GroupConfig,
         rng: &mut crate::crypto::Rng<'_>,
     ) -> Result<Self, GroupError> {
+        config.check()?;
         let cs = env.cs;
         let group_id = VLBytes::from(group_id);
         let encryption = cs.kem_key_generate(rng)?;

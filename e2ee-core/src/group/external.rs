@@ -150,6 +150,7 @@ impl Group {
         config: GroupConfig,
         rng: &mut Rng<'_>,
     ) -> Result<(Self, MlsMessage), GroupError> {
+        config.check()?;
         let group_info = published_group_info(env, params.group_info)?;
         let tree = verified_tree(env, group_info, params.ratchet_tree.take())?;
         let external_pub = Extension::find::<ExternalPub>(&group_info.extensions)?

@@ -40,6 +40,7 @@ impl Group {
         ratchet_tree: Option<Vec<Option<Node>>>,
         config: GroupConfig,
     ) -> Result<Self, GroupError> {
+        config.check()?;
         let cs = env.cs;
         let kp_ref = key_package_ref(cs, keys.key_package)?;
         let secrets = welcome::open_group_secrets(cs, welcome, &kp_ref, keys.init_private_key)?;

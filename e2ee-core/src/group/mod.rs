@@ -56,6 +56,33 @@ pub struct GroupConfig {
     pub past_epochs: usize,
 }
 
+impl GroupConfig {
+    /// The largest [`SecretTreeConfig::max_forward_distance`]: the number of
+    /// hash steps one message may make a receiver compute.
+    pub const MAX_FORWARD_DISTANCE: u32 = 100_000;
+    /// The largest value of every other count of this configuration.
+    pub const MAX_COUNT: usize = 10_000;
+
+    /// Checks that every limit is within what this library can honour
+    /// without letting one peer's messages take unbounded work or memory.
+    pub fn check(&self) -> Result<(), GroupError> {
+        let invalid = |field| Err(GroupError::InvalidConfig { field });
+        if self.secret_tree.max_forward_distance > Self::MAX_FORWARD_DISTANCE {
+            return invalid("max_forward_distance");
+        }
+        let counts = [
+            ("max_retained_keys", self.secret_tree.max_retained_keys as usize),
+            ("max_resumption_psks", self.max_resumption_psks),
+            ("max_pending_proposals", self.max_pending_proposals),
+            ("past_epochs", self.past_epochs),
+        ];
+        match counts.into_iter().find(|(_, value)| *value > Self::MAX_COUNT) {
+            Some((field, _)) => invalid(field),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Default for GroupConfig {
     fn default() -> Self {
         Self {

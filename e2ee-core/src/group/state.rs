@@ -636,6 +636,7 @@ impl Stored for Group {
 
     fn from_state(cs: &dyn CipherSuiteProvider, state: GroupState) -> Result<Self, GroupError> {
         let config = config_from_entries(&state.config)?;
+        config.check().map_err(|_| GroupError::StateCorrupt)?;
         if state.context.cipher_suite != cs.cipher_suite() {
             return Err(GroupError::CipherSuiteMismatch);
         }

@@ -8,6 +8,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod counting;
 mod support;
 
 mod external_commits;
@@ -15,5 +16,6 @@ mod identity;
 mod proposals;
 mod ratchet;
 mod removed_member;
+mod resources;
 mod signatures;
 mod state;

@@ -127,7 +127,7 @@ impl Peer {
                 }
                 let identity = identity.map_or_else(|| name.as_bytes().to_vec(), |h| h.0);
                 let mut client = Client::new(suite.unwrap_or(1), &identity)?;
-                client.set_group_options(options(handshake.unwrap_or_default()));
+                client.set_group_options(options(handshake.unwrap_or_default()))?;
                 let groups = BTreeMap::new();
                 self.clients.insert(name, Named { client, groups });
                 Ok(Fields::default())
