@@ -11,6 +11,7 @@ mod common;
 mod counting;
 mod support;
 
+mod delivery;
 mod external_commits;
 mod identity;
 mod proposals;
