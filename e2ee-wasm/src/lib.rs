@@ -505,7 +505,8 @@ impl Group {
 }
 
 // talc instead of the standard library's dlmalloc: as fast in the package's
-// bench (`npm run bench`) and 2.9 KB smaller gzipped (issue 6's size target).
+// bench (`npm run bench`) and 2.9 KB smaller gzipped (the package's size
+// budget).
 #[cfg(all(target_arch = "wasm32", target_os = "unknown", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
