@@ -41,6 +41,11 @@ pub enum ErrorCode {
     InvalidGroupInfo,
     /// A KeyPackage of another identity or key, or not valid.
     InvalidKeyPackage,
+    /// A proposal or Commit sent as a PrivateMessage: the service keeps
+    /// the roster from handshakes, so it takes them only in public.
+    PrivateHandshake,
+    /// The epoch has the most pending proposals the service keeps.
+    TooManyProposals,
     /// The identity is registered with another signature key.
     KeyMismatch,
     /// The identity has no KeyPackage left.
@@ -67,7 +72,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 28] = [
         Self::BadRequest,
         Self::MalformedMessage,
         Self::WrongGroup,
@@ -83,6 +88,8 @@ impl ErrorCode {
         Self::UnroutableWelcome,
         Self::InvalidGroupInfo,
         Self::InvalidKeyPackage,
+        Self::PrivateHandshake,
+        Self::TooManyProposals,
         Self::KeyMismatch,
         Self::NoKeyPackage,
         Self::TooManyKeyPackages,
@@ -114,6 +121,8 @@ impl ErrorCode {
             Self::UnroutableWelcome => "unroutable_welcome",
             Self::InvalidGroupInfo => "invalid_group_info",
             Self::InvalidKeyPackage => "invalid_key_package",
+            Self::PrivateHandshake => "private_handshake",
+            Self::TooManyProposals => "too_many_proposals",
             Self::KeyMismatch => "key_mismatch",
             Self::NoKeyPackage => "no_key_package",
             Self::TooManyKeyPackages => "too_many_key_packages",
@@ -136,11 +145,15 @@ impl ErrorCode {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::NotMember | Self::SenderMismatch | Self::KeyMismatch => StatusCode::FORBIDDEN,
-            Self::NoSuchGroup | Self::NoKeyPackage | Self::NotFound => StatusCode::NOT_FOUND,
-            Self::GroupExists | Self::EpochMovedOn | Self::FutureEpoch | Self::TooManyKeyPackages => {
-                StatusCode::CONFLICT
+            Self::Forbidden | Self::NotMember | Self::SenderMismatch | Self::KeyMismatch | Self::PrivateHandshake => {
+                StatusCode::FORBIDDEN
             }
+            Self::NoSuchGroup | Self::NoKeyPackage | Self::NotFound => StatusCode::NOT_FOUND,
+            Self::GroupExists
+            | Self::EpochMovedOn
+            | Self::FutureEpoch
+            | Self::TooManyKeyPackages
+            | Self::TooManyProposals => StatusCode::CONFLICT,
             Self::PositionExpired => StatusCode::GONE,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RateLimited | Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,

@@ -3,17 +3,19 @@
 //!
 //! From a PublicMessage it learns the group, epoch, content type and sender
 //! leaf; from a public Commit, which members it adds (by the KeyPackages
-//! inline) and removes (by leaf), so it can keep the group's roster —
-//! identity per leaf — that access control rests on. From a
-//! PrivateMessage it learns the group, epoch and content type only.
+//! inline) and removes (by leaf) and which signature keys leaves take on
+//! (added KeyPackages, Updates, the committer's path), so it can keep the
+//! group's roster — identity and signature key per leaf — that access
+//! control rests on. From a PrivateMessage it learns the group, epoch and
+//! content type only: the service takes application messages that way,
+//! never handshakes, or it could not follow the roster.
 
-use e2ee_core::codec::VLBytes;
-use e2ee_core::codec::decode_exact;
+use e2ee_core::codec::{VLBytes, decode_exact, encode};
 use e2ee_core::crypto::{CipherSuiteProvider, CryptoProvider, RustCryptoProvider};
 use e2ee_core::key_package::{key_package_ref, validate_key_package};
 use e2ee_core::messages::{
-    AuthenticatedContent, Commit, Content, ContentType, Credential, KeyPackage, MlsMessage, MlsMessageBody, Proposal,
-    ProposalOrRef, ProtocolVersion, PublicMessage, Sender, WireFormat,
+    AuthenticatedContent, Commit, Content, ContentType, Credential, GroupInfo, GroupInfoTbs, KeyPackage, LeafNode,
+    MlsMessage, MlsMessageBody, Proposal, ProposalOrRef, ProtocolVersion, PublicMessage, Sender, WireFormat,
 };
 use e2ee_core::ratchet_tree::{BasicCredentialValidator, LeafValidationContext};
 use serde::{Deserialize, Serialize};
@@ -26,6 +28,8 @@ pub const MAX_IDENTITY_LEN: usize = 128;
 pub const MAX_GROUP_ID_LEN: usize = 255;
 /// The most leaves a group's roster may have.
 pub const MAX_ROSTER_LEAVES: usize = 100_000;
+/// The label of a GroupInfo's signature (RFC 9420 §12.4.3).
+const GROUP_INFO_LABEL: &[u8] = b"GroupInfoTBS";
 
 static PROVIDER: RustCryptoProvider = RustCryptoProvider;
 
@@ -95,10 +99,16 @@ pub struct KeyPackageInfo {
 
 /// Decodes a KeyPackage MLSMessage and verifies its signature.
 pub fn inspect_key_package(bytes: &[u8]) -> Result<KeyPackageInfo, ApiError> {
-    let invalid = |m: &str| ApiError::new(ErrorCode::InvalidKeyPackage, m);
     let MlsMessageBody::KeyPackage(kp) = decode_message(bytes)?.body else {
-        return Err(invalid("not a KeyPackage"));
+        return Err(ApiError::new(ErrorCode::InvalidKeyPackage, "not a KeyPackage"));
     };
+    check_key_package(&kp, ErrorCode::InvalidKeyPackage)
+}
+
+/// Verifies a decoded KeyPackage (signatures, lifetime, credential);
+/// refusals carry `code`.
+fn check_key_package(kp: &KeyPackage, code: ErrorCode) -> Result<KeyPackageInfo, ApiError> {
+    let invalid = |m: &str| ApiError::new(code, m);
     let ctx = LeafValidationContext {
         cs: suite(kp.cipher_suite.0)?,
         group_id: &VLBytes::new(Vec::new()),
@@ -110,7 +120,7 @@ pub fn inspect_key_package(bytes: &[u8]) -> Result<KeyPackageInfo, ApiError> {
         max_lifetime: None,
         credential_validator: &BasicCredentialValidator,
     };
-    validate_key_package(&ctx, &kp).map_err(|e| invalid(&format!("invalid KeyPackage: {e}")))?;
+    validate_key_package(&ctx, kp).map_err(|e| invalid(&format!("invalid KeyPackage: {e}")))?;
     let identity = credential_identity(&kp.leaf_node.credential)
         .ok_or_else(|| invalid("KeyPackage credential is not a basic credential with a valid identity"))?;
     Ok(KeyPackageInfo {
@@ -120,15 +130,49 @@ pub fn inspect_key_package(bytes: &[u8]) -> Result<KeyPackageInfo, ApiError> {
     })
 }
 
+/// A leaf as the service tracks it: whose it is and the signature key it
+/// signs with (the GroupInfo of an epoch is checked against its signer's).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Leaf {
+    /// The identity of its basic credential.
+    pub identity: String,
+    /// Its signature public key.
+    #[serde(with = "crate::wire::b64")]
+    pub key: Vec<u8>,
+}
+
+impl Leaf {
+    /// The identity and key of a leaf node, if its credential is a valid
+    /// basic one.
+    fn of(node: &LeafNode) -> Option<Self> {
+        Some(Self {
+            identity: credential_identity(&node.credential)?,
+            key: node.signature_key.to_vec(),
+        })
+    }
+}
+
 /// Who sent a group message, as far as the framing tells.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SenderView {
     /// A member at this leaf (PublicMessage).
     Leaf(u32),
-    /// A new member joining by external Commit, with its identity.
-    NewMember(String),
+    /// A new member joining by external Commit, with its path's leaf.
+    NewMember(Leaf),
     /// Hidden (PrivateMessage).
     Hidden,
+}
+
+/// A member added by a KeyPackage, already verified (signatures, lifetime).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Added {
+    /// Its leaf.
+    pub leaf: Leaf,
+    /// The KeyPackage's cipher suite.
+    pub cipher_suite: u16,
+    /// The KeyPackageRef, which its Welcome names.
+    #[serde(with = "crate::wire::b64")]
+    pub reference: Vec<u8>,
 }
 
 /// What a proposal changes in the roster.
@@ -136,8 +180,10 @@ pub enum SenderView {
 pub enum ProposalEffect {
     /// Removes the member at this leaf.
     Remove(u32),
-    /// Adds this identity, with its KeyPackageRef.
-    Add(String, Vec<u8>),
+    /// Adds a member.
+    Add(Added),
+    /// The member at this leaf takes a new leaf node.
+    Update(u32, Leaf),
     /// Changes no membership.
     Other,
 }
@@ -147,23 +193,41 @@ pub enum ProposalEffect {
 pub struct RosterChange {
     /// Leaves removed.
     pub removes: Vec<u32>,
-    /// Identities added, with the KeyPackageRef of each.
-    pub adds: Vec<(String, Vec<u8>)>,
+    /// Members added.
+    pub adds: Vec<Added>,
+    /// Leaves that take a new leaf node (committed Update proposals).
+    pub updates: Vec<(u32, Leaf)>,
     /// ProposalRefs of the proposals committed by reference.
     pub references: Vec<Vec<u8>>,
+    /// The committer's new leaf node (the Commit's path), if any.
+    pub path: Option<Leaf>,
 }
 
 impl RosterChange {
-    /// Adds the effects of the proposals committed by reference that the
-    /// service saw (public proposals of the epoch); others (private ones)
-    /// it cannot know and leaves out.
-    pub fn resolve(&mut self, pending: &[(Vec<u8>, ProposalEffect)]) {
-        for reference in &self.references {
-            match pending.iter().find(|(r, _)| r == reference).map(|(_, e)| e) {
-                Some(ProposalEffect::Remove(leaf)) => self.removes.push(*leaf),
-                Some(ProposalEffect::Add(identity, kp_ref)) => self.adds.push((identity.clone(), kp_ref.clone())),
-                Some(ProposalEffect::Other) | None => {}
-            }
+    /// Adds the effects of the proposals committed by reference. The
+    /// service sees every proposal (it refuses private ones), so a
+    /// reference it does not know is refused, never skipped: skipping
+    /// would let its roster drift from the members'.
+    pub fn resolve(&mut self, pending: &[(Vec<u8>, ProposalEffect)]) -> Result<(), ApiError> {
+        for reference in std::mem::take(&mut self.references) {
+            let Some((_, effect)) = pending.iter().find(|(r, _)| *r == reference) else {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidCommit,
+                    "the Commit names a proposal the service has not seen in this epoch",
+                ));
+            };
+            self.push(effect.clone());
+        }
+        Ok(())
+    }
+
+    /// Adds one proposal's effect.
+    pub fn push(&mut self, effect: ProposalEffect) {
+        match effect {
+            ProposalEffect::Remove(leaf) => self.removes.push(leaf),
+            ProposalEffect::Add(added) => self.adds.push(added),
+            ProposalEffect::Update(leaf, node) => self.updates.push((leaf, node)),
+            ProposalEffect::Other => {}
         }
     }
 }
@@ -196,8 +260,8 @@ pub fn inspect_group_message(bytes: &[u8], group_id: &[u8]) -> Result<GroupMessa
     let message = decode_message(bytes)?;
     let (id, view) = match message.body {
         MlsMessageBody::PublicMessage(m) => {
-            let proposal = match &m.content.content {
-                Content::Proposal(p) => Some(public_proposal(&m, p)?),
+            let proposal = match (&m.content.content, &m.content.sender) {
+                (Content::Proposal(p), Sender::Member(leaf)) => Some(public_proposal(&m, p, *leaf)?),
                 _ => None,
             };
             let content = m.content;
@@ -207,13 +271,12 @@ pub fn inspect_group_message(bytes: &[u8], group_id: &[u8]) -> Result<GroupMessa
                 }
                 (Sender::Member(leaf), _) => (SenderView::Leaf(*leaf), None),
                 (Sender::NewMemberCommit, Content::Commit(commit)) => {
-                    let leaf = commit
+                    let change = roster_change(commit)?;
+                    let joiner = change
                         .path
-                        .as_ref()
+                        .clone()
                         .ok_or_else(|| malformed("an external Commit needs a path"))?;
-                    let identity = credential_identity(&leaf.leaf_node.credential)
-                        .ok_or_else(|| malformed("the joiner's credential is not a basic one with a valid identity"))?;
-                    (SenderView::NewMember(identity), Some(roster_change(commit)?))
+                    (SenderView::NewMember(joiner), Some(change))
                 }
                 _ => {
                     return Err(ApiError::new(
@@ -256,38 +319,52 @@ fn roster_change(commit: &Commit) -> Result<RosterChange, ApiError> {
     let mut change = RosterChange::default();
     for p in &commit.proposals {
         match p {
-            ProposalOrRef::Proposal(p) => match effect(p)? {
-                ProposalEffect::Remove(leaf) => change.removes.push(leaf),
-                ProposalEffect::Add(identity, kp_ref) => change.adds.push((identity, kp_ref)),
-                ProposalEffect::Other => {}
-            },
+            // An Update is only ever committed by reference (§12.2).
+            ProposalOrRef::Proposal(Proposal::Update(_)) => {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidCommit,
+                    "a Commit may not carry an Update by value",
+                ));
+            }
+            ProposalOrRef::Proposal(p) => change.push(effect(p, None)?),
             ProposalOrRef::Reference(r) => change.references.push(r.to_vec()),
         }
+    }
+    if let Some(path) = &commit.path {
+        change.path = Some(leaf_of(&path.leaf_node)?);
     }
     Ok(change)
 }
 
-fn effect(proposal: &Proposal) -> Result<ProposalEffect, ApiError> {
-    Ok(match proposal {
-        Proposal::Remove(r) => ProposalEffect::Remove(r.removed),
-        Proposal::Add(add) => {
-            let (identity, kp_ref) = added(&add.key_package)?;
-            ProposalEffect::Add(identity, kp_ref)
-        }
+fn leaf_of(node: &LeafNode) -> Result<Leaf, ApiError> {
+    Leaf::of(node).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::InvalidCommit,
+            "a leaf node's credential is not a basic one with a valid identity",
+        )
+    })
+}
+
+/// What `proposal` changes; `sender` is the proposer's leaf, for an Update.
+fn effect(proposal: &Proposal, sender: Option<u32>) -> Result<ProposalEffect, ApiError> {
+    Ok(match (proposal, sender) {
+        (Proposal::Remove(r), _) => ProposalEffect::Remove(r.removed),
+        (Proposal::Add(add), _) => ProposalEffect::Add(added(&add.key_package)?),
+        (Proposal::Update(update), Some(leaf)) => ProposalEffect::Update(leaf, leaf_of(&update.leaf_node)?),
         _ => ProposalEffect::Other,
     })
 }
 
 /// The AuthenticatedContent a public proposal's ProposalRef is made from
 /// (RFC 9420 §5.2), and its effect.
-fn public_proposal(m: &PublicMessage, proposal: &Proposal) -> Result<(Vec<u8>, ProposalEffect), ApiError> {
+fn public_proposal(m: &PublicMessage, proposal: &Proposal, sender: u32) -> Result<(Vec<u8>, ProposalEffect), ApiError> {
     let content = AuthenticatedContent {
         wire_format: WireFormat::PUBLIC_MESSAGE,
         content: m.content.clone(),
         auth: m.auth.clone(),
     };
-    let bytes = e2ee_core::codec::encode(&content).map_err(|e| malformed(format!("proposal does not encode: {e}")))?;
-    Ok((bytes, effect(proposal)?))
+    let bytes = encode(&content).map_err(|e| malformed(format!("proposal does not encode: {e}")))?;
+    Ok((bytes, effect(proposal, Some(sender))?))
 }
 
 /// The ProposalRef of a public proposal, in the group's cipher suite.
@@ -297,16 +374,20 @@ pub fn proposal_ref(cipher_suite: u16, authenticated_content: &[u8]) -> Result<V
         .map_err(|_| ApiError::new(ErrorCode::Internal, "hashing failed"))
 }
 
-fn added(kp: &KeyPackage) -> Result<(String, Vec<u8>), ApiError> {
-    let identity = credential_identity(&kp.leaf_node.credential).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::InvalidCommit,
-            "an added credential is not a basic one with a valid identity",
-        )
-    })?;
+/// An added KeyPackage, verified as an upload is: a Commit must not bring
+/// in a member whose KeyPackage its owner never signed.
+fn added(kp: &KeyPackage) -> Result<Added, ApiError> {
+    let info = check_key_package(kp, ErrorCode::InvalidCommit)?;
     let reference = key_package_ref(suite(kp.cipher_suite.0)?, kp)
         .map_err(|_| ApiError::new(ErrorCode::InvalidCommit, "an added KeyPackage does not encode"))?;
-    Ok((identity, reference))
+    Ok(Added {
+        leaf: Leaf {
+            identity: info.identity,
+            key: info.signature_key,
+        },
+        cipher_suite: info.cipher_suite,
+        reference,
+    })
 }
 
 /// The KeyPackageRefs a Welcome is for.
@@ -317,38 +398,82 @@ pub fn welcome_recipients(bytes: &[u8]) -> Result<Vec<Vec<u8>>, ApiError> {
     }
 }
 
-/// The group id and epoch of a GroupInfo MLSMessage.
-pub fn group_info_epoch(bytes: &[u8]) -> Result<(Vec<u8>, u64), ApiError> {
+/// A decoded GroupInfo MLSMessage.
+pub fn group_info(bytes: &[u8]) -> Result<GroupInfo, ApiError> {
     match decode_message(bytes)?.body {
-        MlsMessageBody::GroupInfo(gi) => Ok((gi.group_context.group_id.to_vec(), gi.group_context.epoch)),
+        MlsMessageBody::GroupInfo(gi) => Ok(gi),
         _ => Err(ApiError::new(ErrorCode::InvalidGroupInfo, "not a GroupInfo")),
     }
 }
 
-/// The group's members as the service sees them: the identity at each leaf
-/// (`None`: blank), kept the way MLS fills and empties leaves (§7.7, §12.3).
+/// Checks that `gi` is of `group` at `epoch` and signed by the leaf that
+/// made the epoch (`roster.committer`) with that leaf's key: only the
+/// member whose Commit started an epoch speaks for it to joiners.
+pub fn check_group_info(
+    gi: &GroupInfo,
+    group: &[u8],
+    epoch: u64,
+    roster: &Roster,
+    suite_id: u16,
+) -> Result<(), ApiError> {
+    let invalid = |m: &str| ApiError::new(ErrorCode::InvalidGroupInfo, m);
+    if gi.group_context.group_id.as_slice() != group {
+        return Err(invalid("the GroupInfo is of another group"));
+    }
+    if gi.group_context.epoch != epoch {
+        return Err(invalid("the GroupInfo is not of the group's current epoch"));
+    }
+    if gi.signer != roster.committer {
+        return Err(invalid(
+            "the GroupInfo is not signed by the member whose Commit started the epoch",
+        ));
+    }
+    let key = roster.leaf(gi.signer).map(|l| l.key.as_slice()).unwrap_or_default();
+    let tbs = encode(&GroupInfoTbs(gi)).map_err(|_| invalid("the GroupInfo does not encode"))?;
+    suite(suite_id)?
+        .verify_with_label(key, GROUP_INFO_LABEL, &tbs, gi.signature.as_slice())
+        .map_err(|_| invalid("the GroupInfo's signature does not verify with its signer's key"))
+}
+
+/// The group's members as the service sees them: the leaf at each index
+/// (`None`: blank), kept the way MLS fills and empties leaves (§7.7,
+/// §12.3), and the leaf whose Commit started the current epoch.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Roster(pub Vec<Option<String>>);
+pub struct Roster {
+    /// The leaves, by leaf index.
+    pub leaves: Vec<Option<Leaf>>,
+    /// The leaf that made the current epoch (the creator's at epoch 0):
+    /// the one signer of its GroupInfo.
+    pub committer: u32,
+}
 
 impl Roster {
     /// A group with its creator at leaf 0.
-    pub fn new(creator: &str) -> Self {
-        Self(vec![Some(creator.to_owned())])
+    pub fn new(creator: Leaf) -> Self {
+        Self {
+            leaves: vec![Some(creator)],
+            committer: 0,
+        }
     }
 
     /// Whether `identity` holds a leaf.
     pub fn contains(&self, identity: &str) -> bool {
-        self.0.iter().flatten().any(|m| m == identity)
+        self.leaves.iter().flatten().any(|m| m.identity == identity)
+    }
+
+    /// The leaf at `index`, if not blank.
+    pub fn leaf(&self, index: u32) -> Option<&Leaf> {
+        self.leaves.get(index as usize)?.as_ref()
     }
 
     /// The identity at `leaf`.
     pub fn at(&self, leaf: u32) -> Option<&str> {
-        self.0.get(leaf as usize)?.as_deref()
+        self.leaf(leaf).map(|l| l.identity.as_str())
     }
 
     /// The distinct identities, sorted.
     pub fn members(&self) -> Vec<String> {
-        let mut members: Vec<String> = self.0.iter().flatten().cloned().collect();
+        let mut members: Vec<String> = self.leaves.iter().flatten().map(|l| l.identity.clone()).collect();
         members.sort();
         members.dedup();
         members
@@ -356,61 +481,90 @@ impl Roster {
 
     /// The identities of `self` that `next` no longer holds, sorted.
     pub fn left_in(&self, next: &Roster) -> Vec<String> {
-        let kept: std::collections::HashSet<&str> = next.0.iter().flatten().map(String::as_str).collect();
+        let kept: std::collections::HashSet<&str> = next.leaves.iter().flatten().map(|l| l.identity.as_str()).collect();
         let mut left: Vec<String> = self
-            .0
+            .leaves
             .iter()
             .flatten()
-            .filter(|m| !kept.contains(m.as_str()))
-            .cloned()
+            .filter(|m| !kept.contains(m.identity.as_str()))
+            .map(|l| l.identity.clone())
             .collect();
         left.sort();
         left.dedup();
         left
     }
 
-    /// Applies a Commit: removes first, then adds into the leftmost blank
-    /// leaves (RFC 9420 §12.3), then the external joiner; trailing blank
-    /// leaves are dropped (the tree truncates, §7.8). On error the roster
-    /// is unchanged.
-    pub fn apply(&mut self, change: &RosterChange, joiner: Option<&str>) -> Result<(), ApiError> {
+    /// Applies a Commit sent by the member at `sender`, or by an external
+    /// joiner (`None`) whose leaf is the Commit's path: Updates, then
+    /// removes, then adds into the leftmost blank leaves (RFC 9420 §12.3),
+    /// then the joiner, then the committer's path; trailing blank leaves
+    /// are dropped (the tree truncates, §7.8). On error the roster is
+    /// unchanged.
+    pub fn apply(&mut self, change: &RosterChange, sender: Option<u32>) -> Result<(), ApiError> {
         let mut next = self.clone();
-        next.apply_in_place(change, joiner)?;
+        next.apply_in_place(change, sender)?;
         *self = next;
         Ok(())
     }
 
-    fn apply_in_place(&mut self, change: &RosterChange, joiner: Option<&str>) -> Result<(), ApiError> {
+    fn apply_in_place(&mut self, change: &RosterChange, sender: Option<u32>) -> Result<(), ApiError> {
         let invalid = |m: &str| ApiError::new(ErrorCode::InvalidCommit, m);
-        for &leaf in &change.removes {
-            let slot = self
-                .0
-                .get_mut(leaf as usize)
-                .ok_or_else(|| invalid("a Remove names a blank leaf"))?;
-            if slot.take().is_none() {
-                return Err(invalid("a Remove names a blank leaf"));
-            }
+        for (index, node) in &change.updates {
+            *self
+                .slot(*index)
+                .ok_or_else(|| invalid("an Update names a blank leaf"))? = node.clone();
         }
-        let adds = change.adds.iter().map(|(identity, _)| identity.as_str());
-        for identity in adds.chain(joiner) {
-            match self.0.iter().position(Option::is_none) {
-                Some(blank) => self.0[blank] = Some(identity.to_owned()),
-                None if self.0.len() < MAX_ROSTER_LEAVES => self.0.push(Some(identity.to_owned())),
-                None => {
-                    return Err(ApiError::new(
-                        ErrorCode::TooLarge,
-                        "the group has the most members allowed",
-                    ));
-                }
-            }
+        for &index in &change.removes {
+            let slot = self.leaves.get_mut(index as usize).and_then(Option::take);
+            slot.ok_or_else(|| invalid("a Remove names a blank leaf"))?;
         }
-        while matches!(self.0.last(), Some(None)) {
-            self.0.pop();
+        for added in &change.adds {
+            self.place(added.leaf.clone())?;
         }
-        if self.0.is_empty() {
-            return Err(invalid("a Commit may not remove every member"));
+        self.committer = match sender {
+            Some(index) => index,
+            None => self.place(
+                change
+                    .path
+                    .clone()
+                    .ok_or_else(|| invalid("an external Commit needs a path"))?,
+            )?,
+        };
+        let committer = self
+            .slot(self.committer)
+            .ok_or_else(|| invalid("a Commit may not remove its sender"))?;
+        if let Some(path) = &change.path {
+            *committer = path.clone();
+        }
+        while matches!(self.leaves.last(), Some(None)) {
+            self.leaves.pop();
         }
         Ok(())
+    }
+
+    /// The non-blank leaf at `index`, to change.
+    fn slot(&mut self, index: u32) -> Option<&mut Leaf> {
+        self.leaves.get_mut(index as usize)?.as_mut()
+    }
+
+    /// Puts `leaf` into the leftmost blank leaf, or a new one; returns its index.
+    fn place(&mut self, leaf: Leaf) -> Result<u32, ApiError> {
+        let index = match self.leaves.iter().position(Option::is_none) {
+            Some(blank) => blank,
+            None if self.leaves.len() < MAX_ROSTER_LEAVES => {
+                self.leaves.push(None);
+                self.leaves.len() - 1
+            }
+            None => {
+                return Err(ApiError::new(
+                    ErrorCode::TooLarge,
+                    "the group has the most members allowed",
+                ));
+            }
+        };
+        self.leaves[index] = Some(leaf);
+        // MAX_ROSTER_LEAVES is far below u32::MAX.
+        Ok(index as u32)
     }
 }
 
@@ -418,25 +572,83 @@ impl Roster {
 mod tests {
     use super::*;
 
+    fn leaf(name: &str) -> Leaf {
+        Leaf {
+            identity: name.to_owned(),
+            key: name.as_bytes().to_vec(),
+        }
+    }
+
     fn change(removes: &[u32], adds: &[&str]) -> RosterChange {
         RosterChange {
             removes: removes.to_vec(),
-            adds: adds.iter().map(|a| (a.to_string(), vec![])).collect(),
-            references: vec![],
+            adds: adds
+                .iter()
+                .map(|a| Added {
+                    leaf: leaf(a),
+                    cipher_suite: 1,
+                    reference: vec![],
+                })
+                .collect(),
+            ..RosterChange::default()
         }
+    }
+
+    fn identities(r: &Roster) -> Vec<Option<&str>> {
+        r.leaves
+            .iter()
+            .map(|l| l.as_ref().map(|l| l.identity.as_str()))
+            .collect()
     }
 
     #[test]
     fn roster_follows_mls_leaf_placement() {
-        let mut r = Roster::new("a");
-        r.apply(&change(&[], &["b", "c", "d"]), None).unwrap();
-        r.apply(&change(&[1, 3], &["e"]), None).unwrap();
-        assert_eq!(r.0, vec![Some("a".into()), Some("e".into()), Some("c".into())]);
-        r.apply(&change(&[], &[]), Some("f")).unwrap();
-        assert_eq!(r.at(3), Some("f"));
-        assert!(r.apply(&change(&[7], &[]), None).is_err());
-        assert!(r.apply(&change(&[0, 1, 2, 3], &[]), None).is_err());
+        let mut r = Roster::new(leaf("a"));
+        r.apply(&change(&[], &["b", "c", "d"]), Some(0)).unwrap();
+        r.apply(&change(&[1, 3], &["e"]), Some(0)).unwrap();
+        assert_eq!(identities(&r), vec![Some("a"), Some("e"), Some("c")]);
+        let mut join = change(&[], &[]);
+        join.path = Some(leaf("f"));
+        r.apply(&join, None).unwrap();
+        assert_eq!((r.at(3), r.committer), (Some("f"), 3));
+        assert!(r.apply(&change(&[7], &[]), Some(0)).is_err());
+        assert!(r.apply(&change(&[0], &[]), Some(0)).is_err(), "the committer removed");
         assert_eq!(r.members(), vec!["a", "c", "e", "f"]);
+    }
+
+    #[test]
+    fn updates_and_paths_change_a_leaf_key() {
+        let mut r = Roster::new(leaf("a"));
+        r.apply(&change(&[], &["b"]), Some(0)).unwrap();
+        let mut update = change(&[], &[]);
+        update.updates.push((
+            1,
+            Leaf {
+                identity: "b".into(),
+                key: vec![9],
+            },
+        ));
+        update.path = Some(Leaf {
+            identity: "a".into(),
+            key: vec![8],
+        });
+        r.apply(&update, Some(0)).unwrap();
+        assert_eq!(
+            (r.leaf(0).unwrap().key.as_slice(), r.leaf(1).unwrap().key.as_slice()),
+            (&[8][..], &[9][..])
+        );
+        assert_eq!(r.committer, 0);
+    }
+
+    #[test]
+    fn unknown_proposal_references_are_refused() {
+        let mut c = RosterChange {
+            references: vec![vec![1]],
+            ..RosterChange::default()
+        };
+        assert_eq!(c.clone().resolve(&[]).unwrap_err().code, ErrorCode::InvalidCommit);
+        c.resolve(&[(vec![1], ProposalEffect::Remove(2))]).unwrap();
+        assert_eq!(c.removes, [2]);
     }
 
     #[test]
@@ -453,7 +665,7 @@ mod tests {
             assert!(inspect_group_message(bytes, b"g").is_err());
             assert!(inspect_key_package(bytes).is_err());
             assert!(welcome_recipients(bytes).is_err());
-            assert!(group_info_epoch(bytes).is_err());
+            assert!(group_info(bytes).is_err());
         }
     }
 }

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use super::{
-    Access, Append, AppendOutcome, CommitEffects, EntryKind, FeedEvent, GroupOptions, KeyPackageUpload, Read, Store,
-    Topic, digest,
+    Access, Append, AppendOutcome, CommitEffects, EntryKind, FeedEvent, GroupOptions, KeyPackageUpload, MAX_PROPOSALS,
+    Read, Store, Topic, digest,
 };
-use crate::inspect::{ProposalEffect, Roster};
+use crate::inspect::{Leaf, ProposalEffect, Roster};
 
 /// Groups of the suite: cipher suite 2, no external joins.
 const OPTIONS: GroupOptions = GroupOptions {
@@ -62,8 +62,18 @@ pub async fn run(store: Arc<dyn Store>) {
     removal_positions(&*store).await;
 }
 
+fn leaf(identity: &str) -> Leaf {
+    Leaf {
+        identity: identity.to_owned(),
+        key: identity.as_bytes().to_vec(),
+    }
+}
+
 fn roster(members: &[&str]) -> Roster {
-    Roster(members.iter().map(|m| Some((*m).to_owned())).collect())
+    Roster {
+        leaves: members.iter().map(|m| Some(leaf(m))).collect(),
+        committer: 0,
+    }
 }
 
 fn member(joined: u64) -> Access {
@@ -77,7 +87,7 @@ fn removed(joined: u64, removal: u64) -> Access {
 async fn removal_positions(store: &dyn Store) {
     let g = b"group-removal";
     let access = |who: &'static str| store.access(g, who);
-    assert!(store.create_group(g, "alice", OPTIONS).await.unwrap());
+    assert!(store.create_group(g, &leaf("alice"), OPTIONS).await.unwrap());
     let add = commit(0, "alice", "add", Some(roster(&["alice", "bob", "carol", "dave"])));
     assert_eq!(store.append(g, add, 100).await.unwrap(), AppendOutcome::Accepted(1));
     assert_eq!(
@@ -127,7 +137,7 @@ async fn removal_positions(store: &dyn Store) {
     );
     // A Commit that leaves nobody (the service never builds one, but the
     // store must not lose track).
-    let last = commit(4, "alice", "last", Some(Roster(Vec::new())));
+    let last = commit(4, "alice", "last", Some(Roster::default()));
     assert_eq!(store.append(g, last, 100).await.unwrap(), AppendOutcome::Accepted(6));
     assert_eq!(access("alice").await.unwrap(), removed(0, 6));
     assert_eq!(access("dave").await.unwrap(), removed(1, 6));
@@ -140,7 +150,7 @@ async fn removal_positions(store: &dyn Store) {
 
 async fn proposals_until_the_next_commit(store: &dyn Store) {
     let g = b"group-proposals";
-    assert!(store.create_group(g, "alice", OPTIONS).await.unwrap());
+    assert!(store.create_group(g, &leaf("alice"), OPTIONS).await.unwrap());
     let proposal = |body: &str, epoch: u64, leaf: u32| Append {
         proposal: Some((body.as_bytes().to_vec(), ProposalEffect::Remove(leaf))),
         ..message(epoch, "alice", body)
@@ -160,7 +170,7 @@ async fn proposals_until_the_next_commit(store: &dyn Store) {
         (b"p2".to_vec(), ProposalEffect::Remove(2)),
     ];
     assert_eq!(pending, expected, "remembered by reference");
-    let c0 = commit(0, "alice", "c0", Some(Roster::new("alice")));
+    let c0 = commit(0, "alice", "c0", Some(roster(&["alice"])));
     assert_eq!(store.append(g, c0, 100).await.unwrap(), AppendOutcome::Accepted(3));
     assert!(
         store.group(g).await.unwrap().unwrap().proposals.is_empty(),
@@ -174,6 +184,28 @@ async fn proposals_until_the_next_commit(store: &dyn Store) {
         store.group(g).await.unwrap().unwrap().proposals.is_empty(),
         "only the current epoch's"
     );
+    for i in 0..MAX_PROPOSALS {
+        let outcome = store
+            .append(g, proposal(&format!("q{i}"), 1, 1), 100_000)
+            .await
+            .unwrap();
+        assert!(matches!(outcome, AppendOutcome::Accepted(_)), "{outcome:?}");
+    }
+    assert_eq!(
+        store.append(g, proposal("one-too-many", 1, 1), 100_000).await.unwrap(),
+        AppendOutcome::TooManyProposals,
+        "refused, not forgotten"
+    );
+    assert_eq!(store.group(g).await.unwrap().unwrap().proposals.len(), MAX_PROPOSALS);
+    let c1 = commit(1, "alice", "c1", Some(roster(&["alice"])));
+    assert!(matches!(
+        store.append(g, c1, 100_000).await.unwrap(),
+        AppendOutcome::Accepted(_)
+    ));
+    assert!(matches!(
+        store.append(g, proposal("room-again", 2, 1), 100_000).await.unwrap(),
+        AppendOutcome::Accepted(_)
+    ));
 }
 
 async fn identities_and_key_packages(store: &dyn Store) {
@@ -221,12 +253,12 @@ async fn group_log_and_commits(store: &dyn Store) {
     let g = b"group-1";
     let topic = Topic::Group(g.to_vec());
     let mut feed = store.feed();
-    assert!(store.create_group(g, "alice", OPTIONS).await.unwrap());
+    assert!(store.create_group(g, &leaf("alice"), OPTIONS).await.unwrap());
     assert!(
         !store
             .create_group(
                 g,
-                "bob",
+                &leaf("bob"),
                 GroupOptions {
                     external_join: true,
                     ..OPTIONS
@@ -265,8 +297,7 @@ async fn group_log_and_commits(store: &dyn Store) {
         AppendOutcome::FutureEpoch { current: 0 }
     );
 
-    let mut roster = Roster::new("alice");
-    roster.0.push(Some("bob".into()));
+    let roster = roster(&["alice", "bob"]);
     let c0 = commit(0, "alice", "c0", Some(roster.clone()));
     assert_eq!(
         store.append(g, c0.clone(), 100).await.unwrap(),
@@ -328,14 +359,14 @@ async fn group_log_and_commits(store: &dyn Store) {
 
 async fn concurrent_commits_one_winner(store: Arc<dyn Store>) {
     let g = b"group-race";
-    assert!(store.create_group(g, "alice", OPTIONS).await.unwrap());
+    assert!(store.create_group(g, &leaf("alice"), OPTIONS).await.unwrap());
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let store = store.clone();
             tokio::spawn(async move {
                 let body = format!("commit-{i}");
                 store
-                    .append(g, commit(0, "alice", &body, Some(Roster::new("alice"))), 100)
+                    .append(g, commit(0, "alice", &body, Some(roster(&["alice"]))), 100)
                     .await
             })
         })
@@ -357,7 +388,7 @@ async fn concurrent_commits_one_winner(store: Arc<dyn Store>) {
 
 async fn retention_and_mailbox(store: &dyn Store) {
     let g = b"group-retention";
-    assert!(store.create_group(g, "alice", OPTIONS).await.unwrap());
+    assert!(store.create_group(g, &leaf("alice"), OPTIONS).await.unwrap());
     for i in 0..50 {
         let outcome = store.append(g, message(0, "alice", &format!("m{i}")), 5).await.unwrap();
         assert_eq!(outcome, AppendOutcome::Accepted(i + 1));

@@ -12,7 +12,7 @@ use super::{
     Access, Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupOptions, GroupState,
     KeyPackageUpload, MAX_PROPOSALS, Read, Store, StoreError, Topic,
 };
-use crate::inspect::Roster;
+use crate::inspect::{Leaf, Roster};
 
 /// How many feed events a slow reader may fall behind before it resyncs.
 const FEED_CAPACITY: usize = 16 * 1024;
@@ -178,14 +178,14 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn create_group(&self, group: &[u8], creator: &str, options: GroupOptions) -> Result<bool, StoreError> {
+    async fn create_group(&self, group: &[u8], creator: &Leaf, options: GroupOptions) -> Result<bool, StoreError> {
         let mut inner = self.lock();
         if inner.groups.contains_key(group) {
             return Ok(false);
         }
         let state = GroupState {
             epoch: 0,
-            roster: Roster::new(creator),
+            roster: Roster::new(creator.clone()),
             external_join: options.external_join,
             cipher_suite: options.cipher_suite,
             proposals: Vec::new(),
@@ -247,6 +247,11 @@ impl Store for MemoryStore {
             true if append.effects.is_none() => return Ok(AppendOutcome::Stale),
             true => EntryKind::Commit,
             false if append.epoch > current => return Ok(AppendOutcome::FutureEpoch { current }),
+            false
+                if append.proposal.is_some() && append.epoch == current && g.state.proposals.len() >= MAX_PROPOSALS =>
+            {
+                return Ok(AppendOutcome::TooManyProposals);
+            }
             false => EntryKind::Plain,
         };
         let topic = Topic::Group(group.to_vec());
@@ -255,7 +260,6 @@ impl Store for MemoryStore {
         g.remember(append.digest, entry.position);
         if let Some(proposal) = append.proposal
             && append.epoch == current
-            && g.state.proposals.len() < MAX_PROPOSALS
         {
             g.state.proposals.push(proposal);
         }

@@ -18,7 +18,7 @@ use std::sync::{Arc, OnceLock};
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use crate::inspect::{ProposalEffect, Roster};
+use crate::inspect::{Leaf, ProposalEffect, Roster};
 
 /// A log: a group's messages or a client's mailbox.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -119,8 +119,9 @@ pub struct GroupState {
     pub proposals: Vec<(Vec<u8>, ProposalEffect)>,
 }
 
-/// Most proposals remembered per epoch (more are stored and pushed, but a
-/// Commit naming them by reference does not change the roster).
+/// Most public proposals taken per epoch: the service must remember each
+/// one until the next Commit, which may name it by reference, so one more
+/// is refused ([`AppendOutcome::TooManyProposals`]) until a Commit.
 pub const MAX_PROPOSALS: usize = 256;
 
 /// What a Commit changes, written atomically with it.
@@ -184,6 +185,8 @@ pub enum AppendOutcome {
     /// for an older state (the group moved on between read and append).
     /// Read again and retry.
     Stale,
+    /// A proposal of the current epoch while [`MAX_PROPOSALS`] are pending.
+    TooManyProposals,
 }
 
 /// The answer to a read.
@@ -265,7 +268,7 @@ pub trait Store: Send + Sync + 'static {
     async fn claim_key_package(&self, identity: &str) -> Result<Option<(Vec<u8>, bool)>, StoreError>;
 
     /// Creates a group at epoch 0 with `creator` at leaf 0; `false` if it exists.
-    async fn create_group(&self, group: &[u8], creator: &str, options: GroupOptions) -> Result<bool, StoreError>;
+    async fn create_group(&self, group: &[u8], creator: &Leaf, options: GroupOptions) -> Result<bool, StoreError>;
 
     /// The group's state.
     async fn group(&self, group: &[u8]) -> Result<Option<GroupState>, StoreError>;
@@ -276,8 +279,8 @@ pub trait Store: Send + Sync + 'static {
     /// How far `identity` may read the group's log.
     async fn access(&self, group: &[u8], identity: &str) -> Result<Access, StoreError>;
 
-    /// Appends to a group: checks membership, and for a Commit the epoch,
-    /// then writes the message, the new epoch, roster and GroupInfo, and
+    /// Appends to a group: checks membership, and for a Commit the epoch
+    /// (for a proposal, room for it), then writes the message, the new epoch, roster and GroupInfo, and
     /// the Commit's position as the removal position of every identity it
     /// removes and as the join position of every identity it adds, in one
     /// atomic step.

@@ -22,7 +22,7 @@ use super::{
     Access, Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupOptions, GroupState,
     KeyPackageUpload, MAX_PROPOSALS, Read, Store, StoreError, Topic,
 };
-use crate::inspect::Roster;
+use crate::inspect::{Leaf, Roster};
 use crate::wire::b64;
 
 const FEED_CAPACITY: usize = 16 * 1024;
@@ -48,13 +48,15 @@ if is_commit then
   if ARGV[7] ~= '1' then return {6} end
 elseif epoch > cur then
   return {5, cur}
+elseif ARGV[13] ~= '' and epoch == cur and redis.call('HLEN', KEYS[6]) >= tonumber(ARGV[15]) then
+  return {7}
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local kind = '0'
 if is_commit then kind = '1' end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[10], '0-' .. seq, 'k', kind, 'm', ARGV[4])
 redis.call('SET', KEYS[5], seq, 'EX', ARGV[6])
-if ARGV[13] ~= '' and epoch == cur and redis.call('HLEN', KEYS[6]) < tonumber(ARGV[15]) then
+if ARGV[13] ~= '' and epoch == cur then
   redis.call('HSET', KEYS[6], ARGV[13], ARGV[14])
 end
 if is_commit then
@@ -412,15 +414,15 @@ impl Store for RedisStore {
         }
     }
 
-    async fn create_group(&self, group: &[u8], creator: &str, options: GroupOptions) -> Result<bool, StoreError> {
+    async fn create_group(&self, group: &[u8], creator: &Leaf, options: GroupOptions) -> Result<bool, StoreError> {
         let created: i64 = self
             .scripts
             .create_group
             .key(self.group_key(group, "meta"))
             .key(self.group_key(group, "members"))
-            .arg(roster_json(&Roster::new(creator))?)
+            .arg(roster_json(&Roster::new(creator.clone()))?)
             .arg(u8::from(options.external_join))
-            .arg(creator)
+            .arg(&creator.identity)
             .arg(options.cipher_suite)
             .invoke_async(&mut self.conn())
             .await?;
@@ -526,6 +528,7 @@ impl Store for RedisStore {
             [4, current] => AppendOutcome::EpochMovedOn { current: *current },
             [5, current] => AppendOutcome::FutureEpoch { current: *current },
             [6] => AppendOutcome::Stale,
+            [7] => AppendOutcome::TooManyProposals,
             _ => return Err(StoreError("unexpected append reply".into())),
         })
     }
