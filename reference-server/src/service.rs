@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use e2ee_core::messages::ContentType;
 
-use crate::auth::{Authenticator, Principal, key_record};
+use crate::auth::{Authenticator, CHALLENGE_TTL, Principal, key_record};
 use crate::config::Config;
 use crate::error::{ApiError, ErrorCode};
 use crate::hub::Hub;
@@ -134,6 +134,16 @@ impl App {
     /// key on first use.
     pub async fn login(&self, login: &wire::Login) -> Result<wire::Session, ApiError> {
         self.auth.verify_login(login)?;
+        // Checked after the signature, so junk cannot use up challenges.
+        if !self
+            .timed(self.store.use_once(&login.challenge, CHALLENGE_TTL + 1))
+            .await?
+        {
+            return Err(ApiError::new(
+                ErrorCode::Unauthenticated,
+                "the challenge was answered already: ask for a new one",
+            ));
+        }
         let record = key_record(login.cipher_suite, &login.signature_key);
         let bound = self.timed(self.store.register(&login.identity, &record)).await?;
         if bound != record {

@@ -60,6 +60,7 @@ pub async fn run(store: Arc<dyn Store>) {
     retention_and_mailbox(&*store).await;
     proposals_until_the_next_commit(&*store).await;
     removal_positions(&*store).await;
+    single_use_tokens(&*store).await;
 }
 
 fn leaf(identity: &str) -> Leaf {
@@ -74,6 +75,12 @@ fn roster(members: &[&str]) -> Roster {
         leaves: members.iter().map(|m| Some(leaf(m))).collect(),
         committer: 0,
     }
+}
+
+async fn single_use_tokens(store: &dyn Store) {
+    assert!(store.use_once(b"challenge-1", 60).await.unwrap());
+    assert!(!store.use_once(b"challenge-1", 60).await.unwrap(), "used once only");
+    assert!(store.use_once(b"challenge-2", 60).await.unwrap());
 }
 
 fn member(joined: u64) -> Access {

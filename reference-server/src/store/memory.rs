@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
@@ -18,6 +18,8 @@ use crate::inspect::{Leaf, Roster};
 const FEED_CAPACITY: usize = 16 * 1024;
 /// Digests remembered per group at most (the window may end earlier).
 const MAX_SEEN: usize = 100_000;
+/// Used tokens remembered before the expired ones are swept out.
+const MAX_USED: usize = 100_000;
 
 #[derive(Default)]
 struct Log {
@@ -83,6 +85,22 @@ struct Inner {
     key_packages: HashMap<String, KeyPackages>,
     groups: HashMap<Vec<u8>, Group>,
     logs: HashMap<Topic, Log>,
+    /// Used single-use tokens, until when they are remembered.
+    used: HashMap<Vec<u8>, Instant>,
+}
+
+impl Inner {
+    fn use_once(&mut self, token: &[u8], ttl_secs: u64) -> bool {
+        let now = Instant::now();
+        if self.used.len() >= MAX_USED {
+            self.used.retain(|_, until| *until > now);
+        }
+        if self.used.get(token).is_some_and(|until| *until > now) {
+            return false;
+        }
+        self.used.insert(token.to_vec(), now + Duration::from_secs(ttl_secs));
+        true
+    }
 }
 
 /// The in-memory [`Store`].
@@ -130,6 +148,10 @@ impl Store for MemoryStore {
 
     async fn shared_secret(&self, _candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
         Ok(self.secret.clone())
+    }
+
+    async fn use_once(&self, token: &[u8], ttl_secs: u64) -> Result<bool, StoreError> {
+        Ok(self.lock().use_once(token, ttl_secs))
     }
 
     async fn register(&self, identity: &str, key: &[u8]) -> Result<Vec<u8>, StoreError> {

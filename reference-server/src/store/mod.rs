@@ -245,6 +245,10 @@ pub trait Store: Send + Sync + 'static {
     /// `candidate` if there was none.
     async fn shared_secret(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError>;
 
+    /// Marks `token` used for `ttl_secs`; `false` if it was already (a
+    /// sign-in challenge is answered once, at whichever replica).
+    async fn use_once(&self, token: &[u8], ttl_secs: u64) -> Result<bool, StoreError>;
+
     /// Binds `identity` to `key` (suite and signature key) on first use and
     /// returns the key it is bound to.
     async fn register(&self, identity: &str, key: &[u8]) -> Result<Vec<u8>, StoreError>;

@@ -373,6 +373,18 @@ impl Store for RedisStore {
         self.set_once(format!("{}:secret", self.prefix), candidate).await
     }
 
+    async fn use_once(&self, token: &[u8], ttl_secs: u64) -> Result<bool, StoreError> {
+        let set: Option<String> = redis::cmd("SET")
+            .arg(format!("{}:used:{}", self.prefix, hex::encode(token)))
+            .arg(1)
+            .arg("NX")
+            .arg("EX")
+            .arg(ttl_secs.max(1))
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(set.is_some())
+    }
+
     async fn register(&self, identity: &str, key: &[u8]) -> Result<Vec<u8>, StoreError> {
         self.set_once(self.client_key(identity, "key"), key).await
     }
