@@ -71,6 +71,18 @@ pub struct Config {
     #[arg(long, env = "E2EE_MAILBOX_RETENTION", default_value_t = 1_000)]
     pub mailbox_retention: u64,
 
+    /// Groups one client may create, in all.
+    #[arg(long, env = "E2EE_MAX_GROUPS_PER_CLIENT", default_value_t = 1_000)]
+    pub max_groups_per_client: u64,
+
+    /// Bytes one client may post per hour (messages, Welcomes, GroupInfos).
+    #[arg(long, env = "E2EE_MAX_BYTES_PER_HOUR", default_value_t = 256 * 1024 * 1024)]
+    pub max_bytes_per_hour: u64,
+
+    /// KeyPackages one client may claim per hour (of all identities).
+    #[arg(long, env = "E2EE_MAX_CLAIMS_PER_HOUR", default_value_t = 1_000)]
+    pub max_claims_per_hour: u64,
+
     /// Lifetime of session tokens, in seconds.
     #[arg(long, env = "E2EE_TOKEN_TTL", default_value_t = 24 * 3600)]
     pub token_ttl: u64,

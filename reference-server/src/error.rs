@@ -46,6 +46,8 @@ pub enum ErrorCode {
     PrivateHandshake,
     /// The epoch has the most pending proposals the service keeps.
     TooManyProposals,
+    /// The client used up a quota (groups, bytes, KeyPackage claims).
+    QuotaExceeded,
     /// The identity is registered with another signature key.
     KeyMismatch,
     /// The identity has no KeyPackage left.
@@ -72,7 +74,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [Self; 28] = [
+    pub const ALL: [Self; 29] = [
         Self::BadRequest,
         Self::MalformedMessage,
         Self::WrongGroup,
@@ -90,6 +92,7 @@ impl ErrorCode {
         Self::InvalidKeyPackage,
         Self::PrivateHandshake,
         Self::TooManyProposals,
+        Self::QuotaExceeded,
         Self::KeyMismatch,
         Self::NoKeyPackage,
         Self::TooManyKeyPackages,
@@ -123,6 +126,7 @@ impl ErrorCode {
             Self::InvalidKeyPackage => "invalid_key_package",
             Self::PrivateHandshake => "private_handshake",
             Self::TooManyProposals => "too_many_proposals",
+            Self::QuotaExceeded => "quota_exceeded",
             Self::KeyMismatch => "key_mismatch",
             Self::NoKeyPackage => "no_key_package",
             Self::TooManyKeyPackages => "too_many_key_packages",
@@ -156,7 +160,7 @@ impl ErrorCode {
             | Self::TooManyProposals => StatusCode::CONFLICT,
             Self::PositionExpired => StatusCode::GONE,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::RateLimited | Self::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+            Self::RateLimited | Self::TooManyConnections | Self::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
             Self::StoreUnavailable | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -19,7 +19,7 @@ use crate::limits::{Connections, RateLimiter};
 use crate::metrics::Metrics;
 use crate::store::{
     Access, Append, AppendOutcome, CommitEffects, Entry, EntryKind, GroupOptions, GroupState, KeyPackageUpload,
-    MAX_PROPOSALS, Read, Store, Topic, digest,
+    MAX_PROPOSALS, Quota, Read, Store, Topic, digest,
 };
 use crate::wire::{self, MailboxItem};
 
@@ -68,6 +68,8 @@ pub struct App {
     pub connections: Arc<Connections>,
     /// Counters.
     pub metrics: Metrics,
+    /// What each identity may use.
+    pub quotas: Quotas,
     /// Settings.
     pub config: Config,
     /// Turns `true` when the replica starts shutting down.
@@ -76,6 +78,33 @@ pub struct App {
 
 fn too_large(what: &str, limit: usize) -> ApiError {
     ApiError::new(ErrorCode::TooLarge, format!("{what} is larger than {limit} bytes"))
+}
+
+/// The quotas of every identity, shared by all replicas through the store
+/// (unlike the request rate, which each replica keeps).
+#[derive(Clone, Copy, Debug)]
+pub struct Quotas {
+    /// Groups created, in all.
+    pub groups: Quota,
+    /// Bytes posted (messages, Welcomes, GroupInfos) per hour.
+    pub bytes: Quota,
+    /// KeyPackages claimed per hour, of anyone.
+    pub claims: Quota,
+}
+
+impl Quotas {
+    fn new(config: &Config) -> Self {
+        let quota = |name, limit, window_secs| Quota {
+            name,
+            limit,
+            window_secs,
+        };
+        Self {
+            groups: quota("groups", config.max_groups_per_client, None),
+            bytes: quota("bytes", config.max_bytes_per_hour, Some(3600)),
+            claims: quota("claims", config.max_claims_per_hour, Some(3600)),
+        }
+    }
 }
 
 /// The part of a group's log a client may read (see [`App::readable`]).
@@ -102,6 +131,7 @@ impl App {
         hub.spawn_dispatcher(&*store);
         Ok(Arc::new(Self {
             auth: Authenticator::new(secret, config.token_ttl),
+            quotas: Quotas::new(&config),
             rate: RateLimiter::new(config.rate_per_second, config.rate_burst),
             connections: Arc::new(Connections::new(
                 config.max_connections,
@@ -213,6 +243,9 @@ impl App {
     pub async fn claim(&self, me: &Principal, identity: &str) -> Result<wire::Claimed, ApiError> {
         self.rate.check(&me.identity)?;
         inspect::check_identity(identity)?;
+        // Each claim takes a KeyPackage from its owner: bounded per
+        // claimer, and the owner's last-resort one is never used up.
+        self.take_quota(me, self.quotas.claims, 1).await?;
         match self.timed(self.store.claim_key_package(identity)).await? {
             Some((key_package, last_resort)) => Ok(wire::Claimed {
                 key_package,
@@ -249,6 +282,7 @@ impl App {
             external_join: request.external_join,
             cipher_suite: u16::from_be_bytes(*suite),
         };
+        self.take_quota(me, self.quotas.groups, 1).await?;
         if !self
             .timed(self.store.create_group(&request.group_id, &creator, options))
             .await?
@@ -367,6 +401,12 @@ impl App {
                 "proposals and Commits must be PublicMessages: the service keeps the roster from them",
             ));
         }
+        let bytes = [Some(&post.message), post.welcome.as_ref(), post.group_info.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|b| b.len() as u64)
+            .sum();
+        self.take_quota(me, self.quotas.bytes, bytes).await?;
         // A Commit whose effects were computed from a state that moved on
         // meanwhile is computed again (rare: only when racing Commits).
         for _ in 0..4 {
@@ -583,6 +623,21 @@ impl App {
             self.metrics.welcomes.fetch_add(1, Relaxed);
         }
         Ok(())
+    }
+
+    /// Counts `amount` against the client's `quota`, or refuses.
+    async fn take_quota(&self, me: &Principal, quota: Quota, amount: u64) -> Result<(), ApiError> {
+        if self.timed(self.store.take_quota(&me.identity, quota, amount)).await? {
+            return Ok(());
+        }
+        let per = match quota.window_secs {
+            Some(secs) => format!(" per {secs} s"),
+            None => String::new(),
+        };
+        Err(ApiError::new(
+            ErrorCode::QuotaExceeded,
+            format!("at most {} {}{per} per client", quota.limit, quota.name),
+        ))
     }
 
     /// Up to `limit` entries of a topic after `after`.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{
     Access, Append, AppendOutcome, CommitEffects, EntryKind, FeedEvent, GroupOptions, KeyPackageUpload, MAX_PROPOSALS,
-    Read, Store, Topic, digest,
+    Quota, Read, Store, Topic, digest,
 };
 use crate::inspect::{Leaf, ProposalEffect, Roster};
 
@@ -60,7 +60,7 @@ pub async fn run(store: Arc<dyn Store>) {
     retention_and_mailbox(&*store).await;
     proposals_until_the_next_commit(&*store).await;
     removal_positions(&*store).await;
-    single_use_tokens(&*store).await;
+    single_use_tokens_and_quotas(&*store).await;
 }
 
 fn leaf(identity: &str) -> Leaf {
@@ -77,10 +77,39 @@ fn roster(members: &[&str]) -> Roster {
     }
 }
 
-async fn single_use_tokens(store: &dyn Store) {
+async fn single_use_tokens_and_quotas(store: &dyn Store) {
     assert!(store.use_once(b"challenge-1", 60).await.unwrap());
     assert!(!store.use_once(b"challenge-1", 60).await.unwrap(), "used once only");
     assert!(store.use_once(b"challenge-2", 60).await.unwrap());
+
+    let groups = Quota {
+        name: "groups",
+        limit: 3,
+        window_secs: None,
+    };
+    assert!(store.take_quota("quota-alice", groups, 2).await.unwrap());
+    assert!(
+        !store.take_quota("quota-alice", groups, 2).await.unwrap(),
+        "over the limit"
+    );
+    assert!(
+        store.take_quota("quota-alice", groups, 1).await.unwrap(),
+        "nothing counted when refused"
+    );
+    assert!(!store.take_quota("quota-alice", groups, 1).await.unwrap());
+    assert!(store.take_quota("quota-bob", groups, 3).await.unwrap(), "per identity");
+    let bytes = Quota {
+        name: "bytes",
+        limit: 10,
+        window_secs: Some(1),
+    };
+    assert!(store.take_quota("quota-alice", bytes, 10).await.unwrap(), "per name");
+    assert!(!store.take_quota("quota-alice", bytes, 1).await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert!(
+        store.take_quota("quota-alice", bytes, 10).await.unwrap(),
+        "a new window"
+    );
 }
 
 fn member(joined: u64) -> Access {

@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 
 use super::{
     Access, Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupOptions, GroupState,
-    KeyPackageUpload, MAX_PROPOSALS, Read, Store, StoreError, Topic,
+    KeyPackageUpload, MAX_PROPOSALS, Quota, Read, Store, StoreError, Topic,
 };
 use crate::inspect::{Leaf, Roster};
 
@@ -87,6 +87,9 @@ struct Inner {
     logs: HashMap<Topic, Log>,
     /// Used single-use tokens, until when they are remembered.
     used: HashMap<Vec<u8>, Instant>,
+    /// Quota counters by identity and name: the amount used, and the end
+    /// of its window (if it has one).
+    quotas: HashMap<(String, &'static str), (u64, Option<Instant>)>,
 }
 
 impl Inner {
@@ -100,6 +103,25 @@ impl Inner {
         }
         self.used.insert(token.to_vec(), now + Duration::from_secs(ttl_secs));
         true
+    }
+
+    fn take_quota(&mut self, identity: &str, quota: Quota, amount: u64) -> bool {
+        let now = Instant::now();
+        let window = quota.window_secs.map(|s| now + Duration::from_secs(s));
+        let used = self
+            .quotas
+            .entry((identity.to_owned(), quota.name))
+            .or_insert((0, window));
+        if used.1.is_some_and(|end| end <= now) {
+            *used = (0, window);
+        }
+        match used.0.checked_add(amount) {
+            Some(total) if total <= quota.limit => {
+                used.0 = total;
+                true
+            }
+            _ => false,
+        }
     }
 }
 
@@ -152,6 +174,10 @@ impl Store for MemoryStore {
 
     async fn use_once(&self, token: &[u8], ttl_secs: u64) -> Result<bool, StoreError> {
         Ok(self.lock().use_once(token, ttl_secs))
+    }
+
+    async fn take_quota(&self, identity: &str, quota: Quota, amount: u64) -> Result<bool, StoreError> {
+        Ok(self.lock().take_quota(identity, quota, amount))
     }
 
     async fn register(&self, identity: &str, key: &[u8]) -> Result<Vec<u8>, StoreError> {

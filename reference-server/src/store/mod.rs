@@ -124,6 +124,19 @@ pub struct GroupState {
 /// is refused ([`AppendOutcome::TooManyProposals`]) until a Commit.
 pub const MAX_PROPOSALS: usize = 256;
 
+/// How much of something an identity may use: `limit` per `window_secs`
+/// (a fixed window from the first use), or in all if `window_secs` is
+/// `None`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    /// What is counted (part of the store key).
+    pub name: &'static str,
+    /// The most allowed.
+    pub limit: u64,
+    /// The window's length, in seconds.
+    pub window_secs: Option<u64>,
+}
+
 /// What a Commit changes, written atomically with it.
 #[derive(Clone, Debug)]
 pub struct CommitEffects {
@@ -248,6 +261,10 @@ pub trait Store: Send + Sync + 'static {
     /// Marks `token` used for `ttl_secs`; `false` if it was already (a
     /// sign-in challenge is answered once, at whichever replica).
     async fn use_once(&self, token: &[u8], ttl_secs: u64) -> Result<bool, StoreError>;
+
+    /// Counts `amount` against `identity`'s `quota`; `false` (and nothing
+    /// counted) if that would go over its limit.
+    async fn take_quota(&self, identity: &str, quota: Quota, amount: u64) -> Result<bool, StoreError>;
 
     /// Binds `identity` to `key` (suite and signature key) on first use and
     /// returns the key it is bound to.

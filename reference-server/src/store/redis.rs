@@ -20,7 +20,7 @@ use tokio::sync::broadcast;
 
 use super::{
     Access, Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupOptions, GroupState,
-    KeyPackageUpload, MAX_PROPOSALS, Read, Store, StoreError, Topic,
+    KeyPackageUpload, MAX_PROPOSALS, Quota, Read, Store, StoreError, Topic,
 };
 use crate::inspect::{Leaf, Roster};
 use crate::wire::b64;
@@ -143,6 +143,15 @@ if ARGV[2] ~= '' then redis.call('SET', KEYS[2], ARGV[2]) end
 return redis.call('LLEN', KEYS[1])
 "#;
 
+const TAKE_QUOTA: &str = r#"
+-- KEYS: counter; ARGV: amount, limit, window in seconds (0: none)
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+if used == 0 and ARGV[3] ~= '0' then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+return 1
+"#;
+
 const CLAIM: &str = r#"
 -- KEYS: list, last resort
 local kp = redis.call('LPOP', KEYS[1])
@@ -206,6 +215,7 @@ struct Scripts {
     set_group_info: Script,
     add_key_packages: Script,
     claim: Script,
+    take_quota: Script,
 }
 
 /// The Redis [`Store`].
@@ -261,6 +271,7 @@ impl RedisStore {
             set_group_info: Script::new(SET_GROUP_INFO),
             add_key_packages: Script::new(ADD_KEY_PACKAGES),
             claim: Script::new(CLAIM),
+            take_quota: Script::new(TAKE_QUOTA),
         };
         Ok(Self {
             conn,
@@ -383,6 +394,19 @@ impl Store for RedisStore {
             .query_async(&mut self.conn())
             .await?;
         Ok(set.is_some())
+    }
+
+    async fn take_quota(&self, identity: &str, quota: Quota, amount: u64) -> Result<bool, StoreError> {
+        let taken: i64 = self
+            .scripts
+            .take_quota
+            .key(self.client_key(identity, &format!("quota:{}", quota.name)))
+            .arg(amount)
+            .arg(quota.limit)
+            .arg(quota.window_secs.unwrap_or(0))
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(taken == 1)
     }
 
     async fn register(&self, identity: &str, key: &[u8]) -> Result<Vec<u8>, StoreError> {
