@@ -3,6 +3,29 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::error::{ApiError, ErrorCode};
+
+/// The shortest token-signing key accepted, in bytes.
+pub const MIN_TOKEN_KEY_LEN: usize = 32;
+
+/// A secret that never shows in logs or `Debug` output.
+#[derive(Clone)]
+pub struct TokenKey(pub Vec<u8>);
+
+impl std::fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenKey(..)")
+    }
+}
+
+impl std::str::FromStr for TokenKey {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Self(text.as_bytes().to_vec()))
+    }
+}
+
 /// The service's settings; every flag has an `E2EE_*` environment variable.
 #[derive(Clone, Debug, clap::Parser)]
 #[command(
@@ -14,6 +37,16 @@ pub struct Config {
     /// Address to listen on (HTTP and WebSocket; TLS is the proxy's job).
     #[arg(long, env = "E2EE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+
+    /// A file holding the key session tokens are signed with (at least 32
+    /// bytes; every replica needs the same). Required with Redis: the
+    /// store must never hold it, or whoever reads the store mints tokens.
+    #[arg(long, env = "E2EE_TOKEN_KEY_FILE")]
+    pub token_key_file: Option<PathBuf>,
+
+    /// The token-signing key itself (at least 32 bytes), instead of a file.
+    #[arg(long, env = "E2EE_TOKEN_KEY", hide_env_values = true)]
+    pub token_key: Option<TokenKey>,
 
     /// Redis URL (e.g. redis://127.0.0.1:6379/); without it the store is
     /// in memory and only one replica may run.
@@ -100,6 +133,35 @@ impl Config {
     /// The settings with every default, listening on `listen`.
     pub fn with_listen(listen: SocketAddr) -> Self {
         <Self as clap::Parser>::parse_from(["reference-server", "--listen", &listen.to_string()])
+    }
+
+    /// The token-signing key: given, read from its file, or — for the
+    /// in-memory store, which serves one replica — made up at random.
+    pub fn token_key(&self) -> Result<Vec<u8>, ApiError> {
+        let config_error = |m: String| ApiError::new(ErrorCode::Internal, m);
+        let key = match (&self.token_key, &self.token_key_file) {
+            (Some(key), _) => key.0.clone(),
+            (None, Some(file)) => std::fs::read(file)
+                .map_err(|e| config_error(format!("cannot read the token key file {}: {e}", file.display())))?
+                .trim_ascii()
+                .to_vec(),
+            (None, None) if self.redis_url.is_none() => {
+                let mut key = vec![0; MIN_TOKEN_KEY_LEN];
+                getrandom::fill(&mut key).map_err(|_| config_error("no OS randomness".into()))?;
+                key
+            }
+            (None, None) => {
+                return Err(config_error(
+                    "with Redis, every replica needs the same token key: set E2EE_TOKEN_KEY_FILE".into(),
+                ));
+            }
+        };
+        if key.len() < MIN_TOKEN_KEY_LEN {
+            return Err(config_error(format!(
+                "the token key must be at least {MIN_TOKEN_KEY_LEN} bytes"
+            )));
+        }
+        Ok(key)
     }
 
     /// The static directory to serve, if any.

@@ -124,9 +124,7 @@ impl App {
         store: Arc<dyn Store>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<Arc<Self>, ApiError> {
-        let mut candidate = vec![0; 32];
-        getrandom::fill(&mut candidate).map_err(|_| ApiError::new(ErrorCode::Internal, "no OS randomness"))?;
-        let secret = store.shared_secret(&candidate).await?;
+        let secret = config.token_key()?;
         let hub = Arc::new(Hub::default());
         hub.spawn_dispatcher(&*store);
         Ok(Arc::new(Self {

@@ -1,7 +1,8 @@
 //! Starts the deployed topology as local processes on free loopback ports:
-//! redis-server, N replicas of the `reference-server` binary and nginx with
-//! `deploy/nginx.conf.template` — for the tests and `e2ee-load`. Every
-//! process is stopped by its own PID when the [`Testbed`] is dropped.
+//! redis-server, N replicas of the `reference-server` binary (sharing a
+//! token key file) and nginx with `deploy/nginx.conf.template` — for the
+//! tests and `e2ee-load`. Every process is stopped by its own PID when the
+//! [`Testbed`] is dropped.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -148,6 +149,13 @@ impl Drop for Process {
             self.terminate(Duration::from_secs(5));
         }
     }
+}
+
+/// `n` random bytes as hex (the test bed's token key).
+pub fn random_hex(n: usize) -> Result<String, BoxError> {
+    let mut bytes = vec![0; n];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no OS randomness: {e}"))?;
+    Ok(hex::encode(bytes))
 }
 
 /// A redis-server on a free port, without persistence.
@@ -350,6 +358,8 @@ impl Testbed {
         };
         let dir = TempDir::new("testbed")?;
         let redis = Redis::start(&redis_bin, dir.path())?;
+        let token_key = dir.path().join("token.key");
+        std::fs::write(&token_key, random_hex(32)?)?;
         let mut started = Vec::new();
         for i in 0..replicas {
             let port = free_port()?;
@@ -357,6 +367,8 @@ impl Testbed {
             command
                 .args(leading)
                 .args(["--listen", &format!("127.0.0.1:{port}"), "--redis-url", &redis.url()])
+                .arg("--token-key-file")
+                .arg(&token_key)
                 .args(args)
                 .env(
                     "RUST_LOG",

@@ -128,7 +128,6 @@ impl Inner {
 /// The in-memory [`Store`].
 pub struct MemoryStore {
     inner: Mutex<Inner>,
-    secret: Vec<u8>,
     feed: broadcast::Sender<FeedEvent>,
 }
 
@@ -141,11 +140,8 @@ impl Default for MemoryStore {
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
-        let mut secret = vec![0; 32];
-        getrandom::fill(&mut secret).expect("the OS has randomness");
         Self {
             inner: Mutex::new(Inner::default()),
-            secret,
             feed: broadcast::channel(FEED_CAPACITY).0,
         }
     }
@@ -166,10 +162,6 @@ impl MemoryStore {
 impl Store for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
-    }
-
-    async fn shared_secret(&self, _candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
-        Ok(self.secret.clone())
     }
 
     async fn use_once(&self, token: &[u8], ttl_secs: u64) -> Result<bool, StoreError> {

@@ -254,10 +254,6 @@ pub trait Store: Send + Sync + 'static {
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
-    /// The secret all replicas sign tokens with: the one stored, or
-    /// `candidate` if there was none.
-    async fn shared_secret(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError>;
-
     /// Marks `token` used for `ttl_secs`; `false` if it was already (a
     /// sign-in challenge is answered once, at whichever replica).
     async fn use_once(&self, token: &[u8], ttl_secs: u64) -> Result<bool, StoreError>;

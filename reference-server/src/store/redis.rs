@@ -380,10 +380,6 @@ impl Store for RedisStore {
         Ok(())
     }
 
-    async fn shared_secret(&self, candidate: &[u8]) -> Result<Vec<u8>, StoreError> {
-        self.set_once(format!("{}:secret", self.prefix), candidate).await
-    }
-
     async fn use_once(&self, token: &[u8], ttl_secs: u64) -> Result<bool, StoreError> {
         let set: Option<String> = redis::cmd("SET")
             .arg(format!("{}:used:{}", self.prefix, hex::encode(token)))
