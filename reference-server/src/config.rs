@@ -38,6 +38,11 @@ pub struct Config {
     #[arg(long, env = "E2EE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Address of the internal listener that serves `/metrics` (never the
+    /// public one); without it, metrics are not served.
+    #[arg(long, env = "E2EE_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// A file holding the key session tokens are signed with (at least 32
     /// bytes; every replica needs the same). Required with Redis: the
     /// store must never hold it, or whoever reads the store mints tokens.

@@ -96,6 +96,7 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
     }
 }
 
+/// `GET /metrics`, on the internal listener only.
 async fn metrics(State(app): State<Arc<App>>) -> Response {
     let content_type = [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")];
     (content_type, app.metrics.render()).into_response()
@@ -196,6 +197,15 @@ async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such route")
 }
 
+/// The internal listener's routes: `/metrics` (counters that tell an
+/// observer how busy the service is and who is refused; not for the public).
+pub fn internal_router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .with_state(app)
+}
+
 /// The service's routes, and the static directory (if any) at `/`.
 pub fn router(app: Arc<App>) -> Router {
     // Three base64 fields of at most max_message_bytes each, and JSON.
@@ -203,7 +213,6 @@ pub fn router(app: Arc<App>) -> Router {
     let api = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .route("/v1/auth/challenge", post(challenge))
         .route("/v1/auth/login", post(login))
         .route("/v1/key-packages", post(publish_key_packages))

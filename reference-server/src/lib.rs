@@ -61,6 +61,8 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
 pub struct Server {
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// The address of its internal listener (`/metrics`), if it has one.
+    pub metrics_addr: Option<SocketAddr>,
     /// Its shared state (metrics, store).
     pub app: Arc<App>,
     shutdown: watch::Sender<bool>,
@@ -81,25 +83,43 @@ fn without_nagle(
     })
 }
 
-/// Binds `config.listen` and serves with `store` until [`Server::shutdown`].
-pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
-    let (shutdown, signal) = watch::channel(false);
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    let addr = listener.local_addr()?;
-    let app = App::new(config, store, signal.clone()).await?;
-    let router = http::router(app.clone()).layer(tower_http::trace::TraceLayer::new_for_http());
-    let mut stop = signal;
-    let task = tokio::spawn(async move {
+/// Serves `router` on `listener` until `stop` turns `true`.
+fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
         let serve = axum::serve(without_nagle(listener), router).with_graceful_shutdown(async move {
             let _ = stop.wait_for(|down| *down).await;
         });
         if let Err(e) = serve.await {
             tracing::error!(error = %e, "server failed");
         }
-    });
-    tracing::info!(%addr, "listening");
+    })
+}
+
+/// Binds `config.listen` (and `config.metrics_listen`, if set) and serves
+/// with `store` until [`Server::shutdown`].
+pub async fn start(config: Config, store: Arc<dyn Store>) -> Result<Server, Box<dyn std::error::Error + Send + Sync>> {
+    let (shutdown, signal) = watch::channel(false);
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let internal = match config.metrics_listen {
+        Some(at) => Some(tokio::net::TcpListener::bind(at).await?),
+        None => None,
+    };
+    let metrics_addr = internal.as_ref().map(|l| l.local_addr()).transpose()?;
+    let app = App::new(config, store, signal.clone()).await?;
+    if let Some(listener) = internal {
+        serve(listener, http::internal_router(app.clone()), signal.clone());
+    }
+    let router = http::router(app.clone()).layer(tower_http::trace::TraceLayer::new_for_http());
+    let task = serve(listener, router, signal);
+    tracing::info!(%addr, ?metrics_addr, "listening");
     Ok(Server {
         addr,
+        metrics_addr,
         app,
         shutdown,
         task,

@@ -1,8 +1,8 @@
 //! Starts the deployed topology as local processes on free loopback ports:
 //! redis-server, N replicas of the `reference-server` binary (sharing a
-//! token key file) and nginx with `deploy/nginx.conf.template` — for the
-//! tests and `e2ee-load`. Every process is stopped by its own PID when the
-//! [`Testbed`] is dropped.
+//! token key file, each with an internal metrics port) and nginx with
+//! `deploy/nginx.conf.template` — for the tests and `e2ee-load`. Every
+//! process is stopped by its own PID when the [`Testbed`] is dropped.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -321,6 +321,8 @@ impl Nginx {
 pub struct Replica {
     /// Its port.
     pub port: u16,
+    /// The port of its internal listener (`/metrics`).
+    pub metrics_port: u16,
     /// The process.
     pub process: Process,
 }
@@ -362,11 +364,12 @@ impl Testbed {
         std::fs::write(&token_key, random_hex(32)?)?;
         let mut started = Vec::new();
         for i in 0..replicas {
-            let port = free_port()?;
+            let (port, metrics_port) = (free_port()?, free_port()?);
             let mut command = Command::new(server);
             command
                 .args(leading)
                 .args(["--listen", &format!("127.0.0.1:{port}"), "--redis-url", &redis.url()])
+                .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
                 .arg("--token-key-file")
                 .arg(&token_key)
                 .args(args)
@@ -376,7 +379,11 @@ impl Testbed {
                 );
             let log = dir.path().join(format!("replica{i}.log"));
             let process = Process::spawn(&format!("replica{i}"), &mut command, &log)?;
-            started.push(Replica { port, process });
+            started.push(Replica {
+                port,
+                metrics_port,
+                process,
+            });
         }
         for (i, r) in started.iter().enumerate() {
             if !wait_port(r.port, Duration::from_secs(20)) {
@@ -402,6 +409,11 @@ impl Testbed {
     /// A replica's own URL (bypassing the proxy).
     pub fn replica_url(&self, i: usize) -> String {
         format!("http://127.0.0.1:{}", self.replicas[i].port)
+    }
+
+    /// A replica's internal URL (`/metrics`).
+    pub fn metrics_url(&self, i: usize) -> String {
+        format!("http://127.0.0.1:{}/metrics", self.replicas[i].metrics_port)
     }
 
     /// SIGKILLs replica `i`: no graceful anything.

@@ -37,7 +37,11 @@ async fn raw(method: reqwest::Method, url: &str, token: Option<&str>, body: Vec<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c_bad_input_is_refused_with_its_error_and_the_service_keeps_serving() {
-    let (server, url) = memory_server(|c| c.max_message_bytes = 8 * 1024).await;
+    let (server, url) = memory_server(|c| {
+        c.max_message_bytes = 8 * 1024;
+        c.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
     let names: Vec<String> = ["alice", "bob"].iter().map(|n| unique(n)).collect();
     let (peers, mut groups, _) = form_group(std::slice::from_ref(&url), &names).await;
     let (alice, bob) = (&peers[0], &peers[1]);
@@ -200,7 +204,7 @@ async fn c_bad_input_is_refused_with_its_error_and_the_service_keeps_serving() {
     assert_eq!(at, 3);
     let (status, _) = raw(reqwest::Method::GET, &format!("{url}/healthz"), None, vec![]).await;
     assert_eq!(status, 200);
-    let text = reqwest::get(format!("{url}/metrics"))
+    let text = reqwest::get(format!("http://{}/metrics", server.metrics_addr.unwrap()))
         .await
         .unwrap()
         .text()
