@@ -12,6 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::auth::{LOGIN_LABEL, login_content};
@@ -261,13 +264,26 @@ impl DsClient {
             .await
     }
 
-    /// The WebSocket URL with this client's token.
+    /// The WebSocket URL (the token goes in a header, never the URL).
     pub fn ws_url(&self) -> String {
         let base = self
             .base
             .replacen("http://", "ws://", 1)
             .replacen("https://", "wss://", 1);
-        format!("{base}/v1/ws?token={}", self.token)
+        format!("{base}/v1/ws")
+    }
+
+    /// The WebSocket handshake request: the URL (with `query`, if any) and
+    /// the token in `Authorization`.
+    pub fn ws_request(&self, query: &str) -> Result<Request, Error> {
+        let url = match query {
+            "" => self.ws_url(),
+            query => format!("{}?{query}", self.ws_url()),
+        };
+        let mut request = url.into_client_request().map_err(transport)?;
+        let bearer = format!("Bearer {}", self.token).parse().map_err(transport)?;
+        request.headers_mut().insert(AUTHORIZATION, bearer);
+        Ok(request)
     }
 
     /// Opens the live connection (it connects in the background and keeps
@@ -282,11 +298,11 @@ impl DsClient {
     pub fn live_with(&self, binary: bool) -> Live {
         let (commands, command_rx) = mpsc::channel(1024);
         let (event_tx, events) = mpsc::unbounded_channel();
-        let mut url = self.ws_url();
-        if binary {
-            url.push_str("&framing=binary");
+        let query = if binary { "framing=binary" } else { "" };
+        // A request the token cannot be put into fails at every connect.
+        if let Ok(request) = self.ws_request(query) {
+            tokio::spawn(live_task(request, command_rx, event_tx));
         }
-        tokio::spawn(live_task(url, command_rx, event_tx));
         Live {
             sender: LiveSender { commands },
             events,
@@ -407,7 +423,7 @@ impl Live {
 
 /// The state that outlives connections.
 struct LiveState {
-    url: String,
+    request: Request,
     groups: BTreeMap<Vec<u8>, u64>,
     mailbox: Option<u64>,
     pending: BTreeMap<u64, (Vec<u8>, Post, Reply)>,
@@ -535,19 +551,19 @@ impl LiveState {
     }
 }
 
-async fn connect(url: &str) -> Option<Socket> {
+async fn connect(request: Request) -> Option<Socket> {
     let config = WebSocketConfig::default().read_buffer_size(wire::WS_READ_BUFFER);
     // TCP_NODELAY: a small post must not wait for the ACK of the one before.
-    let attempt = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+    let attempt = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
     match tokio::time::timeout(Duration::from_secs(5), attempt).await {
         Ok(Ok((socket, _))) => Some(socket),
         _ => None,
     }
 }
 
-async fn live_task(url: String, mut commands: mpsc::Receiver<Command>, events: mpsc::UnboundedSender<LiveEvent>) {
+async fn live_task(request: Request, mut commands: mpsc::Receiver<Command>, events: mpsc::UnboundedSender<LiveEvent>) {
     let mut state = LiveState {
-        url,
+        request,
         groups: BTreeMap::new(),
         mailbox: None,
         pending: BTreeMap::new(),
@@ -556,7 +572,7 @@ async fn live_task(url: String, mut commands: mpsc::Receiver<Command>, events: m
     };
     let mut backoff = Duration::from_millis(20);
     loop {
-        let Some(mut socket) = connect(&state.url).await else {
+        let Some(mut socket) = connect(state.request.clone()).await else {
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(1));
             if state.events.is_closed() && commands.is_closed() {
@@ -689,6 +705,7 @@ impl Peer {
 #[cfg(test)]
 mod tests {
     use tokio_tungstenite::MaybeTlsStream;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
     #[tokio::test]
     async fn websockets_are_opened_with_nodelay() {
@@ -699,7 +716,8 @@ mod tests {
             let _socket = tokio_tungstenite::accept_async(tcp).await;
             std::future::pending::<()>().await;
         });
-        let socket = super::connect(&format!("ws://{addr}/")).await.expect("connected");
+        let request = format!("ws://{addr}/").into_client_request().unwrap();
+        let socket = super::connect(request).await.expect("connected");
         let MaybeTlsStream::Plain(tcp) = socket.get_ref() else {
             panic!("a ws:// URL gives a plain TCP stream");
         };

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -35,29 +35,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
+/// The bearer token of `Authorization: Bearer <token>`, never of the URL
+/// (URLs end up in access logs and browser history).
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+/// The refusal of a request without a token.
+pub fn no_token() -> ApiError {
+    ApiError::new(ErrorCode::Unauthenticated, "no bearer token: log in first")
+}
+
 impl FromRequestParts<Arc<App>> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION);
-        let token = match header
-            .and_then(|h| h.to_str().ok())
-            .and_then(|h| h.strip_prefix("Bearer "))
-        {
-            Some(token) => token.to_owned(),
-            // Browsers cannot set headers on a WebSocket: allow ?token=.
-            None => Query::<TokenQuery>::try_from_uri(&parts.uri)
-                .ok()
-                .and_then(|q| q.0.token)
-                .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated, "no bearer token: log in first"))?,
-        };
-        app.auth.verify_token(&token)
+        app.auth.verify_token(bearer(&parts.headers).ok_or_else(no_token)?)
     }
-}
-
-#[derive(Deserialize)]
-struct TokenQuery {
-    token: Option<String>,
 }
 
 /// `?after=N&limit=M` of reads.

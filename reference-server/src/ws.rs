@@ -8,8 +8,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{broadcast, mpsc};
@@ -45,7 +48,7 @@ pub enum Framing {
     Binary,
 }
 
-/// The query of `GET /v1/ws` besides the token.
+/// The query of `GET /v1/ws`.
 #[derive(serde::Deserialize)]
 pub struct WsOptions {
     /// `?framing=binary` to opt in to binary group pushes.
@@ -53,19 +56,44 @@ pub struct WsOptions {
     framing: Framing,
 }
 
-/// `GET /v1/ws`: checks the token and the connection limits, then upgrades.
+/// The subprotocol the service speaks, offered by every client and
+/// selected by the service.
+pub const PROTOCOL: &str = "e2ee.v1";
+/// Browsers cannot set headers on a WebSocket, and a token in the URL ends
+/// up in access logs: they offer the token as a second subprotocol
+/// `e2ee.bearer.<token>`, which the service never selects (nor echoes).
+pub const BEARER_PROTOCOL_PREFIX: &str = "e2ee.bearer.";
+
+/// The token offered as a subprotocol, if any.
+fn protocol_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(','))
+        .find_map(|p| p.trim().strip_prefix(BEARER_PROTOCOL_PREFIX))
+}
+
+/// `GET /v1/ws`: checks the token (`Authorization` header, or the bearer
+/// subprotocol) and the connection limits, then upgrades.
 pub async fn upgrade(
     State(app): State<Arc<App>>,
-    me: Principal,
+    headers: HeaderMap,
     Query(options): Query<WsOptions>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let token = crate::http::bearer(&headers)
+        .or_else(|| protocol_token(&headers))
+        .ok_or_else(crate::http::no_token)?;
+    let me = app.auth.verify_token(token)?;
+    let ws = ws.map_err(|e| ApiError::bad_request(e.body_text()))?;
     if *app.shutdown.borrow() {
         return Err(ApiError::new(ErrorCode::ShuttingDown, "this replica is shutting down"));
     }
     let slot = app.connections.clone().acquire(&me.identity)?;
     let max = app.config.max_message_bytes.saturating_mul(4) + 64 * 1024;
     Ok(ws
+        .protocols([PROTOCOL])
         .max_message_size(max)
         .max_frame_size(max)
         .read_buffer_size(wire::WS_READ_BUFFER)

@@ -168,7 +168,9 @@ async fn graceful_shutdown_and_readiness() {
     let peer = reference_server::client::Peer::register(&first, &unique("sd"), 0)
         .await
         .unwrap();
-    let (mut socket, _) = tokio_tungstenite::connect_async(peer.ds.ws_url()).await.unwrap();
+    let (mut socket, _) = tokio_tungstenite::connect_async(peer.ds.ws_request("").unwrap())
+        .await
+        .unwrap();
 
     // SIGTERM: the socket is closed with 1001 "going away", the process
     // exits by itself well within its grace period.

@@ -157,7 +157,9 @@ async fn c_bad_input_is_refused_with_its_error_and_the_service_keeps_serving() {
     assert_eq!(code(carol.ds.messages(b"no such group", 0, 10).await), "no_such_group");
 
     // The WebSocket: junk frames, then a refused and an allowed subscription.
-    let (mut ws, _) = tokio_tungstenite::connect_async(carol.ds.ws_url()).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(carol.ds.ws_request("").unwrap())
+        .await
+        .unwrap();
     ws.send(Message::Text("not json".into())).await.unwrap();
     ws.send(Message::Binary(vec![1, 2, 3].into())).await.unwrap();
     let subscribe = wire::ClientFrame::Subscribe {
@@ -232,8 +234,10 @@ async fn c_rate_and_connection_limits() {
         }
     }
     assert_eq!(refused, Some((4, "rate_limited".to_owned())));
-    let (_first, _) = tokio_tungstenite::connect_async(peer.ds.ws_url()).await.unwrap();
-    match tokio_tungstenite::connect_async(peer.ds.ws_url()).await {
+    let (_first, _) = tokio_tungstenite::connect_async(peer.ds.ws_request("").unwrap())
+        .await
+        .unwrap();
+    match tokio_tungstenite::connect_async(peer.ds.ws_request("").unwrap()).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
         other => panic!("a second connection must be refused: {other:?}"),
     }
