@@ -53,8 +53,9 @@ pub struct Config {
     #[arg(long, env = "E2EE_TOKEN_KEY", hide_env_values = true)]
     pub token_key: Option<TokenKey>,
 
-    /// Redis URL (e.g. redis://127.0.0.1:6379/); without it the store is
-    /// in memory and only one replica may run.
+    /// Redis URL with its credentials (e.g.
+    /// redis://e2ee:PASSWORD@127.0.0.1:6379/); without it the store is in
+    /// memory and only one replica may run.
     #[arg(long, env = "E2EE_REDIS_URL")]
     pub redis_url: Option<String>,
 

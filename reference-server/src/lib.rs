@@ -167,6 +167,11 @@ pub async fn run(config: Config) -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if !config.listen.ip().is_loopback() {
+        // The service speaks plain HTTP: off loopback, only a TLS proxy on
+        // a private network may reach it (deploy/).
+        tracing::warn!(listen = %config.listen, "plain HTTP off loopback: keep this port private, behind the TLS proxy");
+    }
     let backend = if config.redis_url.is_some() { "redis" } else { "memory" };
     let static_dir = config.static_dir();
     let server = match start(config, store).await {

@@ -1,8 +1,10 @@
 //! Starts the deployed topology as local processes on free loopback ports:
-//! redis-server, N replicas of the `reference-server` binary (sharing a
-//! token key file, each with an internal metrics port) and nginx with
-//! `deploy/nginx.conf.template` — for the tests and `e2ee-load`. Every
-//! process is stopped by its own PID when the [`Testbed`] is dropped.
+//! redis-server (with a password), N replicas of the `reference-server`
+//! binary (sharing a token key file, each with an internal metrics port)
+//! and nginx with `deploy/nginx.conf.template` — for the tests and
+//! `e2ee-load`. Everything listens on 127.0.0.1 only, so the proxy speaks
+//! plain HTTP here (see [`nginx_config`]). Every process is stopped by its
+//! own PID when the [`Testbed`] is dropped.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -151,17 +153,20 @@ impl Drop for Process {
     }
 }
 
-/// `n` random bytes as hex (the test bed's token key).
+/// `n` random bytes as hex (passwords and keys of the test bed).
 pub fn random_hex(n: usize) -> Result<String, BoxError> {
     let mut bytes = vec![0; n];
     getrandom::fill(&mut bytes).map_err(|e| format!("no OS randomness: {e}"))?;
     Ok(hex::encode(bytes))
 }
 
-/// A redis-server on a free port, without persistence.
+/// A redis-server on a free port, without persistence, that answers only
+/// clients with its password.
 pub struct Redis {
     /// Its port.
     pub port: u16,
+    /// Its password (`requirepass`).
+    pub password: String,
     /// The process.
     pub process: Process,
 }
@@ -170,8 +175,14 @@ impl Redis {
     /// Starts redis-server from `binary` with its files in `dir`.
     pub fn start(binary: &Path, dir: &Path) -> Result<Self, BoxError> {
         let port = free_port()?;
+        let password = random_hex(16)?;
+        // The password goes in a config file, not the command line, which
+        // every local user can read.
+        let config = dir.join(format!("redis-{port}.conf"));
+        std::fs::write(&config, format!("requirepass {password}\n"))?;
         let mut command = Command::new(binary);
         command
+            .arg(&config)
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
             .arg("--dir")
@@ -180,11 +191,20 @@ impl Redis {
         if !wait_port(port, Duration::from_secs(10)) {
             return Err(format!("redis-server did not listen on {port}").into());
         }
-        Ok(Self { port, process })
+        Ok(Self {
+            port,
+            password,
+            process,
+        })
     }
 
-    /// `redis://127.0.0.1:port/`.
+    /// `redis://:password@127.0.0.1:port/`.
     pub fn url(&self) -> String {
+        format!("redis://:{}@127.0.0.1:{}/", self.password, self.port)
+    }
+
+    /// The URL without the password: what anyone on the machine can try.
+    pub fn url_without_password(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 }
@@ -267,14 +287,34 @@ impl RedisCluster {
     }
 }
 
-/// Renders the nginx template with `upstreams` and `listen` and wraps it
-/// in a main config keeping every file under `dir`.
+/// The template without TLS and without its access log, for a proxy on
+/// loopback only (the tests and `e2ee-load`: their clients have no TLS).
+/// Deployments keep both.
+pub fn loopback_template() -> String {
+    NGINX_TEMPLATE
+        .lines()
+        .filter(|l| {
+            let directive = l.trim_start();
+            !directive.starts_with("ssl_") && !directive.starts_with("access_log")
+        })
+        .map(|l| l.replace(" ssl;", ";"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Renders the loopback template with `upstreams` and `listen` (which must
+/// be a loopback address: this proxy speaks plain HTTP) and wraps it in a
+/// main config keeping every file under `dir`.
 pub fn nginx_config(dir: &Path, listen: &str, upstreams: &[u16], worker_connections: usize) -> String {
+    assert!(
+        listen.starts_with("127.") || listen.starts_with("[::1]"),
+        "plain HTTP only on loopback, not {listen}"
+    );
     let servers: String = upstreams
         .iter()
         .map(|p| format!("server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;\n    "))
         .collect();
-    let block = NGINX_TEMPLATE
+    let block = loopback_template()
         .replace("${E2EE_UPSTREAMS}", servers.trim_end())
         .replace("${E2EE_LISTEN}", listen);
     let d = dir.display();
@@ -368,11 +408,13 @@ impl Testbed {
             let mut command = Command::new(server);
             command
                 .args(leading)
-                .args(["--listen", &format!("127.0.0.1:{port}"), "--redis-url", &redis.url()])
+                .args(["--listen", &format!("127.0.0.1:{port}")])
                 .args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")])
                 .arg("--token-key-file")
                 .arg(&token_key)
                 .args(args)
+                // The URL carries the password: keep it off the command line.
+                .env("E2EE_REDIS_URL", redis.url())
                 .env(
                     "RUST_LOG",
                     std::env::var("E2EE_REPLICA_LOG").unwrap_or_else(|_| "warn".into()),
@@ -419,5 +461,25 @@ impl Testbed {
     /// SIGKILLs replica `i`: no graceful anything.
     pub fn kill_replica(&mut self, i: usize) {
         self.replicas[i].process.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_has_tls_and_only_the_loopback_rendering_drops_it() {
+        assert!(NGINX_TEMPLATE.contains("listen ${E2EE_LISTEN} ssl;"));
+        assert!(NGINX_TEMPLATE.contains("ssl_certificate "));
+        let config = nginx_config(Path::new("/tmp/x"), "127.0.0.1:1", &[2], 16);
+        assert!(!config.contains(" ssl;") && !config.contains("ssl_"), "{config}");
+        assert!(config.contains("listen 127.0.0.1:1;"));
+    }
+
+    #[test]
+    #[should_panic(expected = "plain HTTP only on loopback")]
+    fn a_plain_proxy_elsewhere_than_loopback_is_refused() {
+        nginx_config(Path::new("/tmp/x"), "0.0.0.0:80", &[2], 16);
     }
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use e2ee_core::{Event, Group};
 use reference_server::client::{LiveEvent, Peer};
-use reference_server::testbed::{Testbed, find_binary};
+use reference_server::testbed::{Redis, Testbed, find_binary};
 use reference_server::wire::Post;
 use tokio::sync::mpsc;
 
@@ -297,15 +297,17 @@ impl Cpu {
 
 /// redis-benchmark of the stream append the service uses, against the
 /// run's own redis-server: the store's ceiling on this machine.
-fn store_ceiling(port: u16, size: usize) -> Option<String> {
+fn store_ceiling(redis: &Redis, size: usize) -> Option<String> {
     let bin = find_binary("redis-benchmark")?;
     let value = "x".repeat(size);
     let out = std::process::Command::new(bin)
+        // The test bed's own throwaway password, for its own redis-server.
+        .args(["-a", &redis.password, "--no-auth-warning"])
         .args([
             "-h",
             "127.0.0.1",
             "-p",
-            &port.to_string(),
+            &redis.port.to_string(),
             "-q",
             "-n",
             "200000",
@@ -462,7 +464,7 @@ async fn load(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>
     if let (Some(start), Some(end)) = (cpu_start, cpu_end) {
         println!("{}", start.report(end, total.delivered));
     }
-    if let Some(ceiling) = bed.as_ref().and_then(|bed| store_ceiling(bed.redis.port, args.size)) {
+    if let Some(ceiling) = bed.as_ref().and_then(|bed| store_ceiling(&bed.redis, args.size)) {
         println!("{ceiling}");
     }
     if args.rate.is_none() {
