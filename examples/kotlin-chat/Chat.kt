@@ -16,7 +16,6 @@ import e2ee.Event
 import e2ee.Group
 import e2ee.Member
 import java.net.URI
-import java.net.URLEncoder
 import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
@@ -172,10 +171,13 @@ class Server(base: String) {
         return call("POST", "/v1/groups/${b64(groupId)}/messages", body)["position"] as Long
     }
 
-    /** The WebSocket, with the token in the query as the web chat sends it. */
+    /** The WebSocket, with the token in the Authorization header (never in the URL). */
     fun socket(listener: WebSocket.Listener): WebSocket {
-        val url = base.replaceFirst("http", "ws") + "/v1/ws?token=" + URLEncoder.encode(token, Charsets.UTF_8)
-        return http.newWebSocketBuilder().buildAsync(URI.create(url), listener).join()
+        val url = base.replaceFirst("http", "ws") + "/v1/ws"
+        return http.newWebSocketBuilder()
+            .header("authorization", "Bearer $token")
+            .buildAsync(URI.create(url), listener)
+            .join()
     }
 }
 

@@ -162,7 +162,7 @@ export class Chat {
   }
 
   #connect() {
-    const socket = new WebSocket(this.#server.socketUrl());
+    const socket = new WebSocket(this.#server.socketUrl(), this.#server.socketProtocols());
     this.#socket = socket;
     socket.onopen = () => {
       this.status = "connected";

@@ -68,12 +68,20 @@ export class Server {
     return (await this.#call("POST", `/v1/groups/${b64(groupId)}/messages`, body)).position;
   }
 
-  /** The WebSocket URL, with the token (browsers cannot set headers there). */
+  /** The WebSocket URL (no token in it: URLs end up in logs and history). */
   socketUrl() {
     const url = new URL("/v1/ws", location.href);
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    url.searchParams.set("token", this.#token);
     return url.href;
+  }
+
+  /**
+   * The WebSocket subprotocols to offer: browsers cannot set headers on a
+   * WebSocket, so the token goes as "e2ee.bearer.<token>" beside "e2ee.v1",
+   * which the service selects (it never echoes the token).
+   */
+  socketProtocols() {
+    return ["e2ee.v1", `e2ee.bearer.${this.#token}`];
   }
 
   async #call(method, path, body) {
