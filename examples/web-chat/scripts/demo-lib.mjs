@@ -1,7 +1,8 @@
 // What the demo and the browser test share: building the app, and running
 // the reference server (built with cargo) to serve it.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 
@@ -52,24 +53,37 @@ export async function waitFor(check, what, ms = 20_000) {
 }
 
 /**
- * Starts Redis (private port, data in `dir`, dumps uncompressed so they can
- * be searched) and the reference server on it, serving dist/. Children go
- * into `children` for the caller to stop. Returns the URL and a function
- * giving the bytes Redis holds.
+ * Starts Redis (private port, a password of its own, data in `dir`, dumps
+ * uncompressed so they can be searched) and the reference server on it,
+ * serving dist/ on loopback. Children go into `children` for the caller to
+ * stop. Returns the URL and a function giving the bytes Redis holds.
  */
 export async function startServer(dir, children) {
   const bin = serverBinary();
   const redisPort = await freePort();
-  const redis = spawn("redis-server", ["--bind", "127.0.0.1", "--port", String(redisPort), "--save", "",
+  const password = randomBytes(16).toString("hex");
+  // In a config file: a command line is readable by every local user.
+  const redisConf = join(dir, "redis.conf");
+  writeFileSync(redisConf, `requirepass ${password}\n`, { mode: 0o600 });
+  const redis = spawn("redis-server", [redisConf, "--bind", "127.0.0.1", "--port", String(redisPort), "--save", "",
     "--appendonly", "no", "--rdbcompression", "no", "--dir", dir, "--daemonize", "no"], { stdio: "ignore" });
   children.push(redis);
   const redisCli = (...args) =>
-    execFileSync("redis-cli", ["-p", String(redisPort), ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    execFileSync("redis-cli", ["-p", String(redisPort), ...args],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, REDISCLI_AUTH: password } });
   await waitFor(() => redisCli("ping").trim() === "PONG", "redis");
 
   const port = await freePort();
-  const server = spawn(bin, ["--listen", `127.0.0.1:${port}`, "--redis-url", `redis://127.0.0.1:${redisPort}/`,
-    "--static-dir", join(here, "dist")], { stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, RUST_LOG: "warn" } });
+  // The Redis URL carries the password and the token key is secret: both
+  // go in the environment, never on the command line.
+  const env = {
+    ...process.env,
+    RUST_LOG: "warn",
+    E2EE_REDIS_URL: `redis://:${password}@127.0.0.1:${redisPort}/`,
+    E2EE_TOKEN_KEY: randomBytes(32).toString("hex"),
+  };
+  const server = spawn(bin, ["--listen", `127.0.0.1:${port}`, "--static-dir", join(here, "dist")],
+    { stdio: ["ignore", "inherit", "inherit"], env });
   children.push(server);
   const base = `http://127.0.0.1:${port}/`;
   await waitFor(async () => (await fetch(`${base}readyz`)).ok, "the reference server");
