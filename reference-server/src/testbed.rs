@@ -317,6 +317,12 @@ pub fn nginx_config(dir: &Path, listen: &str, upstreams: &[u16], worker_connecti
     let block = loopback_template()
         .replace("${E2EE_UPSTREAMS}", servers.trim_end())
         .replace("${E2EE_LISTEN}", listen);
+    nginx_main_config(dir, &block, worker_connections)
+}
+
+/// Wraps an http-level `block` (a rendered template) in a main config
+/// keeping every file under `dir`.
+pub fn nginx_main_config(dir: &Path, block: &str, worker_connections: usize) -> String {
     let d = dir.display();
     format!(
         "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
@@ -339,6 +345,11 @@ impl Nginx {
     pub fn start(binary: &Path, dir: &Path, upstreams: &[u16]) -> Result<Self, BoxError> {
         let port = free_port()?;
         let config = nginx_config(dir, &format!("127.0.0.1:{port}"), upstreams, 4096);
+        Self::start_with_config(binary, dir, port, &config)
+    }
+
+    /// Starts nginx from `binary` with `config`, which listens on `port`.
+    pub fn start_with_config(binary: &Path, dir: &Path, port: u16, config: &str) -> Result<Self, BoxError> {
         let conf_path = dir.join("nginx.conf");
         std::fs::write(&conf_path, config)?;
         let mut command = Command::new(binary);

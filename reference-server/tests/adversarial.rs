@@ -18,7 +18,9 @@ use e2ee_core::messages::{
 use e2ee_core::{Event, Group};
 use reference_server::auth::{Authenticator, LOGIN_LABEL, login_content};
 use reference_server::client::{DsClient, Peer};
-use reference_server::testbed::Testbed;
+use reference_server::testbed::{
+    NGINX_TEMPLATE, Nginx, TempDir, Testbed, free_port, nginx_main_config, require_binary,
+};
 use reference_server::wire::{self, Post};
 
 fn message(bytes: Vec<u8>) -> Post {
@@ -134,7 +136,11 @@ async fn external_commit_must_name_the_poster_with_its_bound_key() {
     let (server, url) = memory_server(|_| {}).await;
     let (peers, groups) = form(&url, &["carl"], true).await;
     let id = groups[0].id().to_vec();
-    peers[0].ds.put_group_info(&id, groups[0].group_info().unwrap()).await.unwrap();
+    peers[0]
+        .ds
+        .put_group_info(&id, groups[0].group_info().unwrap())
+        .await
+        .unwrap();
     let mallory = Peer::register(&url, &unique("mallory"), 0).await.unwrap();
     let group_info = mallory.ds.group_info(&id).await.unwrap();
     // Her name, another key than the one she logged in with.
@@ -181,8 +187,13 @@ async fn a_private_commit_is_refused_and_the_roster_stays() {
     let hidden = private_peer(&url, "hidden").await;
     let mut group = hidden.create_group(false).await.unwrap();
     let id = group.id().to_vec();
-    let bundle = group.add(&[hidden.ds.claim(dora.ds.identity()).await.unwrap()]).unwrap();
-    assert_eq!(code(hidden.ds.post(&id, &commit_post(&bundle)).await), "private_handshake");
+    let bundle = group
+        .add(&[hidden.ds.claim(dora.ds.identity()).await.unwrap()])
+        .unwrap();
+    assert_eq!(
+        code(hidden.ds.post(&id, &commit_post(&bundle)).await),
+        "private_handshake"
+    );
     assert_eq!(members(&hidden, &id).await, [hidden.ds.identity()]);
     assert_eq!(hidden.ds.group_status(&id).await.unwrap().epoch, 0);
     assert!(dora.ds.mailbox(0).await.unwrap().is_empty());
@@ -338,7 +349,10 @@ async fn an_add_proposal_in_someone_elses_name_is_refused() {
     });
     let proposal = edit_proposal(&groups[1].leave().unwrap(), add);
     assert_eq!(code(peers[1].ds.post(&id, &message(proposal)).await), "key_mismatch");
-    assert!(peers[0].ds.messages(&id, 1, 10).await.unwrap().is_empty(), "nothing logged");
+    assert!(
+        peers[0].ds.messages(&id, 1, 10).await.unwrap().is_empty(),
+        "nothing logged"
+    );
     server.shutdown().await;
 }
 
@@ -349,7 +363,9 @@ async fn reposting_a_commit_delivers_no_welcome_again() {
     let (olga, pete) = (&peers[0], &peers[1]);
     let id = groups[0].id().to_vec();
     let quinn = Peer::register(&url, &unique("quinn"), 1).await.unwrap();
-    let bundle = groups[0].add(&[olga.ds.claim(quinn.ds.identity()).await.unwrap()]).unwrap();
+    let bundle = groups[0]
+        .add(&[olga.ds.claim(quinn.ds.identity()).await.unwrap()])
+        .unwrap();
     let post = commit_post(&bundle);
     let at = olga.ds.post(&id, &post).await.unwrap();
     groups[0].merge_commit().unwrap();
@@ -359,7 +375,11 @@ async fn reposting_a_commit_delivers_no_welcome_again() {
         assert_eq!(poster.ds.post(&id, &post).await.unwrap(), at, "the same position");
     }
     assert_eq!(quinn.ds.mailbox(0).await.unwrap().len(), 1, "one Welcome only");
-    assert_eq!(pete.ds.messages(&id, at, 10).await.unwrap().len(), 0, "nothing new in the log");
+    assert_eq!(
+        pete.ds.messages(&id, at, 10).await.unwrap().len(),
+        0,
+        "nothing new in the log"
+    );
     server.shutdown().await;
 }
 
@@ -368,7 +388,8 @@ async fn claim(ds: &DsClient, identity: &str) -> Result<wire::Claimed, reference
     let body = wire::Claim {
         identity: identity.to_owned(),
     };
-    ds.call(reqwest::Method::POST, "/v1/key-packages/claim", Some(&body)).await
+    ds.call(reqwest::Method::POST, "/v1/key-packages/claim", Some(&body))
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -381,7 +402,10 @@ async fn key_package_claims_are_bounded_per_claimer() {
     }
     assert_eq!(code(claim(&mallory.ds, bob.ds.identity()).await), "quota_exceeded");
     let alice = Peer::register(&url, &unique("alice"), 0).await.unwrap();
-    assert!(!claim(&alice.ds, bob.ds.identity()).await.unwrap().last_resort, "others still claim");
+    assert!(
+        !claim(&alice.ds, bob.ds.identity()).await.unwrap().last_resort,
+        "others still claim"
+    );
     server.shutdown().await;
 }
 
@@ -390,7 +414,10 @@ async fn a_drained_identity_can_still_be_added_with_its_last_resort_key_package(
     let (server, url) = memory_server(|_| {}).await;
     let mut bob = Peer::register(&url, &unique("bob"), 1).await.unwrap();
     let last_resort = bob.mls.key_package().unwrap();
-    bob.ds.publish_key_packages(vec![], Some(last_resort.clone())).await.unwrap();
+    bob.ds
+        .publish_key_packages(vec![], Some(last_resort.clone()))
+        .await
+        .unwrap();
     let mallory = Peer::register(&url, &unique("mallory"), 0).await.unwrap();
     for _ in 0..5 {
         claim(&mallory.ds, bob.ds.identity()).await.unwrap();
@@ -462,7 +489,11 @@ async fn a_sign_in_challenge_is_answered_once_across_replicas() {
     let mls = e2ee_core::Client::new(1, unique("sam").as_bytes()).unwrap();
     let login = signed_login(&bed.replica_url(0), &mls).await;
     assert_eq!(post_login(&bed.replica_url(0), login.clone()).await, 200);
-    assert_eq!(post_login(&bed.replica_url(1), login).await, 401, "replayed at another replica");
+    assert_eq!(
+        post_login(&bed.replica_url(1), login).await,
+        401,
+        "replayed at another replica"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -505,7 +536,11 @@ async fn websockets_per_identity_are_bounded() {
     let xia = Peer::register(&url, &unique("xia"), 0).await.unwrap();
     let mut open = Vec::new();
     for _ in 0..2 {
-        open.push(tokio_tungstenite::connect_async(xia.ds.ws_request("").unwrap()).await.unwrap());
+        open.push(
+            tokio_tungstenite::connect_async(xia.ds.ws_request("").unwrap())
+                .await
+                .unwrap(),
+        );
     }
     match tokio_tungstenite::connect_async(xia.ds.ws_request("").unwrap()).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
@@ -513,7 +548,9 @@ async fn websockets_per_identity_are_bounded() {
     }
     drop(open.pop());
     let again = eventually(Duration::from_secs(5), async || {
-        tokio_tungstenite::connect_async(xia.ds.ws_request("").unwrap()).await.is_ok()
+        tokio_tungstenite::connect_async(xia.ds.ws_request("").unwrap())
+            .await
+            .is_ok()
     });
     assert!(again.await, "a closed connection gives its place back");
     server.shutdown().await;
@@ -557,7 +594,10 @@ async fn metrics_are_not_served_through_the_proxy() {
     let Some(bed) = Testbed::start(SERVER_BIN.as_ref(), 1, &[]).unwrap() else {
         return;
     };
-    assert_eq!(reqwest::get(format!("{}/metrics", bed.url())).await.unwrap().status(), 404);
+    assert_eq!(
+        reqwest::get(format!("{}/metrics", bed.url())).await.unwrap().status(),
+        404
+    );
     assert_eq!(reqwest::get(bed.metrics_url(0)).await.unwrap().status(), 200);
 }
 
@@ -653,7 +693,9 @@ async fn proposals_beyond_the_bound_are_refused_not_forgotten() {
     let bound = reference_server::store::MAX_PROPOSALS;
     for i in 0..=bound {
         // Each a distinct proposal (its own ProposalRef).
-        let proposal = edit_public(&leave, |c| c.authenticated_data = VLBytes::new(i.to_be_bytes().to_vec()));
+        let proposal = edit_public(&leave, |c| {
+            c.authenticated_data = VLBytes::new(i.to_be_bytes().to_vec())
+        });
         let posted = peers[1].ds.post(&id, &message(proposal)).await;
         if i < bound {
             posted.unwrap();
@@ -665,6 +707,83 @@ async fn proposals_beyond_the_bound_are_refused_not_forgotten() {
     let bundle = groups[0].update().unwrap();
     let at = peers[0].commit(&mut groups[0], bundle).await.unwrap();
     catch_up(&peers[1], &mut groups[1], at - 1).await;
-    peers[1].ds.post(&id, &message(groups[1].leave().unwrap())).await.unwrap();
+    peers[1]
+        .ds
+        .post(&id, &message(groups[1].leave().unwrap()))
+        .await
+        .unwrap();
+    server.shutdown().await;
+}
+
+/// `curl` at `url` (certificates not checked: the test's own is
+/// self-signed); its output, or `None` if it failed.
+async fn curl(curl: &std::path::Path, url: &str) -> Option<String> {
+    let out = tokio::process::Command::new(curl)
+        .args(["-sSfk", "--max-time", "5", url])
+        .output()
+        .await
+        .unwrap();
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deployment_proxy_speaks_tls_and_logs_no_query_strings() {
+    let (Some(nginx), Some(openssl), Some(curl_bin)) = (
+        require_binary("nginx"),
+        require_binary("openssl"),
+        require_binary("curl"),
+    ) else {
+        return;
+    };
+    let (server, _) = memory_server(|_| {}).await;
+    let dir = TempDir::new("tls").unwrap();
+    let (cert, key, log) = (
+        dir.path().join("cert.pem"),
+        dir.path().join("key.pem"),
+        dir.path().join("access.log"),
+    );
+    let made = std::process::Command::new(openssl)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .args(["-days", "1", "-subj", "/CN=localhost", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    // The template as the deployment renders it, but for the paths.
+    let port = free_port().unwrap();
+    let block = NGINX_TEMPLATE
+        .replace("${E2EE_LISTEN}", &format!("127.0.0.1:{port}"))
+        .replace("${E2EE_UPSTREAMS}", &format!("server {};", server.addr))
+        .replace("${E2EE_TLS_CERT}", &cert.display().to_string())
+        .replace("${E2EE_TLS_KEY}", &key.display().to_string())
+        .replace("/var/log/nginx/access.log", &log.display().to_string());
+    let config = nginx_main_config(dir.path(), &block, 64);
+    let _proxy = Nginx::start_with_config(&nginx, dir.path(), port, &config).unwrap();
+    let https = format!("https://127.0.0.1:{port}");
+    assert_eq!(
+        curl(&curl_bin, &format!("{https}/healthz")).await.as_deref(),
+        Some("ok\n")
+    );
+    assert_eq!(
+        curl(&curl_bin, &format!("http://127.0.0.1:{port}/healthz")).await,
+        None,
+        "no plain HTTP"
+    );
+    let _ = curl(&curl_bin, &format!("{https}/v1/mailbox?token=leaked-bearer-token")).await;
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("GET /v1/mailbox "), "{logged}");
+    assert!(!logged.contains("leaked-bearer-token"), "{logged}");
     server.shutdown().await;
 }
