@@ -176,7 +176,8 @@ async fn private_peer(url: &str, name: &str) -> Peer {
     mls.set_group_options(GroupOptions {
         handshake_wire_format: HandshakeFormat::Private,
         ..GroupOptions::default()
-    });
+    })
+    .unwrap();
     Peer::login(url, mls, 2).await.unwrap()
 }
 

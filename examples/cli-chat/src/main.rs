@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use clap::Parser;
+use e2ee_core::client::{ExternalJoins, GroupOptions};
 use e2ee_core::{Event, Group};
 use reference_server::client::{Error, LiveEvent, Peer};
 use reference_server::wire::{MailboxItem, Post, PublishKeyPackages};
@@ -279,8 +280,21 @@ impl Chat {
     }
 }
 
-/// The saved client of `name`, or a new one (saved at once).
+/// The saved client of `name`, or a new one (saved at once), with this
+/// chat's group options.
 fn load_client(disk: &StateDir, name: &str) -> Result<(e2ee_core::Client, Option<SavedClient>), Error> {
+    let (mut mls, saved) = saved_or_new_client(disk, name)?;
+    // Groups here are open: anyone may `/join` one by name. The reference
+    // server admits such a join only from the identity the joiner's key is
+    // bound to; members take its word for that (see the README).
+    mls.set_group_options(GroupOptions {
+        external_joins: ExternalJoins::Allow,
+        ..GroupOptions::default()
+    })?;
+    Ok((mls, saved))
+}
+
+fn saved_or_new_client(disk: &StateDir, name: &str) -> Result<(e2ee_core::Client, Option<SavedClient>), Error> {
     let state = |e: std::io::Error| Error::Transport(format!("state in {}: {e}", disk.path().display()));
     match disk.load_client().map_err(state)? {
         Some(saved) => {
