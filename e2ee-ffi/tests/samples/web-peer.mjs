@@ -142,7 +142,7 @@ async function receive(frame) {
 
 await server.login(client);
 await publish(KEY_PACKAGES, true);
-socket = new WebSocket(server.socketUrl());
+socket = new WebSocket(server.socketUrl(), server.socketProtocols());
 socket.onmessage = (e) => run(() => receive(JSON.parse(e.data)));
 await new Promise((resolve, reject) => {
   socket.onopen = resolve;
