@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use e2ee_core::Error;
-use e2ee_core::client::{Client, CommitBundle, Event, Group, GroupOptions, HandshakeFormat, Member};
+use e2ee_core::client::{Client, CommitBundle, Event, ExternalJoins, Group, GroupOptions, HandshakeFormat, Member};
 use serde_json::{Value, json};
 
 use request::{Handshake, Hex, Request};
@@ -271,6 +271,9 @@ fn options(handshake: Handshake) -> GroupOptions {
             Handshake::Private => HandshakeFormat::Private,
         },
         max_buffered: 0,
+        // A driver for interop tests: the test decides who joins, by
+        // external Commit too.
+        external_joins: ExternalJoins::Allow,
         ..GroupOptions::default()
     }
 }
