@@ -271,7 +271,7 @@ impl Group {
         let mut next = applied.next_context(&self.context)?;
         let mut summary = CommitSummary::new(sender, next.epoch, &applied, self.own_leaf());
         if summary.self_removed {
-            self.accept_removal(env, commit, committer, &tree)?;
+            self.accept_removal(env, commit, committer, &tree, &next)?;
             return Ok(summary);
         }
         let mut private = self.private.clone();
@@ -309,23 +309,27 @@ impl Group {
 
     /// A Commit that removes this member: this member cannot derive the new
     /// epoch (its leaf is gone from the tree the path encrypts to), so it
-    /// checks what it can and closes the group. An external Commit is not
-    /// taken as a removal at all: its sender is no member, and without the
-    /// new epoch nothing vouches for it (if the group accepted it, another
-    /// client with this member's credential has taken its place).
+    /// checks what it can (the committer's leaf and path keys, against the
+    /// tree after the proposals and the `next` GroupContext) and closes the
+    /// group. An external Commit is not taken as a removal at all: its
+    /// sender is no member, and without the new epoch nothing vouches for it
+    /// (if the group accepted it, another client with this member's
+    /// credential has taken its place).
     fn accept_removal(
         &mut self,
         env: &Environment<'_>,
         commit: &Commit,
         committer: Committer,
         tree: &RatchetTree,
+        next: &GroupContext,
     ) -> Result<(), GroupError> {
         let Committer::Member(sender) = committer else {
             return Err(GroupError::ExternalCommitRemovesSelf);
         };
         if let Some(path) = &commit.path {
-            let required = Extension::find::<RequiredCapabilities>(&self.context.extensions)?;
-            let leaf_ctx = leaf_context(env, &self.context, required.as_ref());
+            // As the path is checked by the members who stay (`process_path`).
+            let required = Extension::find::<RequiredCapabilities>(&next.extensions)?;
+            let leaf_ctx = leaf_context(env, next, required.as_ref());
             tree.check_commit_leaf(&leaf_ctx, sender, &path.leaf_node)?;
             treekem::check_update_path_keys(env.cs, tree, sender, path)?;
         }
