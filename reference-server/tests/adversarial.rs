@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use e2ee_core::client::{GroupOptions, HandshakeFormat};
+use e2ee_core::client::{ExternalJoins, GroupOptions, HandshakeFormat};
 use e2ee_core::codec::{VLBytes, decode_exact, encode};
 use e2ee_core::messages::{
     Add, Commit, Content, Credential, FramedContent, MlsMessage, MlsMessageBody, Proposal, ProposalOrRef, Remove,
@@ -69,11 +69,21 @@ fn key_package(bytes: &[u8]) -> e2ee_core::messages::KeyPackage {
 }
 
 /// A group of `names` (the first creates it, with `external_join`, and
-/// adds the others, who join from their mailbox) on one service.
+/// adds the others, who join from their mailbox) on one service. A group
+/// open to external joins is open in its members' clients too, or their
+/// GroupInfos would offer none.
 async fn form(url: &str, names: &[&str], external_join: bool) -> (Vec<Peer>, Vec<Group>) {
     let mut peers = Vec::new();
     for name in names {
-        peers.push(Peer::register(url, &unique(name), 2).await.unwrap());
+        let mut peer = Peer::register(url, &unique(name), 2).await.unwrap();
+        if external_join {
+            let options = GroupOptions {
+                external_joins: ExternalJoins::Allow,
+                ..GroupOptions::default()
+            };
+            peer.mls.set_group_options(options).unwrap();
+        }
+        peers.push(peer);
     }
     let mut creator = peers[0].create_group(external_join).await.unwrap();
     let others: Vec<String> = peers[1..].iter().map(|p| p.ds.identity().to_owned()).collect();

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use e2ee_core::Event;
+use e2ee_core::client::{ExternalJoins, GroupOptions};
 use futures_util::{SinkExt, StreamExt};
 use reference_server::client::{DsClient, LiveEvent, Peer};
 use reference_server::wire::{self, ErrorBody, Post};
@@ -485,8 +486,17 @@ async fn a_removed_member_reads_up_to_its_removal_and_nothing_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn external_joins_only_where_the_group_allows_them() {
     let (server, url) = memory_server(|_| {}).await;
-    let owner = Peer::register(&url, &unique("owner"), 0).await.unwrap();
-    let joiner = Peer::register(&url, &unique("joiner"), 0).await.unwrap();
+    let mut owner = Peer::register(&url, &unique("owner"), 0).await.unwrap();
+    let mut joiner = Peer::register(&url, &unique("joiner"), 0).await.unwrap();
+    // The members' clients admit external joins too (the library's default
+    // refuses them), or their GroupInfos would offer none.
+    let open_to_joins = GroupOptions {
+        external_joins: ExternalJoins::Allow,
+        ..GroupOptions::default()
+    };
+    for peer in [&mut owner, &mut joiner] {
+        peer.mls.set_group_options(open_to_joins).unwrap();
+    }
 
     let mut open = owner.create_group(true).await.unwrap();
     owner
