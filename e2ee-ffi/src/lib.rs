@@ -589,6 +589,13 @@ impl Client {
         Ok(lock(&self.inner).key_package()?)
     }
 
+    /// A KeyPackage that serves any number of Welcomes (the "last resort"
+    /// a Delivery Service hands out once the others are gone); it replaces
+    /// the previous one.
+    pub fn last_resort_key_package(&self) -> Result<Vec<u8>> {
+        Ok(lock(&self.inner).last_resort_key_package()?)
+    }
+
     /// A new group with a random id and this client as its only member.
     pub fn create_group(&self) -> Result<Arc<Group>> {
         Ok(Group::wrap(lock(&self.inner).create_group()?))

@@ -267,6 +267,14 @@ impl Client {
         Ok(self.inner.key_package()?)
     }
 
+    /// A KeyPackage that serves any number of Welcomes, for a Delivery
+    /// Service to hand out once the others are gone (so that draining them
+    /// cannot keep this client out of groups); it replaces the previous one.
+    #[wasm_bindgen(js_name = lastResortKeyPackage)]
+    pub fn last_resort_key_package(&mut self) -> Result<Vec<u8>> {
+        Ok(self.inner.last_resort_key_package()?)
+    }
+
     /// How many published KeyPackages are still unused.
     #[wasm_bindgen(getter = unusedKeyPackages)]
     pub fn unused_key_packages(&self) -> u32 {

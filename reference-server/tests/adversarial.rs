@@ -424,7 +424,7 @@ async fn key_package_claims_are_bounded_per_claimer() {
 async fn a_drained_identity_can_still_be_added_with_its_last_resort_key_package() {
     let (server, url) = memory_server(|_| {}).await;
     let mut bob = Peer::register(&url, &unique("bob"), 1).await.unwrap();
-    let last_resort = bob.mls.key_package().unwrap();
+    let last_resort = bob.mls.last_resort_key_package().unwrap();
     bob.ds
         .publish_key_packages(vec![], Some(last_resort.clone()))
         .await
@@ -433,16 +433,23 @@ async fn a_drained_identity_can_still_be_added_with_its_last_resort_key_package(
     for _ in 0..5 {
         claim(&mallory.ds, bob.ds.identity()).await.unwrap();
     }
-    let alice = Peer::register(&url, &unique("alice"), 0).await.unwrap();
-    let claimed = claim(&alice.ds, bob.ds.identity()).await.unwrap();
-    assert!(claimed.last_resort);
-    assert_eq!(claimed.key_package, last_resort);
-    let mut group = alice.create_group(false).await.unwrap();
-    let bundle = group.add(&[claimed.key_package]).unwrap();
-    alice.commit(&mut group, bundle).await.unwrap();
-    let item = bob.ds.mailbox(0).await.unwrap().pop().expect("Bob's Welcome");
-    let joined = bob.join(&item).unwrap();
-    assert_eq!(joined.epoch_authenticator(), group.epoch_authenticator());
+    // Two groups add Bob with it, and he joins both.
+    for name in ["alice", "carol"] {
+        let member = Peer::register(&url, &unique(name), 0).await.unwrap();
+        let claimed = claim(&member.ds, bob.ds.identity()).await.unwrap();
+        assert!(claimed.last_resort);
+        assert_eq!(claimed.key_package, last_resort);
+        let mut group = member.create_group(false).await.unwrap();
+        let bundle = group.add(&[claimed.key_package]).unwrap();
+        member.commit(&mut group, bundle).await.unwrap();
+        // The newest item of his mailbox: this group's Welcome.
+        let item = bob.ds.mailbox(0).await.unwrap().pop().expect("Bob's Welcome");
+        let joined = bob.join(&item).unwrap();
+        assert_eq!(
+            joined.epoch_authenticator().unwrap(),
+            group.epoch_authenticator().unwrap()
+        );
+    }
     server.shutdown().await;
 }
 

@@ -84,6 +84,8 @@ pub struct Client {
     /// by increasing slot. A Vec, not a map: at most [`MAX_KEY_PACKAGES`],
     /// and less code in the WebAssembly build.
     key_packages: Vec<(u64, Vec<u8>, NewKeyPackage)>,
+    /// The last-resort KeyPackage (reference, keys), used any number of times.
+    last_resort: Option<(Vec<u8>, NewKeyPackage)>,
     next_key_package: u64,
     validator: Validator,
     options: GroupOptions,
@@ -124,6 +126,7 @@ impl Client {
             identity: identity.to_vec(),
             signer,
             key_packages: Vec::new(),
+            last_resort: None,
             next_key_package: 0,
             validator: Arc::new(BasicCredentialValidator),
             options: GroupOptions::default(),
@@ -177,18 +180,7 @@ impl Client {
     /// A fresh KeyPackage (an encoded `MLSMessage`) to publish; its private
     /// keys stay in the client until a Welcome uses them.
     pub fn key_package(&mut self) -> Result<Vec<u8>, Error> {
-        let own = self.own_leaf();
-        let params = KeyPackageParams {
-            credential: own.credential,
-            signature_public_key: own.signature_public_key,
-            capabilities: own.capabilities,
-            lifetime: own.lifetime,
-            leaf_extensions: Vec::new(),
-            extensions: Vec::new(),
-        };
-        let new = create_key_package(self.cs, params, self.signer.private.as_bytes(), &mut os_rng())?;
-        let reference = key_package_ref(self.cs, &new.key_package)?;
-        let bytes = encode(&mls_message(MlsMessageBody::KeyPackage(new.key_package.clone())))?;
+        let (bytes, reference, new) = self.new_key_package()?;
         self.key_packages.push((self.next_key_package, reference, new));
         self.next_key_package += 1;
         if self.key_packages.len() > MAX_KEY_PACKAGES {
@@ -201,6 +193,46 @@ impl Client {
     /// How many published KeyPackages are still unused.
     pub fn unused_key_packages(&self) -> usize {
         self.key_packages.len()
+    }
+
+    /// A KeyPackage that serves any number of Welcomes: the "last resort"
+    /// a Delivery Service hands out once the others are gone, so that
+    /// whoever drains this client's KeyPackages cannot keep it out of
+    /// groups. Its keys stay until the next call replaces it (replace it
+    /// now and then: every group joined with it starts from the same keys).
+    pub fn last_resort_key_package(&mut self) -> Result<Vec<u8>, Error> {
+        let (bytes, reference, new) = self.new_key_package()?;
+        self.last_resort = Some((reference, new));
+        Ok(bytes)
+    }
+
+    /// A fresh KeyPackage: its encoding, reference and keys.
+    fn new_key_package(&self) -> Result<(Vec<u8>, Vec<u8>, NewKeyPackage), Error> {
+        let own = self.own_leaf();
+        let params = KeyPackageParams {
+            credential: own.credential,
+            signature_public_key: own.signature_public_key,
+            capabilities: own.capabilities,
+            lifetime: own.lifetime,
+            leaf_extensions: Vec::new(),
+            extensions: Vec::new(),
+        };
+        let new = create_key_package(self.cs, params, self.signer.private.as_bytes(), &mut os_rng())?;
+        let reference = key_package_ref(self.cs, &new.key_package)?;
+        let bytes = encode(&mls_message(MlsMessageBody::KeyPackage(new.key_package.clone())))?;
+        Ok((bytes, reference, new))
+    }
+
+    /// The KeyPackage of this client that a Welcome names: one of the
+    /// single-use ones (with its position) or the last-resort one.
+    fn named_key_package(&self, named: &BTreeSet<&[u8]>) -> Option<(Option<usize>, &NewKeyPackage)> {
+        let single = (self.key_packages.iter().enumerate()).find(|(_, (_, r, _))| named.contains(r.as_slice()));
+        match single {
+            Some((position, (_, _, new))) => Some((Some(position), new)),
+            None => (self.last_resort.as_ref())
+                .filter(|(r, _)| named.contains(r.as_slice()))
+                .map(|(_, new)| (None, new)),
+        }
     }
 
     /// A new group with this client as its only member and a random id.
@@ -225,8 +257,8 @@ impl Client {
     }
 
     /// Joins a group from a Welcome (an encoded `MLSMessage`) for one of
-    /// this client's KeyPackages, whose keys are then deleted. The Welcome
-    /// must carry the ratchet tree.
+    /// this client's KeyPackages, whose keys are then deleted (but the
+    /// last-resort one's). The Welcome must carry the ratchet tree.
     pub fn join(&mut self, welcome: &[u8]) -> Result<Group, Error> {
         let message: MlsMessage = decode_exact(welcome)?;
         let MlsMessageBody::Welcome(welcome) = &message.body else {
@@ -240,8 +272,8 @@ impl Client {
         for secrets in &welcome.secrets {
             named.insert(secrets.new_member.as_slice());
         }
-        let (position, (_, _, new)) = (self.key_packages.iter().enumerate())
-            .find(|(_, (_, r, _))| named.contains(r.as_slice()))
+        let (position, new) = self
+            .named_key_package(&named)
             .ok_or(ClientError::NoMatchingKeyPackage)?;
         let keys = JoinKeys {
             key_package: &new.key_package,
@@ -250,7 +282,10 @@ impl Client {
             signature_private_key: self.signer.private.clone(),
         };
         let inner = low::Group::join(&self.env(), welcome, keys, None, self.options.group_config)?;
-        self.key_packages.remove(position);
+        // A single-use KeyPackage's keys go; the last-resort one's stay.
+        if let Some(position) = position {
+            self.key_packages.remove(position);
+        }
         Ok(self.wrap(inner))
     }
 

@@ -27,6 +27,8 @@ pub(crate) struct ClientState {
     signature_key: Secret,
     next_key_package: u64,
     key_packages: Vec<StoredKeyPackage>,
+    /// The last-resort KeyPackage (its slot unused).
+    last_resort: Option<StoredKeyPackage>,
 }
 
 /// An unused KeyPackage: its slot, reference and private keys (a
@@ -44,21 +46,26 @@ impl Stored for Client {
     type Context<'a> = ();
 
     fn to_state(&self) -> Result<ClientState, GroupError> {
-        let key_packages = (self.key_packages.iter())
-            .map(|(slot, reference, new)| {
-                Ok(StoredKeyPackage {
-                    slot: *slot,
-                    reference: reference.as_slice().into(),
-                    key_package: new.export_state()?.into(),
-                })
+        let stored = |slot: u64, reference: &[u8], new: &NewKeyPackage| {
+            Ok(StoredKeyPackage {
+                slot,
+                reference: reference.into(),
+                key_package: new.export_state()?.into(),
             })
+        };
+        let key_packages = (self.key_packages.iter())
+            .map(|(slot, reference, new)| stored(*slot, reference, new))
             .collect::<Result<_, GroupError>>()?;
+        let last_resort = (self.last_resort.as_ref())
+            .map(|(reference, new)| stored(0, reference, new))
+            .transpose()?;
         Ok(ClientState {
             suite: self.cs.cipher_suite().0,
             identity: self.identity.as_slice().into(),
             signature_key: self.signer.private.clone(),
             next_key_package: self.next_key_package,
             key_packages,
+            last_resort,
         })
     }
 
@@ -85,6 +92,10 @@ impl Stored for Client {
         }
         client.key_packages = key_packages;
         client.next_key_package = state.next_key_package;
+        if let Some(kp) = state.last_resort {
+            let new = NewKeyPackage::restore_state(cs, &kp.key_package)?;
+            client.last_resort = Some((kp.reference.into_vec(), new));
+        }
         Ok(client)
     }
 }

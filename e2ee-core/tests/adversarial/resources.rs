@@ -187,3 +187,28 @@ fn caller_supplied_limits_are_checked() {
     options.group_config.past_epochs = usize::MAX;
     assert_eq!(alice.set_group_options(options).unwrap_err().code(), "invalid_config");
 }
+
+/// Whoever claims all of Bob's single-use KeyPackages cannot keep him out
+/// of groups: his last-resort KeyPackage serves every Welcome, also after
+/// his state is stored and restored, until he replaces it.
+#[test]
+fn a_last_resort_key_package_serves_many_welcomes() {
+    let mut bob = e2ee_core::Client::new(1, b"bob").unwrap();
+    let last_resort = bob.last_resort_key_package().unwrap();
+    assert_eq!(bob.unused_key_packages(), 0);
+    for name in ["alice", "carol", "dave"] {
+        let adder = e2ee_core::Client::new(1, name.as_bytes()).unwrap();
+        let mut group = adder.create_group().unwrap();
+        let added = group.add(std::slice::from_ref(&last_resort)).unwrap();
+        group.merge_commit().unwrap();
+        let joined = bob.join(added.welcome.as_ref().unwrap()).unwrap();
+        assert_eq!(joined.epoch_authenticator(), group.epoch_authenticator());
+        bob = e2ee_core::Client::restore_state(&bob.export_state().unwrap()).unwrap();
+    }
+    bob.last_resort_key_package().unwrap();
+    let adder = e2ee_core::Client::new(1, b"erin").unwrap();
+    let mut group = adder.create_group().unwrap();
+    let added = group.add(&[last_resort]).unwrap();
+    let replaced = bob.join(added.welcome.as_ref().unwrap()).unwrap_err();
+    assert_eq!(replaced.code(), "no_matching_key_package");
+}

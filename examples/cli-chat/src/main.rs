@@ -331,15 +331,21 @@ async fn run(args: Args) -> Result<(), Error> {
     // private keys before they are published, so a Welcome to any of them
     // can be used after a restart; a new identity replaces whatever an
     // earlier, lost state left on the service.
+    // A new identity also publishes a last-resort KeyPackage, which the
+    // service hands out once the others are gone: whoever claims them all
+    // cannot keep this client out of groups.
     let missing = KEY_PACKAGES.saturating_sub(chat.peer.mls.unused_key_packages());
     let fresh = (0..missing)
         .map(|_| chat.peer.mls.key_package())
         .collect::<Result<Vec<_>, _>>()?;
+    let last_resort = (!restored)
+        .then(|| chat.peer.mls.last_resort_key_package())
+        .transpose()?;
     chat.save_client();
     if !fresh.is_empty() || !restored {
         let upload = PublishKeyPackages {
             key_packages: fresh,
-            last_resort: None,
+            last_resort,
             replace: !restored,
         };
         chat.peer.ds.upload_key_packages(&upload).await?;
