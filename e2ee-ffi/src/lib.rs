@@ -13,6 +13,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use e2ee_core::client as core;
+use e2ee_core::ratchet_tree::CredentialError;
 
 uniffi::setup_scaffolding!();
 
@@ -437,46 +438,56 @@ impl From<&e2ee_core::messages::Credential> for Credential {
 
 /// The application's Authentication Service, implemented in Kotlin, Swift
 /// or Python: which credentials it accepts, and which may succeed which.
+/// An exception it throws rejects the credential, like `false`.
 #[uniffi::export(foreign)]
 pub trait CredentialValidator: Send + Sync {
     /// Whether `credential`, presented with `signature_key`, is acceptable
     /// (e.g. the identity is bound to that key in the application's
     /// directory).
-    fn validate(&self, credential: Credential, signature_key: Vec<u8>) -> bool;
+    fn validate(&self, credential: Credential, signature_key: Vec<u8>) -> Result<bool>;
     /// Whether `new` may replace `old` for the same member (an Update, a
     /// Commit's path, a resync). Answer `old == new` to keep identities
     /// stable, as the library does by default.
-    fn validate_successor(&self, old: Credential, new: Credential) -> bool;
+    fn validate_successor(&self, old: Credential, new: Credential) -> Result<bool>;
+}
+
+/// An exception the foreign validator threw, of any type.
+impl From<uniffi::UnexpectedUniFFICallbackError> for E2eeError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Failed {
+            code: "validator_failed".into(),
+            detail: e.reason,
+        }
+    }
 }
 
 /// The foreign validator as the core's hook.
 struct ForeignValidator(Arc<dyn CredentialValidator>);
+
+/// Only a plain `true` accepts; `false` and a thrown exception reject.
+fn verdict(answer: Result<bool>) -> std::result::Result<(), CredentialError> {
+    match answer {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(CredentialError::Rejected("rejected_by_application")),
+        Err(_) => Err(CredentialError::Rejected("validator_failed")),
+    }
+}
 
 impl e2ee_core::ratchet_tree::CredentialValidator for ForeignValidator {
     fn validate(
         &self,
         credential: &e2ee_core::messages::Credential,
         signature_key: &[u8],
-    ) -> std::result::Result<(), e2ee_core::ratchet_tree::CredentialError> {
-        match self.0.validate(credential.into(), signature_key.to_vec()) {
-            true => Ok(()),
-            false => Err(e2ee_core::ratchet_tree::CredentialError::Rejected(
-                "rejected_by_application",
-            )),
-        }
+    ) -> std::result::Result<(), CredentialError> {
+        verdict(self.0.validate(credential.into(), signature_key.to_vec()))
     }
 
     fn validate_successor(
         &self,
         old: &e2ee_core::messages::Credential,
         new: &e2ee_core::messages::Credential,
-    ) -> std::result::Result<(), e2ee_core::ratchet_tree::CredentialError> {
-        match self.0.validate_successor(old.into(), new.into()) {
-            true => Ok(()),
-            false => Err(e2ee_core::ratchet_tree::CredentialError::Rejected(
-                "rejected_by_application",
-            )),
-        }
+    ) -> std::result::Result<(), CredentialError> {
+        verdict(self.0.validate_successor(old.into(), new.into()))
     }
 }
 

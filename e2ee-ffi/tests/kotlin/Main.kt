@@ -97,6 +97,21 @@ fun policies() {
     group.mergeCommit()
     check(names(group.members()) == listOf("alice", "bob") && directory.asked > 0, "validated add")
 
+    // A validator that throws rejects, like one that answers false.
+    val broken = Client(1u, "broken".toByteArray())
+    broken.setCredentialValidator(object : CredentialValidator {
+        override fun validate(credential: Credential, signatureKey: ByteArray): Boolean =
+            throw IllegalStateException("directory down")
+
+        override fun validateSuccessor(old: Credential, new: Credential): Boolean = true
+    })
+    try {
+        broken.createGroup()
+        throw AssertionError("a throwing validator accepted")
+    } catch (e: E2eeException.Failed) {
+        check(e.code.contains("credential"), "error code ${e.code}")
+    }
+
     // Bob asks to leave; Alice's application decides on the proposal.
     val bobGroup = bob.join(added.welcome!!)
     val event = group.open(bobGroup.leave()).single() as Event.Proposal

@@ -147,8 +147,9 @@ class PolicyTest(unittest.TestCase):
 
         alice = e2ee.Client(1, b"alice")
         alice.set_credential_validator(Broken())
-        with self.assertRaises(Exception):
+        with self.assertRaises(e2ee.E2eeError) as caught:
             alice.create_group()
+        self.assertIn("credential", caught.exception.code)
 
     def test_pending_proposals_are_the_applications_to_accept_or_reject(self):
         (_, _, _), (alice, _, carol) = chat()
