@@ -32,11 +32,11 @@
 //! allocator (live bytes before and after the observer joins).
 //!
 //! At 10,000 members the targeted operations are also timed alternately
-//! with issue 4's reference workload, 10,000 Ed25519 verifications one by
-//! one (265 ms on the machine where the issue measured its targets and the
-//! other libraries), and their ratio printed beside the target's ratio to
-//! 265 ms (`REFERENCE` lines): this machine's speed varies by tens of
-//! percent from day to day.
+//! with a reference workload, 10,000 Ed25519 verifications one by one (265
+//! ms on the machine where the latency targets were set beside the other
+//! libraries' times), and their ratio printed beside the target's ratio to
+//! 265 ms (`REFERENCE` lines): a machine's speed varies by tens of percent
+//! from day to day.
 //!
 //! Sizes can be restricted: `E2EE_BENCH_SIZES=2,100 cargo bench ...`.
 
@@ -360,7 +360,7 @@ fn bench_size(c: &mut Criterion, size: usize, floor_ns: f64) {
     let env = env();
     let mut fx = Fixture::new(size);
     let big = size >= 1_000;
-    // Issue 4's targets are for 10,000 members.
+    // The latency targets are for 10,000 members.
     let reference = (size == 10_000).then(Reference::new);
 
     // Seal and open of 1 KiB.
@@ -538,7 +538,7 @@ fn print_ratio(size: usize, what: &str, floor_what: &str, runs: usize, ours: imp
     );
 }
 
-/// Issue 4's reference workload: 10,000 Ed25519 signatures (200-byte
+/// The reference workload: 10,000 Ed25519 signatures (200-byte
 /// messages, one key) verified one by one with ed25519-dalek's
 /// `verify_strict`, on one core.
 struct Reference {
@@ -547,9 +547,9 @@ struct Reference {
 }
 
 impl Reference {
-    /// What the issue measured the workload at, on the machine where it
-    /// also measured the other libraries and set the targets.
-    const ISSUE_MS: f64 = 265.0;
+    /// The workload's time on the machine where the targets were set
+    /// beside the other libraries' times.
+    const TARGET_MACHINE_MS: f64 = 265.0;
 
     fn new() -> Self {
         let signing = ed25519_dalek::SigningKey::from_bytes(&[0x29; 32]);
@@ -573,16 +573,16 @@ impl Reference {
     }
 
     /// Times `ours` alternately with the workload and prints their ratio
-    /// beside the target's ratio to the issue's 265 ms: a comparison with
-    /// the issue's machine that holds if both slow down alike here.
+    /// beside the target's ratio to that machine's 265 ms: a comparison
+    /// with it that holds if both slow down alike here.
     fn print_against(&self, size: usize, what: &str, target_ms: f64, target: &str, runs: usize, ours: impl FnMut()) {
         let (a, r) = alternate(runs, ours, || self.run());
         eprintln!(
             "[size {size}] REFERENCE {what} / 10,000 Ed25519 verifications one by one = {a:.2} ms / {r:.1} ms = {:.3} \
              (the target's: {target_ms} ms / {} ms = {:.3}, {target}; medians of {runs} alternating runs)",
             a / r,
-            Self::ISSUE_MS,
-            target_ms / Self::ISSUE_MS
+            Self::TARGET_MACHINE_MS,
+            target_ms / Self::TARGET_MACHINE_MS
         );
     }
 }

@@ -1,7 +1,7 @@
 //! e2ee-core against mls-rs and OpenMLS on the same machine, in the same
-//! process: issue 4's latency targets at 10,000 members were set against
-//! OpenMLS's and mls-rs's times "on this 2-core machine", and this
-//! machine's speed varies by tens of percent from day to day. Here each
+//! process: the project's latency goals at 10,000 members are relative to
+//! OpenMLS's and mls-rs's times, and a machine's speed varies by tens of
+//! percent from day to day. Here each
 //! operation of the three libraries runs in turn, so all see the same
 //! load, and the medians are printed side by side (`PEER` lines).
 //!
