@@ -37,6 +37,10 @@ step "e2ee-core with the parallel feature: clippy, unit tests, large group"
 cargo clippy -p e2ee-core --features parallel --all-targets -- -D warnings
 cargo test -p e2ee-core --features parallel --lib --test large_group
 
+# The crate as no_std users build it: no client, no std, no tables.
+step "e2ee-core without default features: cargo test -p e2ee-core --no-default-features"
+cargo test -p e2ee-core --no-default-features
+
 # Before the bindings: their chat-samples test uses the npm package this builds.
 step "WebAssembly: bash e2ee-wasm/test.sh (npm package, Node, packed install, Chromium, web chat end to end)"
 bash e2ee-wasm/test.sh

@@ -43,7 +43,8 @@
 
 #[macro_use]
 extern crate alloc;
-#[cfg(feature = "std")]
+// The unit tests use std (threads, proptest) whatever the features.
+#[cfg(any(feature = "std", test))]
 extern crate std;
 
 #[cfg(feature = "client")]

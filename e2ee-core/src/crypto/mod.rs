@@ -28,7 +28,7 @@ use crate::codec::{self, Decode, Encode, Measured, Size, VLBytes, Writer};
 pub type Rng<'a> = dyn rand_core::CryptoRng + 'a;
 
 /// The operating system's random number generator (the `client` feature).
-#[cfg(feature = "client")]
+#[cfg(any(feature = "client", test))]
 pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
     rand_core::UnwrapErr(getrandom::SysRng)
 }

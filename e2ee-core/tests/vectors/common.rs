@@ -63,3 +63,8 @@ pub fn check_eq(what: &str, got: &[u8], want: &[u8]) -> Result<(), String> {
         Err(format!("{what}: got {}, want {}", hex::encode(got), hex::encode(want)))
     }
 }
+
+/// The operating system's randomness, for the few vectors that encrypt.
+pub fn rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
+    rand_core::UnwrapErr(getrandom::SysRng)
+}

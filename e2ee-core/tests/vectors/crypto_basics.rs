@@ -99,7 +99,7 @@ fn check_encryption(cs: &dyn CipherSuiteProvider, v: &Value) -> Result<(), Strin
         .decrypt_with_label(&sk, &label, &context, &ct)
         .map_err(|e| format!("decrypt vector: {e}"))?;
     check_eq("decrypt_with_label", &out, &pt)?;
-    let mut rng = e2ee_core::crypto::os_rng();
+    let mut rng = super::common::rng();
     let fresh = cs
         .encrypt_with_label(&pk, &label, &context, &pt, &mut rng)
         .map_err(|e| e.to_string())?;

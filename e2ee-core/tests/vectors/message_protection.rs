@@ -112,7 +112,7 @@ impl Case<'_> {
             sender_data_secret: &sds,
             secret_tree: &mut tree,
         };
-        let msg = framing::protect_private(self.cs, keys, content, 13, &mut e2ee_core::crypto::os_rng())
+        let msg = framing::protect_private(self.cs, keys, content, 13, &mut super::common::rng())
             .map_err(|e| e.to_string())?;
         mls_message(MlsMessageBody::PrivateMessage(msg))
     }

@@ -138,7 +138,7 @@ impl Case {
             signature_private_key: &creator.signature_key,
             added_leaves: &[],
         };
-        let mut rng = e2ee_core::crypto::os_rng();
+        let mut rng = super::common::rng();
         let created = treekem::create_update_path(self.cs, &mut tree, params, &mut context, &mut rng)
             .map_err(|e| e.to_string())?;
         tree.verify_parent_hashes(self.cs)
