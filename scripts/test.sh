@@ -25,6 +25,9 @@ cargo build -p e2ee-core --no-default-features --target thumbv7em-none-eabihf
 step "lint: cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "documentation: cargo doc --workspace --no-deps, warnings as errors"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
+
 step "tests: cargo test --workspace (all but the IETF vector runner)"
 cargo test --workspace -- --skip ietf_test_vectors --exact
 
