@@ -11,7 +11,8 @@ cd "$ROOT"
 # took 1.9 GB of disk (the CI machine's disk filled up once).
 export CARGO_INCREMENTAL=0
 
-step() { printf '\n==> %s\n' "$*"; }
+started=$SECONDS
+step() { printf '\n==> [%d s] %s\n' "$((SECONDS - started))" "$*"; }
 
 step "install dependencies (scripts/install-deps.sh)"
 bash scripts/install-deps.sh
