@@ -105,7 +105,7 @@ elif [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" = "$wb_version
     step "wasm-bindgen-cli $wb_version: present"
 else
     step "wasm-bindgen-cli $wb_version: installing (about 2 minutes)"
-    # No --locked: it fails for some wasm-bindgen-cli releases (TOOLCHAIN.md).
+    # No --locked: some wasm-bindgen-cli releases do not install with it.
     cargo install --quiet --force wasm-bindgen-cli --version "=$wb_version"
     step "wasm-bindgen-cli $wb_version: installed"
 fi

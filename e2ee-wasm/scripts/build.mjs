@@ -17,10 +17,17 @@ const pkg = join(here, "pkg");
 const cargoHome = process.env.CARGO_HOME ?? join(homedir(), ".cargo");
 
 function run(cmd, args, opts = {}) {
-  if (!opts.quiet) console.log(`$ ${cmd} ${args.join(" ")}`);
-  return execFileSync(cmd, args, {
-    stdio: ["ignore", opts.capture ? "pipe" : "inherit", "inherit"], cwd: root, encoding: "utf8", maxBuffer: 1 << 28,
-  });
+  // `opts.shown` stands in for arguments too long to be worth printing,
+  // here and in the error (whose default message repeats them all).
+  const shown = `${cmd} ${opts.shown ?? args.join(" ")}`;
+  if (!opts.quiet) console.log(`$ ${shown}`);
+  try {
+    return execFileSync(cmd, args, {
+      stdio: ["ignore", opts.capture ? "pipe" : "inherit", "inherit"], cwd: root, encoding: "utf8", maxBuffer: 1 << 28,
+    });
+  } catch (e) {
+    throw new Error(`${shown} failed (exit status ${e.status})`);
+  }
 }
 
 /** The version of `name` that Cargo.lock pins. */
@@ -41,7 +48,7 @@ function wasmBindgen(version) {
       // not there: try the next one
     }
   }
-  // --locked fails for this version (see shared/TOOLCHAIN.md): leave it off.
+  // This version does not install with --locked: leave it off.
   run("cargo", ["install", "wasm-bindgen-cli", "--version", version]);
   return candidates[1];
 }
@@ -56,16 +63,19 @@ const registries = existsSync(registry) ? readdirSync(registry).map((d) => join(
 const metadata = JSON.parse(run("cargo", ["metadata", "--format-version", "1", "--filter-platform", "wasm32-unknown-unknown"],
   { capture: true, quiet: true }));
 const packageDirs = metadata.packages.map((p) => dirname(p.manifest_path));
+// Of several matching prefixes, rustc applies the last one given.
+const remapped = [...registries, root, ...packageDirs, ...packageDirs.map((dir) => join(dir, "src"))];
 const rustflags = [
   "--cfg", 'sha2_backend_soft="compact"',
   "--cfg", "aes_compact",
-  // Of several matching prefixes, rustc applies the last one given.
-  ...[...registries, root, ...packageDirs, ...packageDirs.map((dir) => join(dir, "src"))]
-    .flatMap((dir) => ["--remap-path-prefix", `${dir}/=`]),
+  ...remapped.flatMap((dir) => ["--remap-path-prefix", `${dir}/=`]),
 ];
 const cargoArgs = ["--target", "wasm32-unknown-unknown", "--profile", "wasm-release",
   "--config", `target.wasm32-unknown-unknown.rustflags = ${JSON.stringify(rustflags)}`];
-run("cargo", ["build", "-p", "e2ee-wasm", ...cargoArgs]);
+run("cargo", ["build", "-p", "e2ee-wasm", ...cargoArgs], {
+  shown: `build -p e2ee-wasm --target wasm32-unknown-unknown --profile wasm-release (rustflags: compact SHA-2 ` +
+    `and AES, ${remapped.length} source directories dropped from panic paths)`,
+});
 const targetDir = metadata.target_directory;
 const built = join(targetDir, "wasm32-unknown-unknown", "wasm-release", "e2ee_wasm.wasm");
 
