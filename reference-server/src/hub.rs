@@ -5,8 +5,9 @@
 //! its own position, so nothing is lost and nothing is pushed twice.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
+use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
 
 use crate::store::{Entry, FeedEvent, Store, Topic};
@@ -14,11 +15,31 @@ use crate::store::{Entry, FeedEvent, Store, Topic};
 /// Entries one topic may queue for its slowest local subscriber.
 const TOPIC_CAPACITY: usize = 1024;
 
+/// An entry on its way to sockets: one per entry and replica, shared by
+/// every socket it goes to, so its JSON frame is encoded once for all.
+#[derive(Debug)]
+pub struct Outgoing {
+    /// The entry.
+    pub entry: Arc<Entry>,
+    /// Its JSON text frame, once a socket asked for it.
+    pub text: OnceLock<Utf8Bytes>,
+}
+
+impl Outgoing {
+    /// `entry`, with no frame encoded yet.
+    pub fn new(entry: Arc<Entry>) -> Arc<Self> {
+        Arc::new(Self {
+            entry,
+            text: OnceLock::new(),
+        })
+    }
+}
+
 /// What a topic subscriber receives.
 #[derive(Clone, Debug)]
 pub enum HubEvent {
     /// A new entry of the topic.
-    Entry(Arc<Entry>),
+    Entry(Arc<Outgoing>),
     /// Entries may have been missed: read the store.
     Poke,
 }
@@ -44,7 +65,7 @@ impl Hub {
         match event {
             FeedEvent::Entry(entry) => {
                 if let Some(sender) = topics.get(&entry.topic)
-                    && sender.send(HubEvent::Entry(entry.clone())).is_err()
+                    && sender.send(HubEvent::Entry(Outgoing::new(entry.clone()))).is_err()
                 {
                     // Nobody here listens to this topic any more.
                     topics.remove(&entry.topic);

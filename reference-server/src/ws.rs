@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorCode};
-use crate::hub::HubEvent;
+use crate::hub::{HubEvent, Outgoing};
 use crate::service::{App, MailboxPayload};
 use crate::store::{Entry, EntryKind, Topic};
 use crate::wire::{self, ClientFrame, ServerFrame, push_record};
@@ -110,28 +110,27 @@ fn frame_text(frame: &ServerFrame) -> Utf8Bytes {
     serde_json::to_string(frame).unwrap_or_default().into()
 }
 
-/// The frame an entry is pushed as, encoded once per entry.
-fn entry_frame(entry: &Entry) -> Utf8Bytes {
-    entry
-        .frame
-        .get_or_init(|| {
-            let frame = match &entry.topic {
-                Topic::Group(group) => ServerFrame::Message {
-                    group: group.clone(),
-                    position: entry.position,
-                    message: entry.payload.clone(),
-                },
-                Topic::Mailbox(_) => match MailboxPayload::decode(entry.position, &entry.payload) {
-                    Some(item) => ServerFrame::Welcome(item),
-                    None => ServerFrame::Error {
-                        id: None,
-                        error: ApiError::new(ErrorCode::Internal, "an undecodable mailbox item").detail(),
-                    },
-                },
-            };
-            frame_text(&frame)
-        })
-        .clone()
+/// The JSON frame an entry is pushed as, encoded once per [`Outgoing`].
+fn entry_frame(out: &Outgoing) -> Utf8Bytes {
+    out.text.get_or_init(|| frame_text(&server_frame(&out.entry))).clone()
+}
+
+/// What pushes `entry` to a client.
+fn server_frame(entry: &Entry) -> ServerFrame {
+    match &entry.topic {
+        Topic::Group(group) => ServerFrame::Message {
+            group: group.clone(),
+            position: entry.position,
+            message: entry.payload.clone(),
+        },
+        Topic::Mailbox(_) => match MailboxPayload::decode(entry.position, &entry.payload) {
+            Some(item) => ServerFrame::Welcome(item),
+            None => ServerFrame::Error {
+                id: None,
+                error: ApiError::new(ErrorCode::Internal, "an undecodable mailbox item").detail(),
+            },
+        },
+    }
 }
 
 /// What waits in a socket's outbox.
@@ -139,7 +138,7 @@ enum Out {
     /// A JSON frame.
     Text(Utf8Bytes),
     /// A log entry, framed as the socket asked.
-    Entry(Arc<Entry>),
+    Entry(Arc<Outgoing>),
 }
 
 /// Sends the records in `batch` as one binary frame (if any).
@@ -187,11 +186,11 @@ impl Connection {
                 let mut ok = true;
                 while let Some(out) = next.take() {
                     match out {
-                        Out::Entry(ref e)
+                        Out::Entry(ref out)
                             if framing == Framing::Binary
-                                && let Topic::Group(group) = &e.topic =>
+                                && let Topic::Group(group) = &out.entry.topic =>
                         {
-                            push_record(&mut batch, group, e.position, &e.payload);
+                            push_record(&mut batch, group, out.entry.position, &out.entry.payload);
                             if batch.len() >= BATCH_BYTES {
                                 ok &= flush_batch(&mut sink, &mut batch).await;
                             }
@@ -351,8 +350,10 @@ impl Pusher {
         let mut result = self.catch_up().await;
         while result.is_ok() {
             result = match events.recv().await {
-                Ok(HubEvent::Entry(e)) if e.position <= self.cursor => Ok(()),
-                Ok(HubEvent::Entry(e)) if Some(e.position) == self.cursor.checked_add(1) => self.push(&e).await,
+                Ok(HubEvent::Entry(out)) if out.entry.position <= self.cursor => Ok(()),
+                Ok(HubEvent::Entry(out)) if Some(out.entry.position) == self.cursor.checked_add(1) => {
+                    self.push(out).await
+                }
                 // A gap, a lag or a resync: the store has everything.
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => self.catch_up().await,
                 Err(broadcast::error::RecvError::Closed) => Err(Stop::Closed),
@@ -375,8 +376,8 @@ impl Pusher {
             };
             let entries = entries.map_err(Stop::Refused)?;
             let full = entries.len() == CATCH_UP_PAGE;
-            for e in &entries {
-                self.push(e).await?;
+            for entry in entries {
+                self.push(Outgoing::new(entry)).await?;
             }
             if !full {
                 return Ok(());
@@ -384,18 +385,16 @@ impl Pusher {
         }
     }
 
-    async fn push(&mut self, entry: &Arc<Entry>) -> Result<(), Stop> {
-        self.out
-            .send(Out::Entry(entry.clone()))
-            .await
-            .map_err(|_| Stop::Closed)?;
-        self.cursor = entry.position;
+    async fn push(&mut self, out: Arc<Outgoing>) -> Result<(), Stop> {
+        let (position, kind) = (out.entry.position, out.entry.kind);
+        self.out.send(Out::Entry(out)).await.map_err(|_| Stop::Closed)?;
+        self.cursor = position;
         self.app.metrics.delivered.fetch_add(1, Relaxed);
-        if let (EntryKind::Commit, Topic::Group(group)) = (entry.kind, &self.topic) {
+        if let (EntryKind::Commit, Topic::Group(group)) = (kind, &self.topic) {
             // The Commit may have removed this client: it gets that
             // Commit, and nothing after (refused from its position on).
             self.app
-                .readable(&self.me, group, entry.position)
+                .readable(&self.me, group, position)
                 .await
                 .map_err(Stop::Refused)?;
         }

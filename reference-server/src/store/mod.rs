@@ -13,7 +13,7 @@ pub mod conformance;
 pub mod memory;
 pub mod redis;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
@@ -57,8 +57,6 @@ pub struct Entry {
     pub kind: EntryKind,
     /// The bytes stored: an MLSMessage, or an encoded mailbox item.
     pub payload: Vec<u8>,
-    /// The WebSocket frame, encoded once for all the clients it goes to.
-    pub frame: OnceLock<axum::extract::ws::Utf8Bytes>,
 }
 
 impl Entry {
@@ -69,7 +67,6 @@ impl Entry {
             position,
             kind,
             payload,
-            frame: OnceLock::new(),
         })
     }
 }
