@@ -234,14 +234,17 @@ pub enum Access {
     None,
 }
 
-/// A failure of the store itself (not a refusal).
+/// A failure of the store itself (not a refusal): the backend is out of
+/// reach, or answered what this server cannot read. Each backend turns its
+/// own errors into it; the cause is for the log, not for clients.
 #[derive(Debug, thiserror::Error)]
 #[error("store: {0}")]
-pub struct StoreError(pub String);
+pub struct StoreError(String);
 
-impl From<::redis::RedisError> for StoreError {
-    fn from(e: ::redis::RedisError) -> Self {
-        Self(e.to_string())
+impl StoreError {
+    /// A failure, described by its cause.
+    pub fn new(cause: impl std::fmt::Display) -> Self {
+        Self(cause.to_string())
     }
 }
 

@@ -242,7 +242,7 @@ impl RedisStore {
         // Without TCP_NODELAY a pipelined request waits for the ACK of the
         // one before it (Nagle), which adds a round trip under load.
         let tcp = || redis::io::tcp::TcpSettings::default().set_nodelay(true);
-        let first = seeds.first().ok_or_else(|| StoreError("no Redis URL".into()))?;
+        let first = seeds.first().ok_or_else(|| StoreError::new("no Redis URL"))?;
         // The feed listens on one node: a cluster forwards every PUBLISH
         // to all its nodes.
         let client = redis::Client::open(first.into_connection_info()?.set_tcp_settings(tcp()))?;
@@ -369,8 +369,15 @@ async fn listen(client: redis::Client, channel: String, feed: broadcast::Sender<
     }
 }
 
+/// What `?` makes of a failed Redis call.
+impl From<redis::RedisError> for StoreError {
+    fn from(e: redis::RedisError) -> Self {
+        Self::new(e)
+    }
+}
+
 fn roster_json(roster: &Roster) -> Result<String, StoreError> {
-    serde_json::to_string(roster).map_err(|e| StoreError(e.to_string()))
+    serde_json::to_string(roster).map_err(StoreError::new)
 }
 
 #[async_trait]
@@ -442,7 +449,7 @@ impl Store for RedisStore {
         match reply.as_slice() {
             [redis::Value::BulkString(kp), redis::Value::Int(last)] => Ok(Some((kp.clone(), *last == 1))),
             [] => Ok(None),
-            _ => Err(StoreError("unexpected claim reply".into())),
+            _ => Err(StoreError::new("unexpected claim reply")),
         }
     }
 
@@ -474,7 +481,7 @@ impl Store for RedisStore {
         let (Some(epoch), Some(roster)) = (epoch, roster) else {
             return Ok(None);
         };
-        let bad = |e: serde_json::Error| StoreError(format!("bad group state: {e}"));
+        let bad = |e: serde_json::Error| StoreError::new(format!("bad group state: {e}"));
         let roster = serde_json::from_str(&roster).map_err(bad)?;
         let proposals = props
             .into_iter()
@@ -542,7 +549,7 @@ impl Store for RedisStore {
             .arg(topic_tag(&Topic::Group(group.to_vec())));
         match &append.proposal {
             Some((reference, effect)) => {
-                let effect = serde_json::to_string(effect).map_err(|e| StoreError(e.to_string()))?;
+                let effect = serde_json::to_string(effect).map_err(StoreError::new)?;
                 call.arg(reference.as_slice()).arg(effect)
             }
             None => call.arg("").arg(""),
@@ -561,7 +568,7 @@ impl Store for RedisStore {
             [5, current] => AppendOutcome::FutureEpoch { current: *current },
             [6] => AppendOutcome::Stale,
             [7] => AppendOutcome::TooManyProposals,
-            _ => return Err(StoreError("unexpected append reply".into())),
+            _ => return Err(StoreError::new("unexpected append reply")),
         })
     }
 
@@ -594,7 +601,7 @@ impl Store for RedisStore {
             let position = id
                 .strip_prefix("0-")
                 .and_then(|p| p.parse::<u64>().ok())
-                .ok_or_else(|| StoreError(format!("unexpected stream id {id}")))?;
+                .ok_or_else(|| StoreError::new(format!("unexpected stream id {id}")))?;
             let (mut kind, mut payload) = (EntryKind::Plain, None);
             for pair in fields.chunks_exact(2) {
                 match pair[0].as_slice() {
@@ -603,7 +610,7 @@ impl Store for RedisStore {
                     _ => {}
                 }
             }
-            let payload = payload.ok_or_else(|| StoreError("stream entry without payload".into()))?;
+            let payload = payload.ok_or_else(|| StoreError::new("stream entry without payload"))?;
             entries.push(Entry::new(topic.clone(), position, kind, payload));
         }
         if let Some(first) = entries.first()
