@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
 
-use crate::store::{Entry, FeedEvent, Store, Topic};
+use crate::store::{Entry, FeedEvent, LiveFeed, Topic};
 
 /// Entries one topic may queue for its slowest local subscriber.
 const TOPIC_CAPACITY: usize = 1024;
@@ -78,8 +78,8 @@ impl Hub {
     }
 
     /// Forwards the store's feed to the topics until the feed closes.
-    pub fn spawn_dispatcher(self: &Arc<Self>, store: &dyn Store) -> tokio::task::JoinHandle<()> {
-        let mut feed = store.feed();
+    pub fn spawn_dispatcher(self: &Arc<Self>, feed: &dyn LiveFeed) -> tokio::task::JoinHandle<()> {
+        let mut feed = feed.feed();
         let hub = self.clone();
         tokio::spawn(async move {
             loop {

@@ -7,7 +7,7 @@
 //! from each client's last position after a reconnect. It reads only the
 //! public MLS framing; it never holds a key that decrypts anything.
 //!
-//! - [`store`]: the storage trait, in memory (default) or Redis;
+//! - [`store`]: storage, one trait per concern, in memory (default) or Redis;
 //! - [`inspect`]: what the service reads of MLS messages;
 //! - [`service`]: the operations, with access control and limits;
 //! - [`http`] and [`ws`]: the protocol (docs/server-protocol.md);

@@ -1,12 +1,13 @@
-//! The test suite every [`Store`] must pass; run for the in-memory store by
-//! the unit tests and for Redis by `tests/redis_store.rs`. Panics (with a
+//! The test suite every [`Store`] must pass, each check against the trait
+//! it is about; run for the in-memory store by the unit tests and for Redis
+//! (one node and a cluster) by `tests/replicated.rs`. Panics (with a
 //! message) on the first broken rule.
 
 use std::sync::Arc;
 
 use super::{
-    Access, Append, AppendOutcome, CommitEffects, EntryKind, FeedEvent, GroupOptions, KeyPackageUpload, MAX_PROPOSALS,
-    Quota, Read, Store, Topic, digest,
+    Access, Append, AppendOutcome, CommitEffects, EntryKind, FeedEvent, GroupLog, GroupOptions, KeyDirectory,
+    KeyPackageUpload, MAX_PROPOSALS, Quota, Read, Store, Topic, digest,
 };
 use crate::inspect::{Leaf, ProposalEffect, Roster};
 
@@ -41,7 +42,7 @@ fn commit(epoch: u64, sender: &str, body: &str, roster: Option<Roster>) -> Appen
     }
 }
 
-async fn entries(store: &dyn Store, topic: &Topic, after: u64) -> Vec<(u64, String)> {
+async fn entries(store: &dyn GroupLog, topic: &Topic, after: u64) -> Vec<(u64, String)> {
     match store.read(topic, after, 100).await.expect("read") {
         Read::Entries(e) => e
             .iter()
@@ -54,13 +55,15 @@ async fn entries(store: &dyn Store, topic: &Topic, after: u64) -> Vec<(u64, Stri
 /// Runs every check against `store`, which must be empty (or use a fresh
 /// key prefix).
 pub async fn run(store: Arc<dyn Store>) {
+    store.ping().await.expect("the store answers");
     identities_and_key_packages(&*store).await;
+    single_use_tokens_and_quotas(&*store).await;
     group_log_and_commits(&*store).await;
     concurrent_commits_one_winner(store.clone()).await;
     retention_and_mailbox(&*store).await;
     proposals_until_the_next_commit(&*store).await;
     removal_positions(&*store).await;
-    single_use_tokens_and_quotas(&*store).await;
+    the_feed_carries_every_accepted_entry(&*store).await;
 }
 
 fn leaf(identity: &str) -> Leaf {
@@ -77,7 +80,7 @@ fn roster(members: &[&str]) -> Roster {
     }
 }
 
-async fn single_use_tokens_and_quotas(store: &dyn Store) {
+async fn single_use_tokens_and_quotas(store: &dyn KeyDirectory) {
     assert!(store.use_once(b"challenge-1", 60).await.unwrap());
     assert!(!store.use_once(b"challenge-1", 60).await.unwrap(), "used once only");
     assert!(store.use_once(b"challenge-2", 60).await.unwrap());
@@ -120,7 +123,7 @@ fn removed(joined: u64, removal: u64) -> Access {
     Access::RemovedAt { joined, removal }
 }
 
-async fn removal_positions(store: &dyn Store) {
+async fn removal_positions(store: &dyn GroupLog) {
     let g = b"group-removal";
     let access = |who: &'static str| store.access(g, who);
     assert!(store.create_group(g, &leaf("alice"), OPTIONS).await.unwrap());
@@ -184,7 +187,7 @@ async fn removal_positions(store: &dyn Store) {
     );
 }
 
-async fn proposals_until_the_next_commit(store: &dyn Store) {
+async fn proposals_until_the_next_commit(store: &dyn GroupLog) {
     let g = b"group-proposals";
     assert!(store.create_group(g, &leaf("alice"), OPTIONS).await.unwrap());
     let proposal = |body: &str, epoch: u64, leaf: u32| Append {
@@ -244,7 +247,7 @@ async fn proposals_until_the_next_commit(store: &dyn Store) {
     ));
 }
 
-async fn identities_and_key_packages(store: &dyn Store) {
+async fn identities_and_key_packages(store: &dyn KeyDirectory) {
     assert_eq!(store.register("alice", b"k1").await.unwrap(), b"k1");
     assert_eq!(store.register("alice", b"k2").await.unwrap(), b"k1", "first key wins");
     assert_eq!(
@@ -281,10 +284,9 @@ async fn identities_and_key_packages(store: &dyn Store) {
     assert_eq!(claimed, expected, "each single-use package once, then the last resort");
 }
 
-async fn group_log_and_commits(store: &dyn Store) {
+async fn group_log_and_commits(store: &dyn GroupLog) {
     let g = b"group-1";
     let topic = Topic::Group(g.to_vec());
-    let mut feed = store.feed();
     assert!(store.create_group(g, &leaf("alice"), OPTIONS).await.unwrap());
     assert!(
         !store
@@ -372,24 +374,9 @@ async fn group_log_and_commits(store: &dyn Store) {
         Read::Entries(e) => assert_eq!((e.len(), e[1].kind), (2, EntryKind::Commit)),
         Read::Expired { .. } => panic!("expired"),
     }
-
-    // The feed carries every accepted entry (possibly after a Resync).
-    let mut seen = Vec::new();
-    while seen.len() < 3 {
-        let event = tokio::time::timeout(std::time::Duration::from_secs(5), feed.recv())
-            .await
-            .expect("feed event in time")
-            .expect("feed open");
-        if let FeedEvent::Entry(e) = event
-            && e.topic == topic
-        {
-            seen.push(e.position);
-        }
-    }
-    assert_eq!(seen, vec![1, 2, 3]);
 }
 
-async fn concurrent_commits_one_winner(store: Arc<dyn Store>) {
+async fn concurrent_commits_one_winner(store: Arc<dyn GroupLog>) {
     let g = b"group-race";
     assert!(store.create_group(g, &leaf("alice"), OPTIONS).await.unwrap());
     let tasks: Vec<_> = (0..8)
@@ -418,7 +405,7 @@ async fn concurrent_commits_one_winner(store: Arc<dyn Store>) {
     assert_eq!((winners, losers), (1, 7), "exactly one Commit per epoch: {outcomes:?}");
 }
 
-async fn retention_and_mailbox(store: &dyn Store) {
+async fn retention_and_mailbox(store: &dyn GroupLog) {
     let g = b"group-retention";
     assert!(store.create_group(g, &leaf("alice"), OPTIONS).await.unwrap());
     for i in 0..50 {
@@ -442,4 +429,46 @@ async fn retention_and_mailbox(store: &dyn Store) {
         vec![(1, "w1".into()), (2, "w2".into())]
     );
     assert_eq!(entries(store, &Topic::Mailbox("carol".into()), 0).await, vec![]);
+}
+
+async fn the_feed_carries_every_accepted_entry(store: &dyn Store) {
+    let g = b"group-feed";
+    let mut feed = store.feed();
+    assert!(store.create_group(g, &leaf("alice"), OPTIONS).await.unwrap());
+    let appended = [
+        store.append(g, message(0, "alice", "f1"), 100).await.unwrap(),
+        store.append(g, message(0, "bob", "refused"), 100).await.unwrap(),
+        store
+            .append(g, commit(0, "alice", "f2", Some(roster(&["alice"]))), 100)
+            .await
+            .unwrap(),
+    ];
+    let expected = [
+        AppendOutcome::Accepted(1),
+        AppendOutcome::NotMember,
+        AppendOutcome::Accepted(2),
+    ];
+    assert_eq!(appended, expected);
+    assert_eq!(store.deliver("feed-bob", b"w1".to_vec(), 100).await.unwrap(), 1);
+
+    // Possibly after a Resync; in order within each topic (a cluster may
+    // forward two topics' entries in either order).
+    let (group, mailbox) = (Topic::Group(g.to_vec()), Topic::Mailbox("feed-bob".into()));
+    let (mut in_group, mut in_mailbox) = (Vec::new(), Vec::new());
+    while in_group.len() < 2 || in_mailbox.is_empty() {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(5), feed.recv())
+            .await
+            .expect("feed event in time")
+            .expect("feed open");
+        let FeedEvent::Entry(e) = event else { continue };
+        let seen = (e.position, e.kind, String::from_utf8_lossy(&e.payload).into_owned());
+        if e.topic == group {
+            in_group.push(seen);
+        } else if e.topic == mailbox {
+            in_mailbox.push(seen);
+        }
+    }
+    let expected = [(1, EntryKind::Plain, "f1".into()), (2, EntryKind::Commit, "f2".into())];
+    assert_eq!(in_group, expected, "accepted entries only, Commits marked");
+    assert_eq!(in_mailbox, [(1, EntryKind::Plain, "w1".into())]);
 }

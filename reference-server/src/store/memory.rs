@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use super::{
-    Access, Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupOptions, GroupState,
-    KeyPackageUpload, MAX_PROPOSALS, Quota, Read, Store, StoreError, Topic,
+    Access, Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupLog, GroupOptions, GroupState,
+    KeyDirectory, KeyPackageUpload, LiveFeed, MAX_PROPOSALS, Quota, Read, Store, StoreError, Topic,
 };
 use crate::inspect::{Leaf, Roster};
 
@@ -163,7 +163,10 @@ impl Store for MemoryStore {
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
+}
 
+#[async_trait]
+impl KeyDirectory for MemoryStore {
     async fn use_once(&self, token: &[u8], ttl_secs: u64) -> Result<bool, StoreError> {
         Ok(self.lock().use_once(token, ttl_secs))
     }
@@ -217,7 +220,10 @@ impl Store for MemoryStore {
             None => last.clone().map(|kp| (kp, true)),
         })
     }
+}
 
+#[async_trait]
+impl GroupLog for MemoryStore {
     async fn create_group(&self, group: &[u8], creator: &Leaf, options: GroupOptions) -> Result<bool, StoreError> {
         let mut inner = self.lock();
         if inner.groups.contains_key(group) {
@@ -366,7 +372,9 @@ impl Store for MemoryStore {
             _ => Ok(false),
         }
     }
+}
 
+impl LiveFeed for MemoryStore {
     fn feed(&self) -> broadcast::Receiver<FeedEvent> {
         self.feed.subscribe()
     }

@@ -1,4 +1,7 @@
-//! Storage behind one trait, with two implementations sharing one test
+//! Storage, one trait per concern: [`KeyDirectory`] (identities, keys,
+//! KeyPackages, quotas, sign-in challenges), [`GroupLog`] (groups and
+//! mailboxes) and [`LiveFeed`] (accepted entries as they come), gathered
+//! with a health check in [`Store`]. Two implementations share one test
 //! suite ([`conformance`]): [`memory::MemoryStore`] (embedded, the default,
 //! one node) and [`redis::RedisStore`] (any number of replicas).
 //!
@@ -7,231 +10,29 @@
 //! Commit is atomic with the check that the group is still at the Commit's
 //! epoch, so at most one Commit per epoch is ever accepted, whichever
 //! replica received it. Every accepted entry also goes out on the store's
-//! [`Store::feed`], so each replica can push it to its own WebSocket clients.
+//! [`LiveFeed::feed`], so each replica can push it to its own WebSocket clients.
 
 pub mod conformance;
+mod group_log;
+mod key_directory;
+mod live_feed;
 pub mod memory;
 pub mod redis;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
-use tokio::sync::broadcast;
 
-use crate::inspect::{Leaf, ProposalEffect, Roster};
+pub use group_log::{
+    Access, Append, AppendOutcome, CommitEffects, DEDUP_WINDOW_SECS, Entry, EntryKind, GroupLog, GroupOptions,
+    GroupState, MAX_PROPOSALS, Read, Topic, digest,
+};
+pub use key_directory::{KeyDirectory, KeyPackageUpload, Quota};
+pub use live_feed::{FeedEvent, LiveFeed};
 
-/// A log: a group's messages or a client's mailbox.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Topic {
-    /// A group, by MLS group id.
-    Group(Vec<u8>),
-    /// A client's mailbox, by identity.
-    Mailbox(String),
-}
-
-/// What kind of entry: Commits are marked so pushers can re-check
-/// membership after them without parsing every message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EntryKind {
-    /// Application message, proposal, or mailbox item.
-    Plain = 0,
-    /// A Commit.
-    Commit = 1,
-}
-
-impl EntryKind {
-    /// From its stored number.
-    pub fn from_u8(n: u8) -> Self {
-        if n == 1 { Self::Commit } else { Self::Plain }
-    }
-}
-
-/// One entry of a log.
-#[derive(Debug)]
-pub struct Entry {
-    /// Whose log.
-    pub topic: Topic,
-    /// Its position (from 1).
-    pub position: u64,
-    /// Commit or not.
-    pub kind: EntryKind,
-    /// The bytes stored: an MLSMessage, or an encoded mailbox item.
-    pub payload: Vec<u8>,
-}
-
-impl Entry {
-    /// A new entry.
-    pub fn new(topic: Topic, position: u64, kind: EntryKind, payload: Vec<u8>) -> Arc<Self> {
-        Arc::new(Self {
-            topic,
-            position,
-            kind,
-            payload,
-        })
-    }
-}
-
-/// What the feed carries.
-#[derive(Clone, Debug)]
-pub enum FeedEvent {
-    /// An entry accepted by some replica.
-    Entry(Arc<Entry>),
-    /// The feed may have missed entries (it reconnected or lagged): every
-    /// pusher must check the store.
-    Resync,
-}
-
-/// KeyPackages to store for one identity.
-#[derive(Clone, Debug, Default)]
-pub struct KeyPackageUpload {
-    /// Single-use KeyPackages.
-    pub key_packages: Vec<Vec<u8>>,
-    /// The new last-resort KeyPackage.
-    pub last_resort: Option<Vec<u8>>,
-    /// Drop the unclaimed single-use ones first.
-    pub replace: bool,
-}
-
-/// What is fixed when a group is created.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct GroupOptions {
-    /// Whether non-members may fetch the GroupInfo and join externally.
-    pub external_join: bool,
-    /// The cipher suite (the creator's).
-    pub cipher_suite: u16,
-}
-
-/// A group as the store keeps it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GroupState {
-    /// The epoch the next Commit must be for.
-    pub epoch: u64,
-    /// Identity per leaf.
-    pub roster: Roster,
-    /// Whether non-members may fetch the GroupInfo and join externally.
-    pub external_join: bool,
-    /// The cipher suite (its hash makes ProposalRefs).
-    pub cipher_suite: u16,
-    /// The public proposals of the current epoch, by ProposalRef.
-    pub proposals: Vec<(Vec<u8>, ProposalEffect)>,
-}
-
-/// Most public proposals taken per epoch: the service must remember each
-/// one until the next Commit, which may name it by reference, so one more
-/// is refused ([`AppendOutcome::TooManyProposals`]) until a Commit.
-pub const MAX_PROPOSALS: usize = 256;
-
-/// How much of something an identity may use: `limit` per `window_secs`
-/// (a fixed window from the first use), or in all if `window_secs` is
-/// `None`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Quota {
-    /// What is counted (part of the store key).
-    pub name: &'static str,
-    /// The most allowed.
-    pub limit: u64,
-    /// The window's length, in seconds.
-    pub window_secs: Option<u64>,
-}
-
-/// What a Commit changes, written atomically with it.
-#[derive(Clone, Debug)]
-pub struct CommitEffects {
-    /// The roster after the Commit.
-    pub roster: Roster,
-    /// The GroupInfo of the new epoch, if sent along.
-    pub group_info: Option<Vec<u8>>,
-}
-
-/// A message to append to a group.
-#[derive(Clone, Debug)]
-pub struct Append {
-    /// The poster's identity: it must be a member if `member_check`.
-    pub sender: String,
-    /// Whether the sender must be a member (not for an external joiner).
-    pub member_check: bool,
-    /// The epoch of the message.
-    pub epoch: u64,
-    /// The MLSMessage.
-    pub message: Vec<u8>,
-    /// Its [`digest`]: the same bytes posted again within
-    /// [`DEDUP_WINDOW_SECS`] get the first post's position, so clients may
-    /// always resend what they have no answer for.
-    pub digest: [u8; 32],
-    /// Whether it is a Commit (accepted only at the group's epoch).
-    pub commit: bool,
-    /// For a Commit at the current epoch: what it changes.
-    pub effects: Option<CommitEffects>,
-    /// For a public proposal: its ProposalRef and effect, remembered until
-    /// the next Commit if it is for the current epoch.
-    pub proposal: Option<(Vec<u8>, ProposalEffect)>,
-}
-
-/// How long a message's digest is remembered, in seconds.
-pub const DEDUP_WINDOW_SECS: u64 = 600;
-
-/// The store's answer to an append.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AppendOutcome {
-    /// Appended at this position.
-    Accepted(u64),
-    /// These very bytes were accepted before, at this position.
-    Duplicate(u64),
-    /// No such group.
-    NoGroup,
-    /// The sender is not a member.
-    NotMember,
-    /// A Commit for an epoch the group has left.
-    EpochMovedOn {
-        /// The group's epoch.
-        current: u64,
-    },
-    /// A message for an epoch the group has not reached.
-    FutureEpoch {
-        /// The group's epoch.
-        current: u64,
-    },
-    /// A Commit for the current epoch without effects: they were computed
-    /// for an older state (the group moved on between read and append).
-    /// Read again and retry.
-    Stale,
-    /// A proposal of the current epoch while [`MAX_PROPOSALS`] are pending.
-    TooManyProposals,
-}
-
-/// The answer to a read.
-#[derive(Clone, Debug)]
-pub enum Read {
-    /// Entries after the position asked for (possibly none), in order.
-    Entries(Vec<Arc<Entry>>),
-    /// Entries right after the position are no longer kept.
-    Expired {
-        /// The oldest position kept.
-        oldest: u64,
-    },
-}
-
-/// How far an identity may read a group's log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
-    /// A member: the log from position `joined` on, the Commit that added
-    /// it (0 for the group's creator). What was posted before it joined is
-    /// not its business, and it has no keys for it anyway.
-    Member {
-        /// The position of the Commit that added it, or 0.
-        joined: u64,
-    },
-    /// Not a member since the Commit at position `removal` removed it: the
-    /// log from `joined` up to and including that Commit, so it learns of
-    /// its removal and loses nothing sent before it.
-    RemovedAt {
-        /// The position of the Commit that last added it, or 0.
-        joined: u64,
-        /// The position of the Commit that removed it.
-        removal: u64,
-    },
-    /// Never a member (or no such group).
-    None,
+/// A whole backend: what the service runs on.
+#[async_trait]
+pub trait Store: KeyDirectory + GroupLog + LiveFeed + 'static {
+    /// Whether the backend answers (the readiness check).
+    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// A failure of the store itself (not a refusal): the backend is out of
@@ -246,81 +47,4 @@ impl StoreError {
     pub fn new(cause: impl std::fmt::Display) -> Self {
         Self(cause.to_string())
     }
-}
-
-/// Storage of keys, KeyPackages, groups and logs.
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Whether the store answers.
-    async fn ping(&self) -> Result<(), StoreError>;
-
-    /// Marks `token` used for `ttl_secs`; `false` if it was already (a
-    /// sign-in challenge is answered once, at whichever replica).
-    async fn use_once(&self, token: &[u8], ttl_secs: u64) -> Result<bool, StoreError>;
-
-    /// Counts `amount` against `identity`'s `quota`; `false` (and nothing
-    /// counted) if that would go over its limit.
-    async fn take_quota(&self, identity: &str, quota: Quota, amount: u64) -> Result<bool, StoreError>;
-
-    /// Binds `identity` to `key` (suite and signature key) on first use and
-    /// returns the key it is bound to.
-    async fn register(&self, identity: &str, key: &[u8]) -> Result<Vec<u8>, StoreError>;
-
-    /// The key `identity` is bound to.
-    async fn registered_key(&self, identity: &str) -> Result<Option<Vec<u8>>, StoreError>;
-
-    /// Adds single-use KeyPackages (after dropping the unclaimed ones if
-    /// `replace`; and replaces the last-resort one if given) unless that
-    /// would store more than `max`; returns how many are stored, or `None`
-    /// when over `max` (nothing changed).
-    async fn add_key_packages(
-        &self,
-        identity: &str,
-        add: KeyPackageUpload,
-        max: usize,
-    ) -> Result<Option<usize>, StoreError>;
-
-    /// Takes one KeyPackage (atomically: each is handed out once), else the
-    /// last-resort one (`true`).
-    async fn claim_key_package(&self, identity: &str) -> Result<Option<(Vec<u8>, bool)>, StoreError>;
-
-    /// Creates a group at epoch 0 with `creator` at leaf 0; `false` if it exists.
-    async fn create_group(&self, group: &[u8], creator: &Leaf, options: GroupOptions) -> Result<bool, StoreError>;
-
-    /// The group's state.
-    async fn group(&self, group: &[u8]) -> Result<Option<GroupState>, StoreError>;
-
-    /// Whether `identity` is a member.
-    async fn is_member(&self, group: &[u8], identity: &str) -> Result<bool, StoreError>;
-
-    /// How far `identity` may read the group's log.
-    async fn access(&self, group: &[u8], identity: &str) -> Result<Access, StoreError>;
-
-    /// Appends to a group: checks membership, and for a Commit the epoch
-    /// (for a proposal, room for it), then writes the message, the new epoch, roster and GroupInfo, and
-    /// the Commit's position as the removal position of every identity it
-    /// removes and as the join position of every identity it adds, in one
-    /// atomic step.
-    async fn append(&self, group: &[u8], append: Append, retention: u64) -> Result<AppendOutcome, StoreError>;
-
-    /// Appends an item to a client's mailbox; returns its position.
-    async fn deliver(&self, identity: &str, item: Vec<u8>, retention: u64) -> Result<u64, StoreError>;
-
-    /// Up to `limit` entries after position `after`.
-    async fn read(&self, topic: &Topic, after: u64, limit: usize) -> Result<Read, StoreError>;
-
-    /// The group's latest GroupInfo.
-    async fn group_info(&self, group: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
-
-    /// Replaces the GroupInfo if the group is at `epoch`; `false` if not.
-    async fn set_group_info(&self, group: &[u8], epoch: u64, group_info: Vec<u8>) -> Result<bool, StoreError>;
-
-    /// Every entry appended from now on, by any replica.
-    fn feed(&self) -> broadcast::Receiver<FeedEvent>;
-}
-
-/// SHA-256 of a message, to recognise its retries.
-pub fn digest(message: &[u8]) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(message).into()
 }

@@ -19,8 +19,8 @@ use redis::{AsyncCommands, IntoConnectionInfo, Script};
 use tokio::sync::broadcast;
 
 use super::{
-    Access, Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupOptions, GroupState,
-    KeyPackageUpload, MAX_PROPOSALS, Quota, Read, Store, StoreError, Topic,
+    Access, Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupLog, GroupOptions, GroupState,
+    KeyDirectory, KeyPackageUpload, LiveFeed, MAX_PROPOSALS, Quota, Read, Store, StoreError, Topic,
 };
 use crate::inspect::{Leaf, Roster};
 use crate::wire::b64;
@@ -386,7 +386,10 @@ impl Store for RedisStore {
         let _: String = redis::cmd("PING").query_async(&mut self.conn()).await?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl KeyDirectory for RedisStore {
     async fn use_once(&self, token: &[u8], ttl_secs: u64) -> Result<bool, StoreError> {
         let set: Option<String> = redis::cmd("SET")
             .arg(format!("{}:used:{}", self.prefix, hex::encode(token)))
@@ -452,7 +455,10 @@ impl Store for RedisStore {
             _ => Err(StoreError::new("unexpected claim reply")),
         }
     }
+}
 
+#[async_trait]
+impl GroupLog for RedisStore {
     async fn create_group(&self, group: &[u8], creator: &Leaf, options: GroupOptions) -> Result<bool, StoreError> {
         let created: i64 = self
             .scripts
@@ -637,7 +643,9 @@ impl Store for RedisStore {
             .await?;
         Ok(set == 1)
     }
+}
 
+impl LiveFeed for RedisStore {
     fn feed(&self) -> broadcast::Receiver<FeedEvent> {
         self.feed.subscribe()
     }
