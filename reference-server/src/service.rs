@@ -18,8 +18,8 @@ use crate::inspect::{self, Added, GroupMessage, Leaf, RosterChange, SenderView};
 use crate::limits::{Connections, RateLimiter};
 use crate::metrics::Metrics;
 use crate::store::{
-    Access, Append, AppendOutcome, CommitEffects, Entry, EntryKind, GroupOptions, GroupState, KeyPackageUpload,
-    MAX_PROPOSALS, Quota, Read, Store, Topic, digest,
+    Access, Append, AppendKind, AppendOutcome, CommitEffects, Entry, EntryKind, GroupOptions, GroupState,
+    KeyPackageUpload, MAX_PROPOSALS, Quota, Read, Store, Topic, digest,
 };
 use crate::wire::{self, MailboxItem};
 
@@ -426,21 +426,17 @@ impl App {
         post: &wire::Post,
         view: &GroupMessage,
     ) -> Result<Option<u64>, ApiError> {
-        let mut append = Append {
+        let (kind, recipients) = if view.is_commit() {
+            self.prepare_commit(me, group, post, view).await?
+        } else {
+            (self.prepare_message(me, group, post, view).await?, Vec::new())
+        };
+        let append = Append {
             sender: me.identity.clone(),
-            member_check: true,
             epoch: view.epoch,
             digest: digest(&post.message),
             message: post.message.clone(),
-            commit: view.is_commit(),
-            effects: None,
-            proposal: None,
-        };
-        let recipients = if view.is_commit() {
-            self.prepare_commit(me, group, post, view, &mut append).await?
-        } else {
-            self.prepare_message(me, group, post, view, &mut append).await?;
-            Vec::new()
+            kind,
         };
         let outcome = self
             .timed(self.store.append(group, append, self.config.retention))
@@ -467,20 +463,19 @@ impl App {
         group: &[u8],
         post: &wire::Post,
         view: &GroupMessage,
-        append: &mut Append,
-    ) -> Result<(), ApiError> {
+    ) -> Result<AppendKind, ApiError> {
         if post.welcome.is_some() || post.group_info.is_some() {
             return Err(ApiError::bad_request("only a Commit carries a Welcome or GroupInfo"));
         }
         let SenderView::Leaf(leaf) = view.sender else {
-            return Ok(());
+            return Ok(AppendKind::Message);
         };
         // Proposals and public application messages name their sender: it
         // must be the client (checked at the epoch the service knows; older
         // epochs' leaves may differ, and their proposals are not kept).
         let state = self.group_state(group).await?;
         if view.epoch != state.epoch {
-            return Ok(());
+            return Ok(AppendKind::Message);
         }
         if state.roster.at(leaf) != Some(&me.identity) {
             return Err(ApiError::new(
@@ -495,9 +490,10 @@ impl App {
             change.push(effect.clone());
             self.check_leaves(&state, &change, Some(leaf)).await?;
             let reference = inspect::proposal_ref(state.cipher_suite, content)?;
-            append.proposal = Some((reference, effect.clone()));
+            let effect = effect.clone();
+            return Ok(AppendKind::Proposal { reference, effect });
         }
-        Ok(())
+        Ok(AppendKind::Message)
     }
 
     /// Checks a Commit of the group's epoch and computes its effects (a
@@ -509,11 +505,10 @@ impl App {
         group: &[u8],
         post: &wire::Post,
         view: &GroupMessage,
-        append: &mut Append,
-    ) -> Result<Vec<String>, ApiError> {
+    ) -> Result<(AppendKind, Vec<String>), ApiError> {
         let state = self.group_state(group).await?;
         if view.epoch != state.epoch {
-            return Ok(Vec::new());
+            return Ok((AppendKind::OtherEpochCommit, Vec::new()));
         }
         let mut change = view.change.clone().unwrap_or_default();
         let sender = match &view.sender {
@@ -526,7 +521,6 @@ impl App {
             }
             SenderView::NewMember(joiner) => {
                 check_external_commit(me, &state, joiner, &change)?;
-                append.member_check = false;
                 None
             }
             SenderView::Hidden => return Err(ApiError::new(ErrorCode::PrivateHandshake, "a private Commit")),
@@ -543,11 +537,15 @@ impl App {
             Some(welcome) => welcome_recipients(welcome, &change.adds)?,
             None => Vec::new(),
         };
-        append.effects = Some(CommitEffects {
+        let effects = CommitEffects {
             roster,
             group_info: post.group_info.clone(),
-        });
-        Ok(recipients)
+        };
+        let kind = match sender {
+            Some(_) => AppendKind::Commit(effects),
+            None => AppendKind::ExternalCommit(effects),
+        };
+        Ok((kind, recipients))
     }
 
     /// Refuses a leaf node that brings in a key its identity is not bound

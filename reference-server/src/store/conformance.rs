@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use super::{
-    Access, Append, AppendOutcome, CommitEffects, EntryKind, FeedEvent, GroupLog, GroupOptions, KeyDirectory,
-    KeyPackageUpload, MAX_PROPOSALS, Quota, Read, Store, Topic, digest,
+    Access, Append, AppendKind, AppendOutcome, CommitEffects, EntryKind, FeedEvent, GroupLog, GroupOptions,
+    KeyDirectory, KeyPackageUpload, MAX_PROPOSALS, Quota, Read, Store, Topic, digest,
 };
 use crate::inspect::{Leaf, ProposalEffect, Roster};
 
@@ -20,25 +20,30 @@ const OPTIONS: GroupOptions = GroupOptions {
 fn message(epoch: u64, sender: &str, body: &str) -> Append {
     Append {
         sender: sender.to_owned(),
-        member_check: true,
         epoch,
         message: body.as_bytes().to_vec(),
         digest: digest(body.as_bytes()),
-        commit: false,
-        effects: None,
-        proposal: None,
+        kind: AppendKind::Message,
     }
 }
 
+/// A member's Commit with the roster after it, or one the service saw as
+/// of another epoch (no roster).
 fn commit(epoch: u64, sender: &str, body: &str, roster: Option<Roster>) -> Append {
-    let effects = roster.map(|roster| CommitEffects {
+    let kind = match roster {
+        Some(roster) => AppendKind::Commit(effects(epoch, roster)),
+        None => AppendKind::OtherEpochCommit,
+    };
+    Append {
+        kind,
+        ..message(epoch, sender, body)
+    }
+}
+
+fn effects(epoch: u64, roster: Roster) -> CommitEffects {
+    CommitEffects {
         roster,
         group_info: Some(format!("info{}", epoch + 1).into_bytes()),
-    });
-    Append {
-        commit: true,
-        effects,
-        ..message(epoch, sender, body)
     }
 }
 
@@ -63,6 +68,7 @@ pub async fn run(store: Arc<dyn Store>) {
     retention_and_mailbox(&*store).await;
     proposals_until_the_next_commit(&*store).await;
     removal_positions(&*store).await;
+    external_commits(&*store).await;
     the_feed_carries_every_accepted_entry(&*store).await;
 }
 
@@ -191,7 +197,10 @@ async fn proposals_until_the_next_commit(store: &dyn GroupLog) {
     let g = b"group-proposals";
     assert!(store.create_group(g, &leaf("alice"), OPTIONS).await.unwrap());
     let proposal = |body: &str, epoch: u64, leaf: u32| Append {
-        proposal: Some((body.as_bytes().to_vec(), ProposalEffect::Remove(leaf))),
+        kind: AppendKind::Proposal {
+            reference: body.as_bytes().to_vec(),
+            effect: ProposalEffect::Remove(leaf),
+        },
         ..message(epoch, "alice", body)
     };
     assert_eq!(
@@ -471,4 +480,30 @@ async fn the_feed_carries_every_accepted_entry(store: &dyn Store) {
     let expected = [(1, EntryKind::Plain, "f1".into()), (2, EntryKind::Commit, "f2".into())];
     assert_eq!(in_group, expected, "accepted entries only, Commits marked");
     assert_eq!(in_mailbox, [(1, EntryKind::Plain, "w1".into())]);
+}
+
+async fn external_commits(store: &dyn GroupLog) {
+    let g = b"group-external";
+    assert!(store.create_group(g, &leaf("alice"), OPTIONS).await.unwrap());
+    let external = |epoch: u64, joiner: &str, members: &[&str]| Append {
+        kind: AppendKind::ExternalCommit(effects(epoch, roster(members))),
+        ..message(epoch, joiner, &format!("join-{joiner}-{epoch}"))
+    };
+    let by_outsider = commit(0, "erin", "outsider", Some(roster(&["alice", "erin"])));
+    assert_eq!(
+        store.append(g, by_outsider, 100).await.unwrap(),
+        AppendOutcome::NotMember,
+        "only a joiner's Commit comes from a non-member"
+    );
+    let join = external(0, "erin", &["alice", "erin"]);
+    assert_eq!(store.append(g, join, 100).await.unwrap(), AppendOutcome::Accepted(1));
+    assert_eq!(store.access(g, "erin").await.unwrap(), member(1));
+    assert_eq!(store.group_info(g).await.unwrap().as_deref(), Some(&b"info1"[..]));
+    let late = external(0, "frank", &["alice", "frank"]);
+    assert_eq!(
+        store.append(g, late, 100).await.unwrap(),
+        AppendOutcome::EpochMovedOn { current: 1 },
+        "one Commit per epoch, external or not"
+    );
+    assert!(!store.is_member(g, "frank").await.unwrap());
 }

@@ -101,10 +101,8 @@ pub struct CommitEffects {
 /// A message to append to a group.
 #[derive(Clone, Debug)]
 pub struct Append {
-    /// The poster's identity: it must be a member if `member_check`.
+    /// The poster's identity.
     pub sender: String,
-    /// Whether the sender must be a member (not for an external joiner).
-    pub member_check: bool,
     /// The epoch of the message.
     pub epoch: u64,
     /// The MLSMessage.
@@ -113,13 +111,56 @@ pub struct Append {
     /// [`DEDUP_WINDOW_SECS`] get the first post's position, so clients may
     /// always resend what they have no answer for.
     pub digest: [u8; 32],
-    /// Whether it is a Commit (accepted only at the group's epoch).
-    pub commit: bool,
-    /// For a Commit at the current epoch: what it changes.
-    pub effects: Option<CommitEffects>,
-    /// For a public proposal: its ProposalRef and effect, remembered until
-    /// the next Commit if it is for the current epoch.
-    pub proposal: Option<(Vec<u8>, ProposalEffect)>,
+    /// What the message is, as the service checked it: what the store
+    /// checks and writes along with it.
+    pub kind: AppendKind,
+}
+
+/// What a message appended to a group is. Every kind but
+/// [`AppendKind::ExternalCommit`] is refused unless its sender is a member.
+#[derive(Clone, Debug)]
+pub enum AppendKind {
+    /// An application message, or a proposal that is not kept: refused
+    /// for an epoch the group has not reached.
+    Message,
+    /// A public proposal of the epoch the service read: a message, also
+    /// kept by its ProposalRef until the next Commit if the group is still
+    /// at its epoch (and then refused while [`MAX_PROPOSALS`] are kept).
+    Proposal {
+        /// Its ProposalRef.
+        reference: Vec<u8>,
+        /// What it changes in the roster.
+        effect: ProposalEffect,
+    },
+    /// A member's Commit of the epoch the service read, with what it
+    /// changes: appended only while the group is still at that epoch.
+    Commit(CommitEffects),
+    /// As [`AppendKind::Commit`], by a joiner who is not a member yet.
+    ExternalCommit(CommitEffects),
+    /// A Commit of another epoch than the one the service read: never
+    /// appended. A resend gets its first position; otherwise the group
+    /// has left its epoch, or reached it since the service read ([`AppendOutcome::Stale`]).
+    OtherEpochCommit,
+}
+
+impl AppendKind {
+    /// Whether the sender must be a member.
+    pub fn needs_member(&self) -> bool {
+        !matches!(self, Self::ExternalCommit(_))
+    }
+
+    /// Whether it is a Commit, accepted only at the group's epoch.
+    pub fn is_commit(&self) -> bool {
+        matches!(self, Self::Commit(_) | Self::ExternalCommit(_) | Self::OtherEpochCommit)
+    }
+
+    /// What an accepted Commit changes.
+    pub fn effects(&self) -> Option<&CommitEffects> {
+        match self {
+            Self::Commit(effects) | Self::ExternalCommit(effects) => Some(effects),
+            Self::Message | Self::Proposal { .. } | Self::OtherEpochCommit => None,
+        }
+    }
 }
 
 /// How long a message's digest is remembered, in seconds.
@@ -146,9 +187,9 @@ pub enum AppendOutcome {
         /// The group's epoch.
         current: u64,
     },
-    /// A Commit for the current epoch without effects: they were computed
-    /// for an older state (the group moved on between read and append).
-    /// Read again and retry.
+    /// A Commit of the group's epoch that the service read as of another
+    /// ([`AppendKind::OtherEpochCommit`]): the group moved on between the
+    /// read and the append. Read again and retry.
     Stale,
     /// A proposal of the current epoch while [`MAX_PROPOSALS`] are pending.
     TooManyProposals,
@@ -204,11 +245,12 @@ pub trait GroupLog: Send + Sync {
     /// How far `identity` may read the group's log.
     async fn access(&self, group: &[u8], identity: &str) -> Result<Access, StoreError>;
 
-    /// Appends to a group: checks membership, and for a Commit the epoch
-    /// (for a proposal, room for it), then writes the message, the new epoch, roster and GroupInfo, and
-    /// the Commit's position as the removal position of every identity it
-    /// removes and as the join position of every identity it adds, in one
-    /// atomic step.
+    /// Appends to a group in one atomic step: checks what the message's
+    /// [`AppendKind`] calls for (membership, the epoch, room for a kept
+    /// proposal), then writes the message and what it changes: a kept
+    /// proposal, or a Commit's new epoch, roster and GroupInfo, with its
+    /// position as the removal position of every identity it removes and
+    /// the join position of every identity it adds.
     async fn append(&self, group: &[u8], append: Append, retention: u64) -> Result<AppendOutcome, StoreError>;
 
     /// Appends an item to a client's mailbox; returns its position.

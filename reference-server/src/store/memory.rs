@@ -9,8 +9,9 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use super::{
-    Access, Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupLog, GroupOptions, GroupState,
-    KeyDirectory, KeyPackageUpload, LiveFeed, MAX_PROPOSALS, Quota, Read, Store, StoreError, Topic,
+    Access, Append, AppendKind, AppendOutcome, CommitEffects, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupLog,
+    GroupOptions, GroupState, KeyDirectory, KeyPackageUpload, LiveFeed, MAX_PROPOSALS, Quota, Read, Store, StoreError,
+    Topic,
 };
 use crate::inspect::{Leaf, Roster};
 
@@ -72,6 +73,49 @@ impl Group {
         }
         self.seen.insert(digest, position);
         self.seen_order.push_back((now, digest));
+    }
+
+    /// Why `append` is refused at the group's epoch, if it is.
+    fn refusal(&self, append: &Append) -> Option<AppendOutcome> {
+        let current = self.state.epoch;
+        let full = self.state.proposals.len() >= MAX_PROPOSALS;
+        match append.kind {
+            _ if append.kind.is_commit() && append.epoch != current => Some(AppendOutcome::EpochMovedOn { current }),
+            AppendKind::OtherEpochCommit => Some(AppendOutcome::Stale),
+            AppendKind::Commit(_) | AppendKind::ExternalCommit(_) => None,
+            _ if append.epoch > current => Some(AppendOutcome::FutureEpoch { current }),
+            AppendKind::Proposal { .. } if append.epoch == current && full => Some(AppendOutcome::TooManyProposals),
+            AppendKind::Message | AppendKind::Proposal { .. } => None,
+        }
+    }
+
+    /// Writes what an accepted message of `epoch` changes, atomically with
+    /// its entry at `position`.
+    fn record(&mut self, epoch: u64, kind: AppendKind, position: u64) {
+        match kind {
+            AppendKind::Proposal { reference, effect } if epoch == self.state.epoch => {
+                self.state.proposals.push((reference, effect));
+            }
+            AppendKind::Commit(effects) | AppendKind::ExternalCommit(effects) => self.commit(effects, position),
+            AppendKind::Message | AppendKind::Proposal { .. } | AppendKind::OtherEpochCommit => {}
+        }
+    }
+
+    /// The next epoch, whose roster and GroupInfo the Commit at `position`
+    /// set; whoever it removes or adds was removed or joined there.
+    fn commit(&mut self, effects: CommitEffects, position: u64) {
+        self.state.epoch += 1;
+        self.state.proposals.clear();
+        for identity in self.state.roster.left_in(&effects.roster) {
+            self.removed.insert(identity, position);
+        }
+        for identity in effects.roster.left_in(&self.state.roster) {
+            self.joined.insert(identity, position);
+        }
+        self.state.roster = effects.roster;
+        if effects.group_info.is_some() {
+            self.group_info = effects.group_info;
+        }
     }
 }
 
@@ -281,50 +325,25 @@ impl GroupLog for MemoryStore {
         let Some(g) = inner.groups.get_mut(group) else {
             return Ok(AppendOutcome::NoGroup);
         };
-        let current = g.state.epoch;
-        if append.member_check && !g.state.roster.contains(&append.sender) {
+        if append.kind.needs_member() && !g.state.roster.contains(&append.sender) {
             return Ok(AppendOutcome::NotMember);
         }
         if let Some(position) = g.seen.get(&append.digest) {
             return Ok(AppendOutcome::Duplicate(*position));
         }
-        let kind = match append.commit {
-            true if append.epoch != current => return Ok(AppendOutcome::EpochMovedOn { current }),
-            true if append.effects.is_none() => return Ok(AppendOutcome::Stale),
-            true => EntryKind::Commit,
-            false if append.epoch > current => return Ok(AppendOutcome::FutureEpoch { current }),
-            false
-                if append.proposal.is_some() && append.epoch == current && g.state.proposals.len() >= MAX_PROPOSALS =>
-            {
-                return Ok(AppendOutcome::TooManyProposals);
-            }
-            false => EntryKind::Plain,
+        if let Some(refused) = g.refusal(&append) {
+            return Ok(refused);
+        }
+        let kind = if append.kind.is_commit() {
+            EntryKind::Commit
+        } else {
+            EntryKind::Plain
         };
         let topic = Topic::Group(group.to_vec());
         let log = inner.logs.entry(topic.clone()).or_default();
         let entry = log.push(topic, kind, append.message, retention);
         g.remember(append.digest, entry.position);
-        if let Some(proposal) = append.proposal
-            && append.epoch == current
-        {
-            g.state.proposals.push(proposal);
-        }
-        if append.commit {
-            g.state.epoch += 1;
-            g.state.proposals.clear();
-            if let Some(effects) = append.effects {
-                for identity in g.state.roster.left_in(&effects.roster) {
-                    g.removed.insert(identity, entry.position);
-                }
-                for identity in effects.roster.left_in(&g.state.roster) {
-                    g.joined.insert(identity, entry.position);
-                }
-                g.state.roster = effects.roster;
-                if effects.group_info.is_some() {
-                    g.group_info = effects.group_info;
-                }
-            }
-        }
+        g.record(append.epoch, append.kind, entry.position);
         drop(guard);
         self.publish(&entry);
         Ok(AppendOutcome::Accepted(entry.position))

@@ -22,8 +22,8 @@ pub mod redis;
 use async_trait::async_trait;
 
 pub use group_log::{
-    Access, Append, AppendOutcome, CommitEffects, DEDUP_WINDOW_SECS, Entry, EntryKind, GroupLog, GroupOptions,
-    GroupState, MAX_PROPOSALS, Read, Topic, digest,
+    Access, Append, AppendKind, AppendOutcome, CommitEffects, DEDUP_WINDOW_SECS, Entry, EntryKind, GroupLog,
+    GroupOptions, GroupState, MAX_PROPOSALS, Read, Topic, digest,
 };
 pub use key_directory::{KeyDirectory, KeyPackageUpload, Quota};
 pub use live_feed::{FeedEvent, LiveFeed};

@@ -19,8 +19,8 @@ use redis::{AsyncCommands, IntoConnectionInfo, Script};
 use tokio::sync::broadcast;
 
 use super::{
-    Access, Append, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupLog, GroupOptions, GroupState,
-    KeyDirectory, KeyPackageUpload, LiveFeed, MAX_PROPOSALS, Quota, Read, Store, StoreError, Topic,
+    Access, Append, AppendKind, AppendOutcome, DEDUP_WINDOW_SECS, Entry, EntryKind, FeedEvent, GroupLog, GroupOptions,
+    GroupState, KeyDirectory, KeyPackageUpload, LiveFeed, MAX_PROPOSALS, Quota, Read, Store, StoreError, Topic,
 };
 use crate::inspect::{Leaf, Roster};
 use crate::wire::b64;
@@ -376,6 +376,21 @@ impl From<redis::RedisError> for StoreError {
     }
 }
 
+/// What the append script answered.
+fn append_outcome(reply: &[u64]) -> Result<AppendOutcome, StoreError> {
+    Ok(match reply {
+        [0] => AppendOutcome::NoGroup,
+        [1, position] => AppendOutcome::Accepted(*position),
+        [2, position] => AppendOutcome::Duplicate(*position),
+        [3] => AppendOutcome::NotMember,
+        [4, current] => AppendOutcome::EpochMovedOn { current: *current },
+        [5, current] => AppendOutcome::FutureEpoch { current: *current },
+        [6] => AppendOutcome::Stale,
+        [7] => AppendOutcome::TooManyProposals,
+        _ => return Err(StoreError::new("unexpected append reply")),
+    })
+}
+
 fn roster_json(roster: &Roster) -> Result<String, StoreError> {
     serde_json::to_string(roster).map_err(StoreError::new)
 }
@@ -526,7 +541,7 @@ impl GroupLog for RedisStore {
     }
 
     async fn append(&self, group: &[u8], append: Append, retention: u64) -> Result<AppendOutcome, StoreError> {
-        let effects = append.effects.as_ref();
+        let effects = append.kind.effects();
         let mut call = self.scripts.append.key(self.group_key(group, "meta"));
         call.key(self.group_key(group, "members"))
             .key(self.group_key(group, "log"))
@@ -537,10 +552,10 @@ impl GroupLog for RedisStore {
             .key(self.group_key(group, "next"))
             .key(self.group_key(group, "joined"))
             .arg(&append.sender)
-            .arg(u8::from(append.member_check))
+            .arg(u8::from(append.kind.needs_member()))
             .arg(append.epoch)
             .arg(&append.message)
-            .arg(u8::from(append.commit))
+            .arg(u8::from(append.kind.is_commit()))
             .arg(DEDUP_WINDOW_SECS)
             .arg(u8::from(effects.is_some()));
         let members = effects.map(|e| e.roster.members()).unwrap_or_default();
@@ -553,29 +568,19 @@ impl GroupLog for RedisStore {
         call.arg(retention.max(1))
             .arg(&self.channel)
             .arg(topic_tag(&Topic::Group(group.to_vec())));
-        match &append.proposal {
-            Some((reference, effect)) => {
+        match &append.kind {
+            AppendKind::Proposal { reference, effect } => {
                 let effect = serde_json::to_string(effect).map_err(StoreError::new)?;
                 call.arg(reference.as_slice()).arg(effect)
             }
-            None => call.arg("").arg(""),
+            _ => call.arg("").arg(""),
         };
         call.arg(MAX_PROPOSALS).arg(members.len());
         for m in &members {
             call.arg(m);
         }
         let reply: Vec<u64> = call.invoke_async(&mut self.conn()).await?;
-        Ok(match reply.as_slice() {
-            [0] => AppendOutcome::NoGroup,
-            [1, position] => AppendOutcome::Accepted(*position),
-            [2, position] => AppendOutcome::Duplicate(*position),
-            [3] => AppendOutcome::NotMember,
-            [4, current] => AppendOutcome::EpochMovedOn { current: *current },
-            [5, current] => AppendOutcome::FutureEpoch { current: *current },
-            [6] => AppendOutcome::Stale,
-            [7] => AppendOutcome::TooManyProposals,
-            _ => return Err(StoreError::new("unexpected append reply")),
-        })
+        append_outcome(&reply)
     }
 
     async fn deliver(&self, identity: &str, item: Vec<u8>, retention: u64) -> Result<u64, StoreError> {
