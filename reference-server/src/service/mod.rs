@@ -1,32 +1,29 @@
 //! The service's operations, shared by the HTTP routes and the WebSocket:
 //! each takes the authenticated [`Principal`], checks access and limits,
-//! reads the MLS framing and asks the store.
+//! reads the MLS framing and asks the store. Posting to a group, which
+//! checks the most, has a module of its own: `post`.
+
+mod post;
+
+pub use post::MAX_WELCOME_RECIPIENTS;
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use tokio::sync::watch;
-
-use e2ee_core::messages::ContentType;
 
 use crate::auth::{Authenticator, CHALLENGE_TTL, Principal, key_record};
 use crate::config::Config;
 use crate::error::{ApiError, ErrorCode};
 use crate::hub::Hub;
-use crate::inspect::{self, Added, GroupMessage, Leaf, RosterChange, SenderView};
+use crate::inspect::{self, Leaf};
 use crate::limits::{Connections, RateLimiter};
 use crate::metrics::Metrics;
-use crate::store::{
-    Access, Append, AppendKind, AppendOutcome, CommitEffects, Entry, EntryKind, GroupOptions, GroupState,
-    KeyPackageUpload, MAX_PROPOSALS, Quota, Read, Store, Topic, digest,
-};
+use crate::store::{Access, Entry, EntryKind, GroupOptions, GroupState, KeyPackageUpload, Quota, Read, Store, Topic};
 use crate::wire::{self, MailboxItem};
 
 /// Most entries one read returns.
 pub const MAX_PAGE: usize = 1000;
-/// Most members one Welcome may be delivered to (each gets a copy).
-pub const MAX_WELCOME_RECIPIENTS: usize = 1000;
 
 /// A Welcome as stored in a mailbox (its position is the entry's).
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -373,254 +370,6 @@ impl App {
         })
     }
 
-    /// Posts a message to a group; a Commit only if the group is still at
-    /// its epoch. Returns the position.
-    pub async fn post(&self, me: &Principal, group: &[u8], post: wire::Post) -> Result<u64, ApiError> {
-        let result = self.post_checked(me, group, &post).await;
-        match &result {
-            Ok(_) => self.metrics.accepted.fetch_add(1, Relaxed),
-            Err(e) if e.code == ErrorCode::EpochMovedOn => self.metrics.commit_conflicts.fetch_add(1, Relaxed),
-            Err(_) => self.metrics.refused.fetch_add(1, Relaxed),
-        };
-        result
-    }
-
-    async fn post_checked(&self, me: &Principal, group: &[u8], post: &wire::Post) -> Result<u64, ApiError> {
-        self.rate.check(&me.identity)?;
-        inspect::check_group_id(group)?;
-        self.check_size("the message", &post.message)?;
-        for extra in post.welcome.iter().chain(&post.group_info) {
-            self.check_size("the Welcome or GroupInfo", extra)?;
-        }
-        let view = inspect::inspect_group_message(&post.message, group)?;
-        if view.sender == SenderView::Hidden && view.content_type != ContentType::Application {
-            return Err(ApiError::new(
-                ErrorCode::PrivateHandshake,
-                "proposals and Commits must be PublicMessages: the service keeps the roster from them",
-            ));
-        }
-        let bytes = [Some(&post.message), post.welcome.as_ref(), post.group_info.as_ref()]
-            .into_iter()
-            .flatten()
-            .map(|b| b.len() as u64)
-            .sum();
-        self.take_quota(me, self.quotas.bytes, bytes).await?;
-        // A Commit whose effects were computed from a state that moved on
-        // meanwhile is computed again (rare: only when racing Commits).
-        for _ in 0..4 {
-            if let Some(position) = self.post_once(me, group, post, &view).await? {
-                return Ok(position);
-            }
-        }
-        Err(ApiError::new(
-            ErrorCode::StoreUnavailable,
-            "the group changes too fast: try again",
-        ))
-    }
-
-    /// Posts once; `None` when the store found the Commit's effects stale.
-    async fn post_once(
-        &self,
-        me: &Principal,
-        group: &[u8],
-        post: &wire::Post,
-        view: &GroupMessage,
-    ) -> Result<Option<u64>, ApiError> {
-        let (kind, recipients) = if view.is_commit() {
-            self.prepare_commit(me, group, post, view).await?
-        } else {
-            (self.prepare_message(me, group, post, view).await?, Vec::new())
-        };
-        let append = Append {
-            sender: me.identity.clone(),
-            epoch: view.epoch,
-            digest: digest(&post.message),
-            message: post.message.clone(),
-            kind,
-        };
-        let outcome = self
-            .timed(self.store.append(group, append, self.config.retention))
-            .await?;
-        let position = match outcome {
-            AppendOutcome::Accepted(p) => p,
-            // The first post of these bytes delivered their Welcome; a
-            // repost, by anyone, delivers nothing (its Welcome is unchecked
-            // and would crowd the real one out of the joiners' mailboxes).
-            AppendOutcome::Duplicate(p) => return Ok(Some(p)),
-            AppendOutcome::Stale => return Ok(None),
-            refused => return Err(refusal(refused, view.epoch)),
-        };
-        if let Some(welcome) = &post.welcome {
-            self.deliver_welcome(group, position, welcome, recipients).await?;
-        }
-        Ok(Some(position))
-    }
-
-    /// Checks a proposal or application message against the group.
-    async fn prepare_message(
-        &self,
-        me: &Principal,
-        group: &[u8],
-        post: &wire::Post,
-        view: &GroupMessage,
-    ) -> Result<AppendKind, ApiError> {
-        if post.welcome.is_some() || post.group_info.is_some() {
-            return Err(ApiError::bad_request("only a Commit carries a Welcome or GroupInfo"));
-        }
-        let SenderView::Leaf(leaf) = view.sender else {
-            return Ok(AppendKind::Message);
-        };
-        // Proposals and public application messages name their sender: it
-        // must be the client (checked at the epoch the service knows; older
-        // epochs' leaves may differ, and their proposals are not kept).
-        let state = self.group_state(group).await?;
-        if view.epoch != state.epoch {
-            return Ok(AppendKind::Message);
-        }
-        if state.roster.at(leaf) != Some(&me.identity) {
-            return Err(ApiError::new(
-                ErrorCode::SenderMismatch,
-                "the sender leaf is not the client's",
-            ));
-        }
-        // A public proposal is remembered by reference, so a Commit naming
-        // it changes the roster too.
-        if let Some((content, effect)) = &view.proposal {
-            let mut change = RosterChange::default();
-            change.push(effect.clone());
-            self.check_leaves(&state, &change, Some(leaf)).await?;
-            let reference = inspect::proposal_ref(state.cipher_suite, content)?;
-            let effect = effect.clone();
-            return Ok(AppendKind::Proposal { reference, effect });
-        }
-        Ok(AppendKind::Message)
-    }
-
-    /// Checks a Commit of the group's epoch and computes its effects (a
-    /// Commit of another epoch is refused or recognised as a repost by the
-    /// store). Returns who its Welcome goes to.
-    async fn prepare_commit(
-        &self,
-        me: &Principal,
-        group: &[u8],
-        post: &wire::Post,
-        view: &GroupMessage,
-    ) -> Result<(AppendKind, Vec<String>), ApiError> {
-        let state = self.group_state(group).await?;
-        if view.epoch != state.epoch {
-            return Ok((AppendKind::OtherEpochCommit, Vec::new()));
-        }
-        let mut change = view.change.clone().unwrap_or_default();
-        let sender = match &view.sender {
-            SenderView::Leaf(leaf) if state.roster.at(*leaf) == Some(&me.identity) => Some(*leaf),
-            SenderView::Leaf(_) => {
-                return Err(ApiError::new(
-                    ErrorCode::SenderMismatch,
-                    "the sender leaf is not the client's",
-                ));
-            }
-            SenderView::NewMember(joiner) => {
-                check_external_commit(me, &state, joiner, &change)?;
-                None
-            }
-            SenderView::Hidden => return Err(ApiError::new(ErrorCode::PrivateHandshake, "a private Commit")),
-        };
-        change.resolve(&state.proposals)?;
-        self.check_leaves(&state, &change, sender).await?;
-        let mut roster = state.roster.clone();
-        roster.apply(&change, sender)?;
-        if let Some(gi) = &post.group_info {
-            let gi = inspect::group_info(gi)?;
-            inspect::check_group_info(&gi, group, state.epoch + 1, &roster, state.cipher_suite)?;
-        }
-        let recipients = match &post.welcome {
-            Some(welcome) => welcome_recipients(welcome, &change.adds)?,
-            None => Vec::new(),
-        };
-        let effects = CommitEffects {
-            roster,
-            group_info: post.group_info.clone(),
-        };
-        let kind = match sender {
-            Some(_) => AppendKind::Commit(effects),
-            None => AppendKind::ExternalCommit(effects),
-        };
-        Ok((kind, recipients))
-    }
-
-    /// Refuses a leaf node that brings in a key its identity is not bound
-    /// to, as an upload of its KeyPackage would be: added members,
-    /// Updates (which keep their leaf's identity) and the committer's path
-    /// (which keeps the committer's, or names the external joiner).
-    async fn check_leaves(
-        &self,
-        state: &GroupState,
-        change: &RosterChange,
-        sender: Option<u32>,
-    ) -> Result<(), ApiError> {
-        let invalid = |m: &str| ApiError::new(ErrorCode::InvalidCommit, m);
-        for added in &change.adds {
-            if added.cipher_suite != state.cipher_suite {
-                return Err(invalid("an added KeyPackage is of another cipher suite than the group"));
-            }
-            self.check_bound(&added.leaf, state.cipher_suite).await?;
-        }
-        for (index, leaf) in &change.updates {
-            if state.roster.at(*index) != Some(&leaf.identity) {
-                return Err(invalid("an Update changes its leaf's identity"));
-            }
-            self.check_bound(leaf, state.cipher_suite).await?;
-        }
-        if let (Some(path), Some(index)) = (&change.path, sender)
-            && state.roster.at(index) != Some(&path.identity)
-        {
-            return Err(invalid("a Commit's path changes the committer's identity"));
-        }
-        if let Some(path) = &change.path {
-            self.check_bound(path, state.cipher_suite).await?;
-        }
-        Ok(())
-    }
-
-    /// Refuses `leaf` unless its key is the one its identity is bound to.
-    async fn check_bound(&self, leaf: &Leaf, cipher_suite: u16) -> Result<(), ApiError> {
-        let bound = self.timed(self.store.registered_key(&leaf.identity)).await?;
-        if bound.as_deref() == Some(&key_record(cipher_suite, &leaf.key)[..]) {
-            return Ok(());
-        }
-        Err(ApiError::new(
-            ErrorCode::KeyMismatch,
-            format!(
-                "a leaf names {} with another signature key than the one it is registered with",
-                leaf.identity
-            ),
-        ))
-    }
-
-    /// Puts a Commit's Welcome into the mailbox of each member it adds.
-    async fn deliver_welcome(
-        &self,
-        group: &[u8],
-        position: u64,
-        welcome: &[u8],
-        recipients: Vec<String>,
-    ) -> Result<(), ApiError> {
-        let payload = MailboxPayload {
-            group_id: group.to_vec(),
-            commit_position: position,
-            welcome: welcome.to_vec(),
-        };
-        let payload = serde_json::to_vec(&payload).map_err(|_| ApiError::new(ErrorCode::Internal, "encoding"))?;
-        for identity in recipients {
-            let deliver = self
-                .store
-                .deliver(&identity, payload.clone(), self.config.mailbox_retention);
-            self.timed(deliver).await?;
-            self.metrics.welcomes.fetch_add(1, Relaxed);
-        }
-        Ok(())
-    }
-
     /// Counts `amount` against the client's `quota`, or refuses.
     async fn take_quota(&self, me: &Principal, quota: Quota, amount: u64) -> Result<(), ApiError> {
         if self.timed(self.store.take_quota(&me.identity, quota, amount)).await? {
@@ -732,99 +481,4 @@ impl App {
         }
         Ok(())
     }
-}
-
-/// The refusal for what the store answered an append.
-fn refusal(outcome: AppendOutcome, epoch: u64) -> ApiError {
-    let with_epoch = |code, message: String, current| {
-        let mut e = ApiError::new(code, message);
-        e.current_epoch = Some(current);
-        e
-    };
-    match outcome {
-        AppendOutcome::NoGroup => ApiError::new(ErrorCode::NoSuchGroup, "no such group"),
-        AppendOutcome::NotMember => ApiError::new(ErrorCode::NotMember, "not a member of the group"),
-        AppendOutcome::EpochMovedOn { current } => with_epoch(
-            ErrorCode::EpochMovedOn,
-            format!("epoch moved on: another Commit won epoch {epoch}; process it and retry"),
-            current,
-        ),
-        AppendOutcome::FutureEpoch { current } => with_epoch(
-            ErrorCode::FutureEpoch,
-            format!("the group is at epoch {current}"),
-            current,
-        ),
-        AppendOutcome::TooManyProposals => ApiError::new(
-            ErrorCode::TooManyProposals,
-            format!("the epoch has {MAX_PROPOSALS} proposals pending: commit them first"),
-        ),
-        AppendOutcome::Accepted(_) | AppendOutcome::Duplicate(_) | AppendOutcome::Stale => {
-            ApiError::new(ErrorCode::Internal, "not a refusal")
-        }
-    }
-}
-
-/// The rules of an external Commit (RFC 9420 §12.4.3.2) that the service
-/// can check: the joiner is the client, the group takes external joins
-/// (or the client is a member rejoining), no proposal by reference, no
-/// Add, and at most one Remove — of the joiner's own earlier leaf.
-fn check_external_commit(
-    me: &Principal,
-    state: &GroupState,
-    joiner: &Leaf,
-    change: &RosterChange,
-) -> Result<(), ApiError> {
-    if joiner.identity != me.identity {
-        return Err(ApiError::new(
-            ErrorCode::SenderMismatch,
-            "the joiner's credential is not the client's",
-        ));
-    }
-    if !state.external_join && !state.roster.contains(&me.identity) {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "the group does not take external joins",
-        ));
-    }
-    let invalid = |m: &str| ApiError::new(ErrorCode::InvalidCommit, m);
-    if !change.references.is_empty() || !change.adds.is_empty() || change.removes.len() > 1 {
-        return Err(invalid(
-            "an external Commit carries no proposal by reference, no Add and at most one Remove",
-        ));
-    }
-    if change
-        .removes
-        .iter()
-        .any(|leaf| state.roster.at(*leaf) != Some(&me.identity))
-    {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            "an external Commit may remove only the joiner's own earlier leaf",
-        ));
-    }
-    Ok(())
-}
-
-/// The identities a Welcome goes to: each KeyPackage it names must be one
-/// the Commit adds.
-fn welcome_recipients(welcome: &[u8], adds: &[Added]) -> Result<Vec<String>, ApiError> {
-    let names = inspect::welcome_recipients(welcome)?;
-    if names.len() > MAX_WELCOME_RECIPIENTS {
-        let message = format!("a Welcome may name at most {MAX_WELCOME_RECIPIENTS} new members");
-        return Err(ApiError::new(ErrorCode::TooLarge, message));
-    }
-    names
-        .iter()
-        .map(|reference| {
-            adds.iter()
-                .find(|a| a.reference == *reference)
-                .map(|a| a.leaf.identity.clone())
-                .ok_or_else(|| {
-                    ApiError::new(
-                        ErrorCode::UnroutableWelcome,
-                        "the Welcome names a KeyPackage the Commit does not add",
-                    )
-                })
-        })
-        .collect()
 }
