@@ -142,6 +142,30 @@ async fn forged_external_commit_removing_a_member_is_refused_and_the_group_goes_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_commit_adding_a_member_is_refused() {
+    let (server, url) = memory_server(|_| {}).await;
+    let (peers, groups) = form(&url, &["alice", "carl"], true).await;
+    let id = groups[0].id().to_vec();
+    let before = members(&peers[0], &id).await;
+    let bob = Peer::register(&url, &unique("bob"), 1).await.unwrap();
+    let mallory = Peer::register(&url, &unique("mallory"), 0).await.unwrap();
+    let (_, join) = mallory
+        .mls
+        .join_external(&mallory.ds.group_info(&id).await.unwrap())
+        .unwrap();
+    // Bob's own KeyPackage, signed by Bob: only the rules of an external
+    // Commit keep Mallory from bringing him in.
+    let bobs = key_package(&mallory.ds.claim(bob.ds.identity()).await.unwrap());
+    let forged = edit_commit(&join, |c| {
+        c.proposals
+            .push(ProposalOrRef::Proposal(Proposal::Add(Add { key_package: bobs })))
+    });
+    assert_eq!(code(mallory.ds.post(&id, &message(forged)).await), "invalid_commit");
+    assert_eq!(members(&peers[0], &id).await, before);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn external_commit_must_name_the_poster_with_its_bound_key() {
     let (server, url) = memory_server(|_| {}).await;
     let (peers, groups) = form(&url, &["carl"], true).await;
