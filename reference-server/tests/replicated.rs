@@ -36,7 +36,7 @@ async fn redis_store_passes_the_store_suite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn b_concurrent_commits_through_three_replicas() {
+async fn one_commit_wins_each_epoch_through_three_replicas() {
     let Some(bed) = Testbed::start(SERVER_BIN.as_ref(), 3, REPLICA_ARGS).unwrap() else {
         return;
     };
@@ -48,7 +48,7 @@ async fn b_concurrent_commits_through_three_replicas() {
 type Seen = Vec<(u64, Vec<u8>)>;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_two_groups_keep_every_message_when_a_replica_dies() {
+async fn two_groups_keep_every_message_when_a_replica_dies() {
     const GROUPS: usize = 2;
     const MEMBERS: usize = 5;
     const PER_MEMBER: usize = 100; // 2 × 5 × 100 = 1,000 messages
@@ -228,7 +228,7 @@ async fn redis_cluster_passes_the_store_suite_and_orders_commits() {
     };
     let store = Arc::new(RedisStore::connect(config.clone()).await.unwrap());
     reference_server::store::conformance::run(store.clone()).await;
-    // The service on the cluster: the commit race of (b).
+    // The service on the cluster: the Commit race.
     let mut server_config = reference_server::Config::with_listen("127.0.0.1:0".parse().unwrap());
     server_config.static_dir = Some("/nonexistent".into());
     let server = reference_server::start(server_config, store).await.unwrap();

@@ -1,5 +1,5 @@
-//! The service in-process on the in-memory store: the concurrent-commit
-//! race (b) and bad input of every kind (c).
+//! The service in-process on the in-memory store: the Commit race, bad
+//! input of every kind, limits, live push with resume and removal.
 
 mod common;
 
@@ -14,7 +14,7 @@ use reference_server::wire::{self, ErrorBody, Post};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn b_concurrent_commits_one_winner_memory() {
+async fn one_commit_wins_each_epoch_in_memory() {
     let (server, url) = memory_server(|_| {}).await;
     concurrent_commits(&[url]).await;
     server.shutdown().await;
@@ -37,7 +37,7 @@ async fn raw(method: reqwest::Method, url: &str, token: Option<&str>, body: Vec<
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn c_bad_input_is_refused_with_its_error_and_the_service_keeps_serving() {
+async fn bad_input_is_refused_with_its_error_and_the_service_keeps_serving() {
     let (server, url) = memory_server(|c| {
         c.max_message_bytes = 8 * 1024;
         c.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
@@ -219,7 +219,7 @@ async fn c_bad_input_is_refused_with_its_error_and_the_service_keeps_serving() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn c_rate_and_connection_limits() {
+async fn excess_requests_and_connections_are_refused() {
     let (server, url) = memory_server(|c| {
         c.rate_per_second = 0.01;
         c.rate_burst = 4.0;

@@ -72,10 +72,10 @@ pub async fn eventually(timeout: Duration, mut check: impl AsyncFnMut() -> bool)
     false
 }
 
-/// Test (b): every member of a five-member group commits an Update in the
-/// same epoch at once (member `i` through `urls[i % n]`); exactly one wins
-/// the epoch, the others get `epoch_moved_on`, process the winner, retry;
-/// in the end all five Commits are in and everyone agrees.
+/// The Commit race: every member of a five-member group commits an Update
+/// in the same epoch at once (member `i` through `urls[i % n]`); exactly
+/// one wins the epoch, the others get `epoch_moved_on`, process the winner,
+/// retry; in the end all five Commits are in and everyone agrees.
 pub async fn concurrent_commits(urls: &[String]) {
     let names: Vec<String> = (0..5).map(|i| unique(&format!("racer{i}"))).collect();
     let (peers, groups, position) = form_group(urls, &names).await;
