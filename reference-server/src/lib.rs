@@ -10,14 +10,15 @@
 //! - [`store`]: storage, one trait per concern, in memory (default) or Redis;
 //! - [`inspect`]: what the service reads of MLS messages;
 //! - [`service`]: the operations, with access control and limits;
-//! - [`http`] and [`ws`]: the protocol (docs/server-protocol.md);
-//! - [`client`]: a client of that protocol (tests, `e2ee-load`, the CLI chat);
-//! - [`testbed`]: starts redis-server, replicas and nginx as processes.
+//! - [`http`] and [`ws`]: the protocol (docs/server-protocol.md).
+//!
+//! A client of the protocol, the test bed that starts redis-server,
+//! replicas and nginx as processes, and the load tool `e2ee-load` are in
+//! the `e2ee-testkit` crate (`reference-server/testkit/`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod auth;
-pub mod client;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -27,7 +28,6 @@ pub mod limits;
 pub mod metrics;
 pub mod service;
 pub mod store;
-pub mod testbed;
 pub mod wire;
 pub mod ws;
 

@@ -16,11 +16,9 @@ use e2ee_core::messages::{
     Add, Commit, Content, Credential, FramedContent, MlsMessage, MlsMessageBody, Proposal, ProposalOrRef, Remove,
 };
 use e2ee_core::{Event, Group};
+use e2ee_testkit::client::{DsClient, Peer};
+use e2ee_testkit::testbed::{NGINX_TEMPLATE, Nginx, TempDir, Testbed, free_port, nginx_main_config, require_binary};
 use reference_server::auth::{Authenticator, LOGIN_LABEL, login_content};
-use reference_server::client::{DsClient, Peer};
-use reference_server::testbed::{
-    NGINX_TEMPLATE, Nginx, TempDir, Testbed, free_port, nginx_main_config, require_binary,
-};
 use reference_server::wire::{self, Post};
 
 fn message(bytes: Vec<u8>) -> Post {
@@ -419,7 +417,7 @@ async fn reposting_a_commit_delivers_no_welcome_again() {
 }
 
 /// `identity`'s KeyPackage as a claim returns it, with its last-resort flag.
-async fn claim(ds: &DsClient, identity: &str) -> Result<wire::Claimed, reference_server::client::Error> {
+async fn claim(ds: &DsClient, identity: &str) -> Result<wire::Claimed, e2ee_testkit::client::Error> {
     let body = wire::Claim {
         identity: identity.to_owned(),
     };

@@ -11,9 +11,9 @@ use std::time::Duration;
 
 use common::*;
 use e2ee_core::Event;
-use reference_server::client::LiveEvent;
+use e2ee_testkit::client::LiveEvent;
+use e2ee_testkit::testbed::{Redis, TempDir, Testbed, require_binary};
 use reference_server::store::redis::{RedisConfig, RedisStore};
-use reference_server::testbed::{Redis, TempDir, Testbed, require_binary};
 use reference_server::wire::Post;
 
 /// Replicas' flags: generous rates, the test sends in bursts.
@@ -165,7 +165,7 @@ async fn graceful_shutdown_and_readiness() {
     };
     let (first, second) = (bed.replica_url(0), bed.replica_url(1));
     assert_eq!(reqwest::get(format!("{first}/readyz")).await.unwrap().status(), 200);
-    let peer = reference_server::client::Peer::register(&first, &unique("sd"), 0)
+    let peer = e2ee_testkit::client::Peer::register(&first, &unique("sd"), 0)
         .await
         .unwrap();
     let (mut socket, _) = tokio_tungstenite::connect_async(peer.ds.ws_request("").unwrap())
@@ -218,7 +218,7 @@ async fn redis_cluster_passes_the_store_suite_and_orders_commits() {
         return;
     };
     let dir = TempDir::new("redis-cluster").unwrap();
-    let Some(cluster) = reference_server::testbed::RedisCluster::start(&binary, dir.path()).unwrap() else {
+    let Some(cluster) = e2ee_testkit::testbed::RedisCluster::start(&binary, dir.path()).unwrap() else {
         return;
     };
     let config = RedisConfig {

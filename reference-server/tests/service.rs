@@ -8,8 +8,8 @@ use std::time::Duration;
 use common::*;
 use e2ee_core::Event;
 use e2ee_core::client::{ExternalJoins, GroupOptions};
+use e2ee_testkit::client::{DsClient, LiveEvent, Peer};
 use futures_util::{SinkExt, StreamExt};
-use reference_server::client::{DsClient, LiveEvent, Peer};
 use reference_server::wire::{self, ErrorBody, Post};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -127,7 +127,7 @@ async fn bad_input_is_refused_with_its_error_and_the_service_keeps_serving() {
         "a resent Commit keeps its position"
     );
     match bob.ds.post(&group_id, &commit(&second)).await {
-        Err(reference_server::client::Error::Api { status, detail }) => {
+        Err(e2ee_testkit::client::Error::Api { status, detail }) => {
             assert_eq!(
                 (status, detail.code.as_str(), detail.current_epoch),
                 (409, "epoch_moved_on", Some(2))
@@ -559,7 +559,7 @@ async fn external_joins_only_where_the_group_allows_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_a_static_directory_beside_the_api() {
-    let dir = reference_server::testbed::TempDir::new("static").unwrap();
+    let dir = e2ee_testkit::testbed::TempDir::new("static").unwrap();
     std::fs::write(dir.path().join("index.html"), "<h1>chat</h1>").unwrap();
     let root = dir.path().to_owned();
     let (server, url) = memory_server(|c| c.static_dir = Some(root)).await;

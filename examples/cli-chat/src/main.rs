@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use clap::Parser;
 use e2ee_core::client::{ExternalJoins, GroupOptions};
 use e2ee_core::{Event, Group};
-use reference_server::client::{Error, LiveEvent, Peer};
+use e2ee_testkit::client::{Error, LiveEvent, Peer};
 use reference_server::wire::{MailboxItem, Post, PublishKeyPackages};
 use state::{SavedClient, SavedGroup, StateDir};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -43,7 +43,7 @@ struct Tracked {
 
 struct Chat {
     peer: Peer,
-    live: reference_server::client::Live,
+    live: e2ee_testkit::client::Live,
     groups: BTreeMap<String, Tracked>,
     current: Option<String>,
     mailbox: u64,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use e2ee_core::Group;
-use reference_server::client::{Error, Peer};
+use e2ee_testkit::client::{Error, Peer};
 use reference_server::store::memory::MemoryStore;
 use reference_server::{Config, Server};
 

@@ -17,8 +17,8 @@ use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::auth::{LOGIN_LABEL, login_content};
-use crate::wire::{self, ClientFrame, ErrorDetail, MailboxItem, Post, ServerFrame, b64};
+use reference_server::auth::{LOGIN_LABEL, login_content};
+use reference_server::wire::{self, ClientFrame, ErrorDetail, MailboxItem, Post, ServerFrame, b64};
 
 /// Why a call failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -99,7 +99,7 @@ impl DsClient {
         let challenge: wire::Challenge = client
             .call(reqwest::Method::POST, "/v1/auth/challenge", None::<&()>)
             .await?;
-        let cs = crate::inspect::suite(mls.cipher_suite()).map_err(transport)?;
+        let cs = reference_server::inspect::suite(mls.cipher_suite()).map_err(transport)?;
         let content = login_content(&challenge.challenge, &client.identity);
         let signature = cs
             .sign_with_label(mls.signature_private_key(), LOGIN_LABEL, &content)

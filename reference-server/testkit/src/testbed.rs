@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// The nginx template (also used by the Docker deployment).
-pub const NGINX_TEMPLATE: &str = include_str!("../deploy/nginx.conf.template");
+pub const NGINX_TEMPLATE: &str = include_str!("../../deploy/nginx.conf.template");
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

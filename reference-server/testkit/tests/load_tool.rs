@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use reference_server::testbed::require_binary;
+use e2ee_testkit::testbed::require_binary;
 
 /// 10 clients in 2 groups of 5: each message reaches the 4 other members.
 const MESSAGES: usize = 400;

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use e2ee_core::{Event, Group};
-use reference_server::client::{LiveEvent, Peer};
-use reference_server::testbed::{Redis, Testbed, find_binary};
+use e2ee_testkit::client::{LiveEvent, Peer};
+use e2ee_testkit::testbed::{Redis, Testbed, find_binary};
 use reference_server::wire::Post;
 use tokio::sync::mpsc;
 
