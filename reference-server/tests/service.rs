@@ -219,6 +219,30 @@ async fn bad_input_is_refused_with_its_error_and_the_service_keeps_serving() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_welcome_for_someone_the_commit_does_not_add_is_refused() {
+    let (server, url) = memory_server(|_| {}).await;
+    let rosa = Peer::register(&url, &unique("rosa"), 0).await.unwrap();
+    let sam = Peer::register(&url, &unique("sam"), 1).await.unwrap();
+    let tina = Peer::register(&url, &unique("tina"), 1).await.unwrap();
+    let mut group = rosa.create_group(false).await.unwrap();
+    let for_sam = group.add(&[rosa.ds.claim(sam.ds.identity()).await.unwrap()]).unwrap();
+    group.discard_commit();
+    // The Commit adding Tina, with the Welcome for Sam.
+    let adding_tina = group.add(&[rosa.ds.claim(tina.ds.identity()).await.unwrap()]).unwrap();
+    let post = Post {
+        message: adding_tina.commit,
+        welcome: for_sam.welcome,
+        group_info: Some(adding_tina.group_info),
+    };
+    assert_eq!(code(rosa.ds.post(group.id(), &post).await), "unroutable_welcome");
+    assert!(sam.ds.mailbox(0).await.unwrap().is_empty());
+    assert!(tina.ds.mailbox(0).await.unwrap().is_empty());
+    let members = rosa.ds.group_status(group.id()).await.unwrap().members;
+    assert_eq!(members, [rosa.ds.identity()], "nobody added");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn excess_requests_and_connections_are_refused() {
     let (server, url) = memory_server(|c| {
         c.rate_per_second = 0.01;
