@@ -43,6 +43,8 @@
 
 #[macro_use]
 extern crate alloc;
+// The codec derives name `::e2ee_core::codec`, for use in other crates too.
+extern crate self as e2ee_core;
 // The unit tests use std (threads, proptest) whatever the features.
 #[cfg(any(feature = "std", test))]
 extern crate std;

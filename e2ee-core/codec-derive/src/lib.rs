@@ -5,7 +5,9 @@
 //!
 //! Enums carry `#[repr(u8)]` or `#[repr(u16)]`; a variant's discriminant is
 //! its explicit value (`A = 1`) or `#[codec(discriminant = N)]`.
-//! The generated code names `crate::codec`: it is for use inside e2ee-core.
+//! The generated code names `::e2ee_core::codec`, so applications derive
+//! the codec of their own structures (an extension's body, say) with
+//! `#[derive(e2ee_core::codec::Encode, ...)]`; e2ee-core names itself so.
 //!
 //! [`Writer`]: ../e2ee_core/codec/struct.Writer.html
 //! [`Reader`]: ../e2ee_core/codec/struct.Reader.html
@@ -16,24 +18,24 @@ use proc_macro2::{Span, TokenStream as Tokens};
 use quote::{format_ident, quote};
 use syn::{Data, DeriveInput, Error, Expr, Fields, Ident, parse_macro_input};
 
-/// Derives `crate::codec::Encode`.
+/// Derives `e2ee_core::codec::Encode`.
 #[proc_macro_derive(Encode, attributes(codec))]
 pub fn derive_encode(input: TokenStream) -> TokenStream {
-    let signature = quote! { fn encode_to(&self, w: &mut crate::codec::Writer) };
+    let signature = quote! { fn encode_to(&self, w: &mut ::e2ee_core::codec::Writer) };
     derive(input, quote! { Encode }, signature, encode_body)
 }
 
-/// Derives `crate::codec::Decode`. An enum's unknown discriminant is
+/// Derives `e2ee_core::codec::Decode`. An enum's unknown discriminant is
 /// `CodecError::InvalidValue`.
 #[proc_macro_derive(Decode, attributes(codec))]
 pub fn derive_decode(input: TokenStream) -> TokenStream {
     let signature = quote! {
-        fn decode_from(r: &mut crate::codec::Reader<'_>) -> Result<Self, crate::codec::CodecError>
+        fn decode_from(r: &mut ::e2ee_core::codec::Reader<'_>) -> Result<Self, ::e2ee_core::codec::CodecError>
     };
     derive(input, quote! { Decode }, signature, decode_body)
 }
 
-/// Derives `crate::codec::Size`: the encoded length.
+/// Derives `e2ee_core::codec::Size`: the encoded length.
 #[proc_macro_derive(Size, attributes(codec))]
 pub fn derive_size(input: TokenStream) -> TokenStream {
     derive(
@@ -44,7 +46,7 @@ pub fn derive_size(input: TokenStream) -> TokenStream {
     )
 }
 
-/// The impl of `crate::codec::<trait_name>` for the input type: its one
+/// The impl of `e2ee_core::codec::<trait_name>` for the input type: its one
 /// method, `signature`, with the body `body` makes of the input.
 fn derive(
     input: TokenStream,
@@ -57,7 +59,7 @@ fn derive(
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
     match body(&input) {
         Ok(body) => quote! {
-            impl #impl_generics crate::codec::#trait_name for #name #type_generics #where_clause {
+            impl #impl_generics ::e2ee_core::codec::#trait_name for #name #type_generics #where_clause {
                 #signature {
                     #body
                 }
@@ -82,7 +84,7 @@ fn encode_body(input: &DeriveInput) -> Result<Tokens, Error> {
                 let (pattern, writes) = destructure(&variant.fields);
                 Ok(quote! {
                     Self::#name #pattern => {
-                        crate::codec::Encode::encode_to(&((#discriminant) as #repr), w);
+                        ::e2ee_core::codec::Encode::encode_to(&((#discriminant) as #repr), w);
                         #writes
                     }
                 })
@@ -110,9 +112,9 @@ fn decode_body(input: &DeriveInput) -> Result<Tokens, Error> {
             });
             let arms = arms.collect::<Result<Vec<_>, Error>>()?;
             Ok(quote! {
-                match <#repr as crate::codec::Decode>::decode_from(r)? {
+                match <#repr as ::e2ee_core::codec::Decode>::decode_from(r)? {
                     #(#arms)*
-                    _ => Err(crate::codec::CodecError::InvalidValue),
+                    _ => Err(::e2ee_core::codec::CodecError::InvalidValue),
                 }
             })
         }
@@ -147,12 +149,15 @@ fn not_for_unions() -> Error {
 fn measure(fields: &Fields) -> (Tokens, Tokens) {
     let (pattern, _) = destructure(fields);
     let bindings = (0..fields.len()).map(|i| format_ident!("f{i}"));
-    (pattern, quote! { 0 #(+ crate::codec::Size::encoded_len(#bindings))* })
+    (
+        pattern,
+        quote! { 0 #(+ ::e2ee_core::codec::Size::encoded_len(#bindings))* },
+    )
 }
 
 /// `path` built from its fields, each decoded in order.
 fn construct(path: Tokens, fields: &Fields) -> Tokens {
-    let read = quote! { crate::codec::Decode::decode_from(r)? };
+    let read = quote! { ::e2ee_core::codec::Decode::decode_from(r)? };
     match fields {
         Fields::Named(named) => {
             let names = named.named.iter().map(|f| f.ident.as_ref());
@@ -177,7 +182,7 @@ fn destructure(fields: &Fields) -> (Tokens, Tokens) {
         Fields::Unnamed(_) => quote! { ( #(#bindings),* ) },
         Fields::Unit => quote! {},
     };
-    let writes = quote! { #(crate::codec::Encode::encode_to(#bindings, w);)* };
+    let writes = quote! { #(::e2ee_core::codec::Encode::encode_to(#bindings, w);)* };
     (pattern, writes)
 }
 
