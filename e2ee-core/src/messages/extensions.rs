@@ -23,6 +23,12 @@ impl ExtensionType {
     pub const EXTERNAL_PUB: Self = Self(4);
     /// external_senders (GroupContext).
     pub const EXTERNAL_SENDERS: Self = Self(5);
+
+    /// Whether this is one of RFC 9420's types, which every client supports
+    /// and no capabilities list names (§7.2).
+    pub fn is_default(self) -> bool {
+        (Self::APPLICATION_ID.0..=Self::EXTERNAL_SENDERS.0).contains(&self.0)
+    }
 }
 
 /// Extension (RFC 9420 §7.2).

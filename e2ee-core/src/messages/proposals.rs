@@ -30,6 +30,12 @@ impl ProposalType {
     pub const EXTERNAL_INIT: Self = Self(6);
     /// `group_context_extensions`.
     pub const GROUP_CONTEXT_EXTENSIONS: Self = Self(7);
+
+    /// Whether this is one of RFC 9420's types, which every client supports
+    /// and no capabilities list names (§7.2).
+    pub fn is_default(self) -> bool {
+        (Self::ADD.0..=Self::GROUP_CONTEXT_EXTENSIONS.0).contains(&self.0)
+    }
 }
 
 /// Add (RFC 9420 §12.1.1).

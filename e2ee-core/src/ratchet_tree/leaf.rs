@@ -320,16 +320,16 @@ pub fn check_required_capabilities(caps: &Capabilities, required: &RequiredCapab
     }
 }
 
-/// Whether `caps` supports extension type `t`; the default types 1–5 (§7.2)
-/// must not be listed and are always supported.
+/// Whether `caps` supports extension type `t`; the default types (§7.2)
+/// are not listed and always supported.
 pub fn supports_extension(caps: &Capabilities, t: ExtensionType) -> bool {
-    (1..=5).contains(&t.0) || caps.extensions.contains(&t)
+    t.is_default() || caps.extensions.contains(&t)
 }
 
-/// Whether `caps` supports proposal type `t`; the default types 1–7 (§7.2)
-/// must not be listed and are always supported.
+/// Whether `caps` supports proposal type `t`; the default types (§7.2) are
+/// not listed and always supported.
 pub fn supports_proposal(caps: &Capabilities, t: ProposalType) -> bool {
-    (1..=7).contains(&t.0) || caps.proposals.contains(&t)
+    t.is_default() || caps.proposals.contains(&t)
 }
 
 #[cfg(test)]
