@@ -589,7 +589,8 @@ impl Reference {
 
 /// The join against what it cannot avoid: verifying one signature per
 /// leaf, here `n` Ed25519 signatures on 200-byte messages through
-/// `verify_many` (one batch, or one per core with the `parallel` feature).
+/// `verify_many` (one by one, shared out over the cores with the
+/// `parallel` feature).
 fn join_ratio(size: usize, env: &Environment<'_>, joiner: &Client, welcome: &Welcome, kp: &NewKeyPackage, n: usize) {
     let cs = cs();
     let signer = cs.signature_key_generate(&mut os_rng());

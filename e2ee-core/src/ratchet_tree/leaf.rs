@@ -195,7 +195,8 @@ pub fn validate_leaf_node(
 }
 
 /// The checks of [`validate_leaf_node`] before the signature, in the same
-/// order: for leaves whose signatures were verified together (in a batch).
+/// order: for leaves whose signatures were verified together beforehand
+/// (`verify_many`).
 pub(crate) fn validate_all_but_signature(
     ctx: &LeafValidationContext<'_>,
     leaf: &LeafNode,
