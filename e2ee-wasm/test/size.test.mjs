@@ -1,6 +1,6 @@
 // The package's size budget: the .wasm at most 208 KiB gzipped, measured as
 // docs/performance.md measures it (`gzip -9 -c pkg/e2ee_wasm_bg.wasm | wc -c`).
-// It was 200 KiB until the library gained what resisting attacks takes (the
+// That is 200 KiB plus room for what resisting attacks takes (the
 // application's admission and credential-validation hooks, proposal checks
 // on receipt, the ratchet that moves only for authentic messages): 6.6 KB.
 import assert from "node:assert/strict";

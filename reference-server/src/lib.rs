@@ -71,8 +71,8 @@ pub struct Server {
 
 /// Sets TCP_NODELAY on every accepted connection, so each pushed frame and
 /// answer leaves at once instead of waiting for the peer's ACK of the one
-/// before (Nagle's algorithm, which axum leaves on). With it on, every post
-/// waited tens of milliseconds under load (`docs/performance.md`).
+/// before (Nagle's algorithm, which axum leaves on). With Nagle on, every
+/// post would wait tens of milliseconds under load (`docs/performance.md`).
 fn without_nagle(
     listener: tokio::net::TcpListener,
 ) -> impl axum::serve::Listener<Io = tokio::net::TcpStream, Addr = SocketAddr> {

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 /// How much a WebSocket end (server or client) reads per call. tungstenite
 /// zero-fills this much of its read buffer before every read (default
-/// 128 KiB): with the small frames of a chat that memset was about 5 % of
-/// all CPU in a load run. Larger frames just take a few reads.
+/// 128 KiB): with the small frames of a chat, a memset that large takes
+/// about 5 % of all CPU in a load run. Larger frames just take a few reads.
 pub const WS_READ_BUFFER: usize = 16 * 1024;
 
 /// Serde helpers for `Vec<u8>` as unpadded base64url.

@@ -3,7 +3,7 @@
 //! SEQUENCE { r INTEGER, s INTEGER }` (RFC 3279 §2.2.3).
 //!
 //! Why not the `der` crate (through `ecdsa`'s `der` feature): its general
-//! ASN.1 reader and writer, and their error texts, were 5.0 KB of the
+//! ASN.1 reader and writer, and their error texts, would add 5.0 KB to the
 //! gzipped npm package, for one fixed shape of at most 72 bytes. The tests
 //! hold this code to that crate's results.
 

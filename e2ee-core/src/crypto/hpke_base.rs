@@ -3,12 +3,12 @@
 //!
 //! The `hpke` crate hashes the info for every seal (`info_hash`). A
 //! Welcome's info holds the whole encrypted GroupInfo (with the tree), so
-//! a Commit adding k members to a group of n hashed k copies of an
-//! O(n) buffer: adding every member of a large group at once was
-//! quadratic. [`BaseSchedule`] hashes the info once and derives each
-//! recipient's AEAD key and nonce (or exported secret) from its KEM
-//! shared secret; the KEM (see `dhkem`, `dhkem_p256`) and the AEAD (the
-//! suite's) stay the callers'. Opening and the receiver's export use it
+//! through the crate a Commit adding k members to a group of n would hash
+//! k copies of an O(n) buffer, and adding every member of a large group at
+//! once would be quadratic. [`BaseSchedule`] hashes the info once and
+//! derives each recipient's AEAD key and nonce (or exported secret) from
+//! its KEM shared secret; the KEM (see `dhkem`, `dhkem_p256`) and the AEAD
+//! (the suite's) stay the callers'. Opening and the receiver's export use it
 //! too, so the package holds one key schedule rather than the crate's per
 //! suite. The tests check the results against the `hpke` crate's own
 //! SealBase and sender export. The DHKEMs' `ExtractAndExpand` is here as

@@ -73,8 +73,8 @@ fn junk_of_the_next_epoch_is_dropped_when_that_epoch_begins() {
 }
 
 /// A `ratchet_tree` of a million blank nodes and one leaf is a megabyte on
-/// the wire. Decoding it allocates a small multiple of that (each blank
-/// node used to cost a whole node's memory, 288 bytes per input byte).
+/// the wire. Decoding it allocates a small multiple of that (a whole node's
+/// memory per blank would be 288 bytes per input byte).
 #[test]
 fn a_tree_of_blanks_costs_a_small_multiple_of_its_bytes() {
     let cs = suite(SUITES[0]);
