@@ -20,45 +20,22 @@ use crate::crypto::Secret;
 
 pub use e2ee_codec_derive::{Decode, Encode, Size};
 
-/// Why bytes could not be decoded (or, rarely, encoded).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CodecError {
-    /// The input ended before the structure was complete.
-    Truncated,
-    /// Bytes were left over after the structure was decoded.
-    TrailingBytes,
-    /// A vector length prefix was non-minimal, over 30 bits, or did not match
-    /// the bytes its elements consumed.
-    InvalidLength,
-    /// A field held a value the protocol does not allow (an unknown enum
-    /// discriminant, a bad optional marker, ...).
-    InvalidValue,
-    /// An encoding limit of this library was exceeded.
-    LimitExceeded,
-}
-
-impl CodecError {
-    /// A stable machine-readable code for bindings.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Truncated => "codec_truncated",
-            Self::TrailingBytes => "codec_trailing_bytes",
-            Self::InvalidLength => "codec_invalid_length",
-            Self::InvalidValue => "codec_invalid_value",
-            Self::LimitExceeded => "codec_limit_exceeded",
-        }
-    }
-}
-
-impl fmt::Display for CodecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Truncated => "input ended before the structure was complete",
-            Self::TrailingBytes => "unexpected bytes after the structure",
-            Self::InvalidLength => "invalid vector length",
-            Self::InvalidValue => "invalid field value",
-            Self::LimitExceeded => "size limit exceeded",
-        })
+crate::error::error_enum! {
+    /// Why bytes could not be decoded (or, rarely, encoded).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum CodecError {
+        /// The input ended before the structure was complete.
+        Truncated => "codec_truncated", "input ended before the structure was complete";
+        /// Bytes were left over after the structure was decoded.
+        TrailingBytes => "codec_trailing_bytes", "unexpected bytes after the structure";
+        /// A vector length prefix was non-minimal, over 30 bits, or did not
+        /// match the bytes its elements consumed.
+        InvalidLength => "codec_invalid_length", "invalid vector length";
+        /// A field held a value the protocol does not allow (an unknown enum
+        /// discriminant, a bad optional marker, ...).
+        InvalidValue => "codec_invalid_value", "invalid field value";
+        /// An encoding limit of this library was exceeded.
+        LimitExceeded => "codec_limit_exceeded", "size limit exceeded";
     }
 }
 

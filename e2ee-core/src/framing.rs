@@ -8,103 +8,63 @@
 //! caller then checks with [`verify_content`].
 
 use alloc::vec::Vec;
-use core::fmt;
 
 use crate::codec::{CodecError, VLBytes, decode_exact, encode};
-use crate::crypto::{self, CipherSuiteProvider, CryptoError, Rng, Signer, Verifier, ct_eq};
+use crate::crypto::{self, CipherSuiteProvider, Rng, Signer, Verifier, ct_eq};
+use crate::error::{Error, UsageError};
 use crate::messages::framing::{
     AuthenticatedContent, AuthenticatedContentTbm, Content, ContentType, FramedContent, FramedContentAuthData,
     FramedContentTbs, PrivateContentAad, PrivateMessage, PublicMessage, Sender, SenderData, SenderDataAad, WireFormat,
 };
 use crate::messages::{GroupContext, Mac};
-use crate::secret_tree::{self, KeyUse, RatchetKind, SecretTree, SecretTreeError};
+use crate::secret_tree::{self, KeyUse, RatchetKind, SecretTree};
 use crate::tree_math::LeafIndex;
 
 /// Label of the FramedContent signature (§6.1).
 const SIGNATURE_LABEL: &[u8] = b"FramedContentTBS";
 
-/// Why a message could not be protected or unprotected.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FramingError {
-    /// The message is for another group.
-    WrongGroup,
-    /// The message is for another epoch than the keys given.
-    WrongEpoch,
-    /// The membership tag of a member's PublicMessage did not verify.
-    InvalidMembershipTag,
-    /// The content's signature did not verify.
-    InvalidSignature,
-    /// Only members can send PrivateMessages, and only members' content
-    /// carries a membership tag.
-    SenderNotMember,
-    /// The wire format does not match the message kind.
-    WrongWireFormat,
-    /// The decrypted content's padding had a non-zero byte (§6.3.1).
-    InvalidPadding,
-    /// More padding was asked for than [`MAX_PADDING`].
-    PaddingTooLarge,
-    /// The content could not be decoded or encoded.
-    Codec(CodecError),
-    /// Encryption, decryption or a KDF failed.
-    Crypto(CryptoError),
-    /// The sender's key for that generation is unavailable.
-    SecretTree(SecretTreeError),
-}
-
-impl FramingError {
-    /// A stable machine-readable code for bindings.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::WrongGroup => "wrong_group",
-            Self::WrongEpoch => "wrong_epoch",
-            Self::InvalidMembershipTag => "invalid_membership_tag",
-            Self::InvalidSignature => "invalid_signature",
-            Self::SenderNotMember => "sender_not_member",
-            Self::WrongWireFormat => "wrong_wire_format",
-            Self::InvalidPadding => "invalid_padding",
-            Self::PaddingTooLarge => "padding_too_large",
-            Self::Codec(e) => e.code(),
-            Self::Crypto(e) => e.code(),
-            Self::SecretTree(e) => e.code(),
-        }
-    }
-}
-
-impl fmt::Display for FramingError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::WrongGroup => f.write_str("message is for another group"),
-            Self::WrongEpoch => f.write_str("message is for another epoch"),
-            Self::InvalidMembershipTag => f.write_str("membership tag does not verify"),
-            Self::InvalidSignature => f.write_str("content signature does not verify"),
-            Self::SenderNotMember => f.write_str("sender is not a member"),
-            Self::WrongWireFormat => f.write_str("wire format does not match the message"),
-            Self::InvalidPadding => f.write_str("non-zero padding"),
-            Self::PaddingTooLarge => write!(f, "padding above {MAX_PADDING} bytes"),
-            Self::Codec(e) => write!(f, "{e}"),
-            Self::Crypto(e) => write!(f, "{e}"),
-            Self::SecretTree(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl core::error::Error for FramingError {}
-
-impl From<CodecError> for FramingError {
-    fn from(e: CodecError) -> Self {
-        Self::Codec(e)
-    }
-}
-
-impl From<CryptoError> for FramingError {
-    fn from(e: CryptoError) -> Self {
-        Self::Crypto(e)
-    }
-}
-
-impl From<SecretTreeError> for FramingError {
-    fn from(e: SecretTreeError) -> Self {
-        Self::SecretTree(e)
+crate::error::error_enum! {
+    /// Why a message could not be protected or unprotected.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum FramingError {
+        /// The message is for another group.
+        WrongGroup => "wrong_group", "message is for another group";
+        /// The message is for another epoch than the keys given.
+        WrongEpoch => "wrong_epoch", "message is for another epoch";
+        /// The membership tag of a member's PublicMessage did not verify.
+        InvalidMembershipTag => "invalid_membership_tag", "membership tag does not verify";
+        /// The content's signature did not verify.
+        InvalidSignature => "invalid_signature", "content signature does not verify";
+        /// Only members can send PrivateMessages, and only members' content
+        /// carries a membership tag.
+        SenderNotMember => "sender_not_member", "sender is not a member";
+        /// The wire format does not match the message kind.
+        WrongWireFormat => "wrong_wire_format", "wire format does not match the message";
+        /// The decrypted content's padding had a non-zero byte (§6.3.1).
+        InvalidPadding => "invalid_padding", "non-zero padding";
+        /// A PrivateMessage's sender data or content did not decrypt: a
+        /// tampered ciphertext, or keys of another epoch.
+        DecryptionFailed => "decryption_failed", "the message did not decrypt";
+        /// The message's protocol version is not `mls10`.
+        UnsupportedVersion => "unsupported_version", "unsupported protocol version";
+        /// The message's cipher suite is not the group's.
+        CipherSuiteMismatch => "cipher_suite_mismatch", "cipher suite differs from the group's";
+        /// The message is not of a kind this operation takes (e.g.
+        /// application data in a PublicMessage).
+        UnexpectedMessage => "unexpected_message", "unexpected kind of message";
+        /// The bytes are not a PublicMessage or PrivateMessage.
+        NotAGroupMessage => "not_a_group_message", "the message is not a PublicMessage or PrivateMessage";
+        /// The bytes are not a Welcome.
+        NotAWelcome => "not_a_welcome", "the message is not a Welcome";
+        /// The bytes are not a GroupInfo.
+        NotAGroupInfo => "not_a_group_info", "the message is not a GroupInfo";
+        /// The bytes are not a KeyPackage.
+        NotAKeyPackage => "not_a_key_package", "the message is not a KeyPackage";
+        /// The sender is not a (non-blank) member, or may not send this.
+        InvalidSender => "invalid_sender", "invalid sender";
+        /// A Commit's confirmation tag does not match the transcript: the
+        /// sender's view of the epoch differs from this member's (§6.1).
+        InvalidConfirmationTag => "invalid_confirmation_tag", "confirmation tag does not match";
     }
 }
 
@@ -114,7 +74,7 @@ pub fn sign_content(
     wire_format: WireFormat,
     content: &FramedContent,
     context: &GroupContext,
-) -> Result<VLBytes, FramingError> {
+) -> Result<VLBytes, Error> {
     let tbs = FramedContentTbs {
         wire_format,
         content,
@@ -129,7 +89,7 @@ pub fn verify_content(
     verifier: &dyn Verifier,
     content: &AuthenticatedContent,
     context: &GroupContext,
-) -> Result<(), FramingError> {
+) -> Result<(), Error> {
     let tbs = FramedContentTbs {
         wire_format: content.wire_format,
         content: &content.content,
@@ -138,7 +98,7 @@ pub fn verify_content(
     let (message, _) = crypto::sign_content_of(SIGNATURE_LABEL, &tbs, 0)?;
     verifier
         .verify(&message, &content.auth.signature)
-        .map_err(|_| FramingError::InvalidSignature)
+        .map_err(|_| FramingError::InvalidSignature.into())
 }
 
 /// `MAC(membership_key, AuthenticatedContentTBM)` (§6.2).
@@ -148,7 +108,7 @@ fn membership_tag(
     content: &FramedContent,
     auth: &FramedContentAuthData,
     context: &GroupContext,
-) -> Result<Mac, FramingError> {
+) -> Result<Mac, Error> {
     let content_tbs = FramedContentTbs {
         wire_format: WireFormat::PUBLIC_MESSAGE,
         content,
@@ -176,9 +136,9 @@ pub fn protect_public(
     membership_key: &[u8],
     context: &GroupContext,
     content: AuthenticatedContent,
-) -> Result<PublicMessage, FramingError> {
+) -> Result<PublicMessage, Error> {
     if content.wire_format != WireFormat::PUBLIC_MESSAGE {
-        return Err(FramingError::WrongWireFormat);
+        return Err(FramingError::WrongWireFormat.into());
     }
     let membership_tag = match content.content.sender {
         Sender::Member(_) => Some(membership_tag(
@@ -204,7 +164,7 @@ pub fn unprotect_public(
     membership_key: &[u8],
     context: &GroupContext,
     message: PublicMessage,
-) -> Result<AuthenticatedContent, FramingError> {
+) -> Result<AuthenticatedContent, Error> {
     check_epoch(context, &message.content.group_id, message.content.epoch)?;
     if let Sender::Member(_) = message.content.sender {
         let expected = membership_tag(cs, membership_key, &message.content, &message.auth, context)?;
@@ -213,7 +173,7 @@ pub fn unprotect_public(
             .as_ref()
             .ok_or(FramingError::InvalidMembershipTag)?;
         if !ct_eq(expected.as_slice(), received.as_slice()) {
-            return Err(FramingError::InvalidMembershipTag);
+            return Err(FramingError::InvalidMembershipTag.into());
         }
     }
     Ok(AuthenticatedContent {
@@ -258,15 +218,15 @@ pub fn protect_private(
     content: &AuthenticatedContent,
     padding: usize,
     rng: &mut Rng<'_>,
-) -> Result<PrivateMessage, FramingError> {
+) -> Result<PrivateMessage, Error> {
     let Sender::Member(leaf_index) = content.content.sender else {
-        return Err(FramingError::SenderNotMember);
+        return Err(FramingError::SenderNotMember.into());
     };
     if content.wire_format != WireFormat::PRIVATE_MESSAGE {
-        return Err(FramingError::WrongWireFormat);
+        return Err(FramingError::WrongWireFormat.into());
     }
     if padding > MAX_PADDING {
-        return Err(FramingError::PaddingTooLarge);
+        return Err(UsageError::PaddingTooLarge.into());
     }
     let framed = &content.content;
     let content_type = framed.content_type();
@@ -331,7 +291,7 @@ pub fn unprotect_private(
     keys: PrivateKeys<'_>,
     context: &GroupContext,
     message: &PrivateMessage,
-) -> Result<AuthenticatedContent, FramingError> {
+) -> Result<AuthenticatedContent, Error> {
     let (content, used) = open_private(cs, keys.sender_data_secret, keys.secret_tree, context, message)?;
     keys.secret_tree.consume(used);
     Ok(content)
@@ -348,7 +308,7 @@ pub fn open_private(
     secret_tree: &mut SecretTree,
     context: &GroupContext,
     message: &PrivateMessage,
-) -> Result<(AuthenticatedContent, KeyUse), FramingError> {
+) -> Result<(AuthenticatedContent, KeyUse), Error> {
     check_epoch(context, &message.group_id, message.epoch)?;
     let sender_data = open_sender_data(cs, sender_data_secret, message)?;
     let (leaf, kind) = (LeafIndex(sender_data.leaf_index), ratchet_kind(message.content_type));
@@ -360,7 +320,9 @@ pub fn open_private(
         authenticated_data: message.authenticated_data.clone(),
     })?;
     let nonce = guarded_nonce(key.nonce.as_bytes(), sender_data.reuse_guard);
-    let plaintext = cs.aead_open(key.key.as_bytes(), &nonce, &aad, &message.ciphertext)?;
+    let plaintext = cs
+        .aead_open(key.key.as_bytes(), &nonce, &aad, &message.ciphertext)
+        .map_err(|_| FramingError::DecryptionFailed)?;
     let (content, auth) = decode_private_content(message.content_type, &plaintext)?;
     let content = AuthenticatedContent {
         wire_format: WireFormat::PRIVATE_MESSAGE,
@@ -380,16 +342,18 @@ fn open_sender_data(
     cs: &dyn CipherSuiteProvider,
     sender_data_secret: &[u8],
     message: &PrivateMessage,
-) -> Result<SenderData, FramingError> {
+) -> Result<SenderData, Error> {
     let sd_key = secret_tree::sender_data_key(cs, sender_data_secret, &message.ciphertext)?;
     let sd_nonce = secret_tree::sender_data_nonce(cs, sender_data_secret, &message.ciphertext)?;
     let aad = sender_data_aad(&message.group_id, message.epoch, message.content_type)?;
-    let plaintext = cs.aead_open(
-        sd_key.as_bytes(),
-        sd_nonce.as_bytes(),
-        &aad,
-        &message.encrypted_sender_data,
-    )?;
+    let plaintext = cs
+        .aead_open(
+            sd_key.as_bytes(),
+            sd_nonce.as_bytes(),
+            &aad,
+            &message.encrypted_sender_data,
+        )
+        .map_err(|_| FramingError::DecryptionFailed)?;
     Ok(decode_exact::<SenderData>(&plaintext)?)
 }
 
@@ -398,11 +362,11 @@ fn open_sender_data(
 fn decode_private_content(
     content_type: ContentType,
     plaintext: &[u8],
-) -> Result<(Content, FramedContentAuthData), FramingError> {
+) -> Result<(Content, FramedContentAuthData), Error> {
     let (content, rest) = Content::decode_body(content_type, plaintext)?;
     let (auth, padding) = FramedContentAuthData::decode(rest, content_type)?;
     if padding.iter().any(|b| *b != 0) {
-        return Err(FramingError::InvalidPadding);
+        return Err(FramingError::InvalidPadding.into());
     }
     Ok((content, auth))
 }
@@ -411,6 +375,7 @@ fn decode_private_content(
 mod tests {
     use super::*;
     use crate::crypto::{CipherSuite, CryptoProvider, RustCryptoProvider, Secret, os_rng};
+    use crate::error::ProtocolError;
     use crate::messages::ProtocolVersion;
 
     struct Fixture {
@@ -473,23 +438,23 @@ mod tests {
         verify_content(&*f.cs.verifier(&f.signer.public).unwrap(), &ok, &f.context).unwrap();
         assert_eq!(
             unprotect_public(f.cs, b"other", &f.context, msg.clone()),
-            Err(FramingError::InvalidMembershipTag)
+            Err(Error::from(FramingError::InvalidMembershipTag))
         );
         let mut later = f.context.clone();
         later.epoch += 1;
         assert_eq!(
             unprotect_public(f.cs, b"mk", &later, msg.clone()),
-            Err(FramingError::WrongEpoch)
+            Err(Error::from(FramingError::WrongEpoch))
         );
         let other = f.cs.signature_key_generate(&mut os_rng());
         assert_eq!(
             verify_content(&*f.cs.verifier(&other.public).unwrap(), &ok, &f.context),
-            Err(FramingError::InvalidSignature)
+            Err(Error::from(FramingError::InvalidSignature))
         );
         let private = f.signed(WireFormat::PRIVATE_MESSAGE, b"hi");
         assert_eq!(
             protect_public(f.cs, b"mk", &f.context, private),
-            Err(FramingError::WrongWireFormat)
+            Err(Error::from(FramingError::WrongWireFormat))
         );
     }
 
@@ -526,7 +491,7 @@ mod tests {
         };
         assert!(matches!(
             unprotect_private(f.cs, keys, &f.context, &msg),
-            Err(FramingError::SecretTree(_))
+            Err(Error::Protocol(ProtocolError::MessageKey(_)))
         ));
     }
 
@@ -541,7 +506,7 @@ mod tests {
         plaintext.push(1);
         assert_eq!(
             decode_private_content(ContentType::Application, &plaintext),
-            Err(FramingError::InvalidPadding)
+            Err(Error::from(FramingError::InvalidPadding))
         );
         assert!(decode_private_content(ContentType::Commit, &plaintext).is_err());
     }

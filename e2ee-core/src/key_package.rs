@@ -2,10 +2,10 @@
 //! nodes (§7.2). The wire structures are in [`crate::messages`].
 
 use alloc::vec::Vec;
-use core::fmt;
 
-use crate::codec::{CodecError, VLBytes, encode};
+use crate::codec::{VLBytes, encode};
 use crate::crypto::{CipherSuite, CipherSuiteProvider, CryptoError, Rng, Secret};
+use crate::error::Error;
 use crate::messages::{
     Capabilities, Credential, CredentialType, Extension, KeyPackage, KeyPackageTbs, LeafNode, LeafNodeSource, Lifetime,
     ProtocolVersion,
@@ -15,70 +15,26 @@ use crate::ratchet_tree::leaf::{LeafNodeError, LeafNodeOrigin, LeafValidationCon
 const KEY_PACKAGE_LABEL: &[u8] = b"KeyPackageTBS";
 const LEAF_NODE_LABEL: &[u8] = b"LeafNodeTBS";
 
-/// Why a KeyPackage could not be created or was rejected.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum KeyPackageError {
-    /// The protocol version is not `mls10`.
-    UnsupportedVersion,
-    /// The KeyPackage is for another cipher suite than the group's.
-    CipherSuiteMismatch,
-    /// The KeyPackage signature does not verify.
-    InvalidSignature,
-    /// `init_key` equals the leaf's `encryption_key` (§10.1).
-    InitKeyReused,
-    /// `init_key` is not a public key HPKE can encrypt to
-    /// ([`CipherSuiteProvider::kem_public_key_check`]).
-    InvalidInitKey,
-    /// The leaf node is invalid.
-    LeafNode(LeafNodeError),
-    /// Encoding failed.
-    Codec(CodecError),
-    /// Key generation or signing failed.
-    Crypto(CryptoError),
-}
-
-impl KeyPackageError {
-    /// A stable machine-readable code for bindings.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::UnsupportedVersion => "key_package_unsupported_version",
-            Self::CipherSuiteMismatch => "key_package_cipher_suite_mismatch",
-            Self::InvalidSignature => "key_package_invalid_signature",
-            Self::InitKeyReused => "key_package_init_key_reused",
-            Self::InvalidInitKey => "key_package_invalid_init_key",
-            Self::LeafNode(e) => e.code(),
-            Self::Codec(e) => e.code(),
-            Self::Crypto(e) => e.code(),
-        }
-    }
-}
-
-impl fmt::Display for KeyPackageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::UnsupportedVersion => f.write_str("unsupported protocol version"),
-            Self::CipherSuiteMismatch => f.write_str("KeyPackage cipher suite differs from the group's"),
-            Self::InvalidSignature => f.write_str("invalid KeyPackage signature"),
-            Self::InitKeyReused => f.write_str("init_key equals the leaf encryption_key"),
-            Self::InvalidInitKey => f.write_str("init_key is not a usable KEM public key"),
-            Self::LeafNode(e) => write!(f, "{e}"),
-            Self::Codec(e) => write!(f, "{e}"),
-            Self::Crypto(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl core::error::Error for KeyPackageError {}
-
-impl From<CodecError> for KeyPackageError {
-    fn from(e: CodecError) -> Self {
-        Self::Codec(e)
-    }
-}
-
-impl From<CryptoError> for KeyPackageError {
-    fn from(e: CryptoError) -> Self {
-        Self::Crypto(e)
+crate::error::error_enum! {
+    /// Why a KeyPackage could not be created or was rejected.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum KeyPackageError {
+        /// The protocol version is not `mls10`.
+        UnsupportedVersion => "key_package_unsupported_version", "unsupported protocol version";
+        /// The KeyPackage is for another cipher suite than the group's.
+        CipherSuiteMismatch => "key_package_cipher_suite_mismatch", "KeyPackage cipher suite differs from the group's";
+        /// The KeyPackage signature does not verify.
+        InvalidSignature => "key_package_invalid_signature", "invalid KeyPackage signature";
+        /// `init_key` equals the leaf's `encryption_key` (§10.1).
+        InitKeyReused => "key_package_init_key_reused", "init_key equals the leaf encryption_key";
+        /// `init_key` is not a public key HPKE can encrypt to
+        /// ([`CipherSuiteProvider::kem_public_key_check`]).
+        InvalidInitKey => "key_package_invalid_init_key", "init_key is not a usable KEM public key";
+        /// The leaf node is invalid.
+        LeafNode {
+            /// What is wrong with it.
+            error: LeafNodeError,
+        } => error.code(), "{error}";
     }
 }
 
@@ -141,7 +97,7 @@ pub fn create_key_package(
     params: KeyPackageParams,
     signature_private_key: &[u8],
     rng: &mut Rng<'_>,
-) -> Result<NewKeyPackage, KeyPackageError> {
+) -> Result<NewKeyPackage, Error> {
     let init = cs.kem_key_generate(rng)?;
     let encryption = cs.kem_key_generate(rng)?;
     let mut leaf_node = LeafNode {
@@ -176,29 +132,30 @@ pub fn create_key_package(
 /// Validates a received KeyPackage against the group (§10.1): version,
 /// suite, signature, leaf node, distinct init and encryption keys, and an
 /// init key HPKE can encrypt to.
-pub fn validate_key_package(ctx: &LeafValidationContext<'_>, key_package: &KeyPackage) -> Result<(), KeyPackageError> {
+pub fn validate_key_package(ctx: &LeafValidationContext<'_>, key_package: &KeyPackage) -> Result<(), Error> {
     if key_package.version != ProtocolVersion::MLS10 {
-        return Err(KeyPackageError::UnsupportedVersion);
+        return Err(KeyPackageError::UnsupportedVersion.into());
     }
     if key_package.cipher_suite != ctx.cs.cipher_suite() {
-        return Err(KeyPackageError::CipherSuiteMismatch);
+        return Err(KeyPackageError::CipherSuiteMismatch.into());
     }
     let tbs = encode(&KeyPackageTbs(key_package))?;
     let signature_key = key_package.leaf_node.signature_key.as_slice();
     ctx.cs
         .verify_with_label(signature_key, KEY_PACKAGE_LABEL, &tbs, &key_package.signature)
         .map_err(|_| KeyPackageError::InvalidSignature)?;
-    validate_leaf_node(ctx, &key_package.leaf_node, LeafNodeOrigin::KeyPackage).map_err(KeyPackageError::LeafNode)?;
+    validate_leaf_node(ctx, &key_package.leaf_node, LeafNodeOrigin::KeyPackage)
+        .map_err(|error| KeyPackageError::LeafNode { error })?;
     if key_package.init_key == key_package.leaf_node.encryption_key {
-        return Err(KeyPackageError::InitKeyReused);
+        return Err(KeyPackageError::InitKeyReused.into());
     }
     ctx.cs
         .kem_public_key_check(key_package.init_key.as_slice())
-        .map_err(|_| KeyPackageError::InvalidInitKey)
+        .map_err(|_| KeyPackageError::InvalidInitKey.into())
 }
 
 /// `MakeKeyPackageRef` of a KeyPackage (§5.2).
-pub fn key_package_ref(cs: &dyn CipherSuiteProvider, key_package: &KeyPackage) -> Result<Vec<u8>, KeyPackageError> {
+pub fn key_package_ref(cs: &dyn CipherSuiteProvider, key_package: &KeyPackage) -> Result<Vec<u8>, Error> {
     Ok(cs.make_key_package_ref(&encode(key_package)?)?)
 }
 
@@ -256,12 +213,14 @@ mod tests {
             });
             assert_eq!(
                 validate_key_package(&ctx, &tampered),
-                Err(KeyPackageError::InvalidSignature)
+                Err(Error::from(KeyPackageError::InvalidSignature))
             );
             let late = LeafValidationContext { now: Some(201), ..ctx };
             assert_eq!(
                 validate_key_package(&late, &new.key_package),
-                Err(KeyPackageError::LeafNode(LeafNodeError::Expired))
+                Err(Error::from(KeyPackageError::LeafNode {
+                    error: LeafNodeError::Expired
+                }))
             );
 
             // Keys HPKE cannot encrypt to (all-zero: small order for X25519,
@@ -279,14 +238,16 @@ mod tests {
             bad_init.init_key = zero.clone();
             assert_eq!(
                 validate_key_package(&ctx, &resign(bad_init)),
-                Err(KeyPackageError::InvalidInitKey)
+                Err(Error::from(KeyPackageError::InvalidInitKey))
             );
             let mut bad_leaf = new.key_package.clone();
             bad_leaf.leaf_node.encryption_key = zero;
             sign_leaf_node(cs, &mut bad_leaf.leaf_node, signer.private.as_bytes(), None).unwrap();
             assert_eq!(
                 validate_key_package(&ctx, &resign(bad_leaf)),
-                Err(KeyPackageError::LeafNode(LeafNodeError::InvalidEncryptionKey))
+                Err(Error::from(KeyPackageError::LeafNode {
+                    error: LeafNodeError::InvalidEncryptionKey
+                }))
             );
         }
     }

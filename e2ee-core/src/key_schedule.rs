@@ -16,6 +16,7 @@ use alloc::vec::Vec;
 
 use crate::codec::{Decode, Encode, Size};
 use crate::crypto::{CipherSuiteProvider, CryptoError, KeyPair, Rng, Secret};
+use crate::error::Error;
 
 /// The HPKE exporter context of external initialisation (§8.3).
 const EXTERNAL_INIT_LABEL: &[u8] = b"MLS 1.0 external init secret";
@@ -135,18 +136,14 @@ impl WelcomeSchedule {
     }
 
     /// The AEAD key and nonce that protect the Welcome's GroupInfo.
-    pub fn welcome_key(&self, cs: &dyn CipherSuiteProvider) -> Result<WelcomeKey, CryptoError> {
+    pub fn welcome_key(&self, cs: &dyn CipherSuiteProvider) -> Result<WelcomeKey, Error> {
         WelcomeKey::derive(cs, self.welcome_secret.as_bytes())
     }
 
     /// Finishes the schedule once the new epoch's GroupContext is known.
-    pub fn into_epoch_secrets(
-        self,
-        cs: &dyn CipherSuiteProvider,
-        group_context: &[u8],
-    ) -> Result<EpochSecrets, CryptoError> {
+    pub fn into_epoch_secrets(self, cs: &dyn CipherSuiteProvider, group_context: &[u8]) -> Result<EpochSecrets, Error> {
         let epoch_secret = cs.expand_with_label(self.member_secret.as_bytes(), b"epoch", group_context, nh(cs))?;
-        EpochSecrets::from_epoch_secret(cs, epoch_secret.as_bytes())
+        Ok(EpochSecrets::from_epoch_secret(cs, epoch_secret.as_bytes())?)
     }
 }
 
@@ -178,7 +175,7 @@ impl EpochSchedule {
         commit_secret: Option<&[u8]>,
         psk_secret: Option<&[u8]>,
         group_context: &[u8],
-    ) -> Result<Self, CryptoError> {
+    ) -> Result<Self, Error> {
         let joiner_secret = joiner_secret(cs, init_secret, commit_secret, group_context)?;
         let welcome = WelcomeSchedule::new(cs, joiner_secret.as_bytes(), psk_secret)?;
         let welcome_secret = welcome.welcome_secret.clone();
@@ -191,7 +188,7 @@ impl EpochSchedule {
     }
 
     /// The AEAD key and nonce that protect the Welcome's GroupInfo.
-    pub fn welcome_key(&self, cs: &dyn CipherSuiteProvider) -> Result<WelcomeKey, CryptoError> {
+    pub fn welcome_key(&self, cs: &dyn CipherSuiteProvider) -> Result<WelcomeKey, Error> {
         WelcomeKey::derive(cs, self.welcome_secret.as_bytes())
     }
 }
@@ -219,7 +216,7 @@ pub struct WelcomeKey {
 
 impl WelcomeKey {
     /// Derives the key and nonce from `welcome_secret`.
-    pub fn derive(cs: &dyn CipherSuiteProvider, welcome_secret: &[u8]) -> Result<Self, CryptoError> {
+    pub fn derive(cs: &dyn CipherSuiteProvider, welcome_secret: &[u8]) -> Result<Self, Error> {
         // AEAD key and nonce lengths are at most 32 bytes: no truncation.
         Ok(Self {
             key: cs.expand_with_label(welcome_secret, b"key", &[], cs.aead_key_len() as u16)?,

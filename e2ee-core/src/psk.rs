@@ -9,6 +9,7 @@
 use alloc::vec::Vec;
 
 use crate::crypto::{CipherSuiteProvider, CryptoError, Secret};
+use crate::error::Error;
 use crate::key_schedule::nh;
 
 /// One PSK to inject: its identifier as sent on the wire and its value.
@@ -26,7 +27,7 @@ pub struct PskInput<'a> {
 ///
 /// Fails with [`CryptoError::Encoding`] when there are more than 65535 PSKs,
 /// since PSKLabel's `index` and `count` are `uint16`.
-pub fn psk_secret(cs: &dyn CipherSuiteProvider, psks: &[PskInput<'_>]) -> Result<Secret, CryptoError> {
+pub fn psk_secret(cs: &dyn CipherSuiteProvider, psks: &[PskInput<'_>]) -> Result<Secret, Error> {
     let count = u16::try_from(psks.len()).map_err(|_| CryptoError::Encoding)?;
     let zero = Secret::zero(cs.hash_len());
     let mut secret = zero.clone();
@@ -98,6 +99,6 @@ mod tests {
     #[test]
     fn too_many_psks_is_an_error() {
         let many = vec![psk(b"", b""); usize::from(u16::MAX) + 1];
-        assert_eq!(psk_secret(suite(1), &many), Err(CryptoError::Encoding));
+        assert_eq!(psk_secret(suite(1), &many), Err(Error::from(CryptoError::Encoding)));
     }
 }

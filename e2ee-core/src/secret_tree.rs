@@ -10,67 +10,32 @@
 
 use alloc::collections::BTreeMap;
 use alloc::collections::btree_map::Entry;
-use core::fmt;
 
 use alloc::vec::Vec;
 
 use crate::codec::{self, Decode, Encode, Size};
 use crate::crypto::{CipherSuiteProvider, CryptoError, Secret};
+use crate::error::Error;
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 use crate::vec_map::VecMap;
 
-/// Why a key could not be produced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SecretTreeError {
-    /// The leaf count is zero, not a power of two, or above
-    /// [`tree_math::MAX_LEAVES`].
-    InvalidLeafCount,
-    /// The leaf is not in the tree.
-    LeafOutOfRange,
-    /// The generation is further ahead of the ratchet than
-    /// [`SecretTreeConfig::max_forward_distance`] allows.
-    TooFarAhead,
-    /// The key for this generation was already used, or was deleted because
-    /// it fell out of the retention window.
-    KeyConsumed,
-    /// All 2^32 generations of the ratchet have been used.
-    RatchetExhausted,
-    /// A key derivation failed.
-    Crypto(CryptoError),
-}
-
-impl SecretTreeError {
-    /// A stable machine-readable code for bindings.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::InvalidLeafCount => "secret_tree_invalid_leaf_count",
-            Self::LeafOutOfRange => "secret_tree_leaf_out_of_range",
-            Self::TooFarAhead => "secret_tree_too_far_ahead",
-            Self::KeyConsumed => "secret_tree_key_consumed",
-            Self::RatchetExhausted => "secret_tree_ratchet_exhausted",
-            Self::Crypto(e) => e.code(),
-        }
-    }
-}
-
-impl fmt::Display for SecretTreeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::InvalidLeafCount => f.write_str("leaf count is not a power of two in range"),
-            Self::LeafOutOfRange => f.write_str("leaf index outside the tree"),
-            Self::TooFarAhead => f.write_str("generation too far ahead of the ratchet"),
-            Self::KeyConsumed => f.write_str("key for this generation already used or deleted"),
-            Self::RatchetExhausted => f.write_str("ratchet has no generations left"),
-            Self::Crypto(e) => write!(f, "key derivation failed: {e}"),
-        }
-    }
-}
-
-impl core::error::Error for SecretTreeError {}
-
-impl From<CryptoError> for SecretTreeError {
-    fn from(e: CryptoError) -> Self {
-        Self::Crypto(e)
+crate::error::error_enum! {
+    /// Why a key could not be produced.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum SecretTreeError {
+        /// The leaf count is zero, not a power of two, or above
+        /// [`tree_math::MAX_LEAVES`].
+        InvalidLeafCount => "secret_tree_invalid_leaf_count", "leaf count is not a power of two in range";
+        /// The leaf is not in the tree.
+        LeafOutOfRange => "secret_tree_leaf_out_of_range", "leaf index outside the tree";
+        /// The generation is further ahead of the ratchet than
+        /// [`SecretTreeConfig::max_forward_distance`] allows.
+        TooFarAhead => "secret_tree_too_far_ahead", "generation too far ahead of the ratchet";
+        /// The key for this generation was already used, or was deleted because
+        /// it fell out of the retention window.
+        KeyConsumed => "secret_tree_key_consumed", "key for this generation already used or deleted";
+        /// All 2^32 generations of the ratchet have been used.
+        RatchetExhausted => "secret_tree_ratchet_exhausted", "ratchet has no generations left";
     }
 }
 
@@ -159,7 +124,7 @@ impl HashRatchet {
 
     /// The key for the next generation, for sending. The ratchet moves past
     /// it, so it is never returned again.
-    pub fn next_key(&mut self, cs: &dyn CipherSuiteProvider) -> Result<RatchetKey, SecretTreeError> {
+    pub fn next_key(&mut self, cs: &dyn CipherSuiteProvider) -> Result<RatchetKey, Error> {
         let secret = self.secret.as_ref().ok_or(SecretTreeError::RatchetExhausted)?;
         let key = derive_key(cs, secret, self.next_generation)?;
         self.advance(cs)?;
@@ -178,13 +143,13 @@ impl HashRatchet {
         cs: &dyn CipherSuiteProvider,
         generation: u32,
         config: &SecretTreeConfig,
-    ) -> Result<(RatchetKey, Option<Advance>), SecretTreeError> {
+    ) -> Result<(RatchetKey, Option<Advance>), Error> {
         if generation < self.next_generation || self.secret.is_none() {
             let key = self.retained.get(&generation).ok_or(SecretTreeError::KeyConsumed)?;
             return Ok((key.clone(), None));
         }
         if generation - self.next_generation > config.max_forward_distance {
-            return Err(SecretTreeError::TooFarAhead);
+            return Err(SecretTreeError::TooFarAhead.into());
         }
         // Only the last `max_retained_keys` skipped keys would survive
         // eviction, so older skipped generations just advance the secret.
@@ -234,7 +199,7 @@ impl HashRatchet {
 
     /// Replaces the current secret by the next one (§9.1); the old secret
     /// is dropped and so zeroized (§9.2).
-    fn advance(&mut self, cs: &dyn CipherSuiteProvider) -> Result<(), SecretTreeError> {
+    fn advance(&mut self, cs: &dyn CipherSuiteProvider) -> Result<(), Error> {
         let secret = self.secret.as_ref().ok_or(SecretTreeError::RatchetExhausted)?;
         self.secret = step(cs, secret, self.next_generation)?;
         self.next_generation = self.next_generation.saturating_add(1);
@@ -249,7 +214,7 @@ impl HashRatchet {
 
 /// The secret after `secret`, of generation `generation` (§9.1); `None`
 /// after the last generation, `u32::MAX`.
-fn step(cs: &dyn CipherSuiteProvider, secret: &Secret, generation: u32) -> Result<Option<Secret>, SecretTreeError> {
+fn step(cs: &dyn CipherSuiteProvider, secret: &Secret, generation: u32) -> Result<Option<Secret>, Error> {
     if generation == u32::MAX {
         return Ok(None);
     }
@@ -314,11 +279,7 @@ impl NodeSecrets {
     /// Derives the secrets from the root down to `leaf` and the leaf's two
     /// ratchet roots, deleting every node secret on the way once both its
     /// children exist, and the leaf's once its ratchets exist (§9.2).
-    fn leaf_ratchets(
-        &mut self,
-        cs: &dyn CipherSuiteProvider,
-        leaf: LeafIndex,
-    ) -> Result<LeafRatchets, SecretTreeError> {
+    fn leaf_ratchets(&mut self, cs: &dyn CipherSuiteProvider, leaf: LeafIndex) -> Result<LeafRatchets, Error> {
         let node = leaf.to_node().ok_or(SecretTreeError::LeafOutOfRange)?;
         let mut path = tree_math::direct_path(node, self.n_leaves).ok_or(SecretTreeError::LeafOutOfRange)?;
         // Root first: the lowest stored ancestor is expanded, then each node
@@ -343,12 +304,12 @@ impl NodeSecrets {
     /// Replaces `parent`'s secret, if stored, by its children's (§9). The
     /// parent is removed only after both children are stored, so a failed
     /// derivation loses nothing.
-    fn expand(&mut self, cs: &dyn CipherSuiteProvider, parent: NodeIndex) -> Result<(), SecretTreeError> {
+    fn expand(&mut self, cs: &dyn CipherSuiteProvider, parent: NodeIndex) -> Result<(), Error> {
         let Some(secret) = self.nodes.get(&parent) else {
             return Ok(());
         };
         let (Some(left), Some(right)) = (parent.left(), parent.right()) else {
-            return Err(SecretTreeError::LeafOutOfRange);
+            return Err(SecretTreeError::LeafOutOfRange.into());
         };
         let (nh, _, _) = lengths(cs)?;
         let left_secret = cs.expand_with_label(secret.as_bytes(), b"tree", b"left", nh)?;
@@ -411,7 +372,7 @@ impl SecretTree {
         cs: &dyn CipherSuiteProvider,
         leaf: LeafIndex,
         kind: RatchetKind,
-    ) -> Result<RatchetKey, SecretTreeError> {
+    ) -> Result<RatchetKey, Error> {
         self.ratchet(cs, leaf, kind)?.next_key(cs)
     }
 
@@ -423,7 +384,7 @@ impl SecretTree {
         leaf: LeafIndex,
         kind: RatchetKind,
         generation: u32,
-    ) -> Result<RatchetKey, SecretTreeError> {
+    ) -> Result<RatchetKey, Error> {
         let (key, used) = self.peek_key(cs, leaf, kind, generation)?;
         self.consume(used);
         Ok(key)
@@ -439,7 +400,7 @@ impl SecretTree {
         leaf: LeafIndex,
         kind: RatchetKind,
         generation: u32,
-    ) -> Result<(RatchetKey, KeyUse), SecretTreeError> {
+    ) -> Result<(RatchetKey, KeyUse), Error> {
         let config = self.config;
         let (key, advance) = self.ratchet(cs, leaf, kind)?.peek(cs, generation, &config)?;
         let used = KeyUse {
@@ -470,9 +431,9 @@ impl SecretTree {
         cs: &dyn CipherSuiteProvider,
         leaf: LeafIndex,
         kind: RatchetKind,
-    ) -> Result<&mut HashRatchet, SecretTreeError> {
+    ) -> Result<&mut HashRatchet, Error> {
         if leaf.0 >= self.secrets.n_leaves {
-            return Err(SecretTreeError::LeafOutOfRange);
+            return Err(SecretTreeError::LeafOutOfRange.into());
         }
         let ratchets = match self.leaves.entry(leaf) {
             Entry::Occupied(e) => e.into_mut(),
@@ -704,7 +665,7 @@ mod tests {
             assert_eq!((sent.key, sent.nonce), (got.key, got.nonce));
             assert_eq!(
                 r.key_for(cs(), LeafIndex(5), APP, g).unwrap_err(),
-                SecretTreeError::KeyConsumed
+                Error::from(SecretTreeError::KeyConsumed)
             );
         }
         // The handshake ratchet is independent of the application one.
@@ -722,14 +683,20 @@ mod tests {
         let leaf = LeafIndex(1);
         assert_eq!(
             r.key_for(cs(), leaf, APP, 11).unwrap_err(),
-            SecretTreeError::TooFarAhead
+            Error::from(SecretTreeError::TooFarAhead)
         );
         r.key_for(cs(), leaf, APP, 10).unwrap();
         // Only generations 8 and 9 were kept.
-        assert_eq!(r.key_for(cs(), leaf, APP, 7).unwrap_err(), SecretTreeError::KeyConsumed);
+        assert_eq!(
+            r.key_for(cs(), leaf, APP, 7).unwrap_err(),
+            Error::from(SecretTreeError::KeyConsumed)
+        );
         r.key_for(cs(), leaf, APP, 9).unwrap();
         r.key_for(cs(), leaf, APP, 8).unwrap();
-        assert_eq!(r.key_for(cs(), leaf, APP, 8).unwrap_err(), SecretTreeError::KeyConsumed);
+        assert_eq!(
+            r.key_for(cs(), leaf, APP, 8).unwrap_err(),
+            Error::from(SecretTreeError::KeyConsumed)
+        );
         r.key_for(cs(), leaf, APP, 11).unwrap();
     }
 
@@ -751,11 +718,14 @@ mod tests {
         ratchet.next_generation = u32::MAX - 1;
         assert_eq!(ratchet.next_key(cs()).unwrap().generation, u32::MAX - 1);
         assert_eq!(ratchet.next_key(cs()).unwrap().generation, u32::MAX);
-        assert_eq!(ratchet.next_key(cs()).unwrap_err(), SecretTreeError::RatchetExhausted);
+        assert_eq!(
+            ratchet.next_key(cs()).unwrap_err(),
+            Error::from(SecretTreeError::RatchetExhausted)
+        );
         let config = SecretTreeConfig::default();
         assert_eq!(
             ratchet.peek(cs(), u32::MAX, &config).unwrap_err(),
-            SecretTreeError::KeyConsumed
+            Error::from(SecretTreeError::KeyConsumed)
         );
     }
 
@@ -769,7 +739,7 @@ mod tests {
         }
         let mut t = tree(4, SecretTreeConfig::default());
         let err = t.next_key(cs(), LeafIndex(4), APP).unwrap_err();
-        assert_eq!(err, SecretTreeError::LeafOutOfRange);
+        assert_eq!(err, Error::from(SecretTreeError::LeafOutOfRange));
         assert_eq!(err.code(), "secret_tree_leaf_out_of_range");
     }
 

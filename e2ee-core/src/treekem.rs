@@ -25,10 +25,10 @@
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
-use core::fmt;
 
-use crate::codec::{self, CodecError, Decode, Encode, Size};
+use crate::codec::{self, Decode, Encode, Size};
 use crate::crypto::{self, CipherSuiteProvider, CryptoError, HpkeCiphertext, KeyPair, Rng, Secret};
+use crate::error::{Error, UsageError};
 use crate::messages::{GroupContext, LeafNode, LeafNodeSource, ParentNode, UpdatePath, UpdatePathNode};
 use crate::ratchet_tree::{RatchetTree, TreeError};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
@@ -36,131 +36,56 @@ use crate::tree_math::{self, LeafIndex, NodeIndex};
 /// The EncryptWithLabel label of path secrets (§7.6).
 const UPDATE_PATH_NODE_LABEL: &[u8] = b"UpdatePathNode";
 
-/// Why an UpdatePath could not be created or processed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TreeKemError {
-    /// A ratchet tree operation failed; this includes an UpdatePath whose
-    /// length is not that of the sender's filtered direct path
-    /// ([`TreeError::UpdatePathLength`]) and a leaf node whose parent hash
-    /// does not match the path ([`TreeError::ParentHashMismatch`]).
-    Tree(TreeError),
-    /// A cryptographic operation (other than decrypting the path secret)
-    /// failed.
-    Crypto(CryptoError),
-    /// The GroupContext could not be encoded.
-    Codec(CodecError),
-    /// The UpdatePath is this member's own: a committer keeps the result of
-    /// [`create_update_path`] instead of processing its own path.
-    OwnCommit,
-    /// The UpdatePath's leaf node does not have `leaf_node_source = commit`
-    /// (§12.4.2).
-    NotCommitSource,
-    /// This member's leaf is not below any node of the sender's filtered
-    /// direct path.
-    NotInPath,
-    /// An UpdatePathNode does not have one ciphertext per node of the
-    /// resolution of its copath child (§7.6).
-    CiphertextCount {
-        /// The filtered-direct-path node the UpdatePathNode is for.
-        node: u32,
-        /// The size of the copath child's resolution (without added leaves).
-        expected: usize,
-        /// The number of ciphertexts received.
-        got: usize,
-    },
-    /// This member holds the private key of no node in the resolution it is
-    /// under (its state is out of sync with the tree).
-    NoPrivateKey {
-        /// The copath node whose resolution was searched.
-        node: u32,
-    },
-    /// The path secret for this node did not decrypt: a tampered ciphertext,
-    /// a wrong GroupContext, or a stale private key.
-    DecryptionFailed {
-        /// The filtered-direct-path node whose path secret failed.
-        node: u32,
-    },
-    /// A decrypted path secret does not have the hash length `Nh`.
-    InvalidPathSecret {
-        /// The filtered-direct-path node whose path secret it is.
-        node: u32,
-    },
-    /// The public key derived from a path secret is not the one the
-    /// UpdatePath (or the tree) holds for the node (§7.5).
-    PublicKeyMismatch {
-        /// The node whose key differs.
-        node: u32,
-    },
-    /// A path secret was given for a node that is not a parent on this
-    /// member's direct path, or that is blank.
-    NotOnOwnPath {
-        /// The offending node.
-        node: u32,
-    },
-}
-
-impl TreeKemError {
-    /// A stable machine-readable code for bindings.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Tree(e) => e.code(),
-            Self::Crypto(e) => e.code(),
-            Self::Codec(e) => e.code(),
-            Self::OwnCommit => "treekem_own_commit",
-            Self::NotCommitSource => "treekem_not_commit_source",
-            Self::NotInPath => "treekem_not_in_path",
-            Self::CiphertextCount { .. } => "treekem_ciphertext_count",
-            Self::NoPrivateKey { .. } => "treekem_no_private_key",
-            Self::DecryptionFailed { .. } => "treekem_decryption_failed",
-            Self::InvalidPathSecret { .. } => "treekem_invalid_path_secret",
-            Self::PublicKeyMismatch { .. } => "treekem_public_key_mismatch",
-            Self::NotOnOwnPath { .. } => "treekem_not_on_own_path",
-        }
-    }
-}
-
-impl fmt::Display for TreeKemError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Tree(e) => write!(f, "ratchet tree: {e}"),
-            Self::Crypto(e) => write!(f, "cryptographic failure: {e}"),
-            Self::Codec(e) => write!(f, "encoding failed: {e}"),
-            Self::OwnCommit => f.write_str("the update path is this member's own"),
-            Self::NotCommitSource => f.write_str("the update path's leaf node source is not commit"),
-            Self::NotInPath => f.write_str("this member is not below the sender's filtered direct path"),
-            Self::CiphertextCount { node, expected, got } => {
-                write!(
-                    f,
-                    "node {node}: {got} encrypted path secrets for a resolution of {expected}"
-                )
-            }
-            Self::NoPrivateKey { node } => write!(f, "no private key for the resolution of node {node}"),
-            Self::DecryptionFailed { node } => write!(f, "the path secret of node {node} did not decrypt"),
-            Self::InvalidPathSecret { node } => write!(f, "the path secret of node {node} has the wrong length"),
-            Self::PublicKeyMismatch { node } => write!(f, "the derived public key of node {node} does not match"),
-            Self::NotOnOwnPath { node } => write!(f, "node {node} is not a non-blank parent on this member's path"),
-        }
-    }
-}
-
-impl core::error::Error for TreeKemError {}
-
-impl From<TreeError> for TreeKemError {
-    fn from(e: TreeError) -> Self {
-        Self::Tree(e)
-    }
-}
-
-impl From<CryptoError> for TreeKemError {
-    fn from(e: CryptoError) -> Self {
-        Self::Crypto(e)
-    }
-}
-
-impl From<CodecError> for TreeKemError {
-    fn from(e: CodecError) -> Self {
-        Self::Codec(e)
+crate::error::error_enum! {
+    /// Why an UpdatePath could not be created or processed.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum TreeKemError {
+        /// The UpdatePath's leaf node does not have `leaf_node_source = commit`
+        /// (§12.4.2).
+        NotCommitSource => "treekem_not_commit_source", "the update path's leaf node source is not commit";
+        /// This member's leaf is not below any node of the sender's filtered
+        /// direct path.
+        NotInPath => "treekem_not_in_path", "this member is not below the sender's filtered direct path";
+        /// An UpdatePathNode does not have one ciphertext per node of the
+        /// resolution of its copath child (§7.6).
+        CiphertextCount {
+            /// The filtered-direct-path node the UpdatePathNode is for.
+            node: u32,
+            /// The size of the copath child's resolution (without added leaves).
+            expected: usize,
+            /// The number of ciphertexts received.
+            got: usize,
+        } => "treekem_ciphertext_count", "node {node}: {got} encrypted path secrets for a resolution of {expected}";
+        /// This member holds the private key of no node in the resolution it is
+        /// under (its state is out of sync with the tree).
+        NoPrivateKey {
+            /// The copath node whose resolution was searched.
+            node: u32,
+        } => "treekem_no_private_key", "no private key for the resolution of node {node}";
+        /// The path secret for this node did not decrypt: a tampered ciphertext,
+        /// a wrong GroupContext, or a stale private key.
+        DecryptionFailed {
+            /// The filtered-direct-path node whose path secret failed.
+            node: u32,
+        } => "treekem_decryption_failed", "the path secret of node {node} did not decrypt";
+        /// A decrypted path secret does not have the hash length `Nh`.
+        InvalidPathSecret {
+            /// The filtered-direct-path node whose path secret it is.
+            node: u32,
+        } => "treekem_invalid_path_secret", "the path secret of node {node} has the wrong length";
+        /// The public key derived from a path secret is not the one the
+        /// UpdatePath (or the tree) holds for the node (§7.5).
+        PublicKeyMismatch {
+            /// The node whose key differs.
+            node: u32,
+        } => "treekem_public_key_mismatch", "the derived public key of node {node} does not match";
+        /// A path secret was given for a node that is not a parent on this
+        /// member's direct path, or that is blank.
+        NotOnOwnPath {
+            /// The offending node.
+            node: u32,
+        } => "treekem_not_on_own_path", "node {node} is not a non-blank parent on this member's path";
     }
 }
 
@@ -251,9 +176,9 @@ impl TreeKemPrivate {
         cs: &dyn CipherSuiteProvider,
         x: NodeIndex,
         path_secret: &[u8],
-    ) -> Result<Vec<u8>, TreeKemError> {
+    ) -> Result<Vec<u8>, Error> {
         if !self.is_above_own_leaf(x) {
-            return Err(TreeKemError::NotOnOwnPath { node: x.0 });
+            return Err(TreeKemError::NotOnOwnPath { node: x.0 }.into());
         }
         let pair = node_key_pair(cs, path_secret)?;
         self.path_keys.insert(x, pair.private);
@@ -272,9 +197,9 @@ impl TreeKemPrivate {
         tree: &RatchetTree,
         start: NodeIndex,
         path_secret: &[u8],
-    ) -> Result<(), TreeKemError> {
+    ) -> Result<(), Error> {
         if !self.is_above_own_leaf(start) || tree.is_blank(start) {
-            return Err(TreeKemError::NotOnOwnPath { node: start.0 });
+            return Err(TreeKemError::NotOnOwnPath { node: start.0 }.into());
         }
         let mut nodes = tree.direct_path(start)?;
         nodes.insert(0, start);
@@ -285,7 +210,7 @@ impl TreeKemPrivate {
             let pair = node_key_pair(cs, secret.as_bytes())?;
             let in_tree = tree.node(x).map(|n| n.encryption_key().as_slice());
             if in_tree != Some(pair.public.as_slice()) {
-                return Err(TreeKemError::PublicKeyMismatch { node: x.0 });
+                return Err(TreeKemError::PublicKeyMismatch { node: x.0 }.into());
             }
             keys.push((x, pair.private));
         }
@@ -416,7 +341,7 @@ pub fn create_update_path(
     params: UpdatePathParams<'_>,
     group_context: &mut GroupContext,
     rng: &mut Rng<'_>,
-) -> Result<CreatedUpdatePath, TreeKemError> {
+) -> Result<CreatedUpdatePath, Error> {
     let snapshot = PathSnapshot::take(tree, params.sender)?;
     let old_hash = group_context.tree_hash.clone();
     let created = create_in_place(cs, tree, params, group_context, rng);
@@ -434,7 +359,7 @@ fn create_in_place(
     params: UpdatePathParams<'_>,
     group_context: &mut GroupContext,
     rng: &mut Rng<'_>,
-) -> Result<CreatedUpdatePath, TreeKemError> {
+) -> Result<CreatedUpdatePath, Error> {
     let x = tree.leaf_node_index(params.sender)?;
     // §7.5 step 1; the filtered direct path depends only on the copath, so
     // blanking first does not change it.
@@ -489,7 +414,7 @@ fn set_path_nodes(
     sender: LeafIndex,
     path: &[NodeIndex],
     pairs: &[KeyPair],
-) -> Result<Vec<u8>, TreeKemError> {
+) -> Result<Vec<u8>, Error> {
     let keys: Vec<&[u8]> = pairs.iter().map(|p| p.public.as_slice()).collect();
     // Parent hashes cover the copath subtrees only, which the path does not
     // touch, so they can be computed before the keys are set.
@@ -514,7 +439,7 @@ fn sign_leaf_node(
     group_id: &codec::VLBytes,
     encryption_key: Vec<u8>,
     parent_hash: Vec<u8>,
-) -> Result<LeafNode, TreeKemError> {
+) -> Result<LeafNode, Error> {
     let mut leaf = params.leaf_node.clone();
     leaf.encryption_key = encryption_key.into();
     leaf.leaf_node_source = LeafNodeSource::Commit(parent_hash.into());
@@ -546,7 +471,7 @@ impl Recipients<'_> {
         p: NodeIndex,
         path_secret: &Secret,
         rng: &mut Rng<'_>,
-    ) -> Result<Vec<HpkeCiphertext>, TreeKemError> {
+    ) -> Result<Vec<HpkeCiphertext>, Error> {
         let child = copath_child(p, self.sender)?;
         let resolution = self.tree.resolution_excluding(child, self.added_leaves)?;
         let keys = resolution
@@ -627,7 +552,7 @@ pub fn process_update_path(
     path: &UpdatePath,
     group_context: &mut GroupContext,
     added_leaves: &[LeafIndex],
-) -> Result<ProcessedUpdatePath, TreeKemError> {
+) -> Result<ProcessedUpdatePath, Error> {
     let plan = DecryptionPlan::new(tree, private, sender, path, added_leaves)?;
     let snapshot = PathSnapshot::take(tree, sender)?;
     let old_hash = group_context.tree_hash.clone();
@@ -666,12 +591,12 @@ impl DecryptionPlan {
         sender: LeafIndex,
         update: &UpdatePath,
         added_leaves: &[LeafIndex],
-    ) -> Result<Self, TreeKemError> {
+    ) -> Result<Self, Error> {
         if sender == private.own_leaf {
-            return Err(TreeKemError::OwnCommit);
+            return Err(UsageError::OwnCommit.into());
         }
         if !matches!(update.leaf_node.leaf_node_source, LeafNodeSource::Commit(_)) {
-            return Err(TreeKemError::NotCommitSource);
+            return Err(TreeKemError::NotCommitSource.into());
         }
         let x = tree.leaf_node_index(sender)?;
         let path = update_path_nodes(tree, sender, update)?;
@@ -690,7 +615,8 @@ impl DecryptionPlan {
                     node: p.0,
                     expected: resolution.len(),
                     got,
-                });
+                }
+                .into());
             }
             if i == index {
                 let at = resolution.iter().position(|&y| private.private_key(y).is_some());
@@ -719,7 +645,7 @@ fn merge_and_decrypt(
     update: &UpdatePath,
     group_context: &mut GroupContext,
     plan: &DecryptionPlan,
-) -> Result<(ProcessedUpdatePath, Vec<(NodeIndex, Secret)>), TreeKemError> {
+) -> Result<(ProcessedUpdatePath, Vec<(NodeIndex, Secret)>), Error> {
     // Checks the leaf's parent hash before changing anything.
     tree.apply_update_path(cs, plan.sender, update)?;
     group_context.tree_hash = tree.tree_hash(cs)?.into();
@@ -732,7 +658,7 @@ fn merge_and_decrypt(
     let plaintext = cs.decrypt_with_label(key.as_bytes(), UPDATE_PATH_NODE_LABEL, &context, ciphertext);
     let path_secret = Secret::new(plaintext.map_err(|_| TreeKemError::DecryptionFailed { node: node.0 })?);
     if path_secret.len() != cs.hash_len() {
-        return Err(TreeKemError::InvalidPathSecret { node: node.0 });
+        return Err(TreeKemError::InvalidPathSecret { node: node.0 }.into());
     }
     let chain = PathSecrets::derive(cs, path_secret, plan.path.len() - plan.index)?;
     let mut keys = Vec::with_capacity(chain.secrets.len());
@@ -743,7 +669,7 @@ fn merge_and_decrypt(
     {
         let pair = node_key_pair(cs, secret.as_bytes())?;
         if pair.public.as_slice() != sent.encryption_key.as_slice() {
-            return Err(TreeKemError::PublicKeyMismatch { node: p.0 });
+            return Err(TreeKemError::PublicKeyMismatch { node: p.0 }.into());
         }
         keys.push((p, pair.private));
     }
@@ -779,7 +705,7 @@ pub fn check_update_path_keys(
     tree: &RatchetTree,
     sender: LeafIndex,
     update: &UpdatePath,
-) -> Result<(), TreeKemError> {
+) -> Result<(), Error> {
     for (x, node) in update_path_nodes(tree, sender, update)?.into_iter().zip(&update.nodes) {
         cs.kem_public_key_check(node.encryption_key.as_slice())
             .map_err(|_| TreeError::InvalidEncryptionKey { node: x.0 })?;
@@ -1024,7 +950,7 @@ mod tests {
         let err = other
             .set_path_from(cs, &joiner.tree, NodeIndex(7), &[1; 32])
             .unwrap_err();
-        assert_eq!(err, TreeKemError::PublicKeyMismatch { node: 7 });
+        assert_eq!(err, Error::from(TreeKemError::PublicKeyMismatch { node: 7 }));
         assert_eq!(other.path_nodes().count(), 0);
         // The joiner takes part in the next commit, from either side.
         members.push(joiner);
@@ -1042,7 +968,7 @@ mod tests {
 
     /// Processes `path` from leaf 0 as `member` and checks that a failure
     /// leaves the member's state as it was.
-    fn process_as(member: &mut Member, path: &UpdatePath) -> Result<ProcessedUpdatePath, TreeKemError> {
+    fn process_as(member: &mut Member, path: &UpdatePath) -> Result<ProcessedUpdatePath, Error> {
         let before = member.clone();
         let mut gc = context();
         let out = process_update_path(
@@ -1073,7 +999,7 @@ mod tests {
             ct.ciphertext = bytes.into();
         }
         let err = process_as(&mut member, &created.update_path).unwrap_err();
-        assert_eq!(err, TreeKemError::DecryptionFailed { node: 3 });
+        assert_eq!(err, Error::from(TreeKemError::DecryptionFailed { node: 3 }));
         assert_eq!(err.code(), "treekem_decryption_failed");
     }
 
@@ -1084,12 +1010,12 @@ mod tests {
         let mut path = created.update_path.clone();
         path.nodes[1].encryption_key = suite().kem_key_generate(&mut os_rng()).unwrap().public.into();
         let err = process_as(&mut member, &path).unwrap_err();
-        assert_eq!(err, TreeKemError::Tree(TreeError::ParentHashMismatch));
+        assert_eq!(err, Error::from(TreeError::ParentHashMismatch));
         // A committer who also fixes the parent hash and encrypts under the
         // resulting GroupContext is caught by the derived key check.
         let path = consistent_path(&member.tree, path, &created);
         let err = process_as(&mut member, &path).unwrap_err();
-        assert_eq!(err, TreeKemError::PublicKeyMismatch { node: 3 });
+        assert_eq!(err, Error::from(TreeKemError::PublicKeyMismatch { node: 3 }));
         assert_eq!(err.code(), "treekem_public_key_mismatch");
     }
 
@@ -1124,10 +1050,7 @@ mod tests {
         let mut short = created.update_path.clone();
         short.nodes.pop();
         let err = process_as(&mut member, &short).unwrap_err();
-        assert_eq!(
-            err,
-            TreeKemError::Tree(TreeError::UpdatePathLength { expected: 2, got: 1 })
-        );
+        assert_eq!(err, Error::from(TreeError::UpdatePathLength { expected: 2, got: 1 }));
         assert_eq!(err.code(), "tree_update_path_length");
 
         let mut extra = created.update_path.clone();
@@ -1136,18 +1059,18 @@ mod tests {
         let err = process_as(&mut member, &extra).unwrap_err();
         assert_eq!(
             err,
-            TreeKemError::CiphertextCount {
+            Error::from(TreeKemError::CiphertextCount {
                 node: 1,
                 expected: 1,
                 got: 2
-            }
+            })
         );
 
         let mut update_source = created.update_path.clone();
         update_source.leaf_node.leaf_node_source = LeafNodeSource::Update;
         assert_eq!(
             process_as(&mut member, &update_source).unwrap_err(),
-            TreeKemError::NotCommitSource
+            Error::from(TreeKemError::NotCommitSource)
         );
 
         // The unchanged path still works after all the rejections.
@@ -1162,13 +1085,13 @@ mod tests {
         committer.private = TreeKemPrivate::new(LeafIndex(0), Secret::zero(32));
         assert_eq!(
             process_as(&mut committer, &created.update_path).unwrap_err(),
-            TreeKemError::OwnCommit
+            Error::from(UsageError::OwnCommit)
         );
         // Member 1 with a wrong leaf key cannot decrypt.
         let mut stale = members[1].clone();
         stale.private = TreeKemPrivate::new(LeafIndex(1), Secret::zero(32));
         let err = process_as(&mut stale, &created.update_path).unwrap_err();
-        assert_eq!(err, TreeKemError::DecryptionFailed { node: 1 });
+        assert_eq!(err, Error::from(TreeKemError::DecryptionFailed { node: 1 }));
     }
 
     #[test]
@@ -1180,14 +1103,14 @@ mod tests {
         let mut reused = created.update_path.clone();
         reused.nodes[0].encryption_key = tree.leaf(LeafIndex(2)).unwrap().encryption_key.clone();
         let err = check_update_path_keys(suite(), tree, LeafIndex(0), &reused).unwrap_err();
-        assert_eq!(err, TreeKemError::Tree(TreeError::DuplicateEncryptionKey { node: 4 }));
+        assert_eq!(err, Error::from(TreeError::DuplicateEncryptionKey { node: 4 }));
         // A key of small order would make every later encryption to the
         // node fail: refused, ahead of the duplicate.
         let mut one = [0u8; 32];
         one[0] = 1;
         reused.nodes[1].encryption_key = VLBytes::from(one.to_vec());
         let err = check_update_path_keys(suite(), tree, LeafIndex(0), &reused).unwrap_err();
-        assert_eq!(err, TreeKemError::Tree(TreeError::InvalidEncryptionKey { node: 3 }));
+        assert_eq!(err, Error::from(TreeError::InvalidEncryptionKey { node: 3 }));
     }
 
     #[test]

@@ -4,12 +4,13 @@
 
 use alloc::vec::Vec;
 
-use crate::codec::{CodecError, decode_exact, encode, encode_secret, write_opaque};
+use crate::codec::{decode_exact, encode, encode_secret, write_opaque};
 use crate::crypto::{self, CipherSuiteProvider, CryptoError, Rng, Secret};
+use crate::error::Error;
 use crate::key_schedule::{EpochSecrets, WelcomeSchedule};
 use crate::messages::group_info::{GroupInfo, GroupInfoTbs};
 use crate::messages::welcome::{EncryptedGroupSecrets, GroupSecrets, Welcome};
-use crate::transcript::{self, TranscriptError};
+use crate::transcript;
 
 const WELCOME_LABEL: &[u8] = b"Welcome";
 const GROUP_INFO_LABEL: &[u8] = b"GroupInfoTBS";
@@ -20,67 +21,31 @@ const GROUP_INFO_LABEL: &[u8] = b"GroupInfoTBS";
 /// the encryption in place (16 bytes in every suite).
 const ROOM_AFTER_TBS: usize = 2 + 72 + 16;
 
-/// Why a Welcome could not be processed.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum WelcomeError {
-    /// No entry of the Welcome is for our KeyPackage.
-    NotForUs,
-    /// The Welcome's suite is not the KeyPackage's.
-    CipherSuiteMismatch,
-    /// The GroupInfo's signature does not verify.
-    InvalidGroupInfoSignature,
-    /// The GroupInfo's confirmation tag does not match the epoch's secrets.
-    InvalidConfirmationTag,
-    /// A decrypted structure did not decode.
-    Codec(CodecError),
-    /// Decryption or key derivation failed.
-    Crypto(CryptoError),
-}
-
-impl WelcomeError {
-    /// A stable machine-readable code for bindings.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::NotForUs => "welcome_not_for_us",
-            Self::CipherSuiteMismatch => "welcome_cipher_suite_mismatch",
-            Self::InvalidGroupInfoSignature => "invalid_group_info_signature",
-            Self::InvalidConfirmationTag => "invalid_confirmation_tag",
-            Self::Codec(e) => e.code(),
-            Self::Crypto(e) => e.code(),
-        }
-    }
-}
-
-impl core::fmt::Display for WelcomeError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            Self::NotForUs => f.write_str("the Welcome has no entry for this KeyPackage"),
-            Self::CipherSuiteMismatch => f.write_str("the Welcome's cipher suite is not the KeyPackage's"),
-            Self::InvalidGroupInfoSignature => f.write_str("GroupInfo signature does not verify"),
-            Self::InvalidConfirmationTag => f.write_str("GroupInfo confirmation tag does not match"),
-            Self::Codec(e) => write!(f, "{e}"),
-            Self::Crypto(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl core::error::Error for WelcomeError {}
-
-impl From<CodecError> for WelcomeError {
-    fn from(e: CodecError) -> Self {
-        Self::Codec(e)
-    }
-}
-
-impl From<CryptoError> for WelcomeError {
-    fn from(e: CryptoError) -> Self {
-        Self::Crypto(e)
-    }
-}
-
-impl From<TranscriptError> for WelcomeError {
-    fn from(_: TranscriptError) -> Self {
-        Self::InvalidConfirmationTag
+crate::error::error_enum! {
+    /// Why a Welcome, or a GroupInfo to join from, was rejected.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub enum WelcomeError {
+        /// No entry of the Welcome is for a KeyPackage of this client's that
+        /// is still unused.
+        NotForUs => "no_matching_key_package", "the Welcome has no entry for an unused KeyPackage of this client";
+        /// The Welcome's suite is not the KeyPackage's.
+        CipherSuiteMismatch => "welcome_cipher_suite_mismatch", "the Welcome's cipher suite is not the KeyPackage's";
+        /// The GroupInfo's signature does not verify.
+        InvalidGroupInfoSignature => "invalid_group_info_signature", "GroupInfo signature does not verify";
+        /// The GroupInfo's confirmation tag does not match the epoch's secrets.
+        InvalidConfirmationTag => "group_info_invalid_confirmation_tag", "GroupInfo confirmation tag does not match";
+        /// The Welcome's secrets did not decrypt for this KeyPackage.
+        DecryptionFailed => "welcome_decryption_failed", "the Welcome did not decrypt";
+        /// The GroupInfo carries no ratchet tree and none was supplied.
+        MissingRatchetTree => "missing_ratchet_tree", "no ratchet tree in the GroupInfo and none supplied";
+        /// The GroupInfo has no `external_pub`: the group does not take
+        /// external joins.
+        MissingExternalPub => "missing_external_pub", "the GroupInfo has no external_pub";
+        /// The GroupInfo's `external_pub` is not a public key HPKE can
+        /// encrypt to.
+        InvalidExternalPub => "invalid_external_pub", "the GroupInfo's external_pub is not a usable KEM public key";
+        /// This member's KeyPackage leaf is not in the Welcome's tree.
+        NotInTree => "not_in_tree", "own leaf not found in the tree";
     }
 }
 
@@ -91,21 +56,24 @@ pub fn open_group_secrets(
     welcome: &Welcome,
     key_package_ref: &[u8],
     init_private_key: &[u8],
-) -> Result<GroupSecrets, WelcomeError> {
+) -> Result<GroupSecrets, Error> {
     if welcome.cipher_suite != cs.cipher_suite() {
-        return Err(WelcomeError::CipherSuiteMismatch);
+        return Err(WelcomeError::CipherSuiteMismatch.into());
     }
     let entry = welcome
         .secrets
         .iter()
         .find(|e| e.new_member.as_slice() == key_package_ref)
         .ok_or(WelcomeError::NotForUs)?;
-    let plaintext = Secret::new(cs.decrypt_with_label(
-        init_private_key,
-        WELCOME_LABEL,
-        &welcome.encrypted_group_info,
-        &entry.encrypted_group_secrets,
-    )?);
+    let plaintext = Secret::new(
+        cs.decrypt_with_label(
+            init_private_key,
+            WELCOME_LABEL,
+            &welcome.encrypted_group_info,
+            &entry.encrypted_group_secrets,
+        )
+        .map_err(|_| WelcomeError::DecryptionFailed)?,
+    );
     Ok(decode_exact(plaintext.as_bytes())?)
 }
 
@@ -114,14 +82,16 @@ pub fn open_group_info(
     cs: &dyn CipherSuiteProvider,
     welcome: &Welcome,
     schedule: &WelcomeSchedule,
-) -> Result<GroupInfo, WelcomeError> {
+) -> Result<GroupInfo, Error> {
     let key = schedule.welcome_key(cs)?;
-    let plaintext = cs.aead_open(
-        key.key.as_bytes(),
-        key.nonce.as_bytes(),
-        &[],
-        &welcome.encrypted_group_info,
-    )?;
+    let plaintext = cs
+        .aead_open(
+            key.key.as_bytes(),
+            key.nonce.as_bytes(),
+            &[],
+            &welcome.encrypted_group_info,
+        )
+        .map_err(|_| WelcomeError::DecryptionFailed)?;
     Ok(decode_exact(&plaintext)?)
 }
 
@@ -130,7 +100,7 @@ pub fn seal_group_info(
     cs: &dyn CipherSuiteProvider,
     group_info: &GroupInfo,
     schedule: &WelcomeSchedule,
-) -> Result<Vec<u8>, WelcomeError> {
+) -> Result<Vec<u8>, Error> {
     let key = schedule.welcome_key(cs)?;
     Ok(cs.aead_seal(key.key.as_bytes(), key.nonce.as_bytes(), &[], &encode(group_info)?)?)
 }
@@ -143,7 +113,7 @@ pub fn seal_group_secrets(
     encrypted_group_info: &[u8],
     secrets: &GroupSecrets,
     rng: &mut Rng<'_>,
-) -> Result<EncryptedGroupSecrets, WelcomeError> {
+) -> Result<EncryptedGroupSecrets, Error> {
     let context = crypto::encrypt_context(WELCOME_LABEL, encrypted_group_info)?;
     let joiner = Joiner {
         key_package_ref,
@@ -151,7 +121,7 @@ pub fn seal_group_secrets(
         secrets,
     };
     let mut sealed = seal_in_context(cs, &context, &[joiner], rng)?;
-    sealed.pop().ok_or(WelcomeError::Crypto(CryptoError::EncryptionFailed))
+    sealed.pop().ok_or(CryptoError::EncryptionFailed.into())
 }
 
 /// A new member of a Welcome, as its GroupSecrets are sealed for it.
@@ -176,7 +146,7 @@ fn seal_in_context(
     encrypt_context: &[u8],
     joiners: &[Joiner<'_>],
     rng: &mut Rng<'_>,
-) -> Result<Vec<EncryptedGroupSecrets>, WelcomeError> {
+) -> Result<Vec<EncryptedGroupSecrets>, Error> {
     // Below this per thread, starting threads costs more than it saves.
     const MIN_PER_THREAD: usize = 32;
     crate::parallel::run_with_rngs(joiners, MIN_PER_THREAD, rng, |share, rng| {
@@ -190,7 +160,7 @@ fn seal_share(
     encrypt_context: &[u8],
     joiners: &[Joiner<'_>],
     rng: &mut Rng<'_>,
-) -> Result<Vec<EncryptedGroupSecrets>, WelcomeError> {
+) -> Result<Vec<EncryptedGroupSecrets>, Error> {
     let mut plaintexts = Vec::with_capacity(joiners.len());
     for joiner in joiners {
         plaintexts.push(encode_secret(joiner.secrets)?);
@@ -216,7 +186,7 @@ pub fn sign_group_info(
     cs: &dyn CipherSuiteProvider,
     group_info: &mut GroupInfo,
     signature_key: &[u8],
-) -> Result<(), WelcomeError> {
+) -> Result<(), Error> {
     SignedGroupInfo::sign(cs, group_info, signature_key).map(drop)
 }
 
@@ -239,11 +209,7 @@ pub struct SignedGroupInfo {
 impl SignedGroupInfo {
     /// Signs `group_info` (sets its `signature`) with the signer's private
     /// key (§12.4.3).
-    pub fn sign(
-        cs: &dyn CipherSuiteProvider,
-        group_info: &mut GroupInfo,
-        signature_key: &[u8],
-    ) -> Result<Self, WelcomeError> {
+    pub fn sign(cs: &dyn CipherSuiteProvider, group_info: &mut GroupInfo, signature_key: &[u8]) -> Result<Self, Error> {
         let tbs = GroupInfoTbs(group_info);
         let (mut buffer, start) = crypto::sign_content_of(GROUP_INFO_LABEL, &tbs, ROOM_AFTER_TBS)?;
         group_info.signature = cs.sign(signature_key, &buffer)?.into();
@@ -259,11 +225,7 @@ impl SignedGroupInfo {
 
     /// Encrypts the GroupInfo under the welcome key of `schedule`
     /// (§12.4.3.1), in place.
-    pub fn seal(
-        self,
-        cs: &dyn CipherSuiteProvider,
-        schedule: &WelcomeSchedule,
-    ) -> Result<SealedGroupInfo, WelcomeError> {
+    pub fn seal(self, cs: &dyn CipherSuiteProvider, schedule: &WelcomeSchedule) -> Result<SealedGroupInfo, Error> {
         let Self { mut buffer, start } = self;
         let key = schedule.welcome_key(cs)?;
         cs.aead_seal_in_place(key.key.as_bytes(), key.nonce.as_bytes(), &[], &mut buffer, start)?;
@@ -303,7 +265,7 @@ impl SealedGroupInfo {
         cs: &dyn CipherSuiteProvider,
         joiners: &[Joiner<'_>],
         rng: &mut Rng<'_>,
-    ) -> Result<Vec<EncryptedGroupSecrets>, WelcomeError> {
+    ) -> Result<Vec<EncryptedGroupSecrets>, Error> {
         seal_in_context(cs, &self.buffer[self.context_start..], joiners, rng)
     }
 
@@ -320,10 +282,10 @@ pub fn verify_group_info(
     cs: &dyn CipherSuiteProvider,
     group_info: &GroupInfo,
     signer_public_key: &[u8],
-) -> Result<(), WelcomeError> {
+) -> Result<(), Error> {
     let (message, _) = crypto::sign_content_of(GROUP_INFO_LABEL, &GroupInfoTbs(group_info), 0)?;
     cs.verify(signer_public_key, &message, &group_info.signature)
-        .map_err(|_| WelcomeError::InvalidGroupInfoSignature)
+        .map_err(|_| WelcomeError::InvalidGroupInfoSignature.into())
 }
 
 /// Finishes the key schedule from the GroupInfo's context and checks the
@@ -333,14 +295,18 @@ pub fn confirm_epoch(
     cs: &dyn CipherSuiteProvider,
     schedule: WelcomeSchedule,
     group_info: &GroupInfo,
-) -> Result<EpochSecrets, WelcomeError> {
+) -> Result<EpochSecrets, Error> {
     let secrets = schedule.into_epoch_secrets(cs, &encode(&group_info.group_context)?)?;
-    transcript::verify_confirmation_tag(
+    let context = &group_info.group_context;
+    let key = secrets.confirmation_key.as_bytes();
+    if !transcript::confirmation_tag_matches(
         cs,
-        secrets.confirmation_key.as_bytes(),
-        &group_info.group_context.confirmed_transcript_hash,
+        key,
+        &context.confirmed_transcript_hash,
         &group_info.confirmation_tag,
-    )?;
+    ) {
+        return Err(WelcomeError::InvalidConfirmationTag.into());
+    }
     Ok(secrets)
 }
 

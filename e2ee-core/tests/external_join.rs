@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 
 use common::{Client, SUITES, adding, apply, assert_agree, commit, exchange, suite, wire};
 use e2ee_core::crypto::{CipherSuiteProvider, Secret, os_rng};
+use e2ee_core::error::{Error, ProtocolError, Refusal, UsageError};
 use e2ee_core::framing::{self, FramingError};
 use e2ee_core::group::proposals::ProposalError;
-use e2ee_core::group::{Environment, ExternalJoinParams, ExternalJoins, Group, GroupConfig, GroupError};
+use e2ee_core::group::{Environment, ExternalJoinParams, ExternalJoins, Group, GroupConfig};
 use e2ee_core::messages::{
     Content, Extension, ExternalPub, GroupInfo, MlsMessage, MlsMessageBody, Node, PreSharedKeyId, ProposalOrRef, Psk,
     PublicMessage, Sender, WireFormat,
@@ -43,7 +44,7 @@ fn params<'a>(client: &Client, env: &Environment<'_>, group_info: &'a MlsMessage
 }
 
 /// Joins by external Commit from the wire form of `group_info`.
-fn join_external(env: &Environment<'_>, params: ExternalJoinParams<'_>) -> Result<(Group, MlsMessage), GroupError> {
+fn join_external(env: &Environment<'_>, params: ExternalJoinParams<'_>) -> Result<(Group, MlsMessage), Error> {
     let group_info = wire(params.group_info);
     let params = ExternalJoinParams {
         group_info: &group_info,
@@ -141,7 +142,7 @@ fn join_talk_and_resync() {
         let erin_id = Client::new(env.cs, "erin");
         let info = bob.group_info(&env, false).unwrap();
         let missing = join_external(&env, params(&erin_id, &env, &info)).unwrap_err();
-        assert_eq!(missing, GroupError::MissingRatchetTree);
+        assert_eq!(missing, Error::from(WelcomeError::MissingRatchetTree));
         let tree = Some(bob.tree().to_nodes());
         let (mut erin, message) = join_external(
             &env,
@@ -175,7 +176,7 @@ fn join_talk_and_resync() {
         // its leaf (it cannot derive the new epoch): refused, not taken as
         // a removal on the word of a non-member.
         let refused = carol.process(&env, &wire(&message)).unwrap_err();
-        assert_eq!(refused, GroupError::ExternalCommitRemovesSelf);
+        assert_eq!(refused, Error::from(Refusal::ExternalCommitRemovesSelf));
         assert!(carol.is_active());
         assert_agree(&env, &[&carol2, &alice, &bob, &dave, &erin]);
         exchange(
@@ -223,7 +224,7 @@ fn external_join_with_psk() {
     let no_psk = allowing(cs);
     assert_eq!(
         alice.process(&no_psk, &wire(&message)).unwrap_err(),
-        GroupError::PskNotFound
+        Error::from(UsageError::PskNotFound)
     );
     all_apply(&env, &mut [&mut alice, &mut bob, &mut carol], &message);
     assert_agree(&env, &[&dave, &alice, &bob, &carol]);
@@ -245,7 +246,7 @@ fn external_join_with_psk() {
         },
     )
     .unwrap_err();
-    assert_eq!(error, GroupError::PskNotFound);
+    assert_eq!(error, Error::from(UsageError::PskNotFound));
 }
 
 #[test]
@@ -260,7 +261,7 @@ fn forged_group_info_is_rejected() {
             let message = as_message(group_info);
             join_external(&env, params(&dave_id, &env, &message)).unwrap_err()
         };
-        let bad_signature = GroupError::Welcome(WelcomeError::InvalidGroupInfoSignature);
+        let bad_signature = Error::from(WelcomeError::InvalidGroupInfoSignature);
 
         let mut forged = info.clone();
         let mut signature = forged.signature.to_vec();
@@ -287,7 +288,16 @@ fn forged_group_info_is_rejected() {
         // The GroupInfo's first extension is external_pub.
         no_pub.extensions.remove(0);
         welcome::sign_group_info(env.cs, &mut no_pub, ids[0].signer.private.as_bytes()).unwrap();
-        assert_eq!(try_join(no_pub), GroupError::MissingExternalPub);
+        assert_eq!(try_join(no_pub), Error::from(WelcomeError::MissingExternalPub));
+
+        // A signed external_pub that is no public key of the suite.
+        let mut junk_pub = info.clone();
+        junk_pub.extensions[0] = Extension::from_body(&ExternalPub {
+            external_pub: vec![7; 3].into(),
+        })
+        .unwrap();
+        welcome::sign_group_info(env.cs, &mut junk_pub, ids[0].signer.private.as_bytes()).unwrap();
+        assert_eq!(try_join(junk_pub), Error::from(WelcomeError::InvalidExternalPub));
 
         // A tree that does not match the tree hash.
         let mut other_tree = info.clone();
@@ -297,7 +307,10 @@ fn forged_group_info_is_rejected() {
             ratchet_tree: Some(ids[1].create_group(&env).tree().to_nodes()),
             ..params(&dave_id, &env, &message)
         };
-        assert!(matches!(join_external(&env, wrong_tree), Err(GroupError::Tree(_))));
+        assert!(matches!(
+            join_external(&env, wrong_tree),
+            Err(Error::Protocol(ProtocolError::Tree(_)))
+        ));
 
         // A resync needs an old leaf of this client.
         let message = as_message(info);
@@ -305,7 +318,10 @@ fn forged_group_info_is_rejected() {
             resync: true,
             ..params(&dave_id, &env, &message)
         };
-        assert_eq!(join_external(&env, resync).unwrap_err(), GroupError::NotInTree);
+        assert_eq!(
+            join_external(&env, resync).unwrap_err(),
+            Error::from(WelcomeError::NotInTree)
+        );
     }
 }
 
@@ -336,7 +352,9 @@ fn external_commit_with_add_is_rejected() {
         assert!(
             matches!(
                 error,
-                GroupError::Proposal(ProposalError::ExternalCommitDisallowedProposal { .. })
+                Error::Protocol(ProtocolError::Proposal(
+                    ProposalError::ExternalCommitDisallowedProposal { .. }
+                ))
             ),
             "{error:?}"
         );
@@ -348,7 +366,7 @@ fn external_commit_with_add_is_rejected() {
         };
         content.authenticated_data = b"x".as_slice().into();
         let error = bob.process(&env, &wire(&forged)).unwrap_err();
-        assert_eq!(error, GroupError::Framing(FramingError::InvalidSignature));
+        assert_eq!(error, Error::from(FramingError::InvalidSignature));
 
         // The genuine Commit still goes through.
         all_apply(&env, &mut [&mut alice, &mut bob], &message);
@@ -369,5 +387,5 @@ fn stale_group_info_gives_a_stale_commit() {
     let dave_id = Client::new(env.cs, "dave");
     let (_, message) = join_external(&env, params(&dave_id, &env, &info)).unwrap();
     let error = alice.process(&env, &wire(&message)).unwrap_err();
-    assert_eq!(error, GroupError::Framing(FramingError::WrongEpoch));
+    assert_eq!(error, Error::from(FramingError::WrongEpoch));
 }

@@ -7,8 +7,9 @@ mod common;
 
 use common::{Client, SUITES, adding, apply, assert_agree, commit, exchange, suite, wire, with_path};
 use e2ee_core::crypto::os_rng;
+use e2ee_core::error::{Error, UsageError};
 use e2ee_core::framing::FramingError;
-use e2ee_core::group::{CommitParams, Environment, Group, GroupError, ProcessedMessage};
+use e2ee_core::group::{CommitParams, Environment, Group, ProcessedMessage};
 use e2ee_core::messages::{
     Extension, MlsMessage, MlsMessageBody, Node, PreSharedKey, PreSharedKeyId, Proposal, ProposalRef, ProtocolVersion,
     Psk, PublicMessage, ReInit, ResumptionPskUsage, Sender, WireFormat,
@@ -59,7 +60,7 @@ fn create_add_talk_update_remove() {
         assert_eq!(alice.epoch(), 0, "the epoch starts only on merge");
         assert_eq!(
             alice.process(&env, &wire(&out.commit)).unwrap_err(),
-            GroupError::OwnCommit
+            Error::from(UsageError::OwnCommit)
         );
         let summary = alice.merge_pending_commit().unwrap();
         assert_eq!(
@@ -104,10 +105,7 @@ fn create_add_talk_update_remove() {
 
         // A Commit of the old epoch is rejected.
         let stale = alice.process(&env, &wire(&out.commit)).unwrap_err();
-        assert!(
-            matches!(stale, GroupError::Framing(FramingError::WrongEpoch)),
-            "{stale:?}"
-        );
+        assert!(stale == Error::from(FramingError::WrongEpoch), "{stale:?}");
 
         // Epoch 3: Carol proposes removing Bob; Alice commits it by reference.
         let (proposal, reference) = carol
@@ -118,7 +116,7 @@ fn create_add_talk_update_remove() {
                 &mut os_rng(),
             )
             .unwrap();
-        let expected: Result<_, GroupError> = Ok(ProcessedMessage::Proposal {
+        let expected: Result<_, Error> = Ok(ProcessedMessage::Proposal {
             sender: Sender::Member(2),
             reference,
         });
@@ -128,10 +126,7 @@ fn create_add_talk_update_remove() {
 
         // A tampered Commit is rejected and changes nothing.
         let error = carol.process(&env, &wire(&tamper(&out.commit))).unwrap_err();
-        assert!(
-            matches!(error, GroupError::Framing(FramingError::InvalidMembershipTag)),
-            "{error:?}"
-        );
+        assert!(error == Error::from(FramingError::InvalidMembershipTag), "{error:?}");
         assert_eq!(carol.epoch(), 2);
 
         let seen = apply(&mut carol, &env, &out.commit);
@@ -145,7 +140,7 @@ fn create_add_talk_update_remove() {
         assert!(!bob.is_active());
         assert_eq!(
             bob.seal(&env, b"x", b"", 0, &mut os_rng()).unwrap_err(),
-            GroupError::NotAMember
+            Error::from(UsageError::NotAMember)
         );
         assert_eq!(alice.merge_pending_commit().unwrap(), seen);
         assert_eq!(alice.epoch(), 3);
@@ -326,7 +321,7 @@ fn resumption_psk_and_reinit_are_committed() {
     };
     assert_eq!(
         alice.commit(&env, params, &mut os_rng()).unwrap_err(),
-        GroupError::PskNotFound
+        Error::from(UsageError::PskNotFound)
     );
 
     // ReInit closes the group for both sides.
@@ -347,11 +342,11 @@ fn resumption_psk_and_reinit_are_committed() {
     assert_eq!(bob.reinit(), Some(&reinit));
     assert_eq!(
         alice.seal(&env, b"late", b"", 0, &mut os_rng()).unwrap_err(),
-        GroupError::Reinitialized
+        Error::from(UsageError::Reinitialized)
     );
     assert_eq!(
         bob.commit(&env, CommitParams::default(), &mut os_rng()).unwrap_err(),
-        GroupError::Reinitialized
+        Error::from(UsageError::Reinitialized)
     );
 }
 
@@ -406,7 +401,7 @@ fn late_messages_of_the_previous_epoch_open() {
         apply(&mut carol, &env, &out.commit);
         assert_eq!(
             alice.process(&env, &wire(&from_carol)).unwrap_err(),
-            GroupError::Framing(FramingError::WrongEpoch)
+            Error::from(FramingError::WrongEpoch)
         );
         // A handshake message of a past epoch is refused even while kept.
         let remove = Group::remove_proposal(LeafIndex(0));

@@ -20,7 +20,8 @@ use common::Client;
 
 use e2ee_core::codec::{decode_exact, encode};
 use e2ee_core::crypto::{CipherSuite, CryptoProvider, RustCryptoProvider, os_rng};
-use e2ee_core::group::{CommitOutput, CommitParams, CommitSummary, Environment, Group, GroupError, ProcessedMessage};
+use e2ee_core::error::{Error, UsageError};
+use e2ee_core::group::{CommitOutput, CommitParams, CommitSummary, Environment, Group, ProcessedMessage};
 use e2ee_core::key_package::NewKeyPackage;
 use e2ee_core::messages::{MlsMessage, Sender, WireFormat};
 use e2ee_core::tree_math::LeafIndex;
@@ -259,7 +260,7 @@ fn thousand_members_agree_and_admit_a_newcomer() {
         .group
         .seal(&env, b"x", b"", 0, &mut os_rng())
         .unwrap_err();
-    assert_eq!(error, GroupError::NotAMember);
+    assert_eq!(error, Error::from(UsageError::NotAMember));
 
     eprintln!("whole test: {:.2?}", total.elapsed());
 }

@@ -8,8 +8,8 @@ mod common;
 
 use common::{Client, SUITES, adding, apply, assert_agree, commit, exchange, suite, wire};
 use e2ee_core::crypto::{CipherSuiteProvider, os_rng};
-use e2ee_core::framing::FramingError;
-use e2ee_core::group::{CommitParams, Environment, Group, GroupError, ProcessedMessage};
+use e2ee_core::error::{Error, StateError};
+use e2ee_core::group::{CommitParams, Environment, Group, ProcessedMessage};
 use e2ee_core::key_package::NewKeyPackage;
 use e2ee_core::messages::{MlsMessage, WireFormat};
 use e2ee_core::secret_tree::SecretTreeError;
@@ -42,13 +42,7 @@ fn opened(env: &Environment<'_>, group: &mut Group, message: &MlsMessage) -> Vec
 
 fn assert_consumed(env: &Environment<'_>, group: &mut Group, message: &MlsMessage) {
     let error = group.process(env, &wire(message)).unwrap_err();
-    assert!(
-        matches!(
-            error,
-            GroupError::Framing(FramingError::SecretTree(SecretTreeError::KeyConsumed))
-        ),
-        "{error:?}"
-    );
+    assert_eq!(error, Error::from(SecretTreeError::KeyConsumed));
 }
 
 /// Alice, Bob and Carol in epoch 1, each restored once already.
@@ -163,10 +157,13 @@ fn sealed_state_needs_its_key() {
     let (alice, ..) = three_members(&env);
     let sealed = alice.export_sealed(&KEY, &mut os_rng()).unwrap();
     let error = Group::restore_sealed(env.cs, &sealed, &[0; 32], b"group").unwrap_err();
-    assert_eq!((error.clone(), error.code()), (GroupError::StateKey, "state_key"));
+    assert_eq!(
+        (error.clone(), error.code()),
+        (Error::from(StateError::Key), "state_key")
+    );
     assert_eq!(
         Group::restore_state(env.cs, &sealed).unwrap_err(),
-        GroupError::StateSealing
+        Error::from(StateError::Sealing)
     );
     // Two sealings of one state differ (fresh nonce) and both open.
     let again = alice.export_sealed(&KEY, &mut os_rng()).unwrap();

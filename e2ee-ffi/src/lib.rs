@@ -24,13 +24,17 @@ pub fn version() -> String {
 }
 
 /// Any failure: `code` is stable and machine-readable (e.g. `wrong_epoch`,
-/// `codec_truncated`), `detail` a sentence for people.
+/// `codec_truncated`), `kind` says who is at fault (`codec`, `protocol`,
+/// `refused`, `usage`, `state` or `crypto`, as in `e2ee_core::Error`),
+/// `detail` is a sentence for people.
 #[derive(Debug, uniffi::Error)]
 pub enum E2eeError {
     /// The library refused the call or the input.
     Failed {
         /// The stable error code.
         code: String,
+        /// Who is at fault.
+        kind: String,
         /// What went wrong.
         detail: String,
     },
@@ -38,7 +42,7 @@ pub enum E2eeError {
 
 impl std::fmt::Display for E2eeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let Self::Failed { code, detail } = self;
+        let Self::Failed { code, detail, .. } = self;
         write!(f, "{code}: {detail}")
     }
 }
@@ -49,6 +53,7 @@ impl From<e2ee_core::Error> for E2eeError {
     fn from(e: e2ee_core::Error) -> Self {
         Self::Failed {
             code: e.code().to_string(),
+            kind: e.kind().to_string(),
             detail: e.to_string(),
         }
     }
@@ -60,6 +65,7 @@ type Result<T> = std::result::Result<T, E2eeError>;
 fn storage_key(key: &[u8]) -> Result<[u8; 32]> {
     key.try_into().map_err(|_| E2eeError::Failed {
         code: "invalid_storage_key".into(),
+        kind: "usage".into(),
         detail: format!("a storage key has 32 bytes, not {}", key.len()),
     })
 }
@@ -456,6 +462,7 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for E2eeError {
     fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
         Self::Failed {
             code: "validator_failed".into(),
+            kind: "refused".into(),
             detail: e.reason,
         }
     }

@@ -69,6 +69,7 @@ extern "C" {
 #[derive(Debug)]
 pub struct Error {
     code: &'static str,
+    kind: &'static str,
     message: String,
 }
 
@@ -80,6 +81,7 @@ impl Error {
     pub(crate) fn invalid(what: &str) -> Self {
         Self {
             code: INVALID_ARGUMENT,
+            kind: "usage",
             message: what.to_string(),
         }
     }
@@ -89,6 +91,7 @@ impl From<e2ee_core::Error> for Error {
     fn from(e: e2ee_core::Error) -> Self {
         Self {
             code: e.code(),
+            kind: e.kind(),
             message: e.to_string(),
         }
     }
@@ -99,6 +102,7 @@ impl From<Error> for JsValue {
         let error = JsError::new(&e.message);
         // A fresh Error is an ordinary extensible object: setting cannot fail.
         let _ = reflect_set(&error, &"code".into(), &e.code.into());
+        let _ = reflect_set(&error, &"kind".into(), &e.kind.into());
         error.into()
     }
 }
@@ -421,7 +425,8 @@ mod tests {
     fn errors_keep_the_core_code_and_message() {
         let core_error = e2ee_core::Client::new(9, b"x").unwrap_err();
         let e = Error::from(core_error.clone());
-        assert_eq!((e.code, e.message), (core_error.code(), core_error.to_string()));
+        assert_eq!((e.code, e.kind), (core_error.code(), core_error.kind()));
+        assert_eq!(e.message, core_error.to_string());
         assert_eq!(Error::invalid("key must be 32 bytes").code, "invalid_argument");
     }
 

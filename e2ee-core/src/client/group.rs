@@ -5,10 +5,11 @@
 use alloc::vec::Vec;
 
 use super::inbox::{Inbox, Limits};
-use super::{ClientError, Validator, environment};
+use super::{Validator, environment};
 use crate::Error;
 use crate::codec::{decode_exact, encode};
 use crate::crypto::{CipherSuiteProvider, os_rng};
+use crate::error::{FramingError, ProposalError, UsageError};
 use crate::group::{
     self as low, CommitParams, CommitSummary, Environment, ExternalJoins, GroupConfig, ProcessedMessage,
 };
@@ -64,7 +65,7 @@ impl GroupOptions {
     /// Checks every option (`invalid_option`, `invalid_config`).
     pub fn check(&self) -> Result<(), Error> {
         self.group_config.check()?;
-        let invalid = |option| Err(ClientError::InvalidOption { option }.into());
+        let invalid = |option| Err(UsageError::InvalidOption { option }.into());
         if self.padding > crate::framing::MAX_PADDING {
             return invalid("padding");
         }
@@ -369,14 +370,14 @@ impl Group {
     /// opened when it begins; their events then follow that epoch change.
     ///
     /// Once this member was removed ([`Group::is_active`] is false) every
-    /// message fails with `GroupError::NotAMember` (code `not_a_member`) and
+    /// message fails with `UsageError::NotAMember` (code `not_a_member`) and
     /// nothing is held: the epochs that follow are closed to it.
     pub fn open(&mut self, message: &[u8]) -> Result<Vec<Event>, Error> {
         if self.pending.as_ref().is_some_and(|(own, _)| own.as_slice() == message) {
             return self.merge_commit();
         }
         if !self.is_active() {
-            return Err(low::GroupError::NotAMember.into());
+            return Err(UsageError::NotAMember.into());
         }
         let message: MlsMessage = decode_exact(message)?;
         let epoch = self.check_header(&message)?;
@@ -403,7 +404,7 @@ impl Group {
             .iter()
             .map(|kp| match decode_exact::<MlsMessage>(kp)?.body {
                 MlsMessageBody::KeyPackage(kp) => Ok(low::Group::add_proposal(kp)),
-                _ => Err(ClientError::NotAKeyPackage.into()),
+                _ => Err(FramingError::NotAKeyPackage.into()),
             })
             .collect::<Result<_, Error>>()?;
         self.commit(proposals, update_path, Intent::Add(key_packages.to_vec()))
@@ -412,7 +413,7 @@ impl Group {
     /// Removes the members at leaf indices `members`.
     pub fn remove(&mut self, members: &[u32]) -> Result<CommitBundle, Error> {
         if members.iter().any(|&i| self.member(i).is_none()) {
-            return Err(ClientError::NoSuchMember.into());
+            return Err(UsageError::NoSuchMember.into());
         }
         let proposals = members
             .iter()
@@ -463,7 +464,7 @@ impl Group {
         let reference = reference.into();
         self.inner
             .accept_proposal(&reference)
-            .map_err(|_| ClientError::NoSuchProposal.into())
+            .map_err(|_| UsageError::NoSuchProposal.into())
     }
 
     /// Drops the pending proposal `reference` from this member's Commits.
@@ -471,7 +472,7 @@ impl Group {
         let reference = reference.into();
         self.inner
             .reject_proposal(&reference)
-            .map_err(|_| ClientError::NoSuchProposal.into())
+            .map_err(|_| UsageError::NoSuchProposal.into())
     }
 
     /// How many messages of future epochs are held.
@@ -531,7 +532,7 @@ impl Group {
 
     fn commit(&mut self, proposals: Vec<Proposal>, force_path: bool, intent: Intent) -> Result<CommitBundle, Error> {
         if self.pending.is_some() {
-            return Err(ClientError::CommitPending.into());
+            return Err(UsageError::CommitPending.into());
         }
         let params = CommitParams {
             proposals,
@@ -556,10 +557,10 @@ impl Group {
         let (group_id, epoch) = match &message.body {
             MlsMessageBody::PublicMessage(m) => (&m.content.group_id, m.content.epoch),
             MlsMessageBody::PrivateMessage(m) => (&m.group_id, m.epoch),
-            _ => return Err(ClientError::NotAGroupMessage.into()),
+            _ => return Err(FramingError::NotAGroupMessage.into()),
         };
         if group_id.as_slice() != self.id() {
-            return Err(ClientError::WrongGroup.into());
+            return Err(FramingError::WrongGroup.into());
         }
         Ok(epoch)
     }
@@ -575,7 +576,7 @@ impl Group {
                 authenticated_data,
             } => {
                 let leaf = self.inner.leaf_in_epoch(epoch, sender);
-                let sender = Member::new(sender.0, leaf.ok_or(low::GroupError::InvalidSender)?);
+                let sender = Member::new(sender.0, leaf.ok_or(FramingError::InvalidSender)?);
                 vec![Event::Message {
                     sender,
                     data,
@@ -586,7 +587,7 @@ impl Group {
             ProcessedMessage::Proposal { reference, .. } => {
                 let pending = (self.pending_proposals().into_iter())
                     .find(|p| p.reference == reference.as_slice())
-                    .ok_or(low::GroupError::UnknownProposal)?;
+                    .ok_or(ProposalError::UnknownProposal)?;
                 vec![Event::Proposal {
                     sender: pending.sender,
                     kind: pending.kind,

@@ -7,8 +7,9 @@
 
 use alloc::vec::Vec;
 
-use super::ClientError;
+use super::Error;
 use crate::codec::Size;
+use crate::error::Refusal;
 use crate::messages::MlsMessage;
 
 /// How many messages, and how many encoded bytes of them, may be held.
@@ -36,19 +37,13 @@ fn size<'a>(held: impl IntoIterator<Item = &'a (u64, MlsMessage)>) -> usize {
 impl Inbox {
     /// Holds `message` of `epoch`, ahead of the `current` one, within
     /// `limits` (a count of 0: holding is off).
-    pub(super) fn hold(
-        &mut self,
-        current: u64,
-        epoch: u64,
-        message: MlsMessage,
-        limits: Limits,
-    ) -> Result<(), ClientError> {
+    pub(super) fn hold(&mut self, current: u64, epoch: u64, message: MlsMessage, limits: Limits) -> Result<(), Error> {
         if limits.count == 0 || epoch - current > limits.epochs_ahead {
-            return Err(ClientError::FutureEpoch);
+            return Err(Refusal::FutureEpoch.into());
         }
         let bytes = self.bytes.saturating_add(message.encoded_len());
         if self.held.len() >= limits.count || bytes > limits.bytes {
-            return Err(ClientError::BufferFull);
+            return Err(Refusal::BufferFull.into());
         }
         self.held.push((epoch, message));
         self.bytes = bytes;

@@ -38,7 +38,6 @@
 //! # Ok(()) }
 //! ```
 
-mod error;
 mod group;
 mod inbox;
 mod state;
@@ -48,7 +47,6 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 pub use crate::group::ExternalJoins;
-pub use error::ClientError;
 pub use group::{
     CommitBundle, Event, Group, GroupOptions, HandshakeFormat, Intent, Member, PendingProposal, ProposalKind,
 };
@@ -56,6 +54,7 @@ pub use group::{
 use crate::Error;
 use crate::codec::{decode_exact, encode};
 use crate::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, KeyPair, RustCryptoProvider, Secret, os_rng};
+use crate::error::{FramingError, WelcomeError};
 use crate::group::{self as low, Environment, ExternalJoinParams, GroupConfig, JoinKeys, OwnLeaf};
 use crate::key_package::{KeyPackageParams, NewKeyPackage, create_key_package, default_capabilities, key_package_ref};
 use crate::messages::{Credential, Lifetime, MlsMessage, MlsMessageBody, ProtocolVersion};
@@ -262,7 +261,7 @@ impl Client {
     pub fn join(&mut self, welcome: &[u8]) -> Result<Group, Error> {
         let message: MlsMessage = decode_exact(welcome)?;
         let MlsMessageBody::Welcome(welcome) = &message.body else {
-            return Err(ClientError::NotAWelcome.into());
+            return Err(FramingError::NotAWelcome.into());
         };
         // A set, so a Welcome with many entries costs O((entries + ours) log n),
         // not entries × ours comparisons. Filled by `insert`, not `collect`:
@@ -272,9 +271,7 @@ impl Client {
         for secrets in &welcome.secrets {
             named.insert(secrets.new_member.as_slice());
         }
-        let (position, new) = self
-            .named_key_package(&named)
-            .ok_or(ClientError::NoMatchingKeyPackage)?;
+        let (position, new) = self.named_key_package(&named).ok_or(WelcomeError::NotForUs)?;
         let keys = JoinKeys {
             key_package: &new.key_package,
             init_private_key: new.init_private_key.as_bytes(),
@@ -297,7 +294,7 @@ impl Client {
     pub fn join_external(&self, group_info: &[u8]) -> Result<(Group, Vec<u8>), Error> {
         let message: MlsMessage = decode_exact(group_info)?;
         if !matches!(message.body, MlsMessageBody::GroupInfo(_)) {
-            return Err(ClientError::NotAGroupInfo.into());
+            return Err(FramingError::NotAGroupInfo.into());
         }
         let params = ExternalJoinParams {
             group_info: &message,

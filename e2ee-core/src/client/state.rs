@@ -14,8 +14,9 @@ use super::{Client, suite_provider};
 use crate::Error;
 use crate::codec::{Decode, Encode, Size, VLBytes};
 use crate::crypto::{KeyPair, Secret, os_rng};
+use crate::error::StateError;
+use crate::group as low;
 use crate::group::state::{self as stored, Stored};
-use crate::group::{self as low, GroupError};
 use crate::key_package::NewKeyPackage;
 use crate::messages::MlsMessage;
 
@@ -45,7 +46,7 @@ impl Stored for Client {
     type State = ClientState;
     type Context<'a> = ();
 
-    fn to_state(&self) -> Result<ClientState, GroupError> {
+    fn to_state(&self) -> Result<ClientState, Error> {
         let stored = |slot: u64, reference: &[u8], new: &NewKeyPackage| {
             Ok(StoredKeyPackage {
                 slot,
@@ -55,7 +56,7 @@ impl Stored for Client {
         };
         let key_packages = (self.key_packages.iter())
             .map(|(slot, reference, new)| stored(*slot, reference, new))
-            .collect::<Result<_, GroupError>>()?;
+            .collect::<Result<_, Error>>()?;
         let last_resort = (self.last_resort.as_ref())
             .map(|(reference, new)| stored(0, reference, new))
             .transpose()?;
@@ -69,16 +70,16 @@ impl Stored for Client {
         })
     }
 
-    fn from_state((): (), state: ClientState) -> Result<Self, GroupError> {
-        let cs = suite_provider(state.suite).map_err(|_| GroupError::StateCorrupt)?;
-        let public = (cs.signature_public_key(state.signature_key.as_bytes())).map_err(|_| GroupError::StateCorrupt)?;
+    fn from_state((): (), state: ClientState) -> Result<Self, Error> {
+        let cs = suite_provider(state.suite).map_err(|_| StateError::Corrupt)?;
+        let public = (cs.signature_public_key(state.signature_key.as_bytes())).map_err(|_| StateError::Corrupt)?;
         let signer = KeyPair {
             private: state.signature_key,
             public,
         };
         let mut client = Client::with_key_pair(cs, &state.identity, signer);
         if state.key_packages.len() > super::MAX_KEY_PACKAGES {
-            return Err(GroupError::StateCorrupt);
+            return Err(StateError::Corrupt.into());
         }
         let mut key_packages: Vec<(u64, Vec<u8>, NewKeyPackage)> = Vec::with_capacity(state.key_packages.len());
         for kp in state.key_packages {
@@ -86,7 +87,7 @@ impl Stored for Client {
             // Slots are stored in creation order: strictly increasing, below the next one.
             let after_last = key_packages.last().is_none_or(|(last, _, _)| *last < kp.slot);
             if !after_last || kp.slot >= state.next_key_package {
-                return Err(GroupError::StateCorrupt);
+                return Err(StateError::Corrupt.into());
             }
             key_packages.push((kp.slot, kp.reference.into_vec(), new));
         }
@@ -168,7 +169,7 @@ impl Stored for Group {
         self.id().to_vec()
     }
 
-    fn to_state(&self) -> Result<GroupState, GroupError> {
+    fn to_state(&self) -> Result<GroupState, Error> {
         let (inner, pending, held) = self.parts();
         Ok(GroupState {
             inner: inner.export_state()?.into(),
@@ -185,16 +186,16 @@ impl Stored for Group {
         })
     }
 
-    fn from_state(client: &Client, state: GroupState) -> Result<Self, GroupError> {
+    fn from_state(client: &Client, state: GroupState) -> Result<Self, Error> {
         let inner = low::Group::restore_state(client.cs, &state.inner)?;
         // A pending Commit here must match one in the protocol state.
         if state.pending.is_some() != inner.has_pending_commit() {
-            return Err(GroupError::StateCorrupt);
+            return Err(StateError::Corrupt.into());
         }
         // A group of another client (another signature key) is refused.
         let own = inner.tree().leaf(inner.own_leaf()).map(|l| l.signature_key.as_slice());
         if own != Some(client.signer.public.as_slice()) {
-            return Err(GroupError::StateCorrupt);
+            return Err(StateError::Corrupt.into());
         }
         let mut group = client.wrap(inner);
         let pending = state.pending.map(|p| (p.commit.into_vec(), p.intent.into()));
@@ -209,37 +210,37 @@ impl Client {
     /// its unused KeyPackages. Protect it like the keys (see
     /// [`Client::export_sealed`]). Groups are stored separately.
     pub fn export_state(&self) -> Result<Vec<u8>, Error> {
-        Ok(stored::export(self)?)
+        stored::export(self)
     }
 
     /// The client stored by [`Client::export_state`] (with default options
     /// and validator: set them again).
     pub fn restore_state(bytes: &[u8]) -> Result<Self, Error> {
-        Ok(stored::restore::<Self>((), bytes)?)
+        stored::restore::<Self>((), bytes)
     }
 
     /// [`Client::export_state`] encrypted under a 32-byte storage key.
     pub fn export_sealed(&self, key: &[u8; 32]) -> Result<Vec<u8>, Error> {
-        Ok(stored::export_sealed(self, key, &mut os_rng())?)
+        stored::export_sealed(self, key, &mut os_rng())
     }
 
     /// The client stored by [`Client::export_sealed`] under `key`.
     pub fn restore_sealed(bytes: &[u8], key: &[u8; 32]) -> Result<Self, Error> {
-        Ok(stored::restore_sealed::<Self>((), bytes, key, &[])?)
+        stored::restore_sealed::<Self>((), bytes, key, &[])
     }
 
     /// A group of this client stored by [`Group::export_state`]. Restore
     /// only the latest export of a group: an older one brings back deleted
     /// keys and would reuse sending keys.
     pub fn restore_group(&self, bytes: &[u8]) -> Result<Group, Error> {
-        Ok(stored::restore::<Group>(self, bytes)?)
+        stored::restore::<Group>(self, bytes)
     }
 
     /// The group `group_id` of this client stored by
     /// [`Group::export_sealed`] under `key`. Another group's state is
     /// refused (`state_key`), so storage cannot swap one group for another.
     pub fn restore_sealed_group(&self, bytes: &[u8], key: &[u8; 32], group_id: &[u8]) -> Result<Group, Error> {
-        Ok(stored::restore_sealed::<Group>(self, bytes, key, group_id)?)
+        stored::restore_sealed::<Group>(self, bytes, key, group_id)
     }
 }
 
@@ -247,12 +248,12 @@ impl Group {
     /// This member's state of the group, to store after every change (every
     /// `seal`, `open` and Commit) and restore with [`Client::restore_group`].
     pub fn export_state(&self) -> Result<Vec<u8>, Error> {
-        Ok(stored::export(self)?)
+        stored::export(self)
     }
 
     /// [`Group::export_state`] encrypted under a 32-byte storage key, bound
     /// to the group's id.
     pub fn export_sealed(&self, key: &[u8; 32]) -> Result<Vec<u8>, Error> {
-        Ok(stored::export_sealed(self, key, &mut os_rng())?)
+        stored::export_sealed(self, key, &mut os_rng())
     }
 }

@@ -17,12 +17,12 @@ mod secret;
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
-use core::fmt;
 
 pub use rustcrypto::RustCryptoProvider;
 pub use secret::{Secret, ct_eq};
 
 use crate::codec::{self, Decode, Encode, Measured, Size, VLBytes, Writer};
+use crate::error::Error;
 
 /// The source of randomness every operation that needs it takes.
 pub type Rng<'a> = dyn rand_core::CryptoRng + 'a;
@@ -46,57 +46,32 @@ impl CipherSuite {
     pub const MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_ED25519: Self = Self(3);
 }
 
-/// Errors of the cryptographic layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CryptoError {
-    /// The cipher suite is not supported by the provider.
-    UnsupportedCipherSuite(u16),
-    /// A public or private key had the wrong length or was not a valid point.
-    InvalidKey,
-    /// A signature did not verify (or was malformed).
-    InvalidSignature,
-    /// AEAD or HPKE decryption failed: wrong key or tampered ciphertext.
-    DecryptionFailed,
-    /// Encryption failed (e.g. an invalid recipient key).
-    EncryptionFailed,
-    /// A KDF output length was larger than the KDF allows.
-    InvalidLength,
-    /// Encoding a labelled structure failed.
-    Encoding,
-}
-
-impl CryptoError {
-    /// A stable machine-readable code for bindings.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::UnsupportedCipherSuite(_) => "unsupported_cipher_suite",
-            Self::InvalidKey => "invalid_key",
-            Self::InvalidSignature => "invalid_signature",
-            Self::DecryptionFailed => "decryption_failed",
-            Self::EncryptionFailed => "encryption_failed",
-            Self::InvalidLength => "invalid_length",
-            Self::Encoding => "encoding",
-        }
-    }
-}
-
-impl fmt::Display for CryptoError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::UnsupportedCipherSuite(s) => write!(f, "unsupported cipher suite {s}"),
-            Self::InvalidKey => f.write_str("invalid key"),
-            Self::InvalidSignature => f.write_str("invalid signature"),
-            Self::DecryptionFailed => f.write_str("decryption failed"),
-            Self::EncryptionFailed => f.write_str("encryption failed"),
-            Self::InvalidLength => f.write_str("invalid KDF output length"),
-            Self::Encoding => f.write_str("encoding failed"),
-        }
-    }
-}
-
-impl From<codec::CodecError> for CryptoError {
-    fn from(_: codec::CodecError) -> Self {
-        Self::Encoding
+crate::error::error_enum! {
+    /// Failures of the cryptographic provider. Verdicts on a peer's data (a
+    /// signature that does not verify, a ciphertext that does not open) reach
+    /// the application as [`ProtocolError`](crate::error::ProtocolError)s
+    /// naming what failed; the provider reports them as these.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum CryptoError {
+        /// The cipher suite is not supported by the provider.
+        UnsupportedCipherSuite {
+            /// The suite's number.
+            suite: u16,
+        } => "unsupported_cipher_suite", "unsupported cipher suite {suite}";
+        /// A public or private key had the wrong length or was not a valid
+        /// point.
+        InvalidKey => "invalid_key", "invalid key";
+        /// A signature did not verify (or was malformed).
+        InvalidSignature => "invalid_signature", "invalid signature";
+        /// AEAD or HPKE decryption failed: wrong key or tampered ciphertext.
+        DecryptionFailed => "decryption_failed", "decryption failed";
+        /// Encryption failed (e.g. an invalid recipient key).
+        EncryptionFailed => "encryption_failed", "encryption failed";
+        /// A KDF output length was larger than the KDF allows.
+        InvalidLength => "invalid_length", "invalid KDF output length";
+        /// A labelled input (§5.1.2, §5.1.3, §8) too long to encode.
+        Encoding => "encoding", "labelled input too long to encode";
     }
 }
 
@@ -470,11 +445,7 @@ pub fn sign_content(label: &[u8], content: &[u8]) -> Result<Vec<u8>, CryptoError
 /// [`sign_content`] with `content` written in place: the message, and
 /// where the content starts in it. The capacity leaves `extra` bytes after
 /// it (e.g. for the signature that follows a GroupInfoTBS).
-pub(crate) fn sign_content_of(
-    label: &[u8],
-    content: &dyn Measured,
-    extra: usize,
-) -> Result<(Vec<u8>, usize), CryptoError> {
+pub(crate) fn sign_content_of(label: &[u8], content: &dyn Measured, extra: usize) -> Result<(Vec<u8>, usize), Error> {
     let len = content.encoded_len();
     let mut w = Writer::from_vec(labelled_header(b"MLS 1.0 ", label, len, len + extra)?);
     let start = w.as_slice().len();
@@ -482,7 +453,7 @@ pub(crate) fn sign_content_of(
     let message = w.finish()?;
     // The length prefix was written from the size: the two must agree.
     if message.len() != start + len {
-        return Err(CryptoError::InvalidLength);
+        return Err(CryptoError::InvalidLength.into());
     }
     Ok((message, start))
 }
@@ -538,10 +509,12 @@ fn labelled(prefix: &[u8], label: &[u8], content: &[u8]) -> Result<Vec<u8>, Cryp
 /// holding the tree) is then written in place rather than copied in.
 fn labelled_header(prefix: &[u8], label: &[u8], content_len: usize, room: usize) -> Result<Vec<u8>, CryptoError> {
     let mut out = Vec::with_capacity(prefix.len() + label.len() + 8 + room);
-    codec::write_varint_length(prefix.len() + label.len(), &mut out)?;
+    // Only a content of 2^30 bytes or more fails to encode.
+    let too_long = |_| CryptoError::Encoding;
+    codec::write_varint_length(prefix.len() + label.len(), &mut out).map_err(too_long)?;
     out.extend_from_slice(prefix);
     out.extend_from_slice(label);
-    codec::write_varint_length(content_len, &mut out)?;
+    codec::write_varint_length(content_len, &mut out).map_err(too_long)?;
     Ok(out)
 }
 

@@ -41,7 +41,7 @@ impl CryptoProvider for RustCryptoProvider {
             1 => Ok(&SUITE_1),
             2 => Ok(&SUITE_2),
             3 => Ok(&SUITE_3),
-            other => Err(CryptoError::UnsupportedCipherSuite(other)),
+            other => Err(CryptoError::UnsupportedCipherSuite { suite: other }),
         }
     }
 
@@ -729,7 +729,7 @@ mod tests {
     fn unknown_suite_is_a_typed_error() {
         assert_eq!(
             RustCryptoProvider.cipher_suite(CipherSuite(7)).err(),
-            Some(CryptoError::UnsupportedCipherSuite(7))
+            Some(CryptoError::UnsupportedCipherSuite { suite: 7 })
         );
     }
 

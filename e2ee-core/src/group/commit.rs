@@ -13,8 +13,9 @@ use alloc::vec::Vec;
 use super::external::EpochView;
 use super::process::CommitSummary;
 use super::proposals::{AppliedProposals, CommittedProposal, Committer, ProposalContext, apply_proposals};
-use super::{Admission, Environment, Group, GroupError, PendingProposal};
+use super::{Admission, Environment, Error, Group, PendingProposal};
 use crate::crypto::{Rng, Secret};
+use crate::error::{UsageError, WelcomeError};
 use crate::key_package::key_package_ref;
 use crate::key_schedule::{EpochSchedule, WelcomeSchedule};
 use crate::messages::{
@@ -123,7 +124,7 @@ impl Group {
         env: &Environment<'_>,
         params: CommitParams,
         rng: &mut Rng<'_>,
-    ) -> Result<CommitOutput, GroupError> {
+    ) -> Result<CommitOutput, Error> {
         self.check_active()?;
         let mut prepared = self.prepare_commit(env, &params, rng)?;
         let (content, epoch) = self.sign_commit(env, &mut prepared, params.wire_format)?;
@@ -152,7 +153,7 @@ impl Group {
     /// Enters the epoch of this member's pending Commit, once the Delivery
     /// Service accepted it. Fails if there is none, or if it was made for an
     /// epoch the group has left since.
-    pub fn merge_pending_commit(&mut self) -> Result<CommitSummary, GroupError> {
+    pub fn merge_pending_commit(&mut self) -> Result<CommitSummary, Error> {
         let pending = self.own_pending.commit.take().ok_or_else(no_pending_commit)?;
         if pending.context.epoch != self.context.epoch + 1 {
             return Err(no_pending_commit());
@@ -192,7 +193,7 @@ impl Group {
         env: &Environment<'_>,
         params: &CommitParams,
         rng: &mut Rng<'_>,
-    ) -> Result<Prepared, GroupError> {
+    ) -> Result<Prepared, Error> {
         let own = self.own_leaf();
         let Selected {
             proposals,
@@ -202,7 +203,7 @@ impl Group {
         let mut next = applied.next_context(&self.context)?;
         let path = if applied.path_required || params.force_path {
             let added: Vec<LeafIndex> = applied.added.iter().map(|(i, _)| *i).collect();
-            let leaf_node = tree.leaf(own).ok_or(GroupError::NotInTree)?.clone();
+            let leaf_node = tree.leaf(own).ok_or(WelcomeError::NotInTree)?.clone();
             let path_params = UpdatePathParams {
                 sender: own,
                 leaf_node,
@@ -235,7 +236,7 @@ impl Group {
     /// the tree. Pending proposals that do not fit with the others are
     /// left out (§12.4), so that no proposal, from anyone, can keep members
     /// from committing; invalid `params.proposals` are the caller's error.
-    fn select_proposals(&self, env: &Environment<'_>, params: &CommitParams) -> Result<Selected, GroupError> {
+    fn select_proposals(&self, env: &Environment<'_>, params: &CommitParams) -> Result<Selected, Error> {
         let own = self.own_leaf();
         let by_value: Vec<CommittedProposal> = (params.proposals.iter())
             .map(|proposal| CommittedProposal {
@@ -268,7 +269,7 @@ impl Group {
                 }
                 attempt(&kept)?
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         };
         let proposals = (list.into_iter())
             .map(|p| match p.reference {
@@ -291,7 +292,7 @@ impl Group {
         env: &Environment<'_>,
         prepared: &mut Prepared,
         wire_format: WireFormat,
-    ) -> Result<(AuthenticatedContent, NextEpoch), GroupError> {
+    ) -> Result<(AuthenticatedContent, NextEpoch), Error> {
         let cs = env.cs;
         let commit = Content::Commit(prepared.commit.clone());
         let mut content = self.sign_content(commit, &[], wire_format)?;
@@ -323,7 +324,7 @@ impl Group {
         prepared: &Prepared,
         epoch: &NextEpoch,
         with_tree: bool,
-    ) -> Result<(GroupInfo, SignedGroupInfo), GroupError> {
+    ) -> Result<(GroupInfo, SignedGroupInfo), Error> {
         let view = EpochView {
             context: &prepared.next,
             tree: &prepared.tree,
@@ -415,7 +416,7 @@ fn welcome(
     schedule: &EpochSchedule,
     group_info: SignedGroupInfo,
     rng: &mut Rng<'_>,
-) -> Result<Welcome, GroupError> {
+) -> Result<Welcome, Error> {
     let cs = env.cs;
     let joiner_secret = schedule.joiner_secret.as_bytes();
     let psk_secret = prepared.psk_secret.as_ref().map(Secret::as_bytes);
@@ -458,9 +459,9 @@ fn mls_message(body: MlsMessageBody) -> MlsMessage {
 }
 
 /// There is no pending Commit for the current epoch.
-// GroupError has no dedicated variant yet (`NoPendingCommit` would fit).
-fn no_pending_commit() -> GroupError {
-    GroupError::NoPendingCommit
+// Error has no dedicated variant yet (`NoPendingCommit` would fit).
+fn no_pending_commit() -> Error {
+    UsageError::NoPendingCommit.into()
 }
 
 #[cfg(test)]

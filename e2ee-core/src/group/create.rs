@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use super::send::OwnPending;
-use super::{Environment, Group, GroupConfig, GroupError};
+use super::{Environment, Error, Group, GroupConfig};
 use crate::codec::{VLBytes, encode};
 use crate::crypto::{Secret, SignatureKey};
 use crate::key_package::sign_leaf_node;
@@ -48,7 +48,7 @@ impl Group {
         extensions: Vec<Extension>,
         config: GroupConfig,
         rng: &mut crate::crypto::Rng<'_>,
-    ) -> Result<Self, GroupError> {
+    ) -> Result<Self, Error> {
         config.check()?;
         let cs = env.cs;
         let group_id = VLBytes::from(group_id);
@@ -109,7 +109,7 @@ fn creator_leaf(
     signature_private_key: &Secret,
     group_id: &VLBytes,
     extensions: &[Extension],
-) -> Result<LeafNode, GroupError> {
+) -> Result<LeafNode, Error> {
     let mut leaf = LeafNode {
         encryption_key: encryption_key.into(),
         signature_key: own.signature_public_key.into(),

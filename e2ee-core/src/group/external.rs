@@ -15,9 +15,10 @@ use alloc::vec::Vec;
 use super::create::OwnLeaf;
 use super::join::{check_group_info, verified_tree};
 use super::proposals::{CommittedProposal, Committer, ProposalContext, apply_proposals};
-use super::{Environment, ExternalJoins, Group, GroupConfig, GroupError, leaf_context, resolve_psk_secret};
+use super::{Environment, Error, ExternalJoins, Group, GroupConfig, leaf_context, resolve_psk_secret};
 use crate::codec::{VLBytes, encode};
 use crate::crypto::{CipherSuiteProvider, Rng, Secret, SignatureKey};
+use crate::error::{FramingError, WelcomeError};
 use crate::framing;
 use crate::key_schedule::{EpochSchedule, EpochSecrets, external_init_sender};
 use crate::messages::{
@@ -85,7 +86,7 @@ impl Group {
     /// lets any, and, if `with_ratchet_tree`, the `ratchet_tree`
     /// extension (§12.4.3.3). One GroupInfo serves one external join: the
     /// join ends the epoch.
-    pub fn group_info(&self, env: &Environment<'_>, with_ratchet_tree: bool) -> Result<MlsMessage, GroupError> {
+    pub fn group_info(&self, env: &Environment<'_>, with_ratchet_tree: bool) -> Result<MlsMessage, Error> {
         self.check_active()?;
         let view = EpochView {
             context: &self.context,
@@ -108,7 +109,7 @@ impl Group {
         env: &Environment<'_>,
         view: &EpochView<'_>,
         with_tree: bool,
-    ) -> Result<(GroupInfo, SignedGroupInfo), GroupError> {
+    ) -> Result<(GroupInfo, SignedGroupInfo), Error> {
         let mut extensions = Vec::with_capacity(2);
         // Without `external_pub` no external Commit can be built from it.
         if env.external_joins != ExternalJoins::Deny {
@@ -149,15 +150,16 @@ impl Group {
         mut params: ExternalJoinParams<'_>,
         config: GroupConfig,
         rng: &mut Rng<'_>,
-    ) -> Result<(Self, MlsMessage), GroupError> {
+    ) -> Result<(Self, MlsMessage), Error> {
         config.check()?;
         let group_info = published_group_info(env, params.group_info)?;
         let tree = verified_tree(env, group_info, params.ratchet_tree.take())?;
         let external_pub = Extension::find::<ExternalPub>(&group_info.extensions)?
             // A GroupInfo without it is not meant for external joins.
-            .ok_or(GroupError::MissingExternalPub)?;
+            .ok_or(WelcomeError::MissingExternalPub)?;
         // §8.3: the new epoch's init_secret, sent to the members as kem_output.
-        let (kem_output, init_secret) = external_init_sender(env.cs, &external_pub.external_pub, rng)?;
+        let (kem_output, init_secret) = external_init_sender(env.cs, &external_pub.external_pub, rng)
+            .map_err(|_| WelcomeError::InvalidExternalPub)?;
         let proposals = external_proposals(&tree, &params, kem_output)?;
         let commit = build_external_commit(env, &group_info.group_context, tree, &proposals, &params, rng)?;
         let secrets = NewEpochSecrets {
@@ -181,12 +183,12 @@ impl Group {
 }
 
 /// The GroupInfo in a published `MlsMessage`, for our version and suite.
-fn published_group_info<'m>(env: &Environment<'_>, message: &'m MlsMessage) -> Result<&'m GroupInfo, GroupError> {
+fn published_group_info<'m>(env: &Environment<'_>, message: &'m MlsMessage) -> Result<&'m GroupInfo, Error> {
     let MlsMessageBody::GroupInfo(group_info) = &message.body else {
-        return Err(GroupError::UnexpectedMessage);
+        return Err(FramingError::UnexpectedMessage.into());
     };
     if message.version != ProtocolVersion::MLS10 {
-        return Err(GroupError::UnsupportedVersion);
+        return Err(FramingError::UnsupportedVersion.into());
     }
     check_group_info(env, group_info)?;
     Ok(group_info)
@@ -198,12 +200,12 @@ fn external_proposals(
     tree: &RatchetTree,
     params: &ExternalJoinParams<'_>,
     kem_output: Vec<u8>,
-) -> Result<Vec<Proposal>, GroupError> {
+) -> Result<Vec<Proposal>, Error> {
     let mut proposals = vec![Proposal::ExternalInit(ExternalInit {
         kem_output: kem_output.into(),
     })];
     if params.resync {
-        let old = old_leaf(tree, &params.own).ok_or(GroupError::NotInTree)?;
+        let old = old_leaf(tree, &params.own).ok_or(WelcomeError::NotInTree)?;
         proposals.push(Proposal::Remove(Remove { removed: old.0 }));
     }
     for psk in &params.psks {
@@ -233,7 +235,7 @@ fn build_external_commit(
     proposals: &[Proposal],
     params: &ExternalJoinParams<'_>,
     rng: &mut Rng<'_>,
-) -> Result<ExternalCommit, GroupError> {
+) -> Result<ExternalCommit, Error> {
     let committed: Vec<CommittedProposal> = proposals
         .iter()
         .map(|proposal| CommittedProposal {
@@ -268,7 +270,7 @@ fn joiner_path(
     next: &mut GroupContext,
     params: &ExternalJoinParams<'_>,
     rng: &mut Rng<'_>,
-) -> Result<CreatedUpdatePath, GroupError> {
+) -> Result<CreatedUpdatePath, Error> {
     let leaf_node = unsigned_leaf(&params.own);
     let own = tree.add_leaf(leaf_node.clone())?;
     let path_params = UpdatePathParams {
@@ -314,7 +316,7 @@ fn sign_external(
     context: &GroupContext,
     commit: Commit,
     signature_key: &[u8],
-) -> Result<AuthenticatedContent, GroupError> {
+) -> Result<AuthenticatedContent, Error> {
     let content = FramedContent {
         group_id: context.group_id.clone(),
         epoch: context.epoch,
@@ -352,16 +354,16 @@ pub(super) fn derive_epoch(
     content: &AuthenticatedContent,
     next: &mut GroupContext,
     secrets: NewEpochSecrets,
-) -> Result<EpochSchedule, GroupError> {
+) -> Result<EpochSchedule, Error> {
     let input = transcript::confirmed_transcript_input(content)?;
     next.confirmed_transcript_hash = transcript::confirmed_transcript_hash(env.cs, interim, &input).into();
-    Ok(EpochSchedule::derive(
+    EpochSchedule::derive(
         env.cs,
         secrets.init_secret.as_bytes(),
         secrets.commit_secret.as_ref().map(Secret::as_bytes),
         secrets.psk_secret.as_ref().map(Secret::as_bytes),
         &encode(&*next)?,
-    )?)
+    )
 }
 
 /// Derives the new epoch from the members' interim transcript hash — which
@@ -372,7 +374,7 @@ fn confirm_external(
     group_info: &GroupInfo,
     mut commit: ExternalCommit,
     secrets: NewEpochSecrets,
-) -> Result<Joined, GroupError> {
+) -> Result<Joined, Error> {
     let cs = env.cs;
     let context = &group_info.group_context;
     let interim =
@@ -406,7 +408,7 @@ impl Joined {
         cs: &dyn CipherSuiteProvider,
         signature_key: Secret,
         config: GroupConfig,
-    ) -> Result<Group, GroupError> {
+    ) -> Result<Group, Error> {
         let Joined {
             commit,
             mut schedule,

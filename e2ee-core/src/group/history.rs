@@ -10,7 +10,8 @@
 use alloc::collections::VecDeque;
 
 use crate::crypto::{CipherSuiteProvider, Secret};
-use crate::framing::{self, FramingError};
+use crate::error::Error;
+use crate::framing::{self};
 use crate::messages::{AuthenticatedContent, GroupContext, LeafNode, PrivateMessage};
 use crate::ratchet_tree::RatchetTree;
 use crate::secret_tree::{KeyUse, SecretTree};
@@ -59,7 +60,7 @@ impl PastEpoch {
         &mut self,
         cs: &dyn CipherSuiteProvider,
         message: &PrivateMessage,
-    ) -> Result<(AuthenticatedContent, KeyUse), FramingError> {
+    ) -> Result<(AuthenticatedContent, KeyUse), Error> {
         let secret = self.sender_data_secret.as_bytes();
         framing::open_private(cs, secret, &mut self.secret_tree, &self.context, message)
     }

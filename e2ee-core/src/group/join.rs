@@ -2,8 +2,9 @@
 
 use alloc::vec::Vec;
 
-use super::{Environment, Group, GroupConfig, GroupError, leaf_context, resolve_psk_secret};
+use super::{Environment, Error, Group, GroupConfig, leaf_context, resolve_psk_secret};
 use crate::crypto::{Secret, SignatureKey};
+use crate::error::{FramingError, WelcomeError};
 use crate::key_package::key_package_ref;
 use crate::key_schedule::WelcomeSchedule;
 use crate::messages::{
@@ -39,7 +40,7 @@ impl Group {
         keys: JoinKeys<'_>,
         ratchet_tree: Option<Vec<Option<Node>>>,
         config: GroupConfig,
-    ) -> Result<Self, GroupError> {
+    ) -> Result<Self, Error> {
         config.check()?;
         let cs = env.cs;
         let kp_ref = key_package_ref(cs, keys.key_package)?;
@@ -53,7 +54,7 @@ impl Group {
 
         let own_leaf = tree
             .find_leaf(&keys.key_package.leaf_node)
-            .ok_or(GroupError::NotInTree)?;
+            .ok_or(WelcomeError::NotInTree)?;
         let mut private = TreeKemPrivate::new(own_leaf, keys.encryption_private_key);
         if let Some(path_secret) = &secrets.path_secret {
             let start = lowest_common_ancestor(own_leaf, LeafIndex(group_info.signer))?;
@@ -90,13 +91,13 @@ impl Group {
 }
 
 /// The GroupInfo must be for our version and suite.
-pub(super) fn check_group_info(env: &Environment<'_>, group_info: &GroupInfo) -> Result<(), GroupError> {
+pub(super) fn check_group_info(env: &Environment<'_>, group_info: &GroupInfo) -> Result<(), Error> {
     let context = &group_info.group_context;
     if context.version != ProtocolVersion::MLS10 {
-        return Err(GroupError::UnsupportedVersion);
+        return Err(FramingError::UnsupportedVersion.into());
     }
     if context.cipher_suite != env.cs.cipher_suite() {
-        return Err(GroupError::CipherSuiteMismatch);
+        return Err(FramingError::CipherSuiteMismatch.into());
     }
     Ok(())
 }
@@ -108,12 +109,12 @@ pub(super) fn verified_tree(
     env: &Environment<'_>,
     group_info: &GroupInfo,
     supplied: Option<Vec<Option<Node>>>,
-) -> Result<RatchetTree, GroupError> {
+) -> Result<RatchetTree, Error> {
     let extension = (group_info.extensions.iter()).find(|e| e.extension_type == ExtensionType::RATCHET_TREE);
     let mut tree = match (extension, supplied) {
         (Some(extension), _) => RatchetTree::decode(&extension.extension_data)?,
         (None, Some(nodes)) => RatchetTree::from_nodes(nodes)?,
-        (None, None) => return Err(GroupError::MissingRatchetTree),
+        (None, None) => return Err(WelcomeError::MissingRatchetTree.into()),
     };
     let context = &group_info.group_context;
     let required = Extension::find::<RequiredCapabilities>(&context.extensions)?;
@@ -124,15 +125,15 @@ pub(super) fn verified_tree(
     tree.validate(&params)?;
     let signer = tree
         .leaf(LeafIndex(group_info.signer))
-        .ok_or(GroupError::InvalidSender)?;
+        .ok_or(FramingError::InvalidSender)?;
     welcome::verify_group_info(env.cs, group_info, &signer.signature_key)?;
     Ok(tree)
 }
 
 /// The node where the committer's path meets ours: where our path secret goes.
-fn lowest_common_ancestor(a: LeafIndex, b: LeafIndex) -> Result<crate::tree_math::NodeIndex, GroupError> {
+fn lowest_common_ancestor(a: LeafIndex, b: LeafIndex) -> Result<crate::tree_math::NodeIndex, Error> {
     match (a.to_node(), b.to_node()) {
         (Some(x), Some(y)) if x != y => Ok(common_ancestor(x, y)),
-        _ => Err(GroupError::InvalidSender),
+        _ => Err(FramingError::InvalidSender.into()),
     }
 }

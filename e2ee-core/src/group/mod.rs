@@ -10,7 +10,6 @@
 
 mod commit;
 mod create;
-mod error;
 mod external;
 mod history;
 mod join;
@@ -24,13 +23,13 @@ use alloc::vec::Vec;
 
 pub use commit::{CommitOutput, CommitParams};
 pub use create::OwnLeaf;
-pub use error::GroupError;
 pub use external::ExternalJoinParams;
 pub use join::JoinKeys;
 pub use process::{CommitSummary, ProcessedMessage};
 
 use crate::codec::{Decode, Encode, Size, encode};
 use crate::crypto::{CipherSuiteProvider, Secret, SignatureKey, VerifierCache};
+use crate::error::{Error, ProposalError, UsageError};
 use crate::key_schedule::EpochSecrets;
 use crate::messages::{GroupContext, PreSharedKeyId, Proposal, ProposalRef, Psk, ResumptionPskUsage, Sender};
 use crate::psk::{PskInput, psk_secret};
@@ -65,8 +64,8 @@ impl GroupConfig {
 
     /// Checks that every limit is within what this library can honour
     /// without letting one peer's messages take unbounded work or memory.
-    pub fn check(&self) -> Result<(), GroupError> {
-        let invalid = |field| Err(GroupError::InvalidConfig { field });
+    pub fn check(&self) -> Result<(), Error> {
+        let invalid = |field| Err(UsageError::InvalidConfig { field }.into());
         if self.secret_tree.max_forward_distance > Self::MAX_FORWARD_DISTANCE {
             return invalid("max_forward_distance");
         }
@@ -274,11 +273,11 @@ impl Group {
         self.active
     }
 
-    /// Fails with [`GroupError::NotAMember`] once this member was removed.
-    fn check_member(&self) -> Result<(), GroupError> {
+    /// Fails with [`UsageError::NotAMember`] once this member was removed.
+    fn check_member(&self) -> Result<(), Error> {
         match self.active {
             true => Ok(()),
-            false => Err(GroupError::NotAMember),
+            false => Err(UsageError::NotAMember.into()),
         }
     }
 
@@ -337,17 +336,17 @@ impl Group {
 
     /// Lets this member's Commits include the pending proposal `reference`
     /// (one that was [`Admission::Awaiting`] the application).
-    pub fn accept_proposal(&mut self, reference: &ProposalRef) -> Result<(), GroupError> {
+    pub fn accept_proposal(&mut self, reference: &ProposalRef) -> Result<(), Error> {
         let entry = self.pending.iter_mut().find(|p| p.reference == *reference);
-        entry.ok_or(GroupError::UnknownProposal)?.admission = Admission::Accepted;
+        entry.ok_or(ProposalError::UnknownProposal)?.admission = Admission::Accepted;
         Ok(())
     }
 
     /// Drops the pending proposal `reference`: this member's Commits leave
     /// it out (another member's Commit may still include it).
-    pub fn reject_proposal(&mut self, reference: &ProposalRef) -> Result<(), GroupError> {
+    pub fn reject_proposal(&mut self, reference: &ProposalRef) -> Result<(), Error> {
         let position = self.pending.iter().position(|p| p.reference == *reference);
-        self.pending.remove(position.ok_or(GroupError::UnknownProposal)?);
+        self.pending.remove(position.ok_or(ProposalError::UnknownProposal)?);
         Ok(())
     }
 
@@ -356,7 +355,7 @@ impl Group {
     }
 
     /// The epoch authenticator (§8.7), for comparing epochs out of band.
-    pub fn epoch_authenticator(&self) -> Result<&[u8], GroupError> {
+    pub fn epoch_authenticator(&self) -> Result<&[u8], Error> {
         self.check_member()?;
         Ok(self.epoch.epoch_authenticator.as_bytes())
     }
@@ -368,14 +367,14 @@ impl Group {
         label: &[u8],
         context: &[u8],
         len: u16,
-    ) -> Result<Secret, GroupError> {
+    ) -> Result<Secret, Error> {
         self.check_member()?;
         Ok(self.epoch.export(cs, label, context, len)?)
     }
 
     /// The PSK secret for `ids` (§8.4): external PSKs from the store,
     /// resumption PSKs from this group's current or past epochs.
-    fn psk_secret(&self, env: &Environment<'_>, ids: &[PreSharedKeyId]) -> Result<Option<Secret>, GroupError> {
+    fn psk_secret(&self, env: &Environment<'_>, ids: &[PreSharedKeyId]) -> Result<Option<Secret>, Error> {
         let group = Some((&self.context, &self.epoch, &self.resumption_psks));
         resolve_psk_secret(env, ids, group)
     }
@@ -406,7 +405,7 @@ fn resolve_psk_secret(
     env: &Environment<'_>,
     ids: &[PreSharedKeyId],
     group: Option<ResumptionSource<'_>>,
-) -> Result<Option<Secret>, GroupError> {
+) -> Result<Option<Secret>, Error> {
     if ids.is_empty() {
         return Ok(None);
     }
@@ -431,22 +430,22 @@ fn lookup_psk(
     env: &Environment<'_>,
     id: &PreSharedKeyId,
     group: Option<ResumptionSource<'_>>,
-) -> Result<Secret, GroupError> {
+) -> Result<Secret, Error> {
     match &id.psk {
-        Psk::External { psk_id } => env.psks.external_psk(psk_id).ok_or(GroupError::PskNotFound),
+        Psk::External { psk_id } => env.psks.external_psk(psk_id).ok_or(UsageError::PskNotFound.into()),
         Psk::Resumption {
             usage,
             psk_group_id,
             psk_epoch,
         } => {
-            let (context, epoch, past) = group.ok_or(GroupError::PskNotFound)?;
+            let (context, epoch, past) = group.ok_or(UsageError::PskNotFound)?;
             if *usage != ResumptionPskUsage::Application || *psk_group_id != context.group_id {
-                return Err(GroupError::PskNotFound);
+                return Err(UsageError::PskNotFound.into());
             }
             if *psk_epoch == context.epoch {
                 return Ok(epoch.resumption_psk.clone());
             }
-            past.get(psk_epoch).cloned().ok_or(GroupError::PskNotFound)
+            past.get(psk_epoch).cloned().ok_or(UsageError::PskNotFound.into())
         }
     }
 }

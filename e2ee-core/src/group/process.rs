@@ -8,9 +8,10 @@ use super::history::PastEpoch;
 use super::proposals::{
     self, AppliedProposals, CommittedProposal, Committer, ProposalContext, ProposalError, apply_proposals,
 };
-use super::{Admission, Environment, ExternalJoins, Group, GroupError, PendingProposal, leaf_context};
+use super::{Admission, Environment, Error, ExternalJoins, Group, PendingProposal, leaf_context};
 use crate::codec::{VLBytes, encode};
 use crate::crypto::{CipherSuiteProvider, Secret, VerifierCache};
+use crate::error::{Refusal, UsageError};
 use crate::framing::{self, FramingError};
 use crate::key_schedule::{self, EpochSchedule};
 use crate::messages::{
@@ -85,12 +86,12 @@ impl CommitSummary {
 
 impl Group {
     /// Processes a PublicMessage or PrivateMessage of the current epoch.
-    pub fn process(&mut self, env: &Environment<'_>, message: &MlsMessage) -> Result<ProcessedMessage, GroupError> {
+    pub fn process(&mut self, env: &Environment<'_>, message: &MlsMessage) -> Result<ProcessedMessage, Error> {
         if !self.active {
-            return Err(GroupError::NotAMember);
+            return Err(UsageError::NotAMember.into());
         }
         if message.version != ProtocolVersion::MLS10 {
-            return Err(GroupError::UnsupportedVersion);
+            return Err(FramingError::UnsupportedVersion.into());
         }
         if let MlsMessageBody::PrivateMessage(m) = &message.body
             && m.epoch < self.context.epoch
@@ -113,7 +114,7 @@ impl Group {
 
     /// Opens an application message of a kept past epoch (§15.2); handshake
     /// messages of past epochs are refused like those of unknown epochs.
-    fn process_past(&mut self, env: &Environment<'_>, m: &PrivateMessage) -> Result<ProcessedMessage, GroupError> {
+    fn process_past(&mut self, env: &Environment<'_>, m: &PrivateMessage) -> Result<ProcessedMessage, Error> {
         let position = self.history.position(m.epoch).ok_or(FramingError::WrongEpoch)?;
         let (content, used) = self.history.epochs[position].unprotect(env.cs, m)?;
         let (Sender::Member(leaf), ContentType::Application) = (content.content.sender, content.content.content_type())
@@ -123,7 +124,7 @@ impl Group {
         let key = &self
             .history
             .leaf(position, leaf, &self.tree)
-            .ok_or(GroupError::InvalidSender)?
+            .ok_or(FramingError::InvalidSender)?
             .signature_key;
         let context = &self.history.epochs[position].context;
         verify_cached(&mut self.verifiers, env.cs, key, &content, context)?;
@@ -137,7 +138,7 @@ impl Group {
         &mut self,
         env: &Environment<'_>,
         body: &MlsMessageBody,
-    ) -> Result<(AuthenticatedContent, Option<KeyUse>), GroupError> {
+    ) -> Result<(AuthenticatedContent, Option<KeyUse>), Error> {
         let cs = env.cs;
         match body {
             MlsMessageBody::PublicMessage(m) => {
@@ -153,17 +154,17 @@ impl Group {
                     framing::open_private(cs, sender_data_secret, &mut self.secret_tree, &self.context, m)?;
                 Ok((content, Some(used)))
             }
-            _ => Err(GroupError::UnexpectedMessage),
+            _ => Err(FramingError::UnexpectedMessage.into()),
         }
     }
 
     /// Verifies the content's signature with the key its sender type names (§6.1).
-    fn verify_signature(&mut self, env: &Environment<'_>, content: &AuthenticatedContent) -> Result<(), GroupError> {
+    fn verify_signature(&mut self, env: &Environment<'_>, content: &AuthenticatedContent) -> Result<(), Error> {
         let key = self.sender_key(&content.content.sender, &content.content.content)?;
         verify_cached(&mut self.verifiers, env.cs, &key, content, &self.context)
     }
 
-    fn sender_key(&self, sender: &Sender, content: &Content) -> Result<VLBytes, GroupError> {
+    fn sender_key(&self, sender: &Sender, content: &Content) -> Result<VLBytes, Error> {
         let key = match (sender, content) {
             (Sender::Member(i), _) => self.tree.leaf(LeafIndex(*i)).map(|l| l.signature_key.clone()),
             (Sender::NewMemberCommit, Content::Commit(c)) => c.path.as_ref().map(|p| p.leaf_node.signature_key.clone()),
@@ -176,25 +177,25 @@ impl Group {
             }
             _ => None,
         };
-        key.ok_or(GroupError::InvalidSender)
+        key.ok_or(FramingError::InvalidSender.into())
     }
 
     fn store_proposal(
         &mut self,
         env: &Environment<'_>,
         content: AuthenticatedContent,
-    ) -> Result<ProcessedMessage, GroupError> {
+    ) -> Result<ProcessedMessage, Error> {
         if self.pending.len() >= self.config.max_pending_proposals {
-            return Err(GroupError::TooManyProposals);
+            return Err(Refusal::TooManyProposals.into());
         }
         let reference: ProposalRef = env.cs.make_proposal_ref(&encode(&content)?)?.into();
         // A replay (by the Delivery Service, of a PublicMessage) is no new proposal.
         if self.pending_entry(&reference).is_some() {
-            return Err(GroupError::DuplicateProposal);
+            return Err(ProposalError::DuplicateProposal.into());
         }
         let sender = content.content.sender;
         let Content::Proposal(proposal) = content.content.content else {
-            return Err(GroupError::UnexpectedMessage);
+            return Err(FramingError::UnexpectedMessage.into());
         };
         self.check_proposal(env, sender, &proposal)?;
         self.pending.push(PendingProposal {
@@ -212,7 +213,7 @@ impl Group {
         env: &Environment<'_>,
         sender: Sender,
         proposal: &Proposal,
-    ) -> Result<(), GroupError> {
+    ) -> Result<(), Error> {
         let ctx = ProposalContext::new(env, &self.context);
         proposals::check_proposal(&ctx, &self.tree, sender, proposal)?;
         if let Proposal::PreSharedKey(psk) = proposal {
@@ -223,7 +224,7 @@ impl Group {
 
     /// Resolves the Commit's proposals: by value from the committer, by
     /// reference from the ones received this epoch.
-    fn resolve_proposals(&self, commit: &Commit, sender: Sender) -> Result<Vec<CommittedProposal>, GroupError> {
+    fn resolve_proposals(&self, commit: &Commit, sender: Sender) -> Result<Vec<CommittedProposal>, Error> {
         commit
             .proposals
             .iter()
@@ -234,7 +235,7 @@ impl Group {
                     reference: None,
                 }),
                 ProposalOrRef::Reference(r) => {
-                    let pending = self.pending_entry(r).ok_or(GroupError::UnknownProposal)?;
+                    let pending = self.pending_entry(r).ok_or(ProposalError::UnknownProposal)?;
                     Ok(pending.committed())
                 }
             })
@@ -246,16 +247,16 @@ impl Group {
         &mut self,
         env: &Environment<'_>,
         content: &AuthenticatedContent,
-    ) -> Result<CommitSummary, GroupError> {
+    ) -> Result<CommitSummary, Error> {
         let Content::Commit(commit) = &content.content.content else {
-            return Err(GroupError::UnexpectedMessage);
+            return Err(FramingError::UnexpectedMessage.into());
         };
         let sender = content.content.sender;
         let committer = match sender {
-            Sender::Member(i) if LeafIndex(i) == self.own_leaf() => return Err(GroupError::OwnCommit),
+            Sender::Member(i) if LeafIndex(i) == self.own_leaf() => return Err(UsageError::OwnCommit.into()),
             Sender::Member(i) => Committer::Member(LeafIndex(i)),
             Sender::NewMemberCommit => Committer::External,
-            _ => return Err(GroupError::InvalidSender),
+            _ => return Err(FramingError::InvalidSender.into()),
         };
         if committer == Committer::External {
             admit_external_join(env, commit)?;
@@ -294,13 +295,11 @@ impl Group {
             .auth
             .confirmation_tag
             .as_ref()
-            .ok_or(GroupError::InvalidConfirmationTag)?;
-        transcript::verify_confirmation_tag(
-            env.cs,
-            schedule.epoch.confirmation_key.as_bytes(),
-            &next.confirmed_transcript_hash,
-            tag,
-        )?;
+            .ok_or(FramingError::InvalidConfirmationTag)?;
+        let key = schedule.epoch.confirmation_key.as_bytes();
+        if !transcript::confirmation_tag_matches(env.cs, key, &next.confirmed_transcript_hash, tag) {
+            return Err(FramingError::InvalidConfirmationTag.into());
+        }
         let interim = transcript::interim_transcript_hash(env.cs, &next.confirmed_transcript_hash, tag)?;
         self.enter_epoch(next, tree, private, schedule, interim, tag.to_vec())?;
         self.reinit = summary.reinit.clone();
@@ -322,9 +321,9 @@ impl Group {
         committer: Committer,
         tree: &RatchetTree,
         next: &GroupContext,
-    ) -> Result<(), GroupError> {
+    ) -> Result<(), Error> {
         let Committer::Member(sender) = committer else {
-            return Err(GroupError::ExternalCommitRemovesSelf);
+            return Err(Refusal::ExternalCommitRemovesSelf.into());
         };
         if let Some(path) = &commit.path {
             // As the path is checked by the members who stay (`process_path`).
@@ -339,19 +338,12 @@ impl Group {
 
     /// The init secret of the next epoch: from an ExternalInit proposal's
     /// KEM output (§8.3), else the current epoch's.
-    pub(super) fn init_secret_for(
-        &self,
-        env: &Environment<'_>,
-        applied: &AppliedProposals,
-    ) -> Result<Secret, GroupError> {
+    pub(super) fn init_secret_for(&self, env: &Environment<'_>, applied: &AppliedProposals) -> Result<Secret, Error> {
         match &applied.external_init {
             Some(kem_output) => {
                 let external = self.epoch.external_key_pair(env.cs)?;
-                Ok(key_schedule::external_init_receiver(
-                    env.cs,
-                    external.private.as_bytes(),
-                    kem_output,
-                )?)
+                key_schedule::external_init_receiver(env.cs, external.private.as_bytes(), kem_output)
+                    .map_err(|_| ProposalError::InvalidKemOutput.into())
             }
             None => Ok(self.epoch.init_secret.clone()),
         }
@@ -368,7 +360,7 @@ impl Group {
         init_secret: &Secret,
         commit_secret: Option<Secret>,
         psk_secret: Option<Secret>,
-    ) -> Result<EpochSchedule, GroupError> {
+    ) -> Result<EpochSchedule, Error> {
         let secrets = NewEpochSecrets {
             init_secret: init_secret.clone(),
             commit_secret,
@@ -390,10 +382,10 @@ impl Group {
         private: &mut TreeKemPrivate,
         next: &mut GroupContext,
         summary: &mut CommitSummary,
-    ) -> Result<Option<Secret>, GroupError> {
+    ) -> Result<Option<Secret>, Error> {
         let Some(path) = &commit.path else {
             if applied.path_required {
-                return Err(GroupError::PathRequired);
+                return Err(ProposalError::PathRequired.into());
             }
             next.tree_hash = tree.tree_hash(env.cs)?.into();
             return Ok(None);
@@ -431,7 +423,7 @@ impl Group {
         mut schedule: EpochSchedule,
         interim: Vec<u8>,
         confirmation_tag: Vec<u8>,
-    ) -> Result<(), GroupError> {
+    ) -> Result<(), Error> {
         let encryption_secret = core::mem::take(&mut schedule.epoch.encryption_secret);
         let secret_tree = SecretTree::with_config(encryption_secret, tree.n_leaves(), self.config.secret_tree)?;
         let old_secret_tree = core::mem::replace(&mut self.secret_tree, secret_tree);
@@ -464,19 +456,19 @@ fn verify_cached(
     key: &[u8],
     content: &AuthenticatedContent,
     context: &GroupContext,
-) -> Result<(), GroupError> {
+) -> Result<(), Error> {
     let verifier = verifiers.get(cs, key).map_err(|_| FramingError::InvalidSignature)?;
-    Ok(framing::verify_content(verifier, content, context)?)
+    framing::verify_content(verifier, content, context)
 }
 
 /// An application message's event, its data moved out of the content.
-fn application(content: AuthenticatedContent) -> Result<ProcessedMessage, GroupError> {
+fn application(content: AuthenticatedContent) -> Result<ProcessedMessage, Error> {
     let Sender::Member(sender) = content.content.sender else {
-        return Err(GroupError::InvalidSender);
+        return Err(FramingError::InvalidSender.into());
     };
     // §6.2: application data is only ever sent as a PrivateMessage.
     if content.wire_format != WireFormat::PRIVATE_MESSAGE {
-        return Err(GroupError::UnexpectedMessage);
+        return Err(FramingError::UnexpectedMessage.into());
     }
     let FramedContent {
         authenticated_data,
@@ -484,7 +476,7 @@ fn application(content: AuthenticatedContent) -> Result<ProcessedMessage, GroupE
         ..
     } = content.content
     else {
-        return Err(GroupError::UnexpectedMessage);
+        return Err(FramingError::UnexpectedMessage.into());
     };
     Ok(ProcessedMessage::Application {
         sender: LeafIndex(sender),
@@ -495,22 +487,22 @@ fn application(content: AuthenticatedContent) -> Result<ProcessedMessage, GroupE
 
 /// The application's policy on external joins ([`ExternalJoins`]), checked
 /// before any work is spent on the Commit.
-fn admit_external_join(env: &Environment<'_>, commit: &Commit) -> Result<(), GroupError> {
+fn admit_external_join(env: &Environment<'_>, commit: &Commit) -> Result<(), Error> {
     let resync = (commit.proposals.iter()).any(|p| matches!(p, ProposalOrRef::Proposal(Proposal::Remove(_))));
     match (env.external_joins, resync) {
         (ExternalJoins::Allow, _) | (ExternalJoins::Resync, true) => Ok(()),
-        _ => Err(GroupError::ExternalJoinRefused),
+        _ => Err(Refusal::ExternalJoin.into()),
     }
 }
 
 /// §12.4.3.2: a Remove in an external Commit may only take out the
 /// joiner's own earlier leaf, whose credential the joiner's new leaf must
 /// succeed as an Update's would (§12.1.2): by default, the same identity.
-fn check_resync(env: &Environment<'_>, commit: &Commit, applied: &AppliedProposals) -> Result<(), GroupError> {
+fn check_resync(env: &Environment<'_>, commit: &Commit, applied: &AppliedProposals) -> Result<(), Error> {
     let Some((leaf, old)) = applied.removed.first() else {
         return Ok(());
     };
-    let path = commit.path.as_ref().ok_or(GroupError::PathRequired)?;
+    let path = commit.path.as_ref().ok_or(ProposalError::PathRequired)?;
     env.credential_validator
         .validate_successor(&old.credential, &path.leaf_node.credential)
         .map_err(|_| ProposalError::ExternalCommitRemovesOther { leaf: leaf.0 })?;

@@ -5,9 +5,10 @@ use alloc::vec::Vec;
 
 use super::commit::PendingCommit;
 use super::proposals::AppliedProposals;
-use super::{Admission, Environment, Group, GroupError, PendingProposal};
+use super::{Admission, Environment, Error, Group, PendingProposal};
 use crate::codec::{VLBytes, encode};
 use crate::crypto::{Rng, Secret};
+use crate::error::{Refusal, UsageError, WelcomeError};
 use crate::framing::{self, PrivateKeys};
 use crate::key_package::sign_leaf_node;
 use crate::messages::{
@@ -48,7 +49,7 @@ impl Group {
         authenticated_data: &[u8],
         padding: usize,
         rng: &mut Rng<'_>,
-    ) -> Result<MlsMessage, GroupError> {
+    ) -> Result<MlsMessage, Error> {
         self.check_active()?;
         let content = Content::Application(data.into());
         let signed = self.sign_content(content, authenticated_data, WireFormat::PRIVATE_MESSAGE)?;
@@ -65,10 +66,10 @@ impl Group {
         proposal: Proposal,
         wire_format: WireFormat,
         rng: &mut Rng<'_>,
-    ) -> Result<(MlsMessage, ProposalRef), GroupError> {
+    ) -> Result<(MlsMessage, ProposalRef), Error> {
         self.check_active()?;
         if self.pending.len() >= self.config.max_pending_proposals {
-            return Err(GroupError::TooManyProposals);
+            return Err(Refusal::TooManyProposals.into());
         }
         if let Proposal::Update(update) = &proposal
             && self.own_pending.update_key(&update.leaf_node.encryption_key).is_none()
@@ -105,13 +106,13 @@ impl Group {
     /// An Update proposal (§12.1.2) of this member's leaf with a fresh
     /// encryption key, whose private key is kept until the epoch ends, for
     /// when another member commits it. Send it with [`Group::propose`].
-    pub fn update_proposal(&mut self, env: &Environment<'_>, rng: &mut Rng<'_>) -> Result<Proposal, GroupError> {
+    pub fn update_proposal(&mut self, env: &Environment<'_>, rng: &mut Rng<'_>) -> Result<Proposal, Error> {
         self.check_active()?;
         if self.own_pending.update_keys.len() >= self.config.max_pending_proposals {
-            return Err(GroupError::TooManyProposals);
+            return Err(Refusal::TooManyProposals.into());
         }
         let own = self.own_leaf();
-        let mut leaf_node = self.tree.leaf(own).ok_or(GroupError::NotInTree)?.clone();
+        let mut leaf_node = self.tree.leaf(own).ok_or(WelcomeError::NotInTree)?.clone();
         let pair = env.cs.kem_key_generate(rng)?;
         leaf_node.encryption_key = pair.public.clone().into();
         leaf_node.leaf_node_source = LeafNodeSource::Update;
@@ -131,12 +132,12 @@ impl Group {
         applied: &AppliedProposals,
         tree: &RatchetTree,
         private: &mut TreeKemPrivate,
-    ) -> Result<(), GroupError> {
+    ) -> Result<(), Error> {
         let own = private.own_leaf();
         if !applied.updated.contains(&own) {
             return Ok(());
         }
-        let leaf = tree.leaf(own).ok_or(GroupError::NotInTree)?;
+        let leaf = tree.leaf(own).ok_or(WelcomeError::NotInTree)?;
         let key = self
             .own_pending
             .update_key(&leaf.encryption_key)
@@ -147,20 +148,20 @@ impl Group {
 
     /// Fails with `NotAMember` once this member was removed, and with
     /// `Reinitialized` once a ReInit was committed (§11.2).
-    pub(super) fn check_active(&self) -> Result<(), GroupError> {
+    pub(super) fn check_active(&self) -> Result<(), Error> {
         if !self.active {
-            return Err(GroupError::NotAMember);
+            return Err(UsageError::NotAMember.into());
         }
         if self.reinit.is_some() {
-            return Err(GroupError::Reinitialized);
+            return Err(UsageError::Reinitialized.into());
         }
         Ok(())
     }
 
     /// No private key is kept for an Update of this member's leaf.
-    fn no_leaf_key(&self) -> GroupError {
+    fn no_leaf_key(&self) -> Error {
         let node = self.own_leaf().to_node().map_or(u32::MAX, |x| x.0);
-        GroupError::TreeKem(TreeKemError::NoPrivateKey { node })
+        Error::from(TreeKemError::NoPrivateKey { node })
     }
 
     /// FramedContent from this member in the current epoch, signed for
@@ -170,7 +171,7 @@ impl Group {
         content: Content,
         authenticated_data: &[u8],
         wire_format: WireFormat,
-    ) -> Result<AuthenticatedContent, GroupError> {
+    ) -> Result<AuthenticatedContent, Error> {
         let content = FramedContent {
             group_id: self.context.group_id.clone(),
             epoch: self.context.epoch,
@@ -199,7 +200,7 @@ impl Group {
         content: AuthenticatedContent,
         padding: usize,
         rng: &mut Rng<'_>,
-    ) -> Result<MlsMessage, GroupError> {
+    ) -> Result<MlsMessage, Error> {
         let body = if content.wire_format == WireFormat::PUBLIC_MESSAGE {
             let membership_key = self.epoch.membership_key.as_bytes();
             MlsMessageBody::PublicMessage(framing::protect_public(env.cs, membership_key, &self.context, content)?)

@@ -40,9 +40,10 @@ use super::commit::PendingCommit;
 use super::history::{History, PastEpoch};
 use super::process::CommitSummary;
 use super::send::OwnPending;
-use super::{Group, GroupConfig, GroupError, PendingProposal};
+use super::{Error, Group, GroupConfig, PendingProposal};
 use crate::codec::{self, Decode, Encode, Size, VLBytes, Writer};
 use crate::crypto::{CipherSuiteProvider, Rng, Secret, SignatureKey};
+use crate::error::{FramingError, StateError};
 use crate::key_package::NewKeyPackage;
 use crate::key_schedule::{EpochSchedule, EpochSecrets};
 use crate::messages::{GroupContext, KeyPackage, LeafNode, ReInit, Sender};
@@ -75,18 +76,18 @@ fn header(magic: [u8; 4], sealing: u8) -> [u8; HEADER_LEN] {
 /// The part after a header of `magic` with sealing byte `sealing`. The
 /// version is checked before the sealing byte: a future version may lay
 /// out the rest differently.
-fn strip_header(bytes: &[u8], magic: [u8; 4], sealing: u8) -> Result<&[u8], GroupError> {
-    let (head, rest) = bytes.split_at_checked(HEADER_LEN).ok_or(GroupError::StateCorrupt)?;
+fn strip_header(bytes: &[u8], magic: [u8; 4], sealing: u8) -> Result<&[u8], Error> {
+    let (head, rest) = bytes.split_at_checked(HEADER_LEN).ok_or(StateError::Corrupt)?;
     if head[..4] != magic {
-        return Err(GroupError::StateCorrupt);
+        return Err(StateError::Corrupt.into());
     }
     if u16::from_be_bytes([head[4], head[5]]) != FORMAT_VERSION {
-        return Err(GroupError::StateVersion);
+        return Err(StateError::Version.into());
     }
     match head[6] {
         s if s == sealing => Ok(rest),
-        PLAIN | SEALED => Err(GroupError::StateSealing),
-        _ => Err(GroupError::StateCorrupt),
+        PLAIN | SEALED => Err(StateError::Sealing.into()),
+        _ => Err(StateError::Corrupt.into()),
     }
 }
 
@@ -98,9 +99,9 @@ pub(crate) trait Stored: Sized {
     type State: Encode + Decode;
     /// What rebuilding needs besides the state (e.g. the suite).
     type Context<'a>;
-    fn to_state(&self) -> Result<Self::State, GroupError>;
+    fn to_state(&self) -> Result<Self::State, Error>;
     /// Rebuilds the value, checking the state against `context`.
-    fn from_state(context: Self::Context<'_>, state: Self::State) -> Result<Self, GroupError>;
+    fn from_state(context: Self::Context<'_>, state: Self::State) -> Result<Self, Error>;
     /// What a sealed export is bound to besides its kind (authenticated
     /// with it): a group's id, so that storage cannot hand one group's
     /// state back as another's.
@@ -116,7 +117,7 @@ fn sealed_aad(magic: [u8; 4], binding: &[u8]) -> Vec<u8> {
     aad
 }
 
-pub(crate) fn export<T: Stored>(value: &T) -> Result<Vec<u8>, GroupError> {
+pub(crate) fn export<T: Stored>(value: &T) -> Result<Vec<u8>, Error> {
     let state = value.to_state()?;
     let mut w = Writer::for_secrets();
     w.put(&header(T::MAGIC, PLAIN));
@@ -126,16 +127,16 @@ pub(crate) fn export<T: Stored>(value: &T) -> Result<Vec<u8>, GroupError> {
     Ok(w.finish()?)
 }
 
-pub(crate) fn restore<T: Stored>(context: T::Context<'_>, bytes: &[u8]) -> Result<T, GroupError> {
+pub(crate) fn restore<T: Stored>(context: T::Context<'_>, bytes: &[u8]) -> Result<T, Error> {
     let rest = strip_header(bytes, T::MAGIC, PLAIN)?;
-    let body_len = rest.len().checked_sub(CHECKSUM_LEN).ok_or(GroupError::StateCorrupt)?;
+    let body_len = rest.len().checked_sub(CHECKSUM_LEN).ok_or(StateError::Corrupt)?;
     let (checked, checksum) = bytes.split_at(HEADER_LEN + body_len);
     ensure(Sha256::digest(checked).as_slice() == checksum)?;
-    let state = codec::decode_exact::<T::State>(&checked[HEADER_LEN..]).map_err(|_| GroupError::StateCorrupt)?;
+    let state = codec::decode_exact::<T::State>(&checked[HEADER_LEN..]).map_err(|_| StateError::Corrupt)?;
     T::from_state(context, state)
 }
 
-pub(crate) fn export_sealed<T: Stored>(value: &T, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, GroupError> {
+pub(crate) fn export_sealed<T: Stored>(value: &T, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, Error> {
     let plain = Zeroizing::new(export(value)?);
     let body = &plain[HEADER_LEN..];
     let aad = sealed_aad(T::MAGIC, &value.binding());
@@ -150,7 +151,7 @@ pub(crate) fn export_sealed<T: Stored>(value: &T, key: &[u8; 32], rng: &mut Rng<
     let cipher = ChaCha20Poly1305::new(key.into());
     let tag = cipher
         .encrypt_inout_detached(&nonce.into(), &aad, (&mut out[HEADER_LEN + NONCE_LEN..]).into())
-        .map_err(|_| GroupError::StateCorrupt)?;
+        .map_err(|_| StateError::Corrupt)?;
     out.extend_from_slice(&tag);
     Ok(core::mem::take(&mut *out))
 }
@@ -162,31 +163,31 @@ pub(crate) fn restore_sealed<T: Stored>(
     bytes: &[u8],
     key: &[u8; 32],
     binding: &[u8],
-) -> Result<T, GroupError> {
+) -> Result<T, Error> {
     let sealed = strip_header(bytes, T::MAGIC, SEALED)?;
-    let (nonce, rest) = sealed.split_at_checked(NONCE_LEN).ok_or(GroupError::StateCorrupt)?;
-    let split = rest.len().checked_sub(TAG_LEN).ok_or(GroupError::StateCorrupt)?;
+    let (nonce, rest) = sealed.split_at_checked(NONCE_LEN).ok_or(StateError::Corrupt)?;
+    let split = rest.len().checked_sub(TAG_LEN).ok_or(StateError::Corrupt)?;
     let (ciphertext, tag) = rest.split_at(split);
     // Decrypted into a plain export, so that restoring has one path.
     let mut plain = Zeroizing::new(Vec::with_capacity(HEADER_LEN + ciphertext.len()));
     plain.extend_from_slice(&header(T::MAGIC, PLAIN));
     plain.extend_from_slice(ciphertext);
-    let nonce = chacha20poly1305::Nonce::try_from(nonce).map_err(|_| GroupError::StateCorrupt)?;
-    let tag = chacha20poly1305::Tag::try_from(tag).map_err(|_| GroupError::StateCorrupt)?;
+    let nonce = chacha20poly1305::Nonce::try_from(nonce).map_err(|_| StateError::Corrupt)?;
+    let tag = chacha20poly1305::Tag::try_from(tag).map_err(|_| StateError::Corrupt)?;
     let cipher = ChaCha20Poly1305::new(key.into());
     let aad = sealed_aad(T::MAGIC, binding);
     cipher
         .decrypt_inout_detached(&nonce, &aad, (&mut plain[HEADER_LEN..]).into(), &tag)
-        .map_err(|_| GroupError::StateKey)?;
+        .map_err(|_| StateError::Key)?;
     restore(context, &plain)
 }
 
-/// `Ok` if `condition` holds, else [`GroupError::StateCorrupt`].
-fn ensure(condition: bool) -> Result<(), GroupError> {
+/// `Ok` if `condition` holds, else [`StateError::Corrupt`].
+fn ensure(condition: bool) -> Result<(), Error> {
     if condition {
         Ok(())
     } else {
-        Err(GroupError::StateCorrupt)
+        Err(StateError::Corrupt.into())
     }
 }
 
@@ -195,11 +196,11 @@ fn flag(value: bool) -> u8 {
     u8::from(value)
 }
 
-fn from_flag(value: u8) -> Result<bool, GroupError> {
+fn from_flag(value: u8) -> Result<bool, Error> {
     match value {
         0 => Ok(false),
         1 => Ok(true),
-        _ => Err(GroupError::StateCorrupt),
+        _ => Err(StateError::Corrupt.into()),
     }
 }
 
@@ -251,13 +252,13 @@ macro_rules! config_fields {
             vec![$(ConfigEntry { id: $id, value: ConfigValue::to_u64(config.$($field).+) }),*]
         }
 
-        fn config_from_entries(entries: &[ConfigEntry]) -> Result<GroupConfig, GroupError> {
+        fn config_from_entries(entries: &[ConfigEntry]) -> Result<GroupConfig, Error> {
             let mut config = GroupConfig::default();
             ensure(entries.windows(2).all(|pair| pair[0].id < pair[1].id))?;
             for &ConfigEntry { id, value } in entries {
                 match id {
-                    $($id => config.$($field).+ = ConfigValue::from_u64(value).ok_or(GroupError::StateCorrupt)?,)*
-                    _ => return Err(GroupError::StateCorrupt),
+                    $($id => config.$($field).+ = ConfigValue::from_u64(value).ok_or(StateError::Corrupt)?,)*
+                    _ => return Err(StateError::Corrupt.into()),
                 }
             }
             Ok(config)
@@ -330,14 +331,14 @@ impl PastEpochState {
         cs: &dyn CipherSuiteProvider,
         current: &GroupContext,
         config: &GroupConfig,
-    ) -> Result<PastEpoch, GroupError> {
+    ) -> Result<PastEpoch, Error> {
         let context = self.context;
         ensure(context.group_id == current.group_id && context.cipher_suite == current.cipher_suite)?;
         ensure(context.epoch < current.epoch && self.sender_data_secret.len() == cs.hash_len())?;
         let secret_tree =
-            SecretTree::from_state(cs, self.secret_tree, config.secret_tree).ok_or(GroupError::StateCorrupt)?;
+            SecretTree::from_state(cs, self.secret_tree, config.secret_tree).ok_or(StateError::Corrupt)?;
         let leaves = self.changed_leaves.into_iter().map(|c| (c.leaf, c.node));
-        let changed_leaves = VecMap::from_sorted(leaves).ok_or(GroupError::StateCorrupt)?;
+        let changed_leaves = VecMap::from_sorted(leaves).ok_or(StateError::Corrupt)?;
         Ok(PastEpoch {
             context,
             sender_data_secret: self.sender_data_secret,
@@ -353,7 +354,7 @@ fn restore_history(
     states: Vec<PastEpochState>,
     current: &GroupContext,
     config: &GroupConfig,
-) -> Result<History, GroupError> {
+) -> Result<History, Error> {
     ensure(states.len() <= config.past_epochs)?;
     let mut history = History::default();
     for state in states {
@@ -445,7 +446,7 @@ impl SummaryState {
         }
     }
 
-    fn into_summary(self) -> Result<CommitSummary, GroupError> {
+    fn into_summary(self) -> Result<CommitSummary, Error> {
         Ok(CommitSummary {
             sender: self.sender,
             epoch: self.epoch,
@@ -472,34 +473,34 @@ fn restore_tree_and_keys(
     tree: &[u8],
     private: TreeKemPrivateState,
     active: bool,
-) -> Result<(RatchetTree, TreeKemPrivate), GroupError> {
-    let mut tree = RatchetTree::decode(tree).map_err(|_| GroupError::StateCorrupt)?;
+) -> Result<(RatchetTree, TreeKemPrivate), Error> {
+    let mut tree = RatchetTree::decode(tree).map_err(|_| StateError::Corrupt)?;
     ensure(tree.tree_hash(cs).ok().as_deref() == Some(context.tree_hash.as_slice()))?;
-    let private = TreeKemPrivate::from_state(private).ok_or(GroupError::StateCorrupt)?;
+    let private = TreeKemPrivate::from_state(private).ok_or(StateError::Corrupt)?;
     let own = tree
         .leaf_node_index(private.own_leaf())
-        .map_err(|_| GroupError::StateCorrupt)?;
+        .map_err(|_| StateError::Corrupt)?;
     if !active {
         // A closed group keeps no private key.
         ensure(private.leaf_key().is_empty() && private.path_nodes().next().is_none())?;
         return Ok((tree, private));
     }
     for x in core::iter::once(own).chain(private.path_nodes()) {
-        let node = tree.node(x).ok_or(GroupError::StateCorrupt)?;
-        let key = private.private_key(x).ok_or(GroupError::StateCorrupt)?;
+        let node = tree.node(x).ok_or(StateError::Corrupt)?;
+        let key = private.private_key(x).ok_or(StateError::Corrupt)?;
         check_key_pair(cs, key, node.encryption_key())?;
     }
     Ok((tree, private))
 }
 
 /// `private` must be the HPKE private key of `public`.
-fn check_key_pair(cs: &dyn CipherSuiteProvider, private: &Secret, public: &[u8]) -> Result<(), GroupError> {
+fn check_key_pair(cs: &dyn CipherSuiteProvider, private: &Secret, public: &[u8]) -> Result<(), Error> {
     ensure(cs.kem_public_key(private.as_bytes()).ok().as_deref() == Some(public))
 }
 
 /// Every epoch secret must have the suite's hash length; the encryption
 /// secret may have been handed to the secret tree already (then empty).
-fn check_epoch_secrets(cs: &dyn CipherSuiteProvider, epoch: &EpochSecrets) -> Result<(), GroupError> {
+fn check_epoch_secrets(cs: &dyn CipherSuiteProvider, epoch: &EpochSecrets) -> Result<(), Error> {
     let nh = cs.hash_len();
     let EpochSecrets {
         sender_data_secret,
@@ -526,7 +527,7 @@ fn check_epoch_secrets(cs: &dyn CipherSuiteProvider, epoch: &EpochSecrets) -> Re
 }
 
 impl PendingCommitState {
-    fn new(commit: &PendingCommit) -> Result<Self, GroupError> {
+    fn new(commit: &PendingCommit) -> Result<Self, Error> {
         Ok(Self {
             context: commit.context.clone(),
             tree: commit.tree.encode()?.into(),
@@ -539,7 +540,7 @@ impl PendingCommitState {
     }
 
     /// The pending Commit, which must lead from `current` to the next epoch.
-    fn into_commit(self, cs: &dyn CipherSuiteProvider, current: &GroupContext) -> Result<PendingCommit, GroupError> {
+    fn into_commit(self, cs: &dyn CipherSuiteProvider, current: &GroupContext) -> Result<PendingCommit, Error> {
         let next_epoch = current.epoch.checked_add(1);
         ensure(Some(self.context.epoch) == next_epoch && self.context.group_id == current.group_id)?;
         ensure(self.context.cipher_suite == current.cipher_suite)?;
@@ -565,7 +566,7 @@ impl PendingCommitState {
 }
 
 impl OwnPendingState {
-    fn new(own: &OwnPending) -> Result<Self, GroupError> {
+    fn new(own: &OwnPending) -> Result<Self, Error> {
         Ok(Self {
             commit: own.commit.as_ref().map(PendingCommitState::new).transpose()?,
             update_keys: own
@@ -584,7 +585,7 @@ impl OwnPendingState {
         cs: &dyn CipherSuiteProvider,
         context: &GroupContext,
         config: &GroupConfig,
-    ) -> Result<OwnPending, GroupError> {
+    ) -> Result<OwnPending, Error> {
         ensure(self.update_keys.len() <= config.max_pending_proposals)?;
         let mut update_keys = Vec::with_capacity(self.update_keys.len());
         for key in self.update_keys {
@@ -607,7 +608,7 @@ impl Stored for Group {
         self.context.group_id.to_vec()
     }
 
-    fn to_state(&self) -> Result<GroupState, GroupError> {
+    fn to_state(&self) -> Result<GroupState, Error> {
         Ok(GroupState {
             config: config_entries(&self.config),
             context: self.context.clone(),
@@ -634,16 +635,16 @@ impl Stored for Group {
         })
     }
 
-    fn from_state(cs: &dyn CipherSuiteProvider, state: GroupState) -> Result<Self, GroupError> {
+    fn from_state(cs: &dyn CipherSuiteProvider, state: GroupState) -> Result<Self, Error> {
         let config = config_from_entries(&state.config)?;
-        config.check().map_err(|_| GroupError::StateCorrupt)?;
+        config.check().map_err(|_| StateError::Corrupt)?;
         if state.context.cipher_suite != cs.cipher_suite() {
-            return Err(GroupError::CipherSuiteMismatch);
+            return Err(FramingError::CipherSuiteMismatch.into());
         }
         let context = state.context;
         let active = from_flag(state.active)?;
         let (tree, private) = restore_tree_and_keys(cs, &context, &state.tree, state.private, active)?;
-        let own_leaf = tree.leaf(private.own_leaf()).ok_or(GroupError::StateCorrupt)?;
+        let own_leaf = tree.leaf(private.own_leaf()).ok_or(StateError::Corrupt)?;
         let signature_public = cs.signature_public_key(state.signature_key.as_bytes()).ok();
         ensure(signature_public.as_deref() == Some(own_leaf.signature_key.as_slice()))?;
         match active {
@@ -657,11 +658,11 @@ impl Stored for Group {
             )?,
         }
         let secret_tree =
-            SecretTree::from_state(cs, state.secret_tree, config.secret_tree).ok_or(GroupError::StateCorrupt)?;
+            SecretTree::from_state(cs, state.secret_tree, config.secret_tree).ok_or(StateError::Corrupt)?;
         ensure(secret_tree.n_leaves() == tree.n_leaves())?;
         ensure(state.pending.len() <= config.max_pending_proposals)?;
         let psks = state.resumption_psks.into_iter().map(|p| (p.epoch, p.psk));
-        let resumption_psks = VecMap::from_sorted(psks).ok_or(GroupError::StateCorrupt)?;
+        let resumption_psks = VecMap::from_sorted(psks).ok_or(StateError::Corrupt)?;
         ensure(resumption_psks.len() <= config.max_resumption_psks)?;
         ensure(
             resumption_psks
@@ -696,36 +697,36 @@ impl Group {
     /// [`Group::restore_state`]. The bytes hold all of the member's secrets
     /// for the epoch: protect them (see [`Group::export_sealed`]), and
     /// restore only the latest export — an older one would reuse keys.
-    pub fn export_state(&self) -> Result<Vec<u8>, GroupError> {
+    pub fn export_state(&self) -> Result<Vec<u8>, Error> {
         export(self)
     }
 
     /// The group stored by [`Group::export_state`], for suite `cs` (the
-    /// group's). Fails with [`GroupError::StateCorrupt`] on bytes that are
-    /// not such a state, [`GroupError::StateVersion`] on an unknown format
-    /// version, [`GroupError::StateSealing`] on a sealed export and
-    /// [`GroupError::CipherSuiteMismatch`] on another suite's group.
-    pub fn restore_state(cs: &dyn CipherSuiteProvider, bytes: &[u8]) -> Result<Group, GroupError> {
+    /// group's). Fails with [`StateError::Corrupt`] on bytes that are
+    /// not such a state, [`StateError::Version`] on an unknown format
+    /// version, [`StateError::Sealing`] on a sealed export and
+    /// [`FramingError::CipherSuiteMismatch`] on another suite's group.
+    pub fn restore_state(cs: &dyn CipherSuiteProvider, bytes: &[u8]) -> Result<Group, Error> {
         restore(cs, bytes)
     }
 
     /// [`Group::export_state`] encrypted under the 32-byte storage `key`
     /// (ChaCha20-Poly1305, random nonce from `rng`, the header and the
     /// group id authenticated).
-    pub fn export_sealed(&self, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, GroupError> {
+    pub fn export_sealed(&self, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, Error> {
         export_sealed(self, key, rng)
     }
 
     /// The group `group_id` stored by [`Group::export_sealed`] under `key`.
     /// Fails like [`Group::restore_state`], and with
-    /// [`GroupError::StateKey`] for a wrong key, altered bytes or another
+    /// [`StateError::Key`] for a wrong key, altered bytes or another
     /// group's state.
     pub fn restore_sealed(
         cs: &dyn CipherSuiteProvider,
         bytes: &[u8],
         key: &[u8; 32],
         group_id: &[u8],
-    ) -> Result<Group, GroupError> {
+    ) -> Result<Group, Error> {
         restore_sealed(cs, bytes, key, group_id)
     }
 }
@@ -743,7 +744,7 @@ impl Stored for NewKeyPackage {
     type State = KeyPackageState;
     type Context<'a> = &'a dyn CipherSuiteProvider;
 
-    fn to_state(&self) -> Result<KeyPackageState, GroupError> {
+    fn to_state(&self) -> Result<KeyPackageState, Error> {
         Ok(KeyPackageState {
             key_package: self.key_package.clone(),
             init_private_key: self.init_private_key.clone(),
@@ -751,10 +752,10 @@ impl Stored for NewKeyPackage {
         })
     }
 
-    fn from_state(cs: &dyn CipherSuiteProvider, state: KeyPackageState) -> Result<Self, GroupError> {
+    fn from_state(cs: &dyn CipherSuiteProvider, state: KeyPackageState) -> Result<Self, Error> {
         let kp = &state.key_package;
         if kp.cipher_suite != cs.cipher_suite() {
-            return Err(GroupError::CipherSuiteMismatch);
+            return Err(FramingError::CipherSuiteMismatch.into());
         }
         check_key_pair(cs, &state.init_private_key, &kp.init_key)?;
         check_key_pair(cs, &state.encryption_private_key, &kp.leaf_node.encryption_key)?;
@@ -770,25 +771,25 @@ impl NewKeyPackage {
     /// The KeyPackage with its private keys, to keep an unused KeyPackage
     /// across restarts. The bytes hold the private keys: protect them (see
     /// [`NewKeyPackage::export_sealed`]).
-    pub fn export_state(&self) -> Result<Vec<u8>, GroupError> {
+    pub fn export_state(&self) -> Result<Vec<u8>, Error> {
         export(self)
     }
 
     /// The KeyPackage stored by [`NewKeyPackage::export_state`], for suite
     /// `cs`; the private keys must match the public ones. Fails like
     /// [`Group::restore_state`].
-    pub fn restore_state(cs: &dyn CipherSuiteProvider, bytes: &[u8]) -> Result<Self, GroupError> {
+    pub fn restore_state(cs: &dyn CipherSuiteProvider, bytes: &[u8]) -> Result<Self, Error> {
         restore(cs, bytes)
     }
 
     /// [`NewKeyPackage::export_state`] sealed like [`Group::export_sealed`].
-    pub fn export_sealed(&self, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, GroupError> {
+    pub fn export_sealed(&self, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, Error> {
         export_sealed(self, key, rng)
     }
 
     /// The KeyPackage stored by [`NewKeyPackage::export_sealed`] under
     /// `key`. Fails like [`Group::restore_sealed`].
-    pub fn restore_sealed(cs: &dyn CipherSuiteProvider, bytes: &[u8], key: &[u8; 32]) -> Result<Self, GroupError> {
+    pub fn restore_sealed(cs: &dyn CipherSuiteProvider, bytes: &[u8], key: &[u8; 32]) -> Result<Self, Error> {
         restore_sealed(cs, bytes, key, &[])
     }
 }
@@ -868,28 +869,28 @@ mod tests {
             b[i] = v;
             Group::restore_state(cs, &b).unwrap_err()
         };
-        assert_eq!(with(0, b'X'), GroupError::StateCorrupt);
-        assert_eq!(with(5, 1), GroupError::StateVersion);
-        assert_eq!(with(5, 3), GroupError::StateVersion);
-        assert_eq!(with(6, SEALED), GroupError::StateSealing);
-        assert_eq!(with(6, 7), GroupError::StateCorrupt);
+        assert_eq!(with(0, b'X'), Error::from(StateError::Corrupt));
+        assert_eq!(with(5, 1), Error::from(StateError::Version));
+        assert_eq!(with(5, 3), Error::from(StateError::Version));
+        assert_eq!(with(6, SEALED), Error::from(StateError::Sealing));
+        assert_eq!(with(6, 7), Error::from(StateError::Corrupt));
         assert_eq!(
             Group::restore_state(cs, &bytes[..3]).unwrap_err(),
-            GroupError::StateCorrupt
+            Error::from(StateError::Corrupt)
         );
         assert_eq!(
             Group::restore_sealed(cs, &bytes, &KEY, b"g").unwrap_err(),
-            GroupError::StateSealing
+            Error::from(StateError::Sealing)
         );
-        assert_eq!(GroupError::StateVersion.code(), "state_version");
+        assert_eq!(StateError::Version.code(), "state_version");
         // Another suite's provider, and another kind of export.
         assert_eq!(
             Group::restore_state(suite(3), &bytes).unwrap_err(),
-            GroupError::CipherSuiteMismatch
+            Error::from(FramingError::CipherSuiteMismatch)
         );
         assert_eq!(
             NewKeyPackage::restore_state(cs, &bytes).unwrap_err(),
-            GroupError::StateCorrupt
+            Error::from(StateError::Corrupt)
         );
     }
 
@@ -898,13 +899,16 @@ mod tests {
         let cs = suite(1);
         let sealed = group(1).export_sealed(&KEY, &mut os_rng()).unwrap();
         let wrong = Group::restore_sealed(cs, &sealed, &[0x43; 32], b"g").unwrap_err();
-        assert_eq!((wrong.clone(), wrong.code()), (GroupError::StateKey, "state_key"));
+        assert_eq!(
+            (wrong.clone(), wrong.code()),
+            (Error::from(StateError::Key), "state_key")
+        );
         for i in [HEADER_LEN, HEADER_LEN + NONCE_LEN, sealed.len() - 1] {
             let mut b = sealed.clone();
             b[i] ^= 1;
             assert_eq!(
                 Group::restore_sealed(cs, &b, &KEY, b"g").unwrap_err(),
-                GroupError::StateKey
+                Error::from(StateError::Key)
             );
         }
         // The header is authenticated too: a different one is another
@@ -913,9 +917,12 @@ mod tests {
         b[..4].copy_from_slice(b"MLSk");
         assert_eq!(
             NewKeyPackage::restore_sealed(cs, &b, &KEY).unwrap_err(),
-            GroupError::StateKey
+            Error::from(StateError::Key)
         );
-        assert_eq!(Group::restore_state(cs, &sealed).unwrap_err(), GroupError::StateSealing);
+        assert_eq!(
+            Group::restore_state(cs, &sealed).unwrap_err(),
+            Error::from(StateError::Sealing)
+        );
     }
 
     #[test]
@@ -968,7 +975,7 @@ mod tests {
         let mut restored = SecretTree::from_state(cs, codec::decode_exact(&state).unwrap(), config).unwrap();
         for g in [0, 2] {
             let err = restored.key_for(cs, LeafIndex(1), app, g).unwrap_err();
-            assert_eq!(err, SecretTreeError::KeyConsumed);
+            assert_eq!(err, Error::from(SecretTreeError::KeyConsumed));
         }
         for g in [1, 3] {
             let key = restored.key_for(cs, LeafIndex(1), app, g).unwrap();
@@ -1009,7 +1016,7 @@ mod tests {
             let mut swapped = kp.to_state().unwrap();
             core::mem::swap(&mut swapped.init_private_key, &mut swapped.encryption_private_key);
             let err = NewKeyPackage::from_state(cs, swapped).unwrap_err();
-            assert_eq!(err, GroupError::StateCorrupt);
+            assert_eq!(err, Error::from(StateError::Corrupt));
             for len in 0..bytes.len() {
                 assert!(NewKeyPackage::restore_state(cs, &bytes[..len]).is_err());
             }
@@ -1032,7 +1039,10 @@ mod tests {
         for i in [HEADER_LEN, bytes.len() / 2, bytes.len() - 1] {
             let mut b = bytes.clone();
             b[i] ^= 0x80;
-            assert_eq!(Group::restore_state(cs, &b).unwrap_err(), GroupError::StateCorrupt);
+            assert_eq!(
+                Group::restore_state(cs, &b).unwrap_err(),
+                Error::from(StateError::Corrupt)
+            );
         }
         assert!(Group::restore_state(cs, &rechecksum(bytes)).is_ok());
     }

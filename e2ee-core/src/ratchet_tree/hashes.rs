@@ -15,6 +15,7 @@ use super::encode::{write_leaf, write_parent};
 use super::{RatchetTree, TreeError, leaf_range};
 use crate::codec::{CodecError, write_opaque};
 use crate::crypto::{CipherSuite, CipherSuiteProvider};
+use crate::error::Error;
 use crate::messages::{LeafNode, LeafNodeSource, Node, NodeType, ParentNode, UpdatePath};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 
@@ -166,13 +167,13 @@ pub struct PathParentHashes {
 impl RatchetTree {
     /// The tree hash of the root (§7.8), the `tree_hash` of the
     /// GroupContext. Recomputes only the hashes invalidated since last time.
-    pub fn tree_hash(&mut self, cs: &dyn CipherSuiteProvider) -> Result<Vec<u8>, TreeError> {
+    pub fn tree_hash(&mut self, cs: &dyn CipherSuiteProvider) -> Result<Vec<u8>, Error> {
         let root = self.root().ok_or(TreeError::EmptyTree)?;
         self.node_tree_hash(cs, root)
     }
 
     /// The tree hash of the subtree headed by `x` (§7.8).
-    pub fn node_tree_hash(&mut self, cs: &dyn CipherSuiteProvider, x: NodeIndex) -> Result<Vec<u8>, TreeError> {
+    pub fn node_tree_hash(&mut self, cs: &dyn CipherSuiteProvider, x: NodeIndex) -> Result<Vec<u8>, Error> {
         self.checked(x)?;
         self.cache.use_suite(cs.cipher_suite(), cs.hash_len());
         self.subtree_hash(cs, x)
@@ -180,7 +181,7 @@ impl RatchetTree {
 
     /// The tree hash of `x`: a leaf's computed, a parent's from the cache
     /// after [`Self::fill`].
-    fn subtree_hash(&mut self, cs: &dyn CipherSuiteProvider, x: NodeIndex) -> Result<Vec<u8>, TreeError> {
+    fn subtree_hash(&mut self, cs: &dyn CipherSuiteProvider, x: NodeIndex) -> Result<Vec<u8>, Error> {
         if x.is_leaf() {
             return leaf_tree_hash(cs, x.0 / 2, self.leaf(LeafIndex(x.0 / 2)));
         }
@@ -191,7 +192,7 @@ impl RatchetTree {
 
     /// Computes and caches the hashes of the parent `x` and of the stale
     /// parents below it. Recursion depth is the tree depth, at most 32.
-    fn fill(&mut self, cs: &dyn CipherSuiteProvider, x: NodeIndex) -> Result<(), TreeError> {
+    fn fill(&mut self, cs: &dyn CipherSuiteProvider, x: NodeIndex) -> Result<(), Error> {
         if self.cache.get(x).is_some() {
             return Ok(());
         }
@@ -215,7 +216,7 @@ impl RatchetTree {
         cs: &dyn CipherSuiteProvider,
         x: NodeIndex,
         excluded: &[u32],
-    ) -> Result<Vec<u8>, TreeError> {
+    ) -> Result<Vec<u8>, Error> {
         let range = leaf_range(x);
         let first = excluded.partition_point(|&l| u64::from(l) < range.start);
         if excluded.get(first).is_none_or(|&l| !range.contains(&u64::from(l))) {
@@ -242,12 +243,7 @@ impl RatchetTree {
 
     /// The parent hash of the parent node `p` with copath child `s`:
     /// `Hash(ParentHashInput)` with the original sibling tree hash (§7.9).
-    fn parent_hash_of(
-        &mut self,
-        cs: &dyn CipherSuiteProvider,
-        p: NodeIndex,
-        s: NodeIndex,
-    ) -> Result<Vec<u8>, TreeError> {
+    fn parent_hash_of(&mut self, cs: &dyn CipherSuiteProvider, p: NodeIndex, s: NodeIndex) -> Result<Vec<u8>, Error> {
         let parent = self.parent_node(p).ok_or(TreeError::ParentHashInvalid { node: p.0 })?;
         let (key, above) = (parent.encryption_key.clone(), parent.parent_hash.clone());
         // Sorted: checked by `verify_parent_hashes`.
@@ -260,13 +256,13 @@ impl RatchetTree {
     /// "top down"): exactly one descendant's `parent_hash` links to it. The
     /// unmerged leaves must be sorted (checked first: the checks below
     /// binary-search them).
-    pub fn verify_parent_hashes(&mut self, cs: &dyn CipherSuiteProvider) -> Result<(), TreeError> {
+    pub fn verify_parent_hashes(&mut self, cs: &dyn CipherSuiteProvider) -> Result<(), Error> {
         self.check_unmerged_sorted()?;
         self.cache.use_suite(cs.cipher_suite(), cs.hash_len());
         let parents: Vec<NodeIndex> = self.parents().map(|(p, _)| p).collect();
         for p in parents {
             if self.parent_hash_links(cs, p)? != 1 {
-                return Err(TreeError::ParentHashInvalid { node: p.0 });
+                return Err(TreeError::ParentHashInvalid { node: p.0 }.into());
             }
         }
         Ok(())
@@ -275,7 +271,7 @@ impl RatchetTree {
     /// How many descendants of the non-blank parent `p` have a parent hash
     /// valid with respect to `p` (§7.9.2). Only one node per child can
     /// qualify (the third criterion pins it down), so there are at most two.
-    fn parent_hash_links(&mut self, cs: &dyn CipherSuiteProvider, p: NodeIndex) -> Result<usize, TreeError> {
+    fn parent_hash_links(&mut self, cs: &dyn CipherSuiteProvider, p: NodeIndex) -> Result<usize, Error> {
         let (Some(l), Some(r)) = (p.left(), p.right()) else {
             return Ok(0);
         };
@@ -328,14 +324,15 @@ impl RatchetTree {
         cs: &dyn CipherSuiteProvider,
         leaf: LeafIndex,
         keys: &[&[u8]],
-    ) -> Result<PathParentHashes, TreeError> {
+    ) -> Result<PathParentHashes, Error> {
         let x = self.leaf_node_index(leaf)?;
         let path = self.filtered_direct_path(leaf)?;
         if keys.len() != path.len() {
             return Err(TreeError::UpdatePathLength {
                 expected: path.len(),
                 got: keys.len(),
-            });
+            }
+            .into());
         }
         self.cache.use_suite(cs.cipher_suite(), cs.hash_len());
         let mut nodes = vec![Vec::new(); path.len()];
@@ -367,12 +364,12 @@ impl RatchetTree {
         cs: &dyn CipherSuiteProvider,
         sender: LeafIndex,
         path: &UpdatePath,
-    ) -> Result<(), TreeError> {
+    ) -> Result<(), Error> {
         let keys: Vec<&[u8]> = path.nodes.iter().map(|n| n.encryption_key.as_slice()).collect();
         let hashes = self.path_parent_hashes(cs, sender, &keys)?;
         match &path.leaf_node.leaf_node_source {
             LeafNodeSource::Commit(ph) if ph.as_slice() == hashes.leaf => {}
-            _ => return Err(TreeError::ParentHashMismatch),
+            _ => return Err(TreeError::ParentHashMismatch.into()),
         }
         let x = self.leaf_node_index(sender)?;
         self.blank_direct_path(x)?;
@@ -407,11 +404,7 @@ const LEAF_INPUT_CAPACITY: usize = 320;
 
 /// `Hash(TreeHashInput)` of a leaf: `node_type = leaf`, `leaf_index`,
 /// `optional<LeafNode>` (§7.8).
-fn leaf_tree_hash(
-    cs: &dyn CipherSuiteProvider,
-    leaf_index: u32,
-    leaf: Option<&LeafNode>,
-) -> Result<Vec<u8>, TreeError> {
+fn leaf_tree_hash(cs: &dyn CipherSuiteProvider, leaf_index: u32, leaf: Option<&LeafNode>) -> Result<Vec<u8>, Error> {
     let mut input = Vec::with_capacity(LEAF_INPUT_CAPACITY);
     input.push(NodeType::Leaf as u8);
     input.extend_from_slice(&leaf_index.to_be_bytes());
@@ -426,7 +419,7 @@ fn parent_tree_hash(
     parent: Option<&ParentNode>,
     left: &[u8],
     right: &[u8],
-) -> Result<Vec<u8>, TreeError> {
+) -> Result<Vec<u8>, Error> {
     let mut input = vec![NodeType::Parent as u8];
     push_optional(&mut input, parent, write_parent)?;
     write_opaque(&mut input, left)?;
@@ -441,7 +434,7 @@ fn parent_hash_input_hash(
     encryption_key: &[u8],
     parent_hash: &[u8],
     sibling_hash: &[u8],
-) -> Result<Vec<u8>, TreeError> {
+) -> Result<Vec<u8>, Error> {
     let mut input = Vec::with_capacity(encryption_key.len() + parent_hash.len() + sibling_hash.len() + 6);
     write_opaque(&mut input, encryption_key)?;
     write_opaque(&mut input, parent_hash)?;
@@ -547,7 +540,10 @@ mod tests {
 
     #[test]
     fn empty_tree_has_no_hash() {
-        assert_eq!(RatchetTree::new().tree_hash(suite()), Err(TreeError::EmptyTree));
+        assert_eq!(
+            RatchetTree::new().tree_hash(suite()),
+            Err(Error::from(TreeError::EmptyTree))
+        );
     }
 
     #[test]
@@ -570,7 +566,7 @@ mod tests {
         // key: that link breaks, and node 3 is the first invalid node.
         assert_eq!(
             tree.verify_parent_hashes(suite()),
-            Err(TreeError::ParentHashInvalid { node: 3 })
+            Err(Error::from(TreeError::ParentHashInvalid { node: 3 }))
         );
         // A parent node planted over a blank one links to nothing.
         let mut tree = committed_tree();
@@ -578,7 +574,7 @@ mod tests {
         tree.set_parent(NodeIndex(5), parent(55, vec![])).unwrap();
         assert_eq!(
             tree.verify_parent_hashes(suite()),
-            Err(TreeError::ParentHashInvalid { node: 5 })
+            Err(Error::from(TreeError::ParentHashInvalid { node: 5 }))
         );
         // Unsorted unmerged leaves are refused before any hash is computed
         // (the hashes binary-search them).
@@ -588,7 +584,7 @@ mod tests {
         tree.set_parent(NodeIndex(7), node).unwrap();
         assert_eq!(
             tree.verify_parent_hashes(suite()),
-            Err(TreeError::UnmergedLeavesUnsorted { node: 7 })
+            Err(Error::from(TreeError::UnmergedLeavesUnsorted { node: 7 }))
         );
     }
 
@@ -600,11 +596,14 @@ mod tests {
         path.leaf_node.leaf_node_source = LeafNodeSource::Commit(vec![0; 32].into());
         assert_eq!(
             tree.apply_update_path(suite(), LeafIndex(2), &path),
-            Err(TreeError::ParentHashMismatch)
+            Err(Error::from(TreeError::ParentHashMismatch))
         );
         path.nodes.pop();
         let err = tree.apply_update_path(suite(), LeafIndex(2), &path);
-        assert_eq!(err, Err(TreeError::UpdatePathLength { expected: 3, got: 2 }));
+        assert_eq!(
+            err,
+            Err(Error::from(TreeError::UpdatePathLength { expected: 3, got: 2 }))
+        );
         assert_eq!(tree, before);
     }
 

@@ -79,72 +79,44 @@ impl CredentialValidator for BasicCredentialValidator {
     }
 }
 
-/// Why a leaf node is invalid (§7.3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum LeafNodeError {
-    /// The credential was rejected by the [`CredentialValidator`].
-    Credential(CredentialError),
-    /// The signature over LeafNodeTBS does not verify with `signature_key`.
-    InvalidSignature,
-    /// `leaf_node_source` does not fit where the leaf node appeared.
-    WrongSource,
-    /// The current time is outside `lifetime`.
-    Expired,
-    /// `lifetime` is longer than the application allows.
-    LifetimeTooLong,
-    /// The leaf does not list its own credential type in its capabilities.
-    CredentialTypeNotInCapabilities,
-    /// An extension of the leaf is not listed in its capabilities.
-    ExtensionNotInCapabilities(ExtensionType),
-    /// The group's `required_capabilities` are not all supported.
-    MissingRequiredCapability,
-    /// The leaf does not support a credential type used by another member,
-    /// or another member does not support the leaf's credential type.
-    CredentialTypeNotSupportedByGroup(CredentialType),
-    /// An Update's leaf node reuses the encryption key it replaces (§7.3).
-    EncryptionKeyNotUpdated,
-    /// `encryption_key` is not a public key HPKE can encrypt to
-    /// ([`CipherSuiteProvider::kem_public_key_check`]).
-    InvalidEncryptionKey,
-}
-
-impl LeafNodeError {
-    /// A stable machine-readable code for bindings.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Credential(_) => "leaf_node_credential_rejected",
-            Self::InvalidSignature => "leaf_node_invalid_signature",
-            Self::WrongSource => "leaf_node_wrong_source",
-            Self::Expired => "leaf_node_expired",
-            Self::LifetimeTooLong => "leaf_node_lifetime_too_long",
-            Self::CredentialTypeNotInCapabilities => "leaf_node_credential_type_not_in_capabilities",
-            Self::ExtensionNotInCapabilities(_) => "leaf_node_extension_not_in_capabilities",
-            Self::MissingRequiredCapability => "leaf_node_missing_required_capability",
-            Self::CredentialTypeNotSupportedByGroup(_) => "leaf_node_credential_type_not_supported_by_group",
-            Self::EncryptionKeyNotUpdated => "leaf_node_encryption_key_not_updated",
-            Self::InvalidEncryptionKey => "leaf_node_invalid_encryption_key",
-        }
-    }
-}
-
-impl fmt::Display for LeafNodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Credential(e) => write!(f, "{e}"),
-            Self::InvalidSignature => f.write_str("invalid leaf node signature"),
-            Self::WrongSource => f.write_str("leaf_node_source does not fit the context"),
-            Self::Expired => f.write_str("current time outside the leaf node's lifetime"),
-            Self::LifetimeTooLong => f.write_str("leaf node lifetime too long"),
-            Self::CredentialTypeNotInCapabilities => f.write_str("own credential type not in capabilities"),
-            Self::ExtensionNotInCapabilities(t) => write!(f, "extension {} not in capabilities", t.0),
-            Self::MissingRequiredCapability => f.write_str("required capabilities not supported"),
-            Self::CredentialTypeNotSupportedByGroup(t) => {
-                write!(f, "credential type {} not supported across the group", t.0)
-            }
-            Self::EncryptionKeyNotUpdated => f.write_str("update does not change the encryption key"),
-            Self::InvalidEncryptionKey => f.write_str("the encryption key is not a usable KEM public key"),
-        }
+crate::error::error_enum! {
+    /// Why a leaf node is invalid (§7.3).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub enum LeafNodeError {
+        /// The credential was rejected by the [`CredentialValidator`].
+        Credential {
+            /// The validator's verdict.
+            error: CredentialError,
+        } => "leaf_node_credential_rejected", "{error}";
+        /// The signature over LeafNodeTBS does not verify with `signature_key`.
+        InvalidSignature => "leaf_node_invalid_signature", "invalid leaf node signature";
+        /// `leaf_node_source` does not fit where the leaf node appeared.
+        WrongSource => "leaf_node_wrong_source", "leaf_node_source does not fit the context";
+        /// The current time is outside `lifetime`.
+        Expired => "leaf_node_expired", "current time outside the leaf node's lifetime";
+        /// `lifetime` is longer than the application allows.
+        LifetimeTooLong => "leaf_node_lifetime_too_long", "leaf node lifetime too long";
+        /// The leaf does not list its own credential type in its capabilities.
+        CredentialTypeNotInCapabilities => "leaf_node_credential_type_not_in_capabilities", "own credential type not in capabilities";
+        /// An extension of the leaf is not listed in its capabilities.
+        ExtensionNotInCapabilities {
+            /// The extension's type.
+            extension_type: ExtensionType,
+        } => "leaf_node_extension_not_in_capabilities", "extension {} not in capabilities", extension_type.0;
+        /// The group's `required_capabilities` are not all supported.
+        MissingRequiredCapability => "leaf_node_missing_required_capability", "required capabilities not supported";
+        /// The leaf does not support a credential type used by another member,
+        /// or another member does not support the leaf's credential type.
+        CredentialTypeNotSupportedByGroup {
+            /// The credential type.
+            credential_type: CredentialType,
+        } => "leaf_node_credential_type_not_supported_by_group", "credential type {} not supported across the group", credential_type.0;
+        /// An Update's leaf node reuses the encryption key it replaces (§7.3).
+        EncryptionKeyNotUpdated => "leaf_node_encryption_key_not_updated", "update does not change the encryption key";
+        /// `encryption_key` is not a public key HPKE can encrypt to
+        /// ([`CipherSuiteProvider::kem_public_key_check`]).
+        InvalidEncryptionKey => "leaf_node_invalid_encryption_key", "the encryption key is not a usable KEM public key";
     }
 }
 
@@ -213,7 +185,7 @@ pub(crate) fn validate_all_but_signature(
     }
     ctx.credential_validator
         .validate(&leaf.credential, leaf.signature_key.as_slice())
-        .map_err(LeafNodeError::Credential)
+        .map_err(|error| LeafNodeError::Credential { error })
 }
 
 /// The encoding of the LeafNodeTBS of `leaf` (§7.2), as the derived
@@ -303,7 +275,9 @@ fn check_own_capabilities(leaf: &LeafNode) -> Result<(), LeafNodeError> {
         .iter()
         .find(|e| !supports_extension(caps, e.extension_type))
     {
-        Some(e) => Err(LeafNodeError::ExtensionNotInCapabilities(e.extension_type)),
+        Some(e) => Err(LeafNodeError::ExtensionNotInCapabilities {
+            extension_type: e.extension_type,
+        }),
         None => Ok(()),
     }
 }
@@ -453,7 +427,12 @@ mod tests {
             extension_data: VLBytes::default(),
         });
         let unlisted = check(&leaf, LeafNodeOrigin::KeyPackage, None);
-        assert_eq!(unlisted, Err(LeafNodeError::ExtensionNotInCapabilities(unknown)));
+        assert_eq!(
+            unlisted,
+            Err(LeafNodeError::ExtensionNotInCapabilities {
+                extension_type: unknown
+            })
+        );
         leaf.capabilities.extensions.push(unknown);
         // Default extension types need not be listed.
         let app_id = ExtensionType::APPLICATION_ID;
@@ -485,7 +464,9 @@ mod tests {
         leaf.capabilities.credentials.push(CredentialType::X509);
         sign(&mut leaf, 1, 0);
         let err = check(&leaf, LeafNodeOrigin::KeyPackage, None);
-        let rejected = LeafNodeError::Credential(CredentialError::UnsupportedCredentialType(CredentialType::X509));
+        let rejected = LeafNodeError::Credential {
+            error: CredentialError::UnsupportedCredentialType(CredentialType::X509),
+        };
         assert_eq!(err, Err(rejected));
         assert_eq!(rejected.code(), "leaf_node_credential_rejected");
 

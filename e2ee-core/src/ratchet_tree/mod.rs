@@ -28,6 +28,7 @@ pub mod validation;
 #[cfg(test)]
 pub(crate) mod test_utils;
 
+use crate::error::Error;
 use alloc::collections::BTreeSet;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -136,8 +137,10 @@ impl RatchetTree {
     /// Each node is decoded straight into its shared form: a blank node,
     /// one byte on the wire, takes a pointer's worth of memory, not a
     /// whole node's, so the memory stays a small multiple of the input.
-    pub fn decode(bytes: &[u8]) -> Result<Self, TreeError> {
-        Self::from_shared_nodes(codec::decode_exact::<Vec<Option<Arc<Node>>>>(bytes)?)
+    pub fn decode(bytes: &[u8]) -> Result<Self, Error> {
+        Ok(Self::from_shared_nodes(codec::decode_exact::<Vec<Option<Arc<Node>>>>(
+            bytes,
+        )?)?)
     }
 
     /// The nodes as sent on the wire: array order, without trailing blanks
@@ -810,12 +813,15 @@ mod tests {
             RatchetTree::from_nodes(vec![leaf(), leaf()]),
             Err(TreeError::WrongNodeType { node: 1 })
         );
-        assert_eq!(RatchetTree::decode(&[]), Err(TreeError::Codec(CodecError::Truncated)));
-        assert_eq!(RatchetTree::decode(&[0]), Err(TreeError::EmptyTree));
-        assert_eq!(RatchetTree::decode(&[1, 0]), Err(TreeError::TrailingBlankNode));
+        assert_eq!(RatchetTree::decode(&[]), Err(Error::Codec(CodecError::Truncated)));
+        assert_eq!(RatchetTree::decode(&[0]), Err(Error::from(TreeError::EmptyTree)));
+        assert_eq!(
+            RatchetTree::decode(&[1, 0]),
+            Err(Error::from(TreeError::TrailingBlankNode))
+        );
         // An unknown node type, an invalid optional marker.
-        assert!(matches!(RatchetTree::decode(&[2, 1, 3]), Err(TreeError::Codec(_))));
-        assert!(matches!(RatchetTree::decode(&[1, 2]), Err(TreeError::Codec(_))));
+        assert!(matches!(RatchetTree::decode(&[2, 1, 3]), Err(Error::Codec(_))));
+        assert!(matches!(RatchetTree::decode(&[1, 2]), Err(Error::Codec(_))));
         assert_eq!(TreeError::TrailingBlankNode.code(), "tree_trailing_blank_node");
     }
 

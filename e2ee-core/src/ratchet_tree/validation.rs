@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use super::leaf::{self, LeafNodeError, LeafNodeOrigin, LeafValidationContext};
 use super::{RatchetTree, TreeError, leaf_range};
 use crate::crypto::{CipherSuiteProvider, SignatureCheck};
+use crate::error::Error;
 use crate::messages::{CredentialType, LeafNode, Node};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 
@@ -31,7 +32,7 @@ impl RatchetTree {
     /// With the `parallel` feature the leaf signatures are verified on other
     /// threads while this one hashes and checks the tree; the result,
     /// including which error is reported, is the same.
-    pub fn validate(&mut self, params: &TreeValidationParams<'_>) -> Result<(), TreeError> {
+    pub fn validate(&mut self, params: &TreeValidationParams<'_>) -> Result<(), Error> {
         // Below this many leaves a thread costs more than it saves.
         #[cfg(feature = "parallel")]
         const MIN_LEAVES_FOR_THREADS: u32 = 256;
@@ -42,7 +43,7 @@ impl RatchetTree {
         self.check_structure(params)?;
         let messages = self.leaf_signed_messages(&params.leaf);
         let signatures_verify = messages.is_some_and(|m| self.leaf_signatures_verify(params.leaf.cs, &m));
-        self.validate_leaves(&params.leaf, signatures_verify)
+        Ok(self.validate_leaves(&params.leaf, signatures_verify)?)
     }
 
     /// [`Self::validate`], with the leaf signatures verified on other
@@ -51,7 +52,7 @@ impl RatchetTree {
     /// tree meanwhile; the copy, with its filled hash cache, then replaces
     /// the tree.
     #[cfg(feature = "parallel")]
-    fn validate_concurrently(&mut self, params: &TreeValidationParams<'_>) -> Result<(), TreeError> {
+    fn validate_concurrently(&mut self, params: &TreeValidationParams<'_>) -> Result<(), Error> {
         let mut copy = self.clone();
         let messages = self.leaf_signed_messages(&params.leaf);
         let (this, cs) = (&*self, params.leaf.cs);
@@ -68,16 +69,16 @@ impl RatchetTree {
         });
         *self = copy;
         structure?;
-        self.validate_leaves(&params.leaf, signatures_verify)
+        Ok(self.validate_leaves(&params.leaf, signatures_verify)?)
     }
 
     /// Everything [`Self::validate`] checks but the leaf nodes themselves.
-    fn check_structure(&mut self, params: &TreeValidationParams<'_>) -> Result<(), TreeError> {
+    fn check_structure(&mut self, params: &TreeValidationParams<'_>) -> Result<(), Error> {
         let cs = params.leaf.cs;
         if let Some(expected) = params.expected_tree_hash
             && self.tree_hash(cs)? != expected
         {
-            return Err(TreeError::TreeHashMismatch);
+            return Err(TreeError::TreeHashMismatch.into());
         }
         self.check_unmerged_leaves()?;
         self.check_parent_keys(cs)?;
@@ -226,7 +227,7 @@ impl RatchetTree {
         for (i, leaf) in self.leaves() {
             let mut types = in_use.iter().map(|&t| CredentialType(t as u16));
             if let Some(t) = types.find(|t| !leaf.capabilities.credentials.contains(t)) {
-                let error = LeafNodeError::CredentialTypeNotSupportedByGroup(t);
+                let error = LeafNodeError::CredentialTypeNotSupportedByGroup { credential_type: t };
                 return Err(TreeError::InvalidLeafNode { leaf: i.0, error });
             }
         }
@@ -273,7 +274,7 @@ impl RatchetTree {
             } else {
                 continue;
             };
-            let error = LeafNodeError::CredentialTypeNotSupportedByGroup(t);
+            let error = LeafNodeError::CredentialTypeNotSupportedByGroup { credential_type: t };
             return Err(TreeError::InvalidLeafNode { leaf, error });
         }
         Ok(())
@@ -334,7 +335,7 @@ impl RatchetTree {
         }
         ctx.credential_validator
             .validate_successor(&current.credential, &leaf_node.credential)
-            .map_err(|e| invalid(LeafNodeError::Credential(e)))?;
+            .map_err(|error| invalid(LeafNodeError::Credential { error }))?;
         self.check_new_leaf(leaf_node, Some(sender))
     }
 
@@ -376,7 +377,7 @@ mod tests {
     use crate::codec::VLBytes;
     use crate::messages::ParentNode;
 
-    fn validate(tree: &mut RatchetTree, expected_tree_hash: Option<&[u8]>) -> Result<(), TreeError> {
+    fn validate(tree: &mut RatchetTree, expected_tree_hash: Option<&[u8]>) -> Result<(), Error> {
         let gid = group_id();
         let leaf = LeafValidationContext {
             cs: suite(),
@@ -422,7 +423,7 @@ mod tests {
         assert_eq!(validate(&mut received, Some(&hash)), Ok(()));
         assert_eq!(
             validate(&mut received, Some(&[0; 32])),
-            Err(TreeError::TreeHashMismatch)
+            Err(Error::from(TreeError::TreeHashMismatch))
         );
     }
 
@@ -474,7 +475,7 @@ mod tests {
         );
         assert_eq!(
             validate(&mut tree, None),
-            Err(TreeError::DuplicateEncryptionKey { node: 11 })
+            Err(Error::from(TreeError::DuplicateEncryptionKey { node: 11 }))
         );
 
         let mut tree = super::super::tests::tree_of(4, &[0, 1], &[]);
@@ -596,7 +597,9 @@ mod tests {
         let mut tree = super::super::tests::tree_of(4, &[0, 1], &[]);
         let mut picky = kp_leaf(2);
         picky.capabilities.credentials = vec![CredentialType::X509];
-        let error = LeafNodeError::CredentialTypeNotSupportedByGroup(CredentialType::BASIC);
+        let error = LeafNodeError::CredentialTypeNotSupportedByGroup {
+            credential_type: CredentialType::BASIC,
+        };
         assert_eq!(
             tree.check_new_leaf(&picky, None),
             Err(TreeError::InvalidLeafNode { leaf: 0, error })
@@ -618,19 +621,25 @@ mod tests {
         let error = LeafNodeError::InvalidSignature;
         assert_eq!(
             validate(&mut tree, None),
-            Err(TreeError::InvalidLeafNode { leaf: 3, error })
+            Err(Error::from(TreeError::InvalidLeafNode { leaf: 3, error }))
         );
         // With them, the parent hash catches the change first.
         let mut tree = committed_tree();
         let mut forged = tree.leaf(LeafIndex(3)).unwrap().clone();
         forged.credential = crate::messages::Credential::Basic(VLBytes::from(b"mallory"));
         tree.set_leaf(LeafIndex(3), forged).unwrap();
-        assert_eq!(validate(&mut tree, None), Err(TreeError::ParentHashInvalid { node: 3 }));
+        assert_eq!(
+            validate(&mut tree, None),
+            Err(Error::from(TreeError::ParentHashInvalid { node: 3 }))
+        );
 
         let mut tree = committed_tree();
         tree.update_leaf(LeafIndex(2), update_leaf(2, 2, 9)).unwrap();
         tree.set_parent(NodeIndex(5), parent(55, vec![])).unwrap();
-        assert_eq!(validate(&mut tree, None), Err(TreeError::ParentHashInvalid { node: 5 }));
+        assert_eq!(
+            validate(&mut tree, None),
+            Err(Error::from(TreeError::ParentHashInvalid { node: 5 }))
+        );
     }
 
     /// Keys of small order (X25519's zero) are refused in parents, before
@@ -642,7 +651,7 @@ mod tests {
         edit_parent(&mut tree, 3, |p| p.encryption_key = zero.clone());
         assert_eq!(
             validate(&mut tree, None),
-            Err(TreeError::InvalidEncryptionKey { node: 3 })
+            Err(Error::from(TreeError::InvalidEncryptionKey { node: 3 }))
         );
         let mut tree = super::super::tests::tree_of(4, &[0, 1, 2, 3], &[]);
         let mut leaf = tree.leaf(LeafIndex(2)).unwrap().clone();
@@ -651,7 +660,7 @@ mod tests {
         let error = LeafNodeError::InvalidEncryptionKey;
         assert_eq!(
             validate(&mut tree, None),
-            Err(TreeError::InvalidLeafNode { leaf: 2, error })
+            Err(Error::from(TreeError::InvalidLeafNode { leaf: 2, error }))
         );
     }
 
@@ -673,10 +682,13 @@ mod tests {
         let error = LeafNodeError::InvalidSignature;
         assert_eq!(
             validate(&mut tree.clone(), Some(&forged_hash)),
-            Err(TreeError::InvalidLeafNode { leaf: 200, error })
+            Err(Error::from(TreeError::InvalidLeafNode { leaf: 200, error }))
         );
         // The tree hash is checked before the leaves.
-        assert_eq!(validate(&mut tree, Some(&hash)), Err(TreeError::TreeHashMismatch));
+        assert_eq!(
+            validate(&mut tree, Some(&hash)),
+            Err(Error::from(TreeError::TreeHashMismatch))
+        );
     }
 
     #[test]

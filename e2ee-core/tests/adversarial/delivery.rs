@@ -3,8 +3,9 @@
 
 use e2ee_core::client::Event;
 use e2ee_core::crypto::os_rng;
+use e2ee_core::error::Error;
 use e2ee_core::framing::FramingError;
-use e2ee_core::group::{Environment, GroupError};
+use e2ee_core::group::Environment;
 use e2ee_core::messages::{MlsMessage, MlsMessageBody, Sender, WireFormat};
 
 use crate::common::{SUITES, suite, wire};
@@ -117,7 +118,7 @@ fn a_member_cannot_send_in_another_members_name() {
         &env,
         &mut trio.groups[2],
         &forged,
-        GroupError::Framing(FramingError::InvalidMembershipTag),
+        Error::from(FramingError::InvalidMembershipTag),
     );
     assert!(trio.groups[2].pending_proposals().is_empty());
 }

@@ -2,9 +2,10 @@
 //! application's policy, remove a member, or stall the group.
 
 use e2ee_core::crypto::os_rng;
+use e2ee_core::error::{Error, FramingError, Refusal, WelcomeError};
 use e2ee_core::group::proposals::ProposalError;
-use e2ee_core::group::{Environment, ExternalJoinParams, ExternalJoins, Group, GroupConfig, GroupError};
-use e2ee_core::messages::{Content, MlsMessage, MlsMessageBody, Proposal, ProposalOrRef, Remove, Sender};
+use e2ee_core::group::{Environment, ExternalJoinParams, ExternalJoins, Group, GroupConfig};
+use e2ee_core::messages::{Content, ExternalInit, MlsMessage, MlsMessageBody, Proposal, ProposalOrRef, Remove, Sender};
 
 use crate::common::{Client, SUITES, suite, wire};
 use crate::support::{Trio, framed, public, public_message, random};
@@ -19,7 +20,7 @@ fn join(
     client: &Client,
     group_info: &MlsMessage,
     resync: bool,
-) -> Result<(Group, MlsMessage), GroupError> {
+) -> Result<(Group, MlsMessage), Error> {
     let group_info = wire(group_info);
     let params = ExternalJoinParams {
         group_info: &group_info,
@@ -33,7 +34,7 @@ fn join(
 }
 
 /// The members refuse `message` and keep their epoch.
-fn all_refuse(trio: &mut Trio, env: &Environment<'_>, message: &MlsMessage, check: impl Fn(usize, GroupError)) {
+fn all_refuse(trio: &mut Trio, env: &Environment<'_>, message: &MlsMessage, check: impl Fn(usize, Error)) {
     let before = trio.epochs();
     for (i, g) in trio.groups.iter_mut().enumerate() {
         check(i, g.process(env, &wire(message)).map(|_| ()).unwrap_err());
@@ -56,13 +57,13 @@ fn an_outsiders_external_commit_is_refused_by_default() {
         let info = trio.groups[0].group_info(&env, true).unwrap();
         assert_eq!(
             join(&allow, &erin, &info, false).unwrap_err(),
-            GroupError::MissingExternalPub
+            Error::from(WelcomeError::MissingExternalPub)
         );
 
         let info = trio.groups[0].group_info(&allow, true).unwrap();
         let (_, commit) = join(&allow, &erin, &info, false).unwrap();
         all_refuse(&mut trio, &env, &commit, |_, e| {
-            assert_eq!(e, GroupError::ExternalJoinRefused)
+            assert_eq!(e, Error::from(Refusal::ExternalJoin))
         });
         trio.advance(&env, 1);
     }
@@ -88,8 +89,8 @@ fn a_forged_resync_cannot_close_its_victim_or_stall_the_group() {
             body: MlsMessageBody::PublicMessage(forged),
         };
         all_refuse(&mut trio, &env, &forged, |i, e| match i {
-            1 => assert_eq!(e, GroupError::ExternalCommitRemovesSelf),
-            _ => assert_eq!(e, GroupError::InvalidConfirmationTag),
+            1 => assert_eq!(e, Error::from(Refusal::ExternalCommitRemovesSelf)),
+            _ => assert_eq!(e, Error::from(FramingError::InvalidConfirmationTag)),
         });
         trio.advance(&env, 0);
         trio.advance(&env, 1);
@@ -118,8 +119,42 @@ fn an_external_commit_may_remove_only_the_joiners_own_leaf() {
         let content = framed(&context, Sender::NewMemberCommit, Content::Commit(body));
         let tag = original.auth.confirmation_tag.map(|t| t.to_vec());
         let forged = public_message(env.cs, mallory.signer.private.as_bytes(), content, &context, tag);
-        let expected = GroupError::Proposal(ProposalError::ExternalCommitRemovesOther { leaf: 1 });
+        let expected = Error::from(ProposalError::ExternalCommitRemovesOther { leaf: 1 });
         all_refuse(&mut trio, &env, &forged, |_, e| assert_eq!(e, expected));
         trio.advance(&env, 2);
+    }
+}
+
+/// An external joiner signs a Commit whose ExternalInit carries a
+/// kem_output that no KEM of the suite can decapsulate: the members find
+/// it invalid as a proposal (the joiner's fault), not as a failure of
+/// their own cryptography, and carry on.
+#[test]
+fn an_external_commit_with_a_junk_kem_output_is_refused() {
+    for s in SUITES {
+        let env = with_policy(Environment::basic(suite(s)), ExternalJoins::Allow);
+        let mut trio = Trio::new(&env);
+        let mallory = Client::new(env.cs, "mallory");
+        let info = trio.groups[0].group_info(&env, true).unwrap();
+        let (_, commit) = join(&env, &mallory, &info, false).unwrap();
+        let original = public(&commit);
+        let Content::Commit(mut body) = original.content.content.clone() else {
+            panic!("not a Commit")
+        };
+        for p in &mut body.proposals {
+            if let ProposalOrRef::Proposal(Proposal::ExternalInit(init)) = p {
+                *init = ExternalInit {
+                    kem_output: vec![0xff; 5].into(),
+                };
+            }
+        }
+        let context = trio.groups[0].context().clone();
+        let content = framed(&context, Sender::NewMemberCommit, Content::Commit(body));
+        let tag = original.auth.confirmation_tag.map(|t| t.to_vec());
+        let forged = public_message(env.cs, mallory.signer.private.as_bytes(), content, &context, tag);
+        all_refuse(&mut trio, &env, &forged, |_, e| {
+            assert_eq!(e, Error::from(ProposalError::InvalidKemOutput))
+        });
+        trio.advance(&env, 0);
     }
 }

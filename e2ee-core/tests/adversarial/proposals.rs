@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use e2ee_core::crypto::{Secret, os_rng};
-use e2ee_core::group::{Admission, CommitParams, Environment, GroupError, ProcessedMessage};
+use e2ee_core::error::{Error, ProposalError, UsageError};
+use e2ee_core::group::{Admission, CommitParams, Environment, ProcessedMessage};
 use e2ee_core::messages::{Add, Content, PreSharedKey, PreSharedKeyId, Proposal, Psk, ReInit, Sender, WireFormat};
 
 use crate::common::{Client, SUITES, commit, suite, wire};
@@ -77,7 +78,7 @@ fn a_psk_proposal_nobody_else_knows_is_refused_and_blocks_nothing() {
             .unwrap();
         for i in [0, 2] {
             let error = trio.groups[i].process(&env, &wire(&message)).unwrap_err();
-            assert_eq!(error, GroupError::PskNotFound);
+            assert_eq!(error, Error::from(UsageError::PskNotFound));
         }
         trio.advance(&env, 0);
         trio.advance(&env, 2);
@@ -101,7 +102,7 @@ fn a_replayed_proposal_is_refused_and_blocks_nothing() {
             .unwrap();
         trio.groups[0].process(&env, &wire(&message)).unwrap();
         let replay = trio.groups[0].process(&env, &wire(&message)).unwrap_err();
-        assert_eq!(replay, GroupError::DuplicateProposal);
+        assert_eq!(replay, Error::from(ProposalError::DuplicateProposal));
         let out = commit(&mut trio.groups[0], &env, CommitParams::default());
         dave.join(&env, out.welcome.as_ref().unwrap(), &kp).unwrap();
     }

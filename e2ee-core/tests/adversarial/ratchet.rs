@@ -3,8 +3,9 @@
 use e2ee_core::client::Event;
 use e2ee_core::codec::encode;
 use e2ee_core::crypto::os_rng;
+use e2ee_core::error::Error;
 use e2ee_core::framing::FramingError;
-use e2ee_core::group::{Environment, Group, GroupConfig, GroupError, JoinKeys, ProcessedMessage};
+use e2ee_core::group::{Environment, Group, GroupConfig, JoinKeys, ProcessedMessage};
 use e2ee_core::messages::{MlsMessageBody, WireFormat};
 
 use crate::common::{Client, SUITES, adding, commit, suite, wire};
@@ -90,7 +91,7 @@ fn a_forged_signature_does_not_move_the_senders_ratchet() {
         .map(|_| twin.seal(&env, b"forged", b"", 0, &mut os_rng()).unwrap())
         .collect();
     let error = alice.process(&env, &wire(&forged[39])).unwrap_err();
-    assert_eq!(error, GroupError::Framing(FramingError::InvalidSignature));
+    assert_eq!(error, Error::from(FramingError::InvalidSignature));
     for i in 0..40 {
         let genuine = bob
             .seal(&env, format!("{i}").as_bytes(), b"", 0, &mut os_rng())

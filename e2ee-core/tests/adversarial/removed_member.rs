@@ -3,7 +3,8 @@
 
 use e2ee_core::client::Event;
 use e2ee_core::crypto::os_rng;
-use e2ee_core::group::{CommitParams, Environment, Group, GroupError, ProcessedMessage};
+use e2ee_core::error::{Error, UsageError};
+use e2ee_core::group::{CommitParams, Environment, Group, ProcessedMessage};
 use e2ee_core::tree_math::LeafIndex;
 
 use crate::common::{SUITES, suite, wire};
@@ -36,10 +37,10 @@ fn a_removed_member_keeps_no_epoch_secrets() {
         let processed = trio.groups[1].process(&env, &wire(&out.commit)).unwrap();
         assert!(matches!(processed, ProcessedMessage::Commit(ref c) if c.self_removed));
         let bob = &mut trio.groups[1];
-        assert_eq!(bob.epoch_authenticator(), Err(GroupError::NotAMember));
+        assert_eq!(bob.epoch_authenticator(), Err(Error::from(UsageError::NotAMember)));
         assert_eq!(
             bob.export_secret(cs, b"l", b"c", 32).unwrap_err(),
-            GroupError::NotAMember
+            Error::from(UsageError::NotAMember)
         );
         assert!(bob.resumption_psk(bob.epoch()).is_none());
         let stored = bob.export_state().unwrap();
@@ -49,7 +50,10 @@ fn a_removed_member_keeps_no_epoch_secrets() {
         );
         let mut restored = Group::restore_state(cs, &stored).unwrap();
         assert!(!restored.is_active());
-        assert_eq!(restored.process(&env, &wire(&late)), Err(GroupError::NotAMember));
+        assert_eq!(
+            restored.process(&env, &wire(&late)),
+            Err(Error::from(UsageError::NotAMember))
+        );
     }
 }
 

@@ -4,8 +4,9 @@
 use e2ee_core::client::{Event, GroupOptions};
 use e2ee_core::codec::encode;
 use e2ee_core::crypto::os_rng;
-use e2ee_core::framing::{FramingError, MAX_PADDING};
-use e2ee_core::group::{Environment, ExternalJoinParams, ExternalJoins, Group, GroupConfig, GroupError};
+use e2ee_core::error::{Error, Refusal, UsageError};
+use e2ee_core::framing::MAX_PADDING;
+use e2ee_core::group::{Environment, ExternalJoinParams, ExternalJoins, Group, GroupConfig};
 use e2ee_core::messages::{MlsMessage, MlsMessageBody, Node};
 use e2ee_core::ratchet_tree::RatchetTree;
 use e2ee_core::welcome::SignedGroupInfo;
@@ -125,7 +126,7 @@ fn the_last_epoch_number_gives_an_error_not_a_wrap() {
         psks: Vec::new(),
     };
     let error = Group::join_external(&env, params, GroupConfig::default(), &mut os_rng()).unwrap_err();
-    assert_eq!(error, GroupError::EpochExhausted);
+    assert_eq!(error, Error::from(Refusal::EpochExhausted));
 }
 
 /// Limits that come from the caller (padding, windows, counts) are checked
@@ -135,7 +136,7 @@ fn caller_supplied_limits_are_checked() {
     let env = Environment::basic(suite(SUITES[0]));
     let mut trio = Trio::new(&env);
     let padded = trio.groups[0].seal(&env, b"x", b"", MAX_PADDING + 1, &mut os_rng());
-    assert_eq!(padded.unwrap_err(), GroupError::Framing(FramingError::PaddingTooLarge));
+    assert_eq!(padded.unwrap_err(), Error::from(UsageError::PaddingTooLarge));
     assert!(trio.groups[0].seal(&env, b"x", b"", usize::MAX, &mut os_rng()).is_err());
 
     let mut config = GroupConfig::default();
@@ -145,9 +146,9 @@ fn caller_supplied_limits_are_checked() {
     let created = Group::create(&env, b"g".to_vec(), own, key, Vec::new(), config, &mut os_rng());
     assert_eq!(
         created.unwrap_err(),
-        GroupError::InvalidConfig {
+        Error::from(UsageError::InvalidConfig {
             field: "max_forward_distance"
-        }
+        })
     );
 
     let mut alice = e2ee_core::Client::new(1, b"alice").unwrap();

@@ -3,8 +3,9 @@
 use e2ee_core::client::{self, GroupOptions};
 use e2ee_core::codec::decode_exact;
 use e2ee_core::crypto::{CipherSuiteProvider, os_rng};
+use e2ee_core::error::Error;
 use e2ee_core::framing;
-use e2ee_core::group::{Environment, Group, GroupError, ProcessedMessage};
+use e2ee_core::group::{Environment, Group, ProcessedMessage};
 use e2ee_core::messages::{
     Content, FramedContent, FramedContentAuthData, GroupContext, MlsMessage, MlsMessageBody, ProtocolVersion,
     PublicMessage, Sender, WireFormat,
@@ -104,7 +105,7 @@ pub fn framed(context: &GroupContext, sender: Sender, content: Content) -> Frame
 
 /// `group` after processing `message`, which it must refuse with `error`,
 /// unchanged (same epoch, same secrets).
-pub fn refuses(env: &Environment<'_>, group: &mut Group, message: &MlsMessage, error: GroupError) {
+pub fn refuses(env: &Environment<'_>, group: &mut Group, message: &MlsMessage, error: Error) {
     let (epoch, authenticator) = (group.epoch(), group.epoch_authenticator().map(<[u8]>::to_vec));
     assert_eq!(group.process(env, &wire(message)).map(|_| ()), Err(error));
     assert_eq!(group.epoch(), epoch);

@@ -7,9 +7,9 @@
 
 use e2ee_core::codec::{decode_exact, encode};
 use e2ee_core::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, KeyPair, RustCryptoProvider, os_rng};
+use e2ee_core::error::Error;
 use e2ee_core::group::{
-    CommitOutput, CommitParams, CommitSummary, Environment, Group, GroupConfig, GroupError, JoinKeys, OwnLeaf,
-    ProcessedMessage,
+    CommitOutput, CommitParams, CommitSummary, Environment, Group, GroupConfig, JoinKeys, OwnLeaf, ProcessedMessage,
 };
 use e2ee_core::key_package::{KeyPackageParams, NewKeyPackage, create_key_package, default_capabilities};
 use e2ee_core::messages::{Credential, Lifetime, MlsMessage, MlsMessageBody, WireFormat};
@@ -76,7 +76,7 @@ impl Client {
         create_key_package(cs, params, self.signer.private.as_bytes(), &mut os_rng()).unwrap()
     }
 
-    pub fn join(&self, env: &Environment<'_>, welcome: &MlsMessage, kp: &NewKeyPackage) -> Result<Group, GroupError> {
+    pub fn join(&self, env: &Environment<'_>, welcome: &MlsMessage, kp: &NewKeyPackage) -> Result<Group, Error> {
         let MlsMessageBody::Welcome(welcome) = &wire(welcome).body else {
             panic!("not a Welcome");
         };

@@ -17,7 +17,7 @@ fn run(case: &Value) -> Result<(), String> {
     let cs = RustCryptoProvider
         .cipher_suite(suite_of(case)?)
         .map_err(|e| e.to_string())?;
-    let e = |e: welcome::WelcomeError| e.to_string();
+    let e = |e: e2ee_core::Error| e.to_string();
     let key_package = match decode_exact::<MlsMessage>(&hex_field(case, "key_package")?)
         .map_err(|e| e.to_string())?
         .body

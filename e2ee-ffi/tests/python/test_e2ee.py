@@ -100,6 +100,7 @@ class ChatTest(unittest.TestCase):
         with self.assertRaises(e2ee.E2eeError.Failed) as caught:
             group.open(b"\xff\x00")
         self.assertTrue(caught.exception.code.startswith("codec_"))
+        self.assertEqual(caught.exception.kind, "codec")
         with self.assertRaises(e2ee.E2eeError) as caught:
             client.join(client.key_package())
         self.assertEqual(caught.exception.code, "not_a_welcome")
