@@ -384,6 +384,11 @@ impl Writer {
         Self { buf, ..Self::default() }
     }
 
+    /// An empty writer with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self::from_vec(Vec::with_capacity(capacity))
+    }
+
     /// A writer whose every buffer is zeroized when it grows out of it, so
     /// that encoding secrets leaves no copy behind in freed memory.
     pub(crate) fn for_secrets() -> Self {
@@ -407,12 +412,19 @@ impl Writer {
 
     /// Appends `opaque bytes<V>`: the varint length, then `bytes`. The
     /// length is known, so the prefix is written first, with nothing to move.
+    #[inline]
     pub fn opaque(&mut self, bytes: &[u8]) {
-        match varint(bytes.len()) {
-            Some((prefix, n)) => {
-                self.put(&prefix[..n]);
-                self.put(bytes);
-            }
+        self.length(bytes.len());
+        self.put(bytes);
+    }
+
+    /// Appends the length prefix of a vector of `len` bytes whose body the
+    /// caller writes next (e.g. straight into the buffer [`Writer::finish`]
+    /// returns).
+    #[inline]
+    pub fn length(&mut self, len: usize) {
+        match varint(len) {
+            Some((prefix, n)) => self.put(&prefix[..n]),
             None => self.fail(CodecError::LimitExceeded),
         }
     }
@@ -471,12 +483,32 @@ impl Writer {
 pub trait Encode {
     /// Appends the encoding to `w`.
     fn encode_to(&self, w: &mut Writer);
+
+    /// The encoded length, if every value of the type has the same one
+    /// (integers, byte arrays, structures of them): a vector of them then
+    /// writes its length prefix first instead of moving its body after.
+    fn fixed_len() -> Option<usize>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
-impl<T: Encode + ?Sized> Encode for &T {
+impl<T: Encode> Encode for &T {
     fn encode_to(&self, w: &mut Writer) {
         (**self).encode_to(w);
     }
+
+    fn fixed_len() -> Option<usize> {
+        T::fixed_len()
+    }
+}
+
+/// The sum of `lengths` if each is fixed (for the derived
+/// [`Encode::fixed_len`] of a structure).
+pub fn sum_of_fixed(lengths: &[Option<usize>]) -> Option<usize> {
+    lengths.iter().try_fold(0usize, |sum, len| sum.checked_add((*len)?))
 }
 
 macro_rules! encode_int {
@@ -484,6 +516,10 @@ macro_rules! encode_int {
         impl Encode for $t {
             fn encode_to(&self, w: &mut Writer) {
                 w.put(&self.to_be_bytes());
+            }
+
+            fn fixed_len() -> Option<usize> {
+                Some(core::mem::size_of::<$t>())
             }
         }
     )*};
@@ -495,14 +531,26 @@ impl<const N: usize> Encode for [u8; N] {
     fn encode_to(&self, w: &mut Writer) {
         w.put(self);
     }
+
+    fn fixed_len() -> Option<usize> {
+        Some(N)
+    }
 }
 
 /// `T items<V>`.
 impl<T: Encode> Encode for Vec<T> {
     fn encode_to(&self, w: &mut Writer) {
-        let start = w.begin_vector();
-        self.iter().for_each(|item| item.encode_to(w));
-        w.end_vector(start);
+        match T::fixed_len().and_then(|len| len.checked_mul(self.len())) {
+            Some(body) => {
+                w.length(body);
+                self.iter().for_each(|item| item.encode_to(w));
+            }
+            None => {
+                let start = w.begin_vector();
+                self.iter().for_each(|item| item.encode_to(w));
+                w.end_vector(start);
+            }
+        }
     }
 }
 
@@ -595,6 +643,25 @@ mod tests {
             expected.push(0xbb);
             assert_eq!(out, expected, "length {len}");
             assert_eq!(VLBytes::from(body).encoded_len(), expected.len() - 2);
+        }
+    }
+
+    /// A vector of fixed-size items writes its prefix first; the bytes are
+    /// those of a vector that measures its body after.
+    #[test]
+    fn fixed_size_items_are_known_and_encode_alike() {
+        use crate::messages::{Capabilities, ProtocolVersion};
+        assert_eq!(ProtocolVersion::fixed_len(), Some(2));
+        assert_eq!(<[u8; 3]>::fixed_len(), Some(3));
+        assert_eq!(VLBytes::fixed_len(), None);
+        assert_eq!(Capabilities::fixed_len(), None);
+        for n in [0usize, 1, 31, 32, 8191, 8192, 40_000] {
+            let items: Vec<u16> = (0..n).map(|i| i as u16).collect();
+            let mut measured_after = Writer::new();
+            let start = measured_after.begin_vector();
+            items.iter().for_each(|i| i.encode_to(&mut measured_after));
+            measured_after.end_vector(start);
+            assert_eq!(encode(&items).unwrap(), measured_after.finish().unwrap(), "{n} items");
         }
     }
 

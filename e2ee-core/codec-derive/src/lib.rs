@@ -22,7 +22,7 @@ use syn::{Data, DeriveInput, Error, Expr, Fields, Ident, parse_macro_input};
 #[proc_macro_derive(Encode, attributes(codec))]
 pub fn derive_encode(input: TokenStream) -> TokenStream {
     let signature = quote! { fn encode_to(&self, w: &mut ::e2ee_core::codec::Writer) };
-    derive(input, quote! { Encode }, signature, encode_body)
+    derive(input, quote! { Encode }, signature, encode_body, fixed_len)
 }
 
 /// Derives `e2ee_core::codec::Decode`. An enum's unknown discriminant is
@@ -32,7 +32,7 @@ pub fn derive_decode(input: TokenStream) -> TokenStream {
     let signature = quote! {
         fn decode_from(r: &mut ::e2ee_core::codec::Reader<'_>) -> Result<Self, ::e2ee_core::codec::CodecError>
     };
-    derive(input, quote! { Decode }, signature, decode_body)
+    derive(input, quote! { Decode }, signature, decode_body, |_| quote! {})
 }
 
 /// Derives `e2ee_core::codec::Size`: the encoded length.
@@ -43,26 +43,31 @@ pub fn derive_size(input: TokenStream) -> TokenStream {
         quote! { Size },
         quote! { fn encoded_len(&self) -> usize },
         size_body,
+        |_| quote! {},
     )
 }
 
-/// The impl of `e2ee_core::codec::<trait_name>` for the input type: its one
-/// method, `signature`, with the body `body` makes of the input.
+/// The impl of `e2ee_core::codec::<trait_name>` for the input type: its
+/// method, `signature`, with the body `body` makes of the input, and the
+/// items `more` makes of it.
 fn derive(
     input: TokenStream,
     trait_name: Tokens,
     signature: Tokens,
     body: fn(&DeriveInput) -> Result<Tokens, Error>,
+    more: fn(&DeriveInput) -> Tokens,
 ) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
     let name = &input.ident;
     let (impl_generics, type_generics, where_clause) = input.generics.split_for_impl();
+    let more = more(&input);
     match body(&input) {
         Ok(body) => quote! {
             impl #impl_generics ::e2ee_core::codec::#trait_name for #name #type_generics #where_clause {
                 #signature {
                     #body
                 }
+                #more
             }
         },
         Err(e) => e.into_compile_error(),
@@ -93,6 +98,20 @@ fn encode_body(input: &DeriveInput) -> Result<Tokens, Error> {
             Ok(quote! { match self { #(#arms)* } })
         }
         Data::Union(_) => Err(not_for_unions()),
+    }
+}
+
+/// `Encode::fixed_len` of a structure: the sum of its fields', when each
+/// has one. An enum's variants may differ, so it keeps the default (none).
+fn fixed_len(input: &DeriveInput) -> Tokens {
+    let Data::Struct(data) = &input.data else {
+        return quote! {};
+    };
+    let types = data.fields.iter().map(|f| &f.ty);
+    quote! {
+        fn fixed_len() -> Option<usize> {
+            ::e2ee_core::codec::sum_of_fixed(&[#(<#types as ::e2ee_core::codec::Encode>::fixed_len()),*])
+        }
     }
 }
 

@@ -11,9 +11,8 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use super::chunks::CHUNK;
-use super::encode::{write_leaf, write_parent};
 use super::{RatchetTree, TreeError, leaf_range};
-use crate::codec::{CodecError, write_opaque};
+use crate::codec::{Encode, Writer};
 use crate::crypto::{CipherSuite, CipherSuiteProvider};
 use crate::error::Error;
 use crate::messages::{LeafNode, LeafNodeSource, Node, NodeType, ParentNode, UpdatePath};
@@ -405,11 +404,11 @@ const LEAF_INPUT_CAPACITY: usize = 320;
 /// `Hash(TreeHashInput)` of a leaf: `node_type = leaf`, `leaf_index`,
 /// `optional<LeafNode>` (§7.8).
 fn leaf_tree_hash(cs: &dyn CipherSuiteProvider, leaf_index: u32, leaf: Option<&LeafNode>) -> Result<Vec<u8>, Error> {
-    let mut input = Vec::with_capacity(LEAF_INPUT_CAPACITY);
-    input.push(NodeType::Leaf as u8);
-    input.extend_from_slice(&leaf_index.to_be_bytes());
-    push_optional(&mut input, leaf, write_leaf)?;
-    Ok(cs.hash(&input))
+    let mut input = Writer::with_capacity(LEAF_INPUT_CAPACITY);
+    input.put(&[NodeType::Leaf as u8]);
+    leaf_index.encode_to(&mut input);
+    leaf.encode_to(&mut input);
+    Ok(cs.hash(&input.finish()?))
 }
 
 /// `Hash(TreeHashInput)` of a parent: `node_type = parent`,
@@ -420,11 +419,12 @@ fn parent_tree_hash(
     left: &[u8],
     right: &[u8],
 ) -> Result<Vec<u8>, Error> {
-    let mut input = vec![NodeType::Parent as u8];
-    push_optional(&mut input, parent, write_parent)?;
-    write_opaque(&mut input, left)?;
-    write_opaque(&mut input, right)?;
-    Ok(cs.hash(&input))
+    let mut input = Writer::new();
+    input.put(&[NodeType::Parent as u8]);
+    parent.encode_to(&mut input);
+    input.opaque(left);
+    input.opaque(right);
+    Ok(cs.hash(&input.finish()?))
 }
 
 /// `Hash(ParentHashInput)`: `encryption_key<V>`, `parent_hash<V>`,
@@ -435,28 +435,11 @@ fn parent_hash_input_hash(
     parent_hash: &[u8],
     sibling_hash: &[u8],
 ) -> Result<Vec<u8>, Error> {
-    let mut input = Vec::with_capacity(encryption_key.len() + parent_hash.len() + sibling_hash.len() + 6);
-    write_opaque(&mut input, encryption_key)?;
-    write_opaque(&mut input, parent_hash)?;
-    write_opaque(&mut input, sibling_hash)?;
-    Ok(cs.hash(&input))
-}
-
-/// Appends `optional<T>` (§2.1.1): a presence byte, then the value as
-/// `write` encodes it (the tree encoder's writers).
-fn push_optional<T>(
-    out: &mut Vec<u8>,
-    value: Option<&T>,
-    write: fn(&mut Vec<u8>, &T) -> Result<(), CodecError>,
-) -> Result<(), CodecError> {
-    match value {
-        None => out.push(0),
-        Some(v) => {
-            out.push(1);
-            write(out, v)?;
-        }
-    }
-    Ok(())
+    let mut input = Writer::with_capacity(encryption_key.len() + parent_hash.len() + sibling_hash.len() + 6);
+    input.opaque(encryption_key);
+    input.opaque(parent_hash);
+    input.opaque(sibling_hash);
+    Ok(cs.hash(&input.finish()?))
 }
 
 #[cfg(test)]

@@ -10,10 +10,10 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::codec::VLBytes;
+use crate::codec::{Encode, VLBytes};
 use crate::crypto::{self, CipherSuiteProvider};
 use crate::messages::{
-    Capabilities, Credential, CredentialType, ExtensionType, LeafNode, LeafNodeSource, ProposalType,
+    Capabilities, Credential, CredentialType, ExtensionType, LeafNode, LeafNodeSource, LeafNodeTbs, ProposalType,
     RequiredCapabilities,
 };
 use crate::tree_math::LeafIndex;
@@ -188,14 +188,12 @@ pub(crate) fn validate_all_but_signature(
         .map_err(|error| LeafNodeError::Credential { error })
 }
 
-/// The encoding of the LeafNodeTBS of `leaf` (§7.2), as the derived
-/// [`crate::messages::LeafNodeTbs`] encoder gives it, written in one buffer.
-/// `group` is `(group_id, leaf_index)`, required for `update` and `commit`
-/// sources.
+/// The encoding of the LeafNodeTBS of `leaf` (§7.2). `group` is
+/// `(group_id, leaf_index)`, required for `update` and `commit` sources.
 pub(crate) fn encode_tbs(leaf: &LeafNode, group: Option<(&VLBytes, u32)>) -> Result<Vec<u8>, crate::codec::CodecError> {
-    let mut tbs = Vec::with_capacity(TBS_CAPACITY);
-    super::encode::write_leaf_tbs(&mut tbs, leaf, group)?;
-    Ok(tbs)
+    let mut tbs = crate::codec::Writer::with_capacity(TBS_CAPACITY);
+    LeafNodeTbs { leaf_node: leaf, group }.encode_to(&mut tbs);
+    tbs.finish()
 }
 
 /// Room for a typical LeafNodeTBS (keys, a short basic credential, the

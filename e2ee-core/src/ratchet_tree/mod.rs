@@ -18,7 +18,6 @@
 //! [`RatchetTree::validate`], which checks everything a joiner must.
 
 mod chunks;
-mod encode;
 mod error;
 pub mod hashes;
 mod index;
@@ -43,7 +42,7 @@ pub use leaf::{
 };
 pub use validation::TreeValidationParams;
 
-use crate::codec::{self, CodecError, Size};
+use crate::codec::{self, CodecError, Encode, Size};
 use crate::messages::{LeafNode, Node, ParentNode};
 use crate::tree_math::{self, LeafIndex, NodeIndex};
 
@@ -166,15 +165,13 @@ impl RatchetTree {
         let mut out = Vec::new();
         // A guess too large to reserve is no reason to fail: the buffer grows.
         let _ = out.try_reserve(self.guessed_encoding_len().saturating_add(4));
-        out.extend_from_slice(&[0; 4]);
-        encode::write_optional_nodes(&mut out, self.wire_nodes())?;
-        let mut length = Vec::with_capacity(4);
-        codec::write_varint_length(out.len() - 4, &mut length)?;
+        let mut out = codec::Writer::from_vec(out);
         // The minimal varint is 4 bytes long for anything over 16 KiB;
-        // shorter ones move a small tree.
-        out.drain(..4 - length.len());
-        out[..length.len()].copy_from_slice(&length);
-        Ok(out)
+        // only a small tree moves.
+        let start = out.begin_vector();
+        self.wire_nodes().for_each(|node| node.encode_to(&mut out));
+        out.end_vector(start);
+        out.finish()
     }
 
     /// A guess of the encoded nodes' length that a large tree rarely
@@ -647,6 +644,44 @@ mod tests {
 
     fn nodes(xs: &[u32]) -> Vec<NodeIndex> {
         xs.iter().map(|&x| NodeIndex(x)).collect()
+    }
+
+    /// The tree's own encoder, which writes the nodes in place rather than
+    /// through `to_nodes`, gives the same bytes: for varint prefixes of 1,
+    /// 2 and 4 bytes, and parents with unmerged leaves.
+    #[test]
+    fn encode_matches_the_encoding_of_its_nodes() {
+        let members: Vec<u32> = (0..150).collect();
+        let trees = [
+            RatchetTree::default(),
+            tree_of(4, &[0, 2], &[]),
+            tree_of(256, &members, &[(1, &[]), (255, &[7, 100])]),
+        ];
+        for (tree, varint_prefix) in trees.iter().zip([0, 1, 2]) {
+            let derived = codec::encode(&tree.to_nodes()).unwrap();
+            assert_eq!(derived[0] >> 6, varint_prefix);
+            assert_eq!(tree.encode().unwrap(), derived);
+        }
+    }
+
+    /// The guessed size covers a tree of like leaves (no copy on the way)
+    /// without reserving much more, and a few large leaves do not make it
+    /// reserve their size per member.
+    #[test]
+    fn encode_reserves_about_what_it_writes() {
+        let members: Vec<u32> = (0..150).collect();
+        let mut tree = tree_of(256, &members, &[]);
+        let encoded = tree.encode().unwrap();
+        let spare = encoded.capacity() - encoded.len();
+        assert!(spare <= encoded.len() / 8, "{spare} spare for {}", encoded.len());
+
+        let mut large = tree.leaf(LeafIndex(0)).unwrap().clone();
+        large.credential = crate::messages::Credential::Basic(vec![7; 100_000].into());
+        tree.set_leaf(LeafIndex(0), large).unwrap();
+        let encoded = tree.encode().unwrap();
+        assert_eq!(encoded, codec::encode(&tree.to_nodes()).unwrap());
+        let capacity = encoded.capacity();
+        assert!(capacity < 2 * encoded.len(), "{capacity} for {}", encoded.len());
     }
 
     #[test]
