@@ -336,15 +336,9 @@ pub fn read_varint_length(bytes: &[u8]) -> Result<(usize, usize), CodecError> {
     Ok((len, header_len))
 }
 
-/// Writes an MLS variable-length vector header for `len` bytes.
-pub fn write_varint_length(len: usize, out: &mut Vec<u8>) -> Result<(), CodecError> {
-    let (prefix, n) = varint(len).ok_or(CodecError::LimitExceeded)?;
-    out.extend_from_slice(&prefix[..n]);
-    Ok(())
-}
-
 /// The minimal varint header for `len` (§2.1.2) and its length, or `None`
 /// over 30 bits.
+#[inline]
 fn varint(len: usize) -> Option<([u8; 4], usize)> {
     let len = u32::try_from(len).ok()?;
     Some(match len {
@@ -399,6 +393,7 @@ impl Writer {
     }
 
     /// Appends raw bytes.
+    #[inline]
     pub fn put(&mut self, bytes: &[u8]) {
         if self.secret && self.buf.capacity() - self.buf.len() < bytes.len() {
             let wanted = (self.buf.len() + bytes.len()).max(2 * self.buf.capacity());
@@ -600,13 +595,6 @@ pub(crate) fn encode_secret<T: Encode + ?Sized>(value: &T) -> Result<Secret, Cod
     Ok(Secret::new(w.finish()?))
 }
 
-/// Appends `opaque bytes<V>` (§2.1.2): the varint length, then `bytes`.
-pub(crate) fn write_opaque(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), CodecError> {
-    write_varint_length(bytes.len(), out)?;
-    out.extend_from_slice(bytes);
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,8 +602,9 @@ mod tests {
     #[test]
     fn varint_round_trip_and_minimality() {
         for len in [0usize, 1, 63, 64, 16383, 16384, 0x3fff_ffff] {
-            let mut out = Vec::new();
-            write_varint_length(len, &mut out).unwrap();
+            let mut w = Writer::new();
+            w.length(len);
+            let out = w.finish().unwrap();
             assert_eq!(read_varint_length(&out).unwrap(), (len, out.len()));
         }
         assert_eq!(read_varint_length(&[0x40, 0x01]), Err(CodecError::InvalidLength));
@@ -638,7 +627,7 @@ mod tests {
             w.put(&[0xbb]);
             let out = w.finish().unwrap();
             let mut expected = vec![0xaa];
-            write_varint_length(len, &mut expected).unwrap();
+            expected.extend_from_slice(&varint(len).map(|(p, n)| p[..n].to_vec()).unwrap());
             expected.extend_from_slice(&body);
             expected.push(0xbb);
             assert_eq!(out, expected, "length {len}");

@@ -43,10 +43,9 @@ pub fn interim_transcript_hash(
     confirmed: &[u8],
     confirmation_tag: &[u8],
 ) -> Result<Vec<u8>, Error> {
-    let mut input = Vec::with_capacity(confirmation_tag.len() + 4);
-    codec::write_varint_length(confirmation_tag.len(), &mut input)?;
-    input.extend_from_slice(confirmation_tag);
-    Ok(hash_concat(cs, confirmed, &input))
+    let mut input = codec::Writer::with_capacity(confirmation_tag.len() + 4);
+    input.opaque(confirmation_tag);
+    Ok(hash_concat(cs, confirmed, &input.finish()?))
 }
 
 /// `confirmation_tag = MAC(confirmation_key, confirmed_transcript_hash)` (§6.1).

@@ -4,7 +4,7 @@
 
 use alloc::vec::Vec;
 
-use crate::codec::{decode_exact, encode, encode_secret, write_opaque};
+use crate::codec::{Writer, decode_exact, encode, encode_secret};
 use crate::crypto::{self, CipherSuiteProvider, CryptoError, Rng, Secret};
 use crate::error::Error;
 use crate::key_schedule::{EpochSecrets, WelcomeSchedule};
@@ -211,11 +211,15 @@ impl SignedGroupInfo {
     /// key (§12.4.3).
     pub fn sign(cs: &dyn CipherSuiteProvider, group_info: &mut GroupInfo, signature_key: &[u8]) -> Result<Self, Error> {
         let tbs = GroupInfoTbs(group_info);
-        let (mut buffer, start) = crypto::sign_content_of(GROUP_INFO_LABEL, &tbs, ROOM_AFTER_TBS)?;
+        let (buffer, start) = crypto::sign_content_of(GROUP_INFO_LABEL, &tbs, ROOM_AFTER_TBS)?;
         group_info.signature = cs.sign(signature_key, &buffer)?.into();
         // GroupInfo = GroupInfoTBS fields || signature<V> (§12.4.3).
-        write_opaque(&mut buffer, group_info.signature.as_slice())?;
-        Ok(Self { buffer, start })
+        let mut buffer = Writer::from_vec(buffer);
+        buffer.opaque(group_info.signature.as_slice());
+        Ok(Self {
+            buffer: buffer.finish()?,
+            start,
+        })
     }
 
     /// The encoded GroupInfo.

@@ -508,14 +508,13 @@ fn labelled(prefix: &[u8], label: &[u8], content: &[u8]) -> Result<Vec<u8>, Cryp
 /// with capacity for `room` bytes more. A large content (a GroupInfo
 /// holding the tree) is then written in place rather than copied in.
 fn labelled_header(prefix: &[u8], label: &[u8], content_len: usize, room: usize) -> Result<Vec<u8>, CryptoError> {
-    let mut out = Vec::with_capacity(prefix.len() + label.len() + 8 + room);
+    let mut out = codec::Writer::with_capacity(prefix.len() + label.len() + 8 + room);
+    out.length(prefix.len() + label.len());
+    out.put(prefix);
+    out.put(label);
+    out.length(content_len);
     // Only a content of 2^30 bytes or more fails to encode.
-    let too_long = |_| CryptoError::Encoding;
-    codec::write_varint_length(prefix.len() + label.len(), &mut out).map_err(too_long)?;
-    out.extend_from_slice(prefix);
-    out.extend_from_slice(label);
-    codec::write_varint_length(content_len, &mut out).map_err(too_long)?;
-    Ok(out)
+    out.finish().map_err(|_| CryptoError::Encoding)
 }
 
 /// A lookup from cipher suite id to that suite's primitives.

@@ -1,7 +1,7 @@
 //! Runner for `psk_secret*.json`: `psk_secret` from a list of external PSKs
 //! (RFC 9420 §8.4).
 
-use e2ee_core::codec::write_varint_length;
+use e2ee_core::codec::Writer;
 use e2ee_core::crypto::{CryptoProvider, RustCryptoProvider};
 use e2ee_core::psk::{PskInput, psk_secret};
 use serde_json::Value;
@@ -33,14 +33,13 @@ fn run(case: &Value) -> Result<(), String> {
 
 fn parse_psk(entry: &Value) -> Result<Psk, String> {
     // PreSharedKeyID { psktype = external(1); opaque psk_id<V>; opaque psk_nonce<V> }.
-    let mut id = vec![1u8];
+    let mut id = Writer::new();
+    id.put(&[1]);
     for field in ["psk_id", "psk_nonce"] {
-        let bytes = hex_field(entry, field)?;
-        write_varint_length(bytes.len(), &mut id).map_err(|e| e.to_string())?;
-        id.extend_from_slice(&bytes);
+        id.opaque(&hex_field(entry, field)?);
     }
     Ok(Psk {
-        id,
+        id: id.finish().map_err(|e| e.to_string())?,
         psk: hex_field(entry, "psk")?,
     })
 }
