@@ -7,10 +7,12 @@
 //! ([`Group::clear_pending_commit`], when another Commit won and is then
 //! processed). Only one Commit is pending at a time.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
 use super::external::EpochView;
+use super::lifecycle::StagedCommit;
 use super::process::CommitSummary;
 use super::proposals::{AppliedProposals, CommittedProposal, Committer, ProposalContext, apply_proposals};
 use super::{Admission, Environment, Error, Group, PendingProposal};
@@ -25,7 +27,7 @@ use crate::messages::{
 use crate::ratchet_tree::RatchetTree;
 use crate::transcript;
 use crate::tree_math::LeafIndex;
-use crate::treekem::{CreatedUpdatePath, TreeKemPrivate, UpdatePathParams, create_update_path};
+use crate::treekem::{CreatedUpdatePath, UpdatePathParams, create_update_path};
 use crate::welcome::{Joiner, SignedGroupInfo};
 
 /// What [`Group::commit`] commits, and how it is sent.
@@ -73,18 +75,6 @@ pub struct CommitOutput {
     /// extension if the [`super::ExternalJoins`] policy lets external
     /// joins in (and the tree, if asked for), e.g. to publish for them.
     pub group_info: MlsMessage,
-}
-
-/// The next epoch as this member's Commit makes it. The fields are open to
-/// the group module for storing the state (state.rs).
-pub(super) struct PendingCommit {
-    pub(super) context: GroupContext,
-    pub(super) tree: RatchetTree,
-    pub(super) private: TreeKemPrivate,
-    pub(super) schedule: EpochSchedule,
-    pub(super) interim_transcript_hash: Vec<u8>,
-    pub(super) confirmation_tag: Vec<u8>,
-    pub(super) summary: CommitSummary,
 }
 
 /// The proposals a Commit carries, applied to a copy of the tree.
@@ -137,7 +127,7 @@ impl Group {
         };
         // §12.4.1: protected with the old epoch's keys.
         let commit = self.protect(env, content, 0, rng)?;
-        self.keep_pending_commit(prepared, epoch);
+        self.keep_pending_commit(prepared, epoch)?;
         Ok(CommitOutput {
             commit,
             welcome: welcome.map(|w| mls_message(MlsMessageBody::Welcome(w))),
@@ -147,42 +137,27 @@ impl Group {
 
     /// Whether a Commit of this member awaits merging.
     pub fn has_pending_commit(&self) -> bool {
-        self.own_pending.commit.is_some()
+        self.lifecycle.own().is_some_and(|own| own.commit.is_some())
     }
 
     /// Enters the epoch of this member's pending Commit, once the Delivery
     /// Service accepted it. Fails if there is none, or if it was made for an
     /// epoch the group has left since.
     pub fn merge_pending_commit(&mut self) -> Result<CommitSummary, Error> {
-        let pending = self.own_pending.commit.take().ok_or_else(no_pending_commit)?;
-        if pending.context.epoch != self.context.epoch + 1 {
+        let own = self.lifecycle.own_mut().ok();
+        let staged = own.and_then(|own| own.commit.take()).ok_or_else(no_pending_commit)?;
+        if staged.context.epoch != self.context.epoch + 1 {
             return Err(no_pending_commit());
         }
-        let PendingCommit {
-            context,
-            tree,
-            private,
-            schedule,
-            interim_transcript_hash,
-            confirmation_tag,
-            summary,
-        } = pending;
-        self.enter_epoch(
-            context,
-            tree,
-            private,
-            schedule,
-            interim_transcript_hash,
-            confirmation_tag,
-        )?;
-        self.reinit = summary.reinit.clone();
-        Ok(summary)
+        self.enter(*staged)
     }
 
     /// Drops the pending Commit (the Delivery Service accepted another one,
     /// which is then processed as usual).
     pub fn clear_pending_commit(&mut self) {
-        self.own_pending.commit = None;
+        if let Ok(own) = self.lifecycle.own_mut() {
+            own.commit = None;
+        }
     }
 
     /// Resolves and applies the proposals on a copy of the tree and, if
@@ -335,7 +310,7 @@ impl Group {
     }
 
     /// Keeps the new epoch as the pending Commit.
-    fn keep_pending_commit(&mut self, prepared: Prepared, epoch: NextEpoch) {
+    fn keep_pending_commit(&mut self, prepared: Prepared, epoch: NextEpoch) -> Result<(), Error> {
         let summary = self.summary(&prepared.next, &prepared.applied, prepared.path.is_some());
         let private = match prepared.path {
             Some(path) => path.private,
@@ -345,7 +320,7 @@ impl Group {
                 private
             }
         };
-        self.own_pending.commit = Some(PendingCommit {
+        self.lifecycle.own_mut()?.commit = Some(Box::new(StagedCommit {
             context: prepared.next,
             tree: prepared.tree,
             private,
@@ -353,7 +328,8 @@ impl Group {
             interim_transcript_hash: epoch.interim_transcript_hash,
             confirmation_tag: epoch.confirmation_tag,
             summary,
-        });
+        }));
+        Ok(())
     }
 
     /// What the Commit changed, as processing it reports (the committer's
@@ -459,7 +435,6 @@ fn mls_message(body: MlsMessageBody) -> MlsMessage {
 }
 
 /// There is no pending Commit for the current epoch.
-// Error has no dedicated variant yet (`NoPendingCommit` would fit).
 fn no_pending_commit() -> Error {
     UsageError::NoPendingCommit.into()
 }

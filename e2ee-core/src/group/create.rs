@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use super::send::OwnPending;
+use super::lifecycle::{Lifecycle, OwnPending};
 use super::{Environment, Error, Group, GroupConfig};
 use crate::codec::{VLBytes, encode};
 use crate::crypto::{Secret, SignatureKey};
@@ -92,9 +92,7 @@ impl Group {
             confirmation_tag: tag,
             pending: Vec::new(),
             resumption_psks: Default::default(),
-            active: true,
-            reinit: None,
-            own_pending: OwnPending::default(),
+            lifecycle: Lifecycle::Open(OwnPending::default()),
             history: Default::default(),
         })
     }

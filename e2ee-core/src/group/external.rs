@@ -14,6 +14,7 @@ use alloc::vec::Vec;
 
 use super::create::OwnLeaf;
 use super::join::{check_group_info, verified_tree};
+use super::lifecycle::{Lifecycle, OwnPending};
 use super::proposals::{CommittedProposal, Committer, ProposalContext, apply_proposals};
 use super::{Environment, Error, ExternalJoins, Group, GroupConfig, leaf_context, resolve_psk_secret};
 use crate::codec::{VLBytes, encode};
@@ -430,9 +431,7 @@ impl Joined {
             confirmation_tag,
             pending: Vec::new(),
             resumption_psks: Default::default(),
-            active: true,
-            reinit: None,
-            own_pending: Default::default(),
+            lifecycle: Lifecycle::Open(OwnPending::default()),
             history: Default::default(),
         })
     }

@@ -2,6 +2,7 @@
 
 use alloc::vec::Vec;
 
+use super::lifecycle::{Lifecycle, OwnPending};
 use super::{Environment, Error, Group, GroupConfig, leaf_context, resolve_psk_secret};
 use crate::crypto::{Secret, SignatureKey};
 use crate::error::{FramingError, WelcomeError};
@@ -82,9 +83,7 @@ impl Group {
             confirmation_tag: group_info.confirmation_tag.into_vec(),
             pending: Vec::new(),
             resumption_psks: Default::default(),
-            active: true,
-            reinit: None,
-            own_pending: Default::default(),
+            lifecycle: Lifecycle::Open(OwnPending::default()),
             history: Default::default(),
         })
     }

@@ -13,6 +13,7 @@ mod create;
 mod external;
 mod history;
 mod join;
+mod lifecycle;
 mod process;
 pub mod proposals;
 mod send;
@@ -227,12 +228,9 @@ pub struct Group {
     pending: Vec<PendingProposal>,
     /// Resumption PSKs of past epochs, by epoch.
     resumption_psks: VecMap<u64, Secret>,
-    /// False once a Commit removed this member.
-    active: bool,
-    /// Set once a Commit with a ReInit started the current epoch.
-    reinit: Option<crate::messages::ReInit>,
-    /// This member's pending Commit and Update keys (send.rs, commit.rs).
-    own_pending: send::OwnPending,
+    /// Open (with this member's pending Commit and Update keys),
+    /// reinitialized or closed.
+    lifecycle: lifecycle::Lifecycle,
     /// Past epochs kept for late application messages.
     history: history::History,
 }
@@ -270,12 +268,12 @@ impl Group {
 
     /// Whether this member is still in the group.
     pub fn is_active(&self) -> bool {
-        self.active
+        self.lifecycle.is_member()
     }
 
     /// Fails with [`UsageError::NotAMember`] once this member was removed.
     fn check_member(&self) -> Result<(), Error> {
-        match self.active {
+        match self.is_active() {
             true => Ok(()),
             false => Err(UsageError::NotAMember.into()),
         }
@@ -285,26 +283,28 @@ impl Group {
     /// epoch, of past epochs and of the tree is deleted (§9.2), so neither
     /// memory nor a later export can open the epoch's remaining messages.
     fn close(&mut self) {
-        self.active = false;
+        self.lifecycle = lifecycle::Lifecycle::Closed;
         self.epoch = EpochSecrets::default();
         self.secret_tree.clear();
         self.private = TreeKemPrivate::new(self.private.own_leaf(), Secret::default());
         self.resumption_psks = VecMap::default();
         self.history.clear();
         self.pending.clear();
-        self.own_pending = send::OwnPending::default();
     }
 
     /// The parameters of a committed ReInit, once the group was closed by
     /// one (§11.2): its members are to move to a new group with them.
     pub fn reinit(&self) -> Option<&crate::messages::ReInit> {
-        self.reinit.as_ref()
+        match &self.lifecycle {
+            lifecycle::Lifecycle::Reinitialized(reinit) => Some(reinit),
+            _ => None,
+        }
     }
 
     /// The resumption PSK of `epoch` (the current or a kept past one), for
     /// linking a reinitialized or branched group (§8.6).
     pub fn resumption_psk(&self, epoch: u64) -> Option<&Secret> {
-        if !self.active {
+        if !self.is_active() {
             return None;
         }
         if epoch == self.context.epoch {

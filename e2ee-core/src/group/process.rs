@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 
 use super::external::{NewEpochSecrets, derive_epoch};
 use super::history::PastEpoch;
+use super::lifecycle::{EpochDraft, Lifecycle, StagedCommit};
 use super::proposals::{
     self, AppliedProposals, CommittedProposal, Committer, ProposalContext, ProposalError, apply_proposals,
 };
@@ -23,7 +24,7 @@ use crate::ratchet_tree::RatchetTree;
 use crate::secret_tree::{KeyUse, SecretTree};
 use crate::transcript;
 use crate::tree_math::LeafIndex;
-use crate::treekem::{self, TreeKemPrivate};
+use crate::treekem;
 
 /// What a processed message came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -87,9 +88,7 @@ impl CommitSummary {
 impl Group {
     /// Processes a PublicMessage or PrivateMessage of the current epoch.
     pub fn process(&mut self, env: &Environment<'_>, message: &MlsMessage) -> Result<ProcessedMessage, Error> {
-        if !self.active {
-            return Err(UsageError::NotAMember.into());
-        }
+        self.check_member()?;
         if message.version != ProtocolVersion::MLS10 {
             return Err(FramingError::UnsupportedVersion.into());
         }
@@ -269,8 +268,8 @@ impl Group {
         if committer == Committer::External {
             check_resync(env, commit, &applied)?;
         }
-        let mut next = applied.next_context(&self.context)?;
-        let mut summary = CommitSummary::new(sender, next.epoch, &applied, self.own_leaf());
+        let next = applied.next_context(&self.context)?;
+        let summary = CommitSummary::new(sender, next.epoch, &applied, self.own_leaf());
         if summary.self_removed {
             self.accept_removal(env, commit, committer, &tree, &next)?;
             return Ok(summary);
@@ -278,19 +277,31 @@ impl Group {
         let mut private = self.private.clone();
         private.forget_blank(&tree);
         self.apply_own_update(&applied, &tree, &mut private)?;
-        let commit_secret = self.process_path(
-            env,
-            commit,
-            committer,
-            &applied,
-            &mut tree,
-            &mut private,
-            &mut next,
-            &mut summary,
-        )?;
-        let init_secret = self.init_secret_for(env, &applied)?;
+        let mut draft = EpochDraft {
+            tree,
+            private,
+            context: next,
+            summary,
+        };
+        let commit_secret = self.process_path(env, commit, committer, &applied, &mut draft)?;
+        let staged = self.stage(env, content, &applied, draft, commit_secret)?;
+        self.enter(staged)
+    }
+
+    /// Derives the epoch `draft` leads to and checks the Commit's
+    /// confirmation tag against it (§8, §6.1).
+    fn stage(
+        &self,
+        env: &Environment<'_>,
+        content: &AuthenticatedContent,
+        applied: &AppliedProposals,
+        mut draft: EpochDraft,
+        commit_secret: Option<Secret>,
+    ) -> Result<StagedCommit, Error> {
+        let init_secret = self.init_secret_for(env, applied)?;
         let psk_secret = self.psk_secret(env, &applied.psks)?;
-        let schedule = self.derive_next_epoch(env, content, &mut next, &init_secret, commit_secret, psk_secret)?;
+        let next = &mut draft.context;
+        let schedule = self.derive_next_epoch(env, content, next, &init_secret, commit_secret, psk_secret)?;
         let tag = content
             .auth
             .confirmation_tag
@@ -300,10 +311,17 @@ impl Group {
         if !transcript::confirmation_tag_matches(env.cs, key, &next.confirmed_transcript_hash, tag) {
             return Err(FramingError::InvalidConfirmationTag.into());
         }
-        let interim = transcript::interim_transcript_hash(env.cs, &next.confirmed_transcript_hash, tag)?;
-        self.enter_epoch(next, tree, private, schedule, interim, tag.to_vec())?;
-        self.reinit = summary.reinit.clone();
-        Ok(summary)
+        let interim_transcript_hash =
+            transcript::interim_transcript_hash(env.cs, &next.confirmed_transcript_hash, tag)?;
+        Ok(StagedCommit {
+            context: draft.context,
+            tree: draft.tree,
+            private: draft.private,
+            schedule,
+            interim_transcript_hash,
+            confirmation_tag: tag.to_vec(),
+            summary: draft.summary,
+        })
     }
 
     /// A Commit that removes this member: this member cannot derive the new
@@ -369,20 +387,23 @@ impl Group {
         derive_epoch(env, &self.interim_transcript_hash, content, next, secrets)
     }
 
-    /// Merges the Commit's UpdatePath (if any) into `tree` and returns the
-    /// commit secret; without a path, only sets the new tree hash.
-    #[allow(clippy::too_many_arguments)]
+    /// Merges the Commit's UpdatePath (if any) into the draft's tree and
+    /// returns the commit secret; without a path, only sets the new tree
+    /// hash.
     fn process_path(
         &self,
         env: &Environment<'_>,
         commit: &Commit,
         committer: Committer,
         applied: &AppliedProposals,
-        tree: &mut RatchetTree,
-        private: &mut TreeKemPrivate,
-        next: &mut GroupContext,
-        summary: &mut CommitSummary,
+        draft: &mut EpochDraft,
     ) -> Result<Option<Secret>, Error> {
+        let EpochDraft {
+            tree,
+            private,
+            context: next,
+            summary,
+        } = draft;
         let Some(path) = &commit.path else {
             if applied.path_required {
                 return Err(ProposalError::PathRequired.into());
@@ -414,16 +435,18 @@ impl Group {
         Ok(Some(processed.commit_secret))
     }
 
-    /// Replaces the epoch state; the old epoch's resumption PSK is kept.
-    pub(super) fn enter_epoch(
-        &mut self,
-        context: GroupContext,
-        tree: RatchetTree,
-        private: TreeKemPrivate,
-        mut schedule: EpochSchedule,
-        interim: Vec<u8>,
-        confirmation_tag: Vec<u8>,
-    ) -> Result<(), Error> {
+    /// Enters the staged Commit's epoch; the old epoch's resumption PSK is
+    /// kept. Returns what the Commit changed.
+    pub(super) fn enter(&mut self, staged: StagedCommit) -> Result<CommitSummary, Error> {
+        let StagedCommit {
+            context,
+            tree,
+            private,
+            mut schedule,
+            interim_transcript_hash: interim,
+            confirmation_tag,
+            summary,
+        } = staged;
         let encryption_secret = core::mem::take(&mut schedule.epoch.encryption_secret);
         let secret_tree = SecretTree::with_config(encryption_secret, tree.n_leaves(), self.config.secret_tree)?;
         let old_secret_tree = core::mem::replace(&mut self.secret_tree, secret_tree);
@@ -443,8 +466,8 @@ impl Group {
         self.confirmation_tag = confirmation_tag;
         // Proposals, own Updates and any losing Commit of the old epoch are void now.
         self.pending.clear();
-        self.own_pending = super::send::OwnPending::default();
-        Ok(())
+        self.lifecycle = Lifecycle::after(&summary);
+        Ok(summary)
     }
 }
 

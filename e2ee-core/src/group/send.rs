@@ -1,14 +1,11 @@
 //! Sending in the current epoch (RFC 9420 §6, §12.1): application messages,
 //! proposals, and the signing and protection every sent message shares.
 
-use alloc::vec::Vec;
-
-use super::commit::PendingCommit;
 use super::proposals::AppliedProposals;
 use super::{Admission, Environment, Error, Group, PendingProposal};
 use crate::codec::{VLBytes, encode};
 use crate::crypto::{Rng, Secret};
-use crate::error::{Refusal, UsageError, WelcomeError};
+use crate::error::{Refusal, WelcomeError};
 use crate::framing::{self, PrivateKeys};
 use crate::key_package::sign_leaf_node;
 use crate::messages::{
@@ -18,26 +15,6 @@ use crate::messages::{
 use crate::ratchet_tree::RatchetTree;
 use crate::tree_math::LeafIndex;
 use crate::treekem::{TreeKemError, TreeKemPrivate};
-
-/// What this member sent in the current epoch and has not seen the outcome
-/// of yet. Void once the epoch ends.
-#[derive(Default)]
-pub(super) struct OwnPending {
-    /// Its Commit, until merged or cleared (one at a time).
-    pub(super) commit: Option<PendingCommit>,
-    /// The leaf private keys of its Update proposals, with their public keys.
-    pub(super) update_keys: Vec<(Vec<u8>, Secret)>,
-}
-
-impl OwnPending {
-    /// The private key of the Update leaf with encryption key `public`.
-    fn update_key(&self, public: &[u8]) -> Option<&Secret> {
-        self.update_keys
-            .iter()
-            .find(|(p, _)| p.as_slice() == public)
-            .map(|(_, s)| s)
-    }
-}
 
 impl Group {
     /// Encrypts application data as a PrivateMessage of the current epoch
@@ -72,7 +49,7 @@ impl Group {
             return Err(Refusal::TooManyProposals.into());
         }
         if let Proposal::Update(update) = &proposal
-            && self.own_pending.update_key(&update.leaf_node.encryption_key).is_none()
+            && self.own_update_key(&update.leaf_node.encryption_key).is_none()
         {
             return Err(self.no_leaf_key());
         }
@@ -107,8 +84,8 @@ impl Group {
     /// encryption key, whose private key is kept until the epoch ends, for
     /// when another member commits it. Send it with [`Group::propose`].
     pub fn update_proposal(&mut self, env: &Environment<'_>, rng: &mut Rng<'_>) -> Result<Proposal, Error> {
-        self.check_active()?;
-        if self.own_pending.update_keys.len() >= self.config.max_pending_proposals {
+        let max_pending = self.config.max_pending_proposals;
+        if self.lifecycle.own_mut()?.update_keys.len() >= max_pending {
             return Err(Refusal::TooManyProposals.into());
         }
         let own = self.own_leaf();
@@ -118,7 +95,7 @@ impl Group {
         leaf_node.leaf_node_source = LeafNodeSource::Update;
         let group = Some((&self.context.group_id, own.0));
         sign_leaf_node(env.cs, &mut leaf_node, self.signature_key.private().as_bytes(), group)?;
-        self.own_pending.update_keys.push((pair.public, pair.private));
+        self.lifecycle.own_mut()?.update_keys.push((pair.public, pair.private));
         Ok(Proposal::Update(Update { leaf_node }))
     }
 
@@ -139,8 +116,7 @@ impl Group {
         }
         let leaf = tree.leaf(own).ok_or(WelcomeError::NotInTree)?;
         let key = self
-            .own_pending
-            .update_key(&leaf.encryption_key)
+            .own_update_key(&leaf.encryption_key)
             .ok_or_else(|| self.no_leaf_key())?;
         *private = TreeKemPrivate::new(own, key.clone());
         Ok(())
@@ -149,13 +125,13 @@ impl Group {
     /// Fails with `NotAMember` once this member was removed, and with
     /// `Reinitialized` once a ReInit was committed (§11.2).
     pub(super) fn check_active(&self) -> Result<(), Error> {
-        if !self.active {
-            return Err(UsageError::NotAMember.into());
-        }
-        if self.reinit.is_some() {
-            return Err(UsageError::Reinitialized.into());
-        }
-        Ok(())
+        self.lifecycle.check_open()
+    }
+
+    /// The private key of this member's Update leaf with encryption key
+    /// `public`, kept by [`Group::update_proposal`].
+    fn own_update_key(&self, public: &[u8]) -> Option<&Secret> {
+        self.lifecycle.own()?.update_key(public)
     }
 
     /// No private key is kept for an Update of this member's leaf.

@@ -30,16 +30,16 @@
 //! tree's signatures, which were checked when the tree was received.
 //! Protection against deliberate tampering is what sealing is for.
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 
 use chacha20poly1305::{AeadInOut, ChaCha20Poly1305, KeyInit};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::commit::PendingCommit;
 use super::history::{History, PastEpoch};
+use super::lifecycle::{Lifecycle, OwnPending, StagedCommit};
 use super::process::CommitSummary;
-use super::send::OwnPending;
 use super::{Error, Group, GroupConfig, PendingProposal};
 use crate::codec::{self, Decode, Encode, Size, VLBytes, Writer};
 use crate::crypto::{CipherSuiteProvider, Rng, Secret, SignatureKey};
@@ -375,8 +375,8 @@ struct ResumptionPsk {
     psk: Secret,
 }
 
-/// [`OwnPending`] as stored.
-#[derive(Size, Encode, Decode)]
+/// [`OwnPending`] as stored (empty unless the group is open).
+#[derive(Default, Size, Encode, Decode)]
 struct OwnPendingState {
     commit: Option<PendingCommitState>,
     update_keys: Vec<UpdateKey>,
@@ -388,7 +388,7 @@ struct UpdateKey {
     private: Secret,
 }
 
-/// [`PendingCommit`] as stored.
+/// [`StagedCommit`] as stored.
 #[derive(Size, Encode, Decode)]
 struct PendingCommitState {
     context: GroupContext,
@@ -527,7 +527,7 @@ fn check_epoch_secrets(cs: &dyn CipherSuiteProvider, epoch: &EpochSecrets) -> Re
 }
 
 impl PendingCommitState {
-    fn new(commit: &PendingCommit) -> Result<Self, Error> {
+    fn new(commit: &StagedCommit) -> Result<Self, Error> {
         Ok(Self {
             context: commit.context.clone(),
             tree: commit.tree.encode()?.into(),
@@ -540,7 +540,7 @@ impl PendingCommitState {
     }
 
     /// The pending Commit, which must lead from `current` to the next epoch.
-    fn into_commit(self, cs: &dyn CipherSuiteProvider, current: &GroupContext) -> Result<PendingCommit, Error> {
+    fn into_commit(self, cs: &dyn CipherSuiteProvider, current: &GroupContext) -> Result<StagedCommit, Error> {
         let next_epoch = current.epoch.checked_add(1);
         ensure(Some(self.context.epoch) == next_epoch && self.context.group_id == current.group_id)?;
         ensure(self.context.cipher_suite == current.cipher_suite)?;
@@ -553,7 +553,7 @@ impl PendingCommitState {
         } = &self.schedule;
         ensure(joiner_secret.len() == nh && welcome_secret.len() == nh && epoch.encryption_secret.len() == nh)?;
         check_epoch_secrets(cs, epoch)?;
-        Ok(PendingCommit {
+        Ok(StagedCommit {
             context: self.context,
             tree,
             private,
@@ -568,7 +568,7 @@ impl PendingCommitState {
 impl OwnPendingState {
     fn new(own: &OwnPending) -> Result<Self, Error> {
         Ok(Self {
-            commit: own.commit.as_ref().map(PendingCommitState::new).transpose()?,
+            commit: own.commit.as_deref().map(PendingCommitState::new).transpose()?,
             update_keys: own
                 .update_keys
                 .iter()
@@ -593,9 +593,23 @@ impl OwnPendingState {
             update_keys.push((key.public.into_vec(), key.private));
         }
         Ok(OwnPending {
-            commit: self.commit.map(|c| c.into_commit(cs, context)).transpose()?,
+            commit: self
+                .commit
+                .map(|c| c.into_commit(cs, context).map(Box::new))
+                .transpose()?,
             update_keys,
         })
+    }
+}
+
+/// The lifecycle a stored state describes. Only an open group has
+/// anything pending; a closed one may still name the ReInit it had.
+fn restore_lifecycle(active: bool, reinit: Option<ReInit>, own: OwnPending) -> Result<Lifecycle, Error> {
+    let nothing_pending = own.commit.is_none() && own.update_keys.is_empty();
+    match (active, reinit) {
+        (true, None) => Ok(Lifecycle::Open(own)),
+        (true, Some(reinit)) => ensure(nothing_pending).map(|()| Lifecycle::Reinitialized(reinit)),
+        (false, _) => ensure(nothing_pending).map(|()| Lifecycle::Closed),
     }
 }
 
@@ -628,9 +642,14 @@ impl Stored for Group {
                     psk: psk.clone(),
                 })
                 .collect(),
-            active: flag(self.active),
-            reinit: self.reinit.clone(),
-            own_pending: OwnPendingState::new(&self.own_pending)?,
+            active: flag(self.is_active()),
+            reinit: self.reinit().cloned(),
+            own_pending: self
+                .lifecycle
+                .own()
+                .map(OwnPendingState::new)
+                .transpose()?
+                .unwrap_or_default(),
             history: self.history.epochs.iter().map(PastEpochState::new).collect(),
         })
     }
@@ -670,6 +689,7 @@ impl Stored for Group {
                 .all(|(e, p)| *e < context.epoch && p.len() == cs.hash_len()),
         )?;
         let own_pending = state.own_pending.into_own_pending(cs, &context, &config)?;
+        let lifecycle = restore_lifecycle(active, state.reinit, own_pending)?;
         let history = restore_history(cs, state.history, &context, &config)?;
         Ok(Group {
             config,
@@ -684,9 +704,7 @@ impl Stored for Group {
             confirmation_tag: state.confirmation_tag.into_vec(),
             pending: state.pending,
             resumption_psks,
-            active,
-            reinit: state.reinit,
-            own_pending,
+            lifecycle,
             history,
         })
     }
@@ -805,6 +823,32 @@ mod tests {
     use crate::secret_tree::{RatchetKind, SecretTreeConfig, SecretTreeError};
 
     const KEY: [u8; 32] = [0x42; 32];
+
+    /// Only an open group restores with something pending; a closed group
+    /// restores closed whatever ReInit it names.
+    #[test]
+    fn only_an_open_group_restores_with_something_pending() {
+        let reinit = ReInit {
+            group_id: b"next".into(),
+            version: crate::messages::ProtocolVersion::MLS10,
+            cipher_suite: crate::messages::CipherSuite(1),
+            extensions: Vec::new(),
+        };
+        let pending = || OwnPending {
+            commit: None,
+            update_keys: vec![(vec![1], Secret::new(vec![2]))],
+        };
+        let open = restore_lifecycle(true, None, pending()).unwrap();
+        assert!(open.own().is_some_and(|own| own.update_keys.len() == 1));
+        let restored = restore_lifecycle(true, Some(reinit.clone()), OwnPending::default()).unwrap();
+        assert!(matches!(restored, Lifecycle::Reinitialized(r) if r == reinit));
+        let closed = restore_lifecycle(false, Some(reinit.clone()), OwnPending::default()).unwrap();
+        assert!(matches!(closed, Lifecycle::Closed));
+        for (active, reinit) in [(true, Some(reinit)), (false, None)] {
+            let restored = restore_lifecycle(active, reinit, pending());
+            assert_eq!(restored.err(), Some(StateError::Corrupt.into()));
+        }
+    }
 
     fn own_leaf(cs: &dyn CipherSuiteProvider, public: Vec<u8>) -> OwnLeaf {
         OwnLeaf {
