@@ -32,21 +32,21 @@ export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 step "no_std build, linted: cargo build -p e2ee-core --no-default-features --target thumbv7em-none-eabihf"
 cargo build -p e2ee-core --no-default-features --target thumbv7em-none-eabihf
 
-step "build and lint every target: cargo test --workspace --all-targets --no-run"
-cargo test --workspace --all-targets --no-run --quiet
+# The workspace is built and tested once, with e2ee-core's `parallel`
+# feature, so that its code paths (signature checks, HPKE to many keys and a
+# Welcome to many joiners, tree validation beside the signatures, on several
+# threads) are linted and tested with everything else; the large-group test
+# reaches them. The sequential paths run in the no-default-features step, in
+# the npm package and in the bindings, which build without the feature.
+# Every `cargo test --workspace` below passes the same features, so it
+# reuses this build.
+FEATURES=(--features e2ee-core/parallel)
+step "build and lint every target: cargo test --workspace --all-targets --features e2ee-core/parallel --no-run"
+cargo test --workspace --all-targets "${FEATURES[@]}" --no-run --quiet
 
-# The large-group test runs below, once, with the `parallel` feature; the
-# IETF vector runner at the end, with its report.
-step "tests: cargo test --workspace"
-cargo test --workspace -- --skip ietf_test_vectors --skip thousand_members_agree_and_admit_a_newcomer --exact
-
-# No workspace crate turns on e2ee-core's `parallel` feature, so its code
-# paths (signature checks, HPKE to many keys and a Welcome to many joiners,
-# tree validation beside the signatures, on several threads) are linted
-# and tested here: the unit tests, and the large-group test, whose sizes
-# reach those paths.
-step "e2ee-core with the parallel feature: unit tests, large group"
-cargo test -p e2ee-core --features parallel --lib --test large_group
+# The IETF vector runner runs at the end, with its report.
+step "tests: cargo test --workspace --features e2ee-core/parallel"
+cargo test --workspace "${FEATURES[@]}" -- --skip ietf_test_vectors --exact
 
 # The crate as no_std users build it: no client, no std, no tables.
 step "e2ee-core without default features: cargo test -p e2ee-core --no-default-features"
@@ -64,7 +64,7 @@ bash e2ee-ffi/test-bindings.sh
 
 # `--workspace` keeps the feature set of the workspace test step above, so the
 # runner built there is reused instead of rebuilding e2ee-core's dependencies.
-step "IETF test vectors: cargo test --workspace --test vectors -- --nocapture"
-cargo test --workspace --test vectors -- --nocapture
+step "IETF test vectors: cargo test --workspace --features e2ee-core/parallel --test vectors -- --nocapture"
+cargo test --workspace "${FEATURES[@]}" --test vectors -- --nocapture
 
 step "all checks passed"
