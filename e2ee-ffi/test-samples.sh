@@ -22,8 +22,11 @@ if [[ ! -f e2ee-wasm/pkg/node.js ]]; then
     (cd e2ee-wasm && npm ci --no-audit --no-fund --silent && npm run build --silent)
 fi
 
-chat_jar="$out/kotlin-chat.jar"
-"$KOTLINC" -nowarn "$root/examples/kotlin-chat/Chat.kt" -cp "$out/e2ee.jar:$JNA_JAR" -include-runtime -d "$chat_jar"
+# test-bindings.sh compiles the sample together with its own test.
+chat_jar="$out/kotlin-apps.jar"
+if [[ ! -f "$chat_jar" ]]; then
+    "$KOTLINC" -nowarn "$root/examples/kotlin-chat/Chat.kt" -cp "$out/e2ee.jar:$JNA_JAR" -include-runtime -d "$chat_jar"
+fi
 
 python3 "$here/tests/samples/chat_test.py" "$target/debug/reference-server" \
     -- env PYTHONPATH="$out/python" python3 "$root/examples/python-chat/chat.py" \
