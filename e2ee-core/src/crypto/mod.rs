@@ -28,9 +28,63 @@ use crate::error::Error;
 pub type Rng<'a> = dyn rand_core::CryptoRng + 'a;
 
 /// The operating system's random number generator (the `client` feature).
-#[cfg(any(feature = "client", test))]
+#[cfg(all(any(feature = "client", test), not(fuzzing)))]
 pub fn os_rng() -> rand_core::UnwrapErr<getrandom::SysRng> {
     rand_core::UnwrapErr(getrandom::SysRng)
+}
+
+/// In fuzz builds (`--cfg fuzzing`, set by cargo-fuzz) the "OS" generator
+/// is a seeded one, so that a fuzz input replays the same run: a crash
+/// found once reproduces. Never cryptographically secure.
+#[cfg(all(any(feature = "client", test), fuzzing))]
+pub fn os_rng() -> fuzz_rng::FuzzRng {
+    fuzz_rng::FuzzRng
+}
+
+#[cfg(all(any(feature = "client", test), fuzzing))]
+pub use fuzz_rng::seed_fuzz_rng;
+
+#[cfg(all(any(feature = "client", test), fuzzing))]
+mod fuzz_rng {
+    use core::convert::Infallible;
+    use core::sync::atomic::{AtomicU64, Ordering};
+
+    static STATE: AtomicU64 = AtomicU64::new(0);
+
+    /// Restarts the generator every [`super::os_rng`] draws from.
+    pub fn seed_fuzz_rng(seed: u64) {
+        STATE.store(seed, Ordering::Relaxed);
+    }
+
+    /// SplitMix64 over one process-wide state.
+    pub struct FuzzRng;
+
+    impl rand_core::TryRng for FuzzRng {
+        type Error = Infallible;
+
+        fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+            Ok(self.try_next_u64()? as u32)
+        }
+
+        fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+            let mut z = STATE
+                .fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::Relaxed)
+                .wrapping_add(0x9e37_79b9_7f4a_7c15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            Ok(z ^ (z >> 31))
+        }
+
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+            for chunk in dst.chunks_mut(8) {
+                let word = self.try_next_u64()?.to_le_bytes();
+                chunk.copy_from_slice(&word[..chunk.len()]);
+            }
+            Ok(())
+        }
+    }
+
+    impl rand_core::TryCryptoRng for FuzzRng {}
 }
 
 /// An MLS cipher suite identifier (RFC 9420 §17.1).
