@@ -1,14 +1,39 @@
 //! A proptest state machine over the high-level API: random sequences of
 //! adds, removes, updates, leaves, external joins, commit races,
-//! application messages (delivered in a random order within the epoch) and
-//! restarts from stored state across 3–8 members. After every step all members must agree on the
-//! epoch authenticator, and every message must open for every member.
+//! application messages (delivered in a random order within the epoch),
+//! restarts from stored state, and hostile deliveries (a message sent
+//! earlier replayed, a genuine one with a byte flipped, one of another
+//! group under the same group id, junk) across 3–8 members. After every
+//! step all members must agree on the epoch authenticator, every message
+//! must open for every member, and every hostile one must be refused
+//! without changing its receiver.
+//!
+//! The normal run is short (24 cases). A long run, as `scripts/fuzz.sh`
+//! does it: `STATE_MACHINE_CASES=10000 STATE_MACHINE_MAX_MEMBERS=12`.
 
 use e2ee_core::client::{Client, Event, ExternalJoins, Group, GroupOptions};
 use proptest::prelude::*;
 
 const MIN_MEMBERS: usize = 3;
-const MAX_MEMBERS: usize = 8;
+
+/// A number from the environment variable `name`, or `default`.
+fn from_env(name: &str, default: usize) -> usize {
+    std::env::var(name).map_or(default, |v| {
+        v.parse().unwrap_or_else(|_| panic!("{name}={v}: not a number"))
+    })
+}
+
+/// How many cases run (`STATE_MACHINE_CASES`, default 24).
+fn cases() -> u32 {
+    let cases = from_env("STATE_MACHINE_CASES", 24);
+    eprintln!("state machine: {cases} cases, up to {} members", max_members());
+    cases as u32
+}
+
+/// The most members a group reaches (`STATE_MACHINE_MAX_MEMBERS`, default 8).
+fn max_members() -> usize {
+    from_env("STATE_MACHINE_MAX_MEMBERS", 8).max(MIN_MEMBERS + 1)
+}
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -31,6 +56,32 @@ enum Op {
     /// Member `who` stores its client and group (plain or sealed) and
     /// continues from the restored copies.
     Restart { who: usize, sealed: bool },
+    /// Member `to` is handed a hostile message, which it must refuse
+    /// without changing.
+    Hostile { to: usize, kind: Hostile },
+}
+
+#[derive(Clone, Debug)]
+enum Hostile {
+    /// The message sent `back` messages ago, modulo how many were sent
+    /// (all were opened already).
+    Replay { back: usize },
+    /// Such a message with the byte at `at` (modulo its length) XORed with `mask`.
+    Flip { back: usize, at: usize, mask: u8 },
+    /// A message of another group with the same group id: application
+    /// data, or a Commit.
+    Foreign { commit: bool },
+    /// Arbitrary bytes.
+    Junk(Vec<u8>),
+}
+
+fn hostile() -> impl Strategy<Value = Hostile> {
+    prop_oneof![
+        (0..64usize).prop_map(|back| Hostile::Replay { back }),
+        (0..64usize, any::<usize>(), 1..=255u8).prop_map(|(back, at, mask)| Hostile::Flip { back, at, mask }),
+        any::<bool>().prop_map(|commit| Hostile::Foreign { commit }),
+        proptest::collection::vec(any::<u8>(), 0..128).prop_map(Hostile::Junk),
+    ]
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -44,6 +95,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (i(), i()).prop_map(|(a, b)| Op::Race { a, b }),
         3 => (i(), 1..6usize, any::<u64>()).prop_map(|(from, count, shuffle)| Op::Send { from, count, shuffle }),
         1 => (i(), any::<bool>()).prop_map(|(who, sealed)| Op::Restart { who, sealed }),
+        2 => (i(), hostile()).prop_map(|(to, kind)| Op::Hostile { to, kind }),
     ]
 }
 
@@ -69,6 +121,11 @@ struct World {
     suite: u16,
     members: Vec<(Client, Group)>,
     joined: usize,
+    max_members: usize,
+    /// Every message delivered to the group, in order.
+    sent: Vec<Vec<u8>>,
+    /// Another group under the same group id, made on first use.
+    foreign: Option<Group>,
 }
 
 impl World {
@@ -79,6 +136,9 @@ impl World {
             suite,
             members: vec![(alice, group)],
             joined: 1,
+            max_members: max_members(),
+            sent: Vec::new(),
+            foreign: None,
         };
         world.add(0, MIN_MEMBERS - 1);
         world
@@ -92,6 +152,7 @@ impl World {
 
     /// Everyone but `except` opens `message`; returns their events.
     fn deliver(&mut self, except: usize, message: &[u8]) -> Vec<Vec<Event>> {
+        self.sent.push(message.to_vec());
         (self.members.iter_mut().enumerate())
             .filter(|(i, _)| *i != except)
             .map(|(_, (_, g))| g.open(message).unwrap())
@@ -121,7 +182,7 @@ impl World {
         let n = self.members.len();
         let pick = |i: usize| i % n;
         match op {
-            Op::Add { by, count } if n + count <= MAX_MEMBERS => self.add(pick(by), count),
+            Op::Add { by, count } if n + count <= self.max_members => self.add(pick(by), count),
             Op::Remove { by, target } if n > MIN_MEMBERS && pick(by) != pick(target) => {
                 let index = self.members[pick(target)].1.own_index();
                 let bundle = self.members[pick(by)].1.remove(&[index]).unwrap();
@@ -137,7 +198,7 @@ impl World {
                 let bundle = self.members[pick(by)].1.commit_proposals().unwrap();
                 self.accept(pick(by), &bundle.commit);
             }
-            Op::ExternalJoin { via } if n < MAX_MEMBERS => {
+            Op::ExternalJoin { via } if n < self.max_members => {
                 let info = self.members[pick(via)].1.group_info().unwrap();
                 let client = self.newcomer();
                 let (group, commit) = client.join_external(&info).unwrap();
@@ -147,6 +208,7 @@ impl World {
             Op::Race { a, b } if pick(a) != pick(b) => self.race(pick(a), pick(b)),
             Op::Send { from, count, shuffle } => self.send(pick(from), count, shuffle),
             Op::Restart { who, sealed } => self.restart(pick(who), sealed),
+            Op::Hostile { to, kind } => self.hostile(pick(to), kind),
             _ => {}
         }
     }
@@ -170,9 +232,57 @@ impl World {
         self.members[who] = restored;
     }
 
+    /// The message sent `back` messages ago, modulo how many were sent.
+    fn earlier(&self, back: usize) -> Vec<u8> {
+        self.sent[self.sent.len() - 1 - back % self.sent.len()].clone()
+    }
+
+    fn hostile(&mut self, to: usize, kind: Hostile) {
+        let message = match kind {
+            Hostile::Replay { back } => self.earlier(back),
+            Hostile::Flip { back, at, mask } => {
+                let mut message = self.earlier(back);
+                let at = at % message.len();
+                message[at] ^= mask;
+                message
+            }
+            Hostile::Foreign { commit } => {
+                let id = self.members[0].1.id().to_vec();
+                let foreign = (self.foreign)
+                    .get_or_insert_with(|| client(self.suite, b"stranger").create_group_with_id(&id).unwrap());
+                if commit {
+                    let bundle = foreign.update().unwrap();
+                    foreign.merge_commit().unwrap();
+                    bundle.commit
+                } else {
+                    foreign.seal(b"not for this group", b"").unwrap()
+                }
+            }
+            Hostile::Junk(bytes) => bytes,
+        };
+        let group = &mut self.members[to].1;
+        let (epoch, authenticator, deferred) = (group.epoch(), group.epoch_authenticator(), group.deferred());
+        match group.open(&message) {
+            Err(_) => assert_eq!(group.deferred(), deferred, "a refused message was held"),
+            // A message claiming a later epoch cannot be checked before it
+            // begins: it is held, and refused then.
+            Ok(events) => assert!(
+                matches!(events[..], [Event::Deferred { epoch: later }] if later > epoch),
+                "a hostile message was accepted: {events:?}"
+            ),
+        }
+        assert_eq!(group.epoch(), epoch, "a hostile message changed the epoch");
+        assert_eq!(
+            group.epoch_authenticator(),
+            authenticator,
+            "a hostile message changed the keys"
+        );
+    }
+
     fn race(&mut self, a: usize, b: usize) {
         let winner = self.members[a].1.update().unwrap();
         let loser = self.members[b].1.update().unwrap();
+        self.sent.extend([winner.commit.clone(), loser.commit.clone()]);
         self.members[a].1.open(&winner.commit).unwrap();
         for (i, (_, g)) in self.members.iter_mut().enumerate().filter(|(i, _)| *i != a) {
             let events = g.open(&winner.commit).unwrap();
@@ -199,6 +309,7 @@ impl World {
                 (text, message)
             })
             .collect();
+        self.sent.extend(sealed.iter().map(|(_, message)| message.clone()));
         let sender = self.members[from].1.own_index();
         for (i, (_, g)) in self.members.iter_mut().enumerate().filter(|(i, _)| *i != from) {
             let mut order: Vec<usize> = (0..count).collect();
@@ -228,7 +339,7 @@ impl World {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, max_shrink_iters: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 64, ..ProptestConfig::default() })]
     #[test]
     fn members_agree_and_every_message_opens(suite in 1..=3u16, ops in proptest::collection::vec(op(), 1..16)) {
         let mut world = World::new(suite);
