@@ -44,8 +44,14 @@ FEATURES=(--features e2ee-core/parallel)
 step "build and lint every target: cargo test --workspace --all-targets --features e2ee-core/parallel --no-run"
 cargo test --workspace --all-targets "${FEATURES[@]}" --no-run --quiet
 
+# The fuzz targets' smoke run (e2ee-core/fuzz-targets/tests/smoke.rs) is
+# among the tests: 20 s per target, from the seed corpora written here.
+step "seed corpora of the fuzz targets: python3 fuzz/seeds.py"
+python3 fuzz/seeds.py
+export E2EE_FUZZ_SECONDS=20
+
 # The IETF vector runner runs at the end, with its report.
-step "tests: cargo test --workspace --features e2ee-core/parallel"
+step "tests: cargo test --workspace --features e2ee-core/parallel (with the fuzz smoke run)"
 cargo test --workspace "${FEATURES[@]}" -- --skip ietf_test_vectors --exact
 
 # The crate as no_std users build it: no client, no std, no tables.
