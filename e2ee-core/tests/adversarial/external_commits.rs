@@ -97,6 +97,28 @@ fn a_forged_resync_cannot_close_its_victim_or_stall_the_group() {
     }
 }
 
+/// Mallory's valid external Commit into `trio`'s group, with its proposals
+/// edited by `edit` and signed again by her (the confirmation tag is the
+/// original's: the members refuse the Commit before they could check it).
+fn edited_external_commit(
+    trio: &Trio,
+    env: &Environment<'_>,
+    edit: impl FnOnce(&mut Vec<ProposalOrRef>),
+) -> MlsMessage {
+    let mallory = Client::new(env.cs, "mallory");
+    let info = trio.groups[0].group_info(env, true).unwrap();
+    let (_, commit) = join(env, &mallory, &info, false).unwrap();
+    let original = public(&commit);
+    let Content::Commit(mut body) = original.content.content.clone() else {
+        panic!("not a Commit")
+    };
+    edit(&mut body.proposals);
+    let context = trio.groups[0].context().clone();
+    let content = framed(&context, Sender::NewMemberCommit, Content::Commit(body));
+    let tag = original.auth.confirmation_tag.map(|t| t.to_vec());
+    public_message(env.cs, mallory.signer.private.as_bytes(), content, &context, tag)
+}
+
 /// An external joiner adds a Remove of Bob to its own (otherwise valid)
 /// Commit and signs it again: a Remove in an external Commit may only
 /// take out the joiner's own earlier leaf, so everyone, Bob included,
@@ -106,19 +128,9 @@ fn an_external_commit_may_remove_only_the_joiners_own_leaf() {
     for s in SUITES {
         let env = with_policy(Environment::basic(suite(s)), ExternalJoins::Allow);
         let mut trio = Trio::new(&env);
-        let mallory = Client::new(env.cs, "mallory");
-        let info = trio.groups[0].group_info(&env, true).unwrap();
-        let (_, commit) = join(&env, &mallory, &info, false).unwrap();
-        let original = public(&commit);
-        let Content::Commit(mut body) = original.content.content.clone() else {
-            panic!("not a Commit")
-        };
-        body.proposals
-            .push(ProposalOrRef::Proposal(Proposal::Remove(Remove { removed: 1 })));
-        let context = trio.groups[0].context().clone();
-        let content = framed(&context, Sender::NewMemberCommit, Content::Commit(body));
-        let tag = original.auth.confirmation_tag.map(|t| t.to_vec());
-        let forged = public_message(env.cs, mallory.signer.private.as_bytes(), content, &context, tag);
+        let forged = edited_external_commit(&trio, &env, |proposals| {
+            proposals.push(ProposalOrRef::Proposal(Proposal::Remove(Remove { removed: 1 })))
+        });
         let expected = Error::from(ProposalError::ExternalCommitRemovesOther { leaf: 1 });
         all_refuse(&mut trio, &env, &forged, |_, e| assert_eq!(e, expected));
         trio.advance(&env, 2);
@@ -134,24 +146,15 @@ fn an_external_commit_with_a_junk_kem_output_is_refused() {
     for s in SUITES {
         let env = with_policy(Environment::basic(suite(s)), ExternalJoins::Allow);
         let mut trio = Trio::new(&env);
-        let mallory = Client::new(env.cs, "mallory");
-        let info = trio.groups[0].group_info(&env, true).unwrap();
-        let (_, commit) = join(&env, &mallory, &info, false).unwrap();
-        let original = public(&commit);
-        let Content::Commit(mut body) = original.content.content.clone() else {
-            panic!("not a Commit")
-        };
-        for p in &mut body.proposals {
-            if let ProposalOrRef::Proposal(Proposal::ExternalInit(init)) = p {
-                *init = ExternalInit {
-                    kem_output: vec![0xff; 5].into(),
-                };
+        let forged = edited_external_commit(&trio, &env, |proposals| {
+            for p in proposals {
+                if let ProposalOrRef::Proposal(Proposal::ExternalInit(init)) = p {
+                    *init = ExternalInit {
+                        kem_output: vec![0xff; 5].into(),
+                    };
+                }
             }
-        }
-        let context = trio.groups[0].context().clone();
-        let content = framed(&context, Sender::NewMemberCommit, Content::Commit(body));
-        let tag = original.auth.confirmation_tag.map(|t| t.to_vec());
-        let forged = public_message(env.cs, mallory.signer.private.as_bytes(), content, &context, tag);
+        });
         all_refuse(&mut trio, &env, &forged, |_, e| {
             assert_eq!(e, Error::from(ProposalError::InvalidKemOutput))
         });
