@@ -402,7 +402,7 @@ impl Group {
     pub fn add_with_path(&mut self, key_packages: &[Vec<u8>], update_path: bool) -> Result<CommitBundle, Error> {
         let proposals = key_packages
             .iter()
-            .map(|kp| match decode_exact::<MlsMessage>(kp)?.body {
+            .map(|kp| match super::decode_message(kp)?.body {
                 MlsMessageBody::KeyPackage(kp) => Ok(low::Group::add_proposal(kp)),
                 _ => Err(FramingError::NotAKeyPackage.into()),
             })

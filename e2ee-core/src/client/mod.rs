@@ -259,7 +259,7 @@ impl Client {
     /// this client's KeyPackages, whose keys are then deleted (but the
     /// last-resort one's). The Welcome must carry the ratchet tree.
     pub fn join(&mut self, welcome: &[u8]) -> Result<Group, Error> {
-        let message: MlsMessage = decode_exact(welcome)?;
+        let message = decode_message(welcome)?;
         let MlsMessageBody::Welcome(welcome) = &message.body else {
             return Err(FramingError::NotAWelcome.into());
         };
@@ -292,7 +292,7 @@ impl Client {
     /// Delivery Service refuses the Commit, drop the group and try again
     /// with a newer GroupInfo.
     pub fn join_external(&self, group_info: &[u8]) -> Result<(Group, Vec<u8>), Error> {
-        let message: MlsMessage = decode_exact(group_info)?;
+        let message = decode_message(group_info)?;
         if !matches!(message.body, MlsMessageBody::GroupInfo(_)) {
             return Err(FramingError::NotAGroupInfo.into());
         }
@@ -376,6 +376,18 @@ fn now() -> Option<u64> {
         .map(|d| d.as_secs());
     #[allow(unreachable_code)]
     None
+}
+
+/// Decodes an `MLSMessage` of the one version this crate speaks. Its
+/// version field is covered by no signature and no encryption (a Delivery
+/// Service can change it around a KeyPackage or a Welcome), so any other
+/// is refused here, whatever the body.
+pub(crate) fn decode_message(bytes: &[u8]) -> Result<MlsMessage, Error> {
+    let message: MlsMessage = decode_exact(bytes)?;
+    if message.version != ProtocolVersion::MLS10 {
+        return Err(FramingError::UnsupportedVersion.into());
+    }
+    Ok(message)
 }
 
 fn mls_message(body: MlsMessageBody) -> MlsMessage {

@@ -1,7 +1,7 @@
 //! A Delivery Service that replays, forks, reorders, drops or injects
 //! cannot make members accept what the group did not send.
 
-use e2ee_core::client::Event;
+use e2ee_core::client::{Client, Event};
 use e2ee_core::crypto::os_rng;
 use e2ee_core::error::Error;
 use e2ee_core::framing::FramingError;
@@ -121,4 +121,30 @@ fn a_member_cannot_send_in_another_members_name() {
         Error::from(FramingError::InvalidMembershipTag),
     );
     assert!(trio.groups[2].pending_proposals().is_empty());
+}
+
+/// The Delivery Service changes the protocol version of the MLSMessage
+/// around a KeyPackage or a Welcome, a field neither the signature nor the
+/// encryption covers. Both are refused, as a group message of a version
+/// the member does not speak is, and the genuine ones still work.
+#[test]
+fn a_key_package_or_welcome_relabelled_with_another_version_is_refused() {
+    let relabel = |bytes: &[u8]| [&0x0101u16.to_be_bytes(), &bytes[2..]].concat();
+    let mut bob = Client::new(1, b"bob").unwrap();
+    let mut group = Client::new(1, b"alice").unwrap().create_group().unwrap();
+    let key_package = bob.key_package().unwrap();
+    let error = group.add(&[relabel(&key_package)]).unwrap_err();
+    assert_eq!(error, Error::from(FramingError::UnsupportedVersion));
+    assert!(!group.has_pending_commit());
+    let welcome = group.add(&[key_package]).unwrap().welcome.unwrap();
+    group.merge_commit().unwrap();
+    let error = bob.join(&relabel(&welcome)).unwrap_err();
+    assert_eq!(error, Error::from(FramingError::UnsupportedVersion));
+    let mut joined = bob.join(&welcome).unwrap();
+    assert_eq!(
+        joined.epoch_authenticator().unwrap(),
+        group.epoch_authenticator().unwrap()
+    );
+    let hello = group.seal(b"hello", b"").unwrap();
+    assert_eq!(joined.open(&hello).unwrap().len(), 1);
 }
