@@ -15,7 +15,13 @@ cd "$root"
 out="$1"
 
 target="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-cargo build -q -p reference-server
+# The server's binary: $E2EE_SERVER_BIN (the test command passes the one
+# the workspace build made), or built here.
+server="${E2EE_SERVER_BIN:-}"
+if [[ -z "$server" ]]; then
+    cargo build -q -p reference-server
+    server="$target/debug/reference-server"
+fi
 
 if [[ ! -f e2ee-wasm/pkg/node.js ]]; then
     echo "e2ee-wasm/pkg is missing: building it (npm run build)"
@@ -28,7 +34,7 @@ if [[ ! -f "$chat_jar" ]]; then
     "$KOTLINC" -nowarn "$root/examples/kotlin-chat/Chat.kt" -cp "$out/e2ee.jar:$JNA_JAR" -include-runtime -d "$chat_jar"
 fi
 
-python3 "$here/tests/samples/chat_test.py" "$target/debug/reference-server" \
+python3 "$here/tests/samples/chat_test.py" "$server" \
     -- env PYTHONPATH="$out/python" python3 "$root/examples/python-chat/chat.py" \
     -- java -cp "$chat_jar:$out/e2ee.jar:$JNA_JAR" ChatKt \
     -- node --experimental-websocket --no-warnings "$here/tests/samples/web-peer.mjs"

@@ -44,6 +44,12 @@ FEATURES=(--features e2ee-core/parallel)
 step "build and lint every target: cargo test --workspace --all-targets --features e2ee-core/parallel --no-run"
 cargo test --workspace --all-targets "${FEATURES[@]}" --no-run --quiet
 
+# That build made reference-server's binary (for its integration tests); the
+# web chat's and the chat samples' end-to-end tests use it rather than build
+# it again with another feature set.
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+export E2EE_SERVER_BIN="$target_dir/debug/reference-server"
+
 # The fuzz targets' smoke run (e2ee-core/fuzz-targets/tests/smoke.rs) is
 # among the tests: 20 s per target, from the seed corpora written here.
 step "seed corpora of the fuzz targets: python3 fuzz/seeds.py"
