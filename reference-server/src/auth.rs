@@ -3,7 +3,7 @@
 //! credential; the first login binds the identity to that key, and every
 //! later login and KeyPackage of the identity must use the same key.
 //!
-//! Challenges and session tokens are stateless (HMAC under a secret all
+//! Challenges and login tokens are stateless (HMAC under a secret all
 //! replicas share through the store), so a client may log in at one replica
 //! and use the token at another.
 
@@ -117,7 +117,7 @@ impl Authenticator {
         .map_err(|_| unauthenticated("the signature does not verify"))
     }
 
-    /// A session token for `identity`.
+    /// A login token for `identity`.
     pub fn token(&self, identity: &str) -> String {
         let expires = now().saturating_add(self.token_ttl).to_be_bytes();
         let tag = self.mac(b"token", &[&expires, identity.as_bytes()]);

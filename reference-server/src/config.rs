@@ -43,7 +43,7 @@ pub struct Config {
     #[arg(long, env = "E2EE_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
-    /// A file holding the key session tokens are signed with (at least 32
+    /// A file holding the key login tokens are signed with (at least 32
     /// bytes; every replica needs the same). Required with Redis: the
     /// store must never hold it, or whoever reads the store mints tokens.
     #[arg(long, env = "E2EE_TOKEN_KEY_FILE")]
@@ -122,7 +122,7 @@ pub struct Config {
     #[arg(long, env = "E2EE_MAX_CLAIMS_PER_HOUR", default_value_t = 1_000)]
     pub max_claims_per_hour: u64,
 
-    /// Lifetime of session tokens, in seconds.
+    /// Lifetime of login tokens, in seconds.
     #[arg(long, env = "E2EE_TOKEN_TTL", default_value_t = 24 * 3600)]
     pub token_ttl: u64,
 

@@ -17,7 +17,7 @@ pub enum ErrorCode {
     MalformedMessage,
     /// The message names another group than the one it was posted to.
     WrongGroup,
-    /// No valid session token (or a bad login).
+    /// No valid login token (or a bad login).
     Unauthenticated,
     /// The client is authenticated but may not do this.
     Forbidden,

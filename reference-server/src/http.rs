@@ -106,7 +106,10 @@ async fn challenge(State(app): State<Arc<App>>) -> Result<Json<wire::Challenge>,
     }))
 }
 
-async fn login(State(app): State<Arc<App>>, Body(login): Body<wire::Login>) -> Result<Json<wire::Session>, ApiError> {
+async fn login(
+    State(app): State<Arc<App>>,
+    Body(login): Body<wire::Login>,
+) -> Result<Json<wire::LoginToken>, ApiError> {
     app.login(&login).await.map(Json)
 }
 

@@ -128,7 +128,7 @@ pub struct Login {
 
 /// `POST /v1/auth/login` response.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Session {
+pub struct LoginToken {
     /// The bearer token for every other request.
     pub token: String,
     /// Seconds until it expires.

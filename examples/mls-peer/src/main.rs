@@ -13,7 +13,7 @@ fn main() -> ExitCode {
     let mut output = io::stdout().lock();
     let mut peer = Peer::new();
     // Raw bytes, not `lines()`: a line that is not UTF-8 gets an error reply
-    // instead of ending the session.
+    // instead of ending the conversation.
     let mut line = Vec::new();
     loop {
         line.clear();

@@ -29,9 +29,9 @@ fn ok(peer: &mut Peer, request: Value) -> (Vec<u8>, Value) {
     (line, reply)
 }
 
-/// A short genuine session (two members, a message, a Commit), returning
+/// A short genuine exchange (two members, a message, a Commit), returning
 /// its request lines.
-fn session(peer: &mut Peer) -> Vec<Vec<u8>> {
+fn genuine_exchange(peer: &mut Peer) -> Vec<Vec<u8>> {
     let mut lines = Vec::new();
     let mut send = |peer: &mut Peer, request: Value| {
         let (line, reply) = ok(peer, request);
@@ -88,7 +88,7 @@ fn reply_to(peer: &mut Peer, line: &[u8]) {
 #[test]
 fn mutated_and_random_lines_get_one_reply_each() {
     let mut peer = Peer::new();
-    let lines = session(&mut peer);
+    let lines = genuine_exchange(&mut peer);
     let mut rng = Rng(0x5eed_1234_abcd_0001);
     for line in &lines {
         for _ in 0..200 {

@@ -157,7 +157,7 @@ impl App {
 
     /// Logs in: checks the signed challenge and binds the identity to its
     /// key on first use.
-    pub async fn login(&self, login: &wire::Login) -> Result<wire::Session, ApiError> {
+    pub async fn login(&self, login: &wire::Login) -> Result<wire::LoginToken, ApiError> {
         self.auth.verify_login(login)?;
         // Checked after the signature, so junk cannot use up challenges.
         if !self
@@ -177,7 +177,7 @@ impl App {
                 "the identity is registered with another signature key",
             ));
         }
-        Ok(wire::Session {
+        Ok(wire::LoginToken {
             token: self.auth.token(&login.identity),
             expires_in: self.auth.token_ttl(),
         })

@@ -111,10 +111,10 @@ impl DsClient {
             challenge: challenge.challenge,
             signature,
         };
-        let session: wire::Session = client
+        let issued: wire::LoginToken = client
             .call(reqwest::Method::POST, "/v1/auth/login", Some(&login))
             .await?;
-        client.token = session.token;
+        client.token = issued.token;
         Ok(client)
     }
 
@@ -131,7 +131,7 @@ impl DsClient {
         &self.identity
     }
 
-    /// The session token.
+    /// The login token.
     pub fn token(&self) -> &str {
         &self.token
     }

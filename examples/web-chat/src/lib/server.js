@@ -26,7 +26,7 @@ export class ServerError extends Error {
 
 const utf8 = new TextEncoder();
 
-/** A logged-in session with the server. */
+/** A logged-in connection to the server. */
 export class Server {
   #token = null;
 
