@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use super::inbox::{Inbox, Limits};
 use super::{Validator, environment};
 use crate::Error;
-use crate::codec::{decode_exact, encode};
+use crate::codec::encode;
 use crate::crypto::{CipherSuiteProvider, os_rng};
 use crate::error::{FramingError, ProposalError, UsageError};
 use crate::group::{
@@ -379,7 +379,7 @@ impl Group {
         if !self.is_active() {
             return Err(UsageError::NotAMember.into());
         }
-        let message: MlsMessage = decode_exact(message)?;
+        let message = super::decode_message(message)?;
         let epoch = self.check_header(&message)?;
         if epoch > self.epoch() {
             self.inbox

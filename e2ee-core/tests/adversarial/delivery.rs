@@ -148,3 +148,21 @@ fn a_key_package_or_welcome_relabelled_with_another_version_is_refused() {
     let hello = group.seal(b"hello", b"").unwrap();
     assert_eq!(joined.open(&hello).unwrap().len(), 1);
 }
+
+/// A group message of a later epoch, relabelled with another protocol
+/// version, is refused at once rather than held for its epoch.
+#[test]
+fn a_relabelled_message_of_a_later_epoch_is_not_held() {
+    let relabel = |bytes: &[u8]| [&0x0101u16.to_be_bytes(), &bytes[2..]].concat();
+    let mut bob = Client::new(1, b"bob").unwrap();
+    let mut alice = Client::new(1, b"alice").unwrap().create_group().unwrap();
+    let welcome = alice.add(&[bob.key_package().unwrap()]).unwrap().welcome.unwrap();
+    alice.merge_commit().unwrap();
+    let mut joined = bob.join(&welcome).unwrap();
+    alice.update().unwrap();
+    alice.merge_commit().unwrap();
+    let later = alice.seal(b"later", b"").unwrap();
+    let error = joined.open(&relabel(&later)).unwrap_err();
+    assert_eq!(error, Error::from(FramingError::UnsupportedVersion));
+    assert_eq!(joined.deferred(), 0);
+}
