@@ -29,8 +29,8 @@ cargo fmt --all -- --check
 export RUSTC_WORKSPACE_WRAPPER="$(rustc --print sysroot)/bin/clippy-driver"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
-step "no_std build, linted: cargo build -p e2ee-core --no-default-features --target thumbv7em-none-eabihf"
-cargo build -p e2ee-core --no-default-features --target thumbv7em-none-eabihf
+step "no_std build, linted: cargo build -p e2ee-core --no-default-features --features all-suites --target thumbv7em-none-eabihf"
+cargo build -p e2ee-core --no-default-features --features all-suites --target thumbv7em-none-eabihf
 
 # The workspace is built and tested once, with e2ee-core's `parallel`
 # feature, so that its code paths (signature checks, HPKE to many keys and a
@@ -64,8 +64,8 @@ cargo test --workspace "${FEATURES[@]}" -- --skip ietf_test_vectors --exact
 step "e2ee-core without default features: cargo test -p e2ee-core --no-default-features"
 cargo test -p e2ee-core --no-default-features
 
-step "documentation of e2ee-core, warnings as errors: cargo doc -p e2ee-core --no-deps"
-RUSTDOCFLAGS="-D warnings" cargo doc -p e2ee-core --no-deps --quiet
+step "documentation, warnings as errors: cargo doc -p e2ee-core -p e2ee-provider -p e2ee-rustcrypto --no-deps"
+RUSTDOCFLAGS="-D warnings" cargo doc -p e2ee-core -p e2ee-provider -p e2ee-rustcrypto --no-deps --quiet
 
 # Before the bindings: their chat-samples test uses the npm package this builds.
 step "WebAssembly: bash e2ee-wasm/test.sh (npm package, Node, packed install, Chromium, web chat end to end)"

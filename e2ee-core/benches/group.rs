@@ -47,15 +47,14 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode};
 use e2ee_core::codec::encode;
-use e2ee_core::crypto::{
-    CipherSuite, CipherSuiteProvider, CryptoProvider, KeyPair, RustCryptoProvider, SignatureCheck, os_rng,
-};
+use e2ee_core::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, KeyPair, SignatureCheck, os_rng};
 use e2ee_core::group::{
     CommitOutput, CommitParams, Environment, Group, GroupConfig, JoinKeys, OwnLeaf, ProcessedMessage,
 };
 use e2ee_core::key_package::{KeyPackageParams, NewKeyPackage, create_key_package, default_capabilities};
 use e2ee_core::messages::{Credential, Lifetime, MlsMessage, MlsMessageBody, Proposal, Welcome, WireFormat};
 use e2ee_core::tree_math::LeafIndex;
+use e2ee_rustcrypto::RustCryptoProvider;
 
 /// Counts the bytes currently allocated on the heap.
 struct Counting;

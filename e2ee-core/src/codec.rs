@@ -16,8 +16,6 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::crypto::Secret;
-
 pub use e2ee_codec_derive::{Decode, Encode, Size};
 
 crate::error::error_enum! {
@@ -116,23 +114,9 @@ impl Decode for VLBytes {
     }
 }
 
-// Secrets encode as `opaque secret<V>`, for storing a group's state
-// (`group::Group::export_state`); decoding copies straight into a `Secret`.
-impl Size for Secret {
-    fn encoded_len(&self) -> usize {
-        varint_len(self.len()) + self.len()
-    }
-}
-
-impl Decode for Secret {
-    fn decode_from(r: &mut Reader<'_>) -> Result<Self, CodecError> {
-        Ok(Secret::from_slice(r.opaque()?))
-    }
-}
-
 /// The length of `len`'s minimal varint header (4 if over 30 bits, where
 /// encoding fails anyway).
-fn varint_len(len: usize) -> usize {
+pub(crate) fn varint_len(len: usize) -> usize {
     varint(len).map_or(4, |(_, n)| n)
 }
 
@@ -568,12 +552,6 @@ impl Encode for VLBytes {
     }
 }
 
-impl Encode for Secret {
-    fn encode_to(&self, w: &mut Writer) {
-        w.opaque(self.as_bytes());
-    }
-}
-
 /// An encodable structure that knows its encoded size (for buffers sized
 /// up front, e.g. a signed GroupInfo that holds the tree).
 pub(crate) trait Measured: Encode + Size {}
@@ -585,14 +563,6 @@ pub fn encode<T: Encode + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
     let mut w = Writer::new();
     value.encode_to(&mut w);
     w.finish()
-}
-
-/// Encodes `value`, which holds secrets (e.g. GroupSecrets), so that no
-/// copy is left behind in freed memory as the buffer grows.
-pub(crate) fn encode_secret<T: Encode + ?Sized>(value: &T) -> Result<Secret, CodecError> {
-    let mut w = Writer::for_secrets();
-    value.encode_to(&mut w);
-    Ok(Secret::new(w.finish()?))
 }
 
 #[cfg(test)]

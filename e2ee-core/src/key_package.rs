@@ -4,6 +4,7 @@
 use alloc::vec::Vec;
 
 use crate::codec::{VLBytes, encode};
+use crate::crypto::Labelled;
 use crate::crypto::{CipherSuite, CipherSuiteProvider, CryptoError, Rng, Secret};
 use crate::error::Error;
 use crate::messages::{

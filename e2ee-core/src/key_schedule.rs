@@ -15,6 +15,7 @@
 use alloc::vec::Vec;
 
 use crate::codec::{Decode, Encode, Size};
+use crate::crypto::Labelled;
 use crate::crypto::{CipherSuiteProvider, CryptoError, KeyPair, Rng, Secret};
 use crate::error::Error;
 

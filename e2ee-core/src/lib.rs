@@ -59,7 +59,6 @@ pub mod group;
 pub mod key_package;
 pub mod key_schedule;
 pub mod messages;
-mod parallel;
 pub mod psk;
 pub mod ratchet_tree;
 pub mod secret_tree;

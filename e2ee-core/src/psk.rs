@@ -8,6 +8,7 @@
 
 use alloc::vec::Vec;
 
+use crate::crypto::Labelled;
 use crate::crypto::{CipherSuiteProvider, CryptoError, Secret};
 use crate::error::Error;
 use crate::key_schedule::nh;

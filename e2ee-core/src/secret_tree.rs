@@ -14,6 +14,7 @@ use alloc::collections::btree_map::Entry;
 use alloc::vec::Vec;
 
 use crate::codec::{self, Decode, Encode, Size};
+use crate::crypto::Labelled;
 use crate::crypto::{CipherSuiteProvider, CryptoError, Secret};
 use crate::error::Error;
 use crate::tree_math::{self, LeafIndex, NodeIndex};

@@ -27,6 +27,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use crate::codec::{self, Decode, Encode, Size};
+use crate::crypto::Labelled;
 use crate::crypto::{self, CipherSuiteProvider, CryptoError, HpkeCiphertext, KeyPair, Rng, Secret};
 use crate::error::{Error, UsageError};
 use crate::messages::{GroupContext, LeafNode, LeafNodeSource, ParentNode, UpdatePath, UpdatePathNode};
@@ -513,7 +514,7 @@ impl PathSecretSealer<'_> {
         // keys, so each HPKE call below hashes it once for its share.
         let info = crypto::encrypt_context(UPDATE_PATH_NODE_LABEL, self.context)?;
         let secret = self.path_secret.as_bytes();
-        crate::parallel::run_with_rngs(keys, MIN_PER_THREAD, rng, |share, rng| {
+        e2ee_provider::parallel::run_with_rngs(keys, MIN_PER_THREAD, rng, |share, rng| {
             let recipients: Vec<(&[u8], &[u8])> = share.iter().map(|key| (*key, secret)).collect();
             crypto::hpke_seal_all(self.cs, &recipients, &info, rng)
         })
@@ -996,7 +997,7 @@ mod tests {
         for ct in &mut created.update_path.nodes[1].encrypted_path_secret {
             let mut bytes = ct.ciphertext.to_vec();
             bytes[0] ^= 1;
-            ct.ciphertext = bytes.into();
+            ct.ciphertext = bytes;
         }
         let err = process_as(&mut member, &created.update_path).unwrap_err();
         assert_eq!(err, Error::from(TreeKemError::DecryptionFailed { node: 3 }));

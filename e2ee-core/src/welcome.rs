@@ -4,7 +4,9 @@
 
 use alloc::vec::Vec;
 
-use crate::codec::{Writer, decode_exact, encode, encode_secret};
+use crate::codec::{Writer, decode_exact, encode};
+use crate::crypto::Labelled;
+use crate::crypto::encode_secret;
 use crate::crypto::{self, CipherSuiteProvider, CryptoError, Rng, Secret};
 use crate::error::Error;
 use crate::key_schedule::{EpochSecrets, WelcomeSchedule};
@@ -149,7 +151,7 @@ fn seal_in_context(
 ) -> Result<Vec<EncryptedGroupSecrets>, Error> {
     // Below this per thread, starting threads costs more than it saves.
     const MIN_PER_THREAD: usize = 32;
-    crate::parallel::run_with_rngs(joiners, MIN_PER_THREAD, rng, |share, rng| {
+    e2ee_provider::parallel::run_with_rngs(joiners, MIN_PER_THREAD, rng, |share, rng| {
         seal_share(cs, encrypt_context, share, rng)
     })
 }

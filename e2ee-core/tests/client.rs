@@ -6,6 +6,7 @@ use e2ee_core::Error;
 use e2ee_core::client::{
     Client, Event, ExternalJoins, Group, GroupOptions, HandshakeFormat, Intent, Member, ProposalKind,
 };
+use e2ee_core::crypto::Labelled;
 use proptest::prelude::*;
 
 const SUITES: [u16; 3] = [1, 2, 3];
@@ -441,7 +442,8 @@ fn clients_and_groups_are_stored_separately_and_continue() {
 
 #[test]
 fn sign_with_label_verifies_under_the_signature_key() {
-    use e2ee_core::crypto::{CipherSuite, CryptoProvider, RustCryptoProvider};
+    use e2ee_core::crypto::{CipherSuite, CryptoProvider};
+    use e2ee_rustcrypto::RustCryptoProvider;
     for suite in SUITES {
         let client = Client::new(suite, b"alice").unwrap();
         let signature = client.sign_with_label(b"e2ee-ds login", b"challenge").unwrap();

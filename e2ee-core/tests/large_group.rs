@@ -19,12 +19,13 @@ use std::time::Instant;
 use common::Client;
 
 use e2ee_core::codec::{decode_exact, encode};
-use e2ee_core::crypto::{CipherSuite, CryptoProvider, RustCryptoProvider, os_rng};
+use e2ee_core::crypto::{CipherSuite, CryptoProvider, os_rng};
 use e2ee_core::error::{Error, UsageError};
 use e2ee_core::group::{CommitOutput, CommitParams, CommitSummary, Environment, Group, ProcessedMessage};
 use e2ee_core::key_package::NewKeyPackage;
 use e2ee_core::messages::{MlsMessage, Sender, WireFormat};
 use e2ee_core::tree_math::LeafIndex;
+use e2ee_rustcrypto::RustCryptoProvider;
 
 const SUITE: CipherSuite = CipherSuite(1);
 const MEMBERS: usize = 1000;

@@ -2,8 +2,9 @@
 //!
 //! Reads every `*.json` file of a known format from `E2EE_VECTORS_DIR` (default:
 //! the copy in `tests/data/mls-test-vectors`) and prints one line per file:
-//! `NAME: P passed, F failed, S skipped`. Cases of cipher suites this library
-//! does not implement (4–7) are skipped and counted; any failure fails the test.
+//! `NAME: P passed, F failed, S skipped`. Every suite runs (1 to 7); a build
+//! without some of them (see `e2ee-rustcrypto`'s features) skips and counts
+//! their cases. Any failure fails the test.
 
 mod vectors {
     pub mod common;

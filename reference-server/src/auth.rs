@@ -15,6 +15,7 @@ use sha2::Sha256;
 use crate::error::{ApiError, ErrorCode};
 use crate::inspect;
 use crate::wire::{self, b64};
+use e2ee_core::crypto::Labelled;
 
 /// The label of the login signature: `SignWithLabel(key, LOGIN_LABEL,
 /// challenge || identity)`.

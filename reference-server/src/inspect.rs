@@ -21,6 +21,7 @@ use e2ee_core::ratchet_tree::{BasicCredentialValidator, LeafValidationContext};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ApiError, ErrorCode};
+use e2ee_core::crypto::Labelled;
 
 /// The longest identity accepted, in bytes.
 pub const MAX_IDENTITY_LEN: usize = 128;

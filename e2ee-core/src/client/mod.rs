@@ -53,7 +53,8 @@ pub use group::{
 
 use crate::Error;
 use crate::codec::{decode_exact, encode};
-use crate::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, KeyPair, RustCryptoProvider, Secret, os_rng};
+use crate::crypto::Labelled;
+use crate::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, KeyPair, Secret, os_rng};
 use crate::error::{FramingError, WelcomeError};
 use crate::group::{self as low, Environment, ExternalJoinParams, GroupConfig, JoinKeys, OwnLeaf};
 use crate::key_package::{KeyPackageParams, NewKeyPackage, create_key_package, default_capabilities, key_package_ref};
@@ -63,7 +64,9 @@ use crate::ratchet_tree::{BasicCredentialValidator, CredentialValidator};
 /// The Authentication Service a client checks credentials with.
 pub type Validator = Arc<dyn CredentialValidator + Send + Sync>;
 
-static PROVIDER: RustCryptoProvider = RustCryptoProvider;
+/// The built-in provider, for the constructors that take none.
+#[cfg(feature = "rustcrypto")]
+static PROVIDER: crate::crypto::RustCryptoProvider = crate::crypto::RustCryptoProvider;
 
 /// How long a new KeyPackage is valid: 90 days, from an hour ago (clock skew).
 const KEY_PACKAGE_LIFETIME: u64 = 90 * 24 * 3600;
@@ -101,16 +104,34 @@ impl core::fmt::Debug for Client {
 
 impl Client {
     /// A client with a fresh signature key pair for `identity`, in cipher
-    /// suite `suite` (1, 2 or 3).
+    /// suite `suite` of the built-in provider (1 to 7, as built).
+    #[cfg(feature = "rustcrypto")]
     pub fn new(suite: u16, identity: &[u8]) -> Result<Self, Error> {
-        let cs = suite_provider(suite)?;
+        Self::new_in(&PROVIDER, suite, identity)
+    }
+
+    /// [`Client::new`] with the cryptography of `provider`.
+    pub fn new_in(provider: &'static dyn CryptoProvider, suite: u16, identity: &[u8]) -> Result<Self, Error> {
+        let cs = provider.cipher_suite(CipherSuite(suite))?;
         let signer = cs.signature_key_generate(&mut os_rng());
         Ok(Self::with_key_pair(cs, identity, signer))
     }
 
-    /// A client for `identity` with an existing signature private key.
+    /// A client for `identity` with an existing signature private key, on
+    /// the built-in provider.
+    #[cfg(feature = "rustcrypto")]
     pub fn with_signature_key(suite: u16, identity: &[u8], private_key: &[u8]) -> Result<Self, Error> {
-        let cs = suite_provider(suite)?;
+        Self::with_signature_key_in(&PROVIDER, suite, identity, private_key)
+    }
+
+    /// [`Client::with_signature_key`] with the cryptography of `provider`.
+    pub fn with_signature_key_in(
+        provider: &'static dyn CryptoProvider,
+        suite: u16,
+        identity: &[u8],
+        private_key: &[u8],
+    ) -> Result<Self, Error> {
+        let cs = provider.cipher_suite(CipherSuite(suite))?;
         let public = cs.signature_public_key(private_key)?;
         let signer = KeyPair {
             private: Secret::from_slice(private_key),
@@ -338,9 +359,10 @@ impl Client {
     }
 }
 
-/// The suite's primitives from the built-in RustCrypto provider.
-fn suite_provider(suite: u16) -> Result<&'static dyn CipherSuiteProvider, Error> {
-    Ok(PROVIDER.cipher_suite(CipherSuite(suite))?)
+/// The built-in provider.
+#[cfg(feature = "rustcrypto")]
+fn default_provider() -> &'static dyn CryptoProvider {
+    &PROVIDER
 }
 
 /// What group operations need: the suite, no external PSKs, the

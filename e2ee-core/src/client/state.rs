@@ -9,11 +9,11 @@
 
 use alloc::vec::Vec;
 
+use super::Client;
 use super::group::{Group, Intent};
-use super::{Client, suite_provider};
 use crate::Error;
 use crate::codec::{Decode, Encode, Size, VLBytes};
-use crate::crypto::{KeyPair, Secret, os_rng};
+use crate::crypto::{CipherSuite, CryptoProvider, KeyPair, Secret, os_rng};
 use crate::error::StateError;
 use crate::group as low;
 use crate::group::state::{self as stored, Stored};
@@ -44,7 +44,7 @@ struct StoredKeyPackage {
 impl Stored for Client {
     const MAGIC: [u8; 4] = *b"E2Ec";
     type State = ClientState;
-    type Context<'a> = ();
+    type Context<'a> = &'static dyn CryptoProvider;
 
     fn to_state(&self) -> Result<ClientState, Error> {
         let stored = |slot: u64, reference: &[u8], new: &NewKeyPackage| {
@@ -70,8 +70,8 @@ impl Stored for Client {
         })
     }
 
-    fn from_state((): (), state: ClientState) -> Result<Self, Error> {
-        let cs = suite_provider(state.suite).map_err(|_| StateError::Corrupt)?;
+    fn from_state(provider: &'static dyn CryptoProvider, state: ClientState) -> Result<Self, Error> {
+        let cs = provider.cipher_suite(CipherSuite(state.suite))?;
         let public = (cs.signature_public_key(state.signature_key.as_bytes())).map_err(|_| StateError::Corrupt)?;
         let signer = KeyPair {
             private: state.signature_key,
@@ -214,9 +214,15 @@ impl Client {
     }
 
     /// The client stored by [`Client::export_state`] (with default options
-    /// and validator: set them again).
+    /// and validator: set them again), on the built-in provider.
+    #[cfg(feature = "rustcrypto")]
     pub fn restore_state(bytes: &[u8]) -> Result<Self, Error> {
-        stored::restore::<Self>((), bytes)
+        Self::restore_state_in(super::default_provider(), bytes)
+    }
+
+    /// [`Client::restore_state`] with the cryptography of `provider`.
+    pub fn restore_state_in(provider: &'static dyn CryptoProvider, bytes: &[u8]) -> Result<Self, Error> {
+        stored::restore::<Self>(provider, bytes)
     }
 
     /// [`Client::export_state`] encrypted under a 32-byte storage key.
@@ -224,9 +230,20 @@ impl Client {
         stored::export_sealed(self, key, &mut os_rng())
     }
 
-    /// The client stored by [`Client::export_sealed`] under `key`.
+    /// The client stored by [`Client::export_sealed`] under `key`, on the
+    /// built-in provider.
+    #[cfg(feature = "rustcrypto")]
     pub fn restore_sealed(bytes: &[u8], key: &[u8; 32]) -> Result<Self, Error> {
-        stored::restore_sealed::<Self>((), bytes, key, &[])
+        Self::restore_sealed_in(super::default_provider(), bytes, key)
+    }
+
+    /// [`Client::restore_sealed`] with the cryptography of `provider`.
+    pub fn restore_sealed_in(
+        provider: &'static dyn CryptoProvider,
+        bytes: &[u8],
+        key: &[u8; 32],
+    ) -> Result<Self, Error> {
+        stored::restore_sealed::<Self>(provider, bytes, key, &[])
     }
 
     /// A group of this client stored by [`Group::export_state`]. Restore

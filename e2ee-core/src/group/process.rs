@@ -11,6 +11,7 @@ use super::proposals::{
 };
 use super::{Admission, Environment, Error, ExternalJoins, Group, PendingProposal, leaf_context};
 use crate::codec::{VLBytes, encode};
+use crate::crypto::Labelled;
 use crate::crypto::{CipherSuiteProvider, Secret, VerifierCache};
 use crate::error::{Refusal, UsageError};
 use crate::framing::{self, FramingError};

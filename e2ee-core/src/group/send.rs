@@ -4,6 +4,7 @@
 use super::proposals::AppliedProposals;
 use super::{Admission, Environment, Error, Group, PendingProposal};
 use crate::codec::{VLBytes, encode};
+use crate::crypto::Labelled;
 use crate::crypto::{Rng, Secret};
 use crate::error::{Refusal, WelcomeError};
 use crate::framing::{self, PrivateKeys};

@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 
 use super::RatchetTree;
 use crate::codec::{VLBytes, encode};
+use crate::crypto::Labelled;
 use crate::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, RustCryptoProvider};
 use crate::messages::{
     Capabilities, Credential, CredentialType, LeafNode, LeafNodeSource, LeafNodeTbs, Lifetime, ParentNode,

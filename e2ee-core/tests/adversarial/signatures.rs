@@ -3,7 +3,8 @@
 
 use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
 use curve25519_dalek::scalar::Scalar;
-use e2ee_core::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, RustCryptoProvider, SignatureCheck, os_rng};
+use e2ee_core::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, SignatureCheck, os_rng};
+use e2ee_rustcrypto::RustCryptoProvider;
 use sha2::{Digest, Sha512};
 
 fn ed25519() -> &'static dyn CipherSuiteProvider {

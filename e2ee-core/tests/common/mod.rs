@@ -6,13 +6,14 @@
 #![allow(dead_code)]
 
 use e2ee_core::codec::{decode_exact, encode};
-use e2ee_core::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, KeyPair, RustCryptoProvider, os_rng};
+use e2ee_core::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, KeyPair, os_rng};
 use e2ee_core::error::Error;
 use e2ee_core::group::{
     CommitOutput, CommitParams, CommitSummary, Environment, Group, GroupConfig, JoinKeys, OwnLeaf, ProcessedMessage,
 };
 use e2ee_core::key_package::{KeyPackageParams, NewKeyPackage, create_key_package, default_capabilities};
 use e2ee_core::messages::{Credential, Lifetime, MlsMessage, MlsMessageBody, WireFormat};
+use e2ee_rustcrypto::RustCryptoProvider;
 
 pub const SUITES: [CipherSuite; 3] = [CipherSuite(1), CipherSuite(2), CipherSuite(3)];
 pub const FOREVER: Lifetime = Lifetime {

@@ -1,9 +1,11 @@
 //! Runner for `crypto-basics.json`: the labelled operations of RFC 9420 §5 and §8.
 
-use e2ee_core::crypto::{CipherSuiteProvider, CryptoProvider, HpkeCiphertext, RustCryptoProvider};
+use e2ee_core::crypto::{CipherSuiteProvider, CryptoProvider, HpkeCiphertext};
+use e2ee_rustcrypto::RustCryptoProvider;
 use serde_json::Value;
 
 use super::common::{Runner, check_eq, hex_field, suite_of, u64_field};
+use e2ee_core::crypto::Labelled;
 
 /// Runs every operation of a case.
 pub const RUNNER: Option<Runner> = Some(run);
@@ -92,8 +94,8 @@ fn check_encryption(cs: &dyn CipherSuiteProvider, v: &Value) -> Result<(), Strin
         &pk,
     )?;
     let ct = HpkeCiphertext {
-        kem_output: hex_field(v, "kem_output")?.into(),
-        ciphertext: hex_field(v, "ciphertext")?.into(),
+        kem_output: hex_field(v, "kem_output")?,
+        ciphertext: hex_field(v, "ciphertext")?,
     };
     let out = cs
         .decrypt_with_label(&sk, &label, &context, &ct)

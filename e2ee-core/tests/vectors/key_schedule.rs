@@ -2,9 +2,10 @@
 //! (RFC 9420 §8), GroupContext encoding, external_pub and the exporter.
 
 use e2ee_core::codec::{VLBytes, encode};
-use e2ee_core::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, RustCryptoProvider};
+use e2ee_core::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider};
 use e2ee_core::key_schedule::EpochSchedule;
 use e2ee_core::messages::{GroupContext, ProtocolVersion};
+use e2ee_rustcrypto::RustCryptoProvider;
 use serde_json::Value;
 
 use super::common::{Runner, check_eq, hex_field, suite_of, u64_field};

@@ -2,13 +2,14 @@
 //! vector's PublicMessages and PrivateMessages, and round-trip our own.
 
 use e2ee_core::codec::{decode_exact, encode};
-use e2ee_core::crypto::{CipherSuiteProvider, CryptoProvider, RustCryptoProvider, Secret};
+use e2ee_core::crypto::{CipherSuiteProvider, CryptoProvider, Secret};
 use e2ee_core::framing::{self, PrivateKeys};
 use e2ee_core::messages::framing::{
     AuthenticatedContent, Content, FramedContent, FramedContentAuthData, MlsMessage, MlsMessageBody, Sender, WireFormat,
 };
 use e2ee_core::messages::{GroupContext, ProtocolVersion};
 use e2ee_core::secret_tree::SecretTree;
+use e2ee_rustcrypto::RustCryptoProvider;
 use serde_json::Value;
 
 use super::common::{Runner, hex_field, suite_of, u64_field};

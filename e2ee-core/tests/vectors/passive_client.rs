@@ -6,10 +6,11 @@
 use std::collections::BTreeMap;
 
 use e2ee_core::codec::decode_exact;
-use e2ee_core::crypto::{CryptoProvider, RustCryptoProvider, Secret};
+use e2ee_core::crypto::{CryptoProvider, Secret};
 use e2ee_core::group::{Environment, ExternalJoins, Group, GroupConfig, JoinKeys, ProcessedMessage};
 use e2ee_core::messages::{MlsMessage, MlsMessageBody, Node};
 use e2ee_core::ratchet_tree::BasicCredentialValidator;
+use e2ee_rustcrypto::RustCryptoProvider;
 use serde_json::Value;
 
 use super::common::{Runner, check_eq, hex_field, suite_of};

@@ -2,8 +2,9 @@
 //! (RFC 9420 §8.4).
 
 use e2ee_core::codec::Writer;
-use e2ee_core::crypto::{CryptoProvider, RustCryptoProvider};
+use e2ee_core::crypto::CryptoProvider;
 use e2ee_core::psk::{PskInput, psk_secret};
+use e2ee_rustcrypto::RustCryptoProvider;
 use serde_json::Value;
 
 use super::common::{Runner, check_eq, hex_field, suite_of};

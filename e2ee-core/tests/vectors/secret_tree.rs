@@ -3,9 +3,10 @@
 
 use serde_json::Value;
 
-use e2ee_core::crypto::{CipherSuiteProvider, CryptoProvider, RustCryptoProvider, Secret};
+use e2ee_core::crypto::{CipherSuiteProvider, CryptoProvider, Secret};
 use e2ee_core::secret_tree::{self, RatchetKind, SecretTree};
 use e2ee_core::tree_math::LeafIndex;
+use e2ee_rustcrypto::RustCryptoProvider;
 
 use super::common::{Runner, check_eq, hex_field, suite_of, u64_field};
 

@@ -1,9 +1,10 @@
 //! Runner for `transcript-hashes.json` (RFC 9420 §8.2).
 
 use e2ee_core::codec::decode_exact;
-use e2ee_core::crypto::{CryptoProvider, RustCryptoProvider};
+use e2ee_core::crypto::CryptoProvider;
 use e2ee_core::messages::framing::AuthenticatedContent;
 use e2ee_core::transcript;
+use e2ee_rustcrypto::RustCryptoProvider;
 use serde_json::Value;
 
 use super::common::{Runner, check_eq, hex_field, suite_of};

@@ -3,10 +3,11 @@
 //! hashes before and after (§7.8).
 
 use e2ee_core::codec::decode_exact;
-use e2ee_core::crypto::{CipherSuiteProvider, CryptoProvider, RustCryptoProvider};
+use e2ee_core::crypto::{CipherSuiteProvider, CryptoProvider};
 use e2ee_core::messages::Proposal;
 use e2ee_core::ratchet_tree::RatchetTree;
 use e2ee_core::tree_math::LeafIndex;
+use e2ee_rustcrypto::RustCryptoProvider;
 use serde_json::Value;
 
 use super::common::{Runner, check_eq, hex_field, suite_of, u64_field};

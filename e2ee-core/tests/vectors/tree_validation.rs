@@ -3,10 +3,11 @@
 //! signature (§7.3), and the full validation a joiner runs (§12.4.3.1).
 
 use e2ee_core::codec::VLBytes;
-use e2ee_core::crypto::{CryptoProvider, RustCryptoProvider};
+use e2ee_core::crypto::CryptoProvider;
 use e2ee_core::ratchet_tree::leaf::{self, BasicCredentialValidator, LeafNodeOrigin, LeafValidationContext};
 use e2ee_core::ratchet_tree::{RatchetTree, TreeValidationParams};
 use e2ee_core::tree_math::NodeIndex;
+use e2ee_rustcrypto::RustCryptoProvider;
 use serde_json::Value;
 
 use super::common::{Runner, check_eq, hex_field, suite_of};

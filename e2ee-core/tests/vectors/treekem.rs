@@ -4,14 +4,16 @@
 //! all the others must agree with it on the commit secret and tree hash.
 
 use e2ee_core::codec::{VLBytes, decode_exact, encode};
-use e2ee_core::crypto::{CipherSuiteProvider, CryptoProvider, RustCryptoProvider, Secret};
+use e2ee_core::crypto::{CipherSuiteProvider, CryptoProvider, Secret};
 use e2ee_core::messages::{GroupContext, LeafNode, LeafNodeTbs, ProtocolVersion, UpdatePath};
 use e2ee_core::ratchet_tree::RatchetTree;
 use e2ee_core::tree_math::{LeafIndex, NodeIndex};
 use e2ee_core::treekem::{self, TreeKemPrivate, UpdatePathParams};
+use e2ee_rustcrypto::RustCryptoProvider;
 use serde_json::Value;
 
 use super::common::{Runner, check_eq, hex_field, suite_of, u64_field};
+use e2ee_core::crypto::Labelled;
 
 /// Processes and creates the UpdatePaths of each case.
 pub const RUNNER: Option<Runner> = Some(run);

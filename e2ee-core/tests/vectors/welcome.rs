@@ -2,13 +2,15 @@
 //! joiner's init key, check the GroupInfo's signature and confirmation tag.
 
 use e2ee_core::codec::{decode_exact, encode};
-use e2ee_core::crypto::{CryptoProvider, RustCryptoProvider};
+use e2ee_core::crypto::CryptoProvider;
 use e2ee_core::key_schedule::WelcomeSchedule;
 use e2ee_core::messages::framing::{MlsMessage, MlsMessageBody};
 use e2ee_core::welcome;
+use e2ee_rustcrypto::RustCryptoProvider;
 use serde_json::Value;
 
 use super::common::{Runner, hex_field, suite_of};
+use e2ee_core::crypto::Labelled;
 
 /// Processes the Welcome of each case.
 pub const RUNNER: Option<Runner> = Some(run);

@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use e2ee_core::crypto::Labelled;
 use reference_server::auth::{LOGIN_LABEL, login_content};
 use reference_server::wire::{self, ClientFrame, ErrorDetail, MailboxItem, Post, ServerFrame, b64};
 

@@ -19,8 +19,8 @@ use curve25519_dalek::edwards::EdwardsPoint;
 use curve25519_dalek::montgomery::MontgomeryPoint;
 use zeroize::Zeroizing;
 
-use super::hpke_base::{extract_and_expand, kem_labeled_extract, labeled_expand};
-use super::{CipherSuiteProvider, CryptoError, Rng, Secret};
+use crate::hpke_base::{extract_and_expand, kem_labeled_extract, labeled_expand};
+use e2ee_provider::{CipherSuiteProvider, CryptoError, Rng, Secret};
 
 /// `"KEM" || I2OSP(kem_id, 2)` of DHKEM(X25519, HKDF-SHA256).
 const SUITE_ID: [u8; 5] = *b"KEM\x00\x20";
@@ -29,11 +29,11 @@ const SUITE_ID: [u8; 5] = *b"KEM\x00\x20";
 const LEN: usize = 32;
 
 /// One recipient's Encap (of any KEM): the KEM shared secret and `enc`.
-pub(super) struct Encapsulation {
+pub(crate) struct Encapsulation {
     /// `shared_secret` (`Nsecret` = 32 bytes).
-    pub(super) shared_secret: Secret,
+    pub(crate) shared_secret: Secret,
     /// `enc`: the ephemeral public key.
-    pub(super) enc: Vec<u8>,
+    pub(crate) enc: Vec<u8>,
 }
 
 /// The field elements 0, 1 and p - 1 (little-endian), p = 2^255 - 19:
@@ -99,7 +99,7 @@ const SMALL_ORDER_U: [[u8; LEN]; 5] = [
 /// of small order in any encoding (the top bit is ignored, RFC 7748 §5, and
 /// p and p + 1 stand for 0 and 1). Such a key in a group would make every
 /// Commit whose path encrypts to it fail.
-pub(super) fn check_public_key(public_key: &[u8]) -> Result<(), CryptoError> {
+pub(crate) fn check_public_key(public_key: &[u8]) -> Result<(), CryptoError> {
     let u: [u8; LEN] = public_key.try_into().map_err(|_| CryptoError::InvalidKey)?;
     if is_one_of(&u, &SMALL_ORDER_U) {
         Err(CryptoError::InvalidKey)
@@ -112,7 +112,7 @@ pub(super) fn check_public_key(public_key: &[u8]) -> Result<(), CryptoError> {
 /// from `rng` (32 bytes each, drawn in order, each through DeriveKeyPair
 /// as the `hpke` crate does). `cs` supplies the HKDF, which must be
 /// HKDF-SHA256 (the KEM's KDF; true of every MLS suite with X25519).
-pub(super) fn encap_each(
+pub(crate) fn encap_each(
     cs: &dyn CipherSuiteProvider,
     public_keys: &[&[u8]],
     rng: &mut Rng<'_>,
@@ -130,7 +130,7 @@ pub(super) fn encap_each(
     let mut encapsulations = Vec::with_capacity(recipients.len());
     for ((dh, enc), recipient) in shared.iter().zip(enc).zip(&recipients) {
         // RFC 9180 §7.1.4: an all-zero DH result (a small-order key) aborts.
-        if super::ct_eq(dh, &[0; LEN]) {
+        if e2ee_provider::ct_eq(dh, &[0; LEN]) {
             return Err(CryptoError::EncryptionFailed);
         }
         let kem_context = [enc.as_bytes(), &recipient[..]].concat();
@@ -209,7 +209,9 @@ fn edwards_is_faster() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::{CryptoProvider, RustCryptoProvider, os_rng};
+    use crate::RustCryptoProvider;
+    use crate::test_rng::os_rng;
+    use e2ee_provider::{CipherSuite, CryptoProvider};
     use rand_core::Rng as _;
 
     /// The ladder: the X25519 function itself (RFC 7748 §5).
@@ -344,7 +346,7 @@ mod tests {
 
     #[test]
     fn small_order_keys_and_bad_lengths_are_refused() {
-        let cs = RustCryptoProvider.cipher_suite(crate::crypto::CipherSuite(1)).unwrap();
+        let cs = RustCryptoProvider.cipher_suite(CipherSuite(1)).unwrap();
         let honest = MontgomeryPoint::mul_base_clamped(random_bytes()).to_bytes();
         assert!(encap_each(cs, &[&honest], &mut os_rng()).is_ok());
         assert_eq!(

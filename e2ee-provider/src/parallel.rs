@@ -16,14 +16,14 @@ use rand_core::SeedableRng;
 #[cfg(feature = "parallel")]
 use zeroize::Zeroizing;
 
-use crate::crypto::Rng;
+use crate::Rng;
 
 #[cfg(feature = "parallel")]
 /// `items` in contiguous shares, one per available core, but no more
 /// shares than would give each `min_per_share` items (below that, starting
 /// a thread costs more than it saves): one share if the items are few. An
 /// empty slice is one empty share.
-pub(crate) fn shares<T>(items: &[T], min_per_share: usize) -> Vec<&[T]> {
+pub fn shares<T>(items: &[T], min_per_share: usize) -> Vec<&[T]> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let count = cores.min(items.len() / min_per_share.max(1)).max(1);
     if items.is_empty() {
@@ -38,7 +38,7 @@ pub(crate) fn shares<T>(items: &[T], min_per_share: usize) -> Vec<&[T]> {
 /// A share whose thread cannot be started (the system is out of threads
 /// or memory) runs on this thread instead. A panic on a thread is passed
 /// on: the same work on one thread would have panicked.
-pub(crate) fn run<S: Send, R: Send>(shares: Vec<S>, work: impl Fn(S) -> R + Sync) -> Vec<R> {
+pub fn run<S: Send, R: Send>(shares: Vec<S>, work: impl Fn(S) -> R + Sync) -> Vec<R> {
     run_on(shares, work, std::thread::Builder::new)
 }
 
@@ -84,7 +84,7 @@ fn run_on<S: Send, R: Send>(
 /// share draws from its own generator (ChaCha20, keyed with 32 bytes drawn
 /// from `rng`), as threads cannot share the caller's. With one share,
 /// `work` runs here on `rng` itself.
-pub(crate) fn run_with_rngs<T: Sync, R: Send, E: Send>(
+pub fn run_with_rngs<T: Sync, R: Send, E: Send>(
     items: &[T],
     min_per_share: usize,
     rng: &mut Rng<'_>,
@@ -109,7 +109,7 @@ pub(crate) fn run_with_rngs<T: Sync, R: Send, E: Send>(
 /// `work` on all of `items` here, on `rng` (without the `parallel`
 /// feature).
 #[cfg(not(feature = "parallel"))]
-pub(crate) fn run_with_rngs<T, R, E>(
+pub fn run_with_rngs<T, R, E>(
     items: &[T],
     _min_per_share: usize,
     rng: &mut Rng<'_>,
@@ -155,7 +155,7 @@ mod tests {
     #[test]
     fn shares_with_generators_concatenate_in_order() {
         let items: Vec<u32> = (0..5000).collect();
-        let mut rng = crate::crypto::os_rng();
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
         let drawn = run_with_rngs(&items, 100, &mut rng, |share, rng| {
             Ok::<_, ()>(
                 share

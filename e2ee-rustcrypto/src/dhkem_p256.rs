@@ -22,9 +22,9 @@ use p256::elliptic_curve::sec1::ToSec1Point;
 use p256::{AffinePoint, FieldBytes, PublicKey, SecretKey};
 use zeroize::Zeroizing;
 
-use super::dhkem::Encapsulation;
-use super::hpke_base::extract_and_expand;
-use super::{CipherSuiteProvider, CryptoError, Rng, Secret};
+use crate::dhkem::Encapsulation;
+use crate::hpke_base::extract_and_expand;
+use e2ee_provider::{CipherSuiteProvider, CryptoError, Rng, Secret};
 
 /// `"KEM" || I2OSP(kem_id, 2)` of DHKEM(P-256, HKDF-SHA256).
 const SUITE_ID: [u8; 5] = *b"KEM\x00\x10";
@@ -36,7 +36,7 @@ const NSK: usize = 32;
 const NPK: usize = 65;
 
 /// DeserializePublicKey (RFC 9180 §7.1.1) of an uncompressed point.
-pub(super) fn public_key(bytes: &[u8]) -> Result<PublicKey, CryptoError> {
+pub(crate) fn public_key(bytes: &[u8]) -> Result<PublicKey, CryptoError> {
     let [4, coordinates @ ..] = bytes else {
         return Err(CryptoError::InvalidKey);
     };
@@ -56,7 +56,7 @@ pub(super) fn public_key(bytes: &[u8]) -> Result<PublicKey, CryptoError> {
 
 /// `Encap(pkR)` for each of `public_keys`, in order, with ephemeral keys
 /// from `rng` (32 bytes each, drawn in order).
-pub(super) fn encap_each(
+pub(crate) fn encap_each(
     cs: &dyn CipherSuiteProvider,
     public_keys: &[&[u8]],
     rng: &mut Rng<'_>,
@@ -77,7 +77,7 @@ pub(super) fn encap_each(
 }
 
 /// `Decap(enc, skR)`.
-pub(super) fn decap(cs: &dyn CipherSuiteProvider, private_key: &[u8], enc: &[u8]) -> Result<Secret, CryptoError> {
+pub(crate) fn decap(cs: &dyn CipherSuiteProvider, private_key: &[u8], enc: &[u8]) -> Result<Secret, CryptoError> {
     let sk = secret_key(private_key)?;
     let pk_e = public_key(enc).map_err(|_| CryptoError::DecryptionFailed)?;
     let pk_rm = sk.public_key().to_sec1_point(false);

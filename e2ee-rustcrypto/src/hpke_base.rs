@@ -7,7 +7,7 @@
 //! k copies of an O(n) buffer, and adding every member of a large group at
 //! once would be quadratic. [`BaseSchedule`] hashes the info once and
 //! derives each recipient's AEAD key and nonce (or exported secret) from
-//! its KEM shared secret; the KEM (see `dhkem`, `dhkem_p256`) and the AEAD
+//! its KEM shared secret; the KEM (see `kem`) and the AEAD
 //! (the suite's) stay the callers'. Opening and the receiver's export use it
 //! too, so the package holds one key schedule rather than the crate's per
 //! suite. The tests check the results against the `hpke` crate's own
@@ -18,13 +18,13 @@ use alloc::vec::Vec;
 
 use zeroize::Zeroizing;
 
-use super::{CipherSuiteProvider, CryptoError, Secret};
+use e2ee_provider::{CipherSuiteProvider, CryptoError, Secret};
 
 /// `mode_base` (RFC 9180 §5.1, Table 1).
 const MODE_BASE: u8 = 0x00;
 
 /// `key_schedule_context` for one info, and the suite to derive with.
-pub(super) struct BaseSchedule<'a> {
+pub(crate) struct BaseSchedule<'a> {
     /// Its HKDF is the HPKE KDF: in every MLS cipher suite, HPKE's KDF is
     /// the suite's.
     cs: &'a dyn CipherSuiteProvider,
@@ -37,7 +37,7 @@ pub(super) struct BaseSchedule<'a> {
 impl<'a> BaseSchedule<'a> {
     /// The schedule of the HPKE suite `(kem_id, kdf_id, aead_id)` under
     /// `info`, with no PSK (base mode).
-    pub(super) fn new(cs: &'a dyn CipherSuiteProvider, ids: [u16; 3], info: &[u8]) -> Self {
+    pub(crate) fn new(cs: &'a dyn CipherSuiteProvider, ids: [u16; 3], info: &[u8]) -> Self {
         let mut suite_id = [0; 10];
         suite_id[..4].copy_from_slice(b"HPKE");
         for (slot, id) in suite_id[4..].chunks_exact_mut(2).zip(ids) {
@@ -57,7 +57,7 @@ impl<'a> BaseSchedule<'a> {
     /// The AEAD key and base nonce of a context set up with `shared_secret`
     /// (`KeySchedule`, the exporter secret left out). A single-shot seal
     /// uses the base nonce itself (sequence number 0).
-    pub(super) fn key_and_nonce(&self, shared_secret: &[u8]) -> Result<(Secret, Secret), CryptoError> {
+    pub(crate) fn key_and_nonce(&self, shared_secret: &[u8]) -> Result<(Secret, Secret), CryptoError> {
         let secret = self.secret(shared_secret);
         let key = self.labeled_expand(&secret, b"key", self.cs.aead_key_len())?;
         let nonce = self.labeled_expand(&secret, b"base_nonce", self.cs.aead_nonce_len())?;
@@ -66,7 +66,7 @@ impl<'a> BaseSchedule<'a> {
 
     /// `Context.Export(exporter_context, len)` (RFC 9180 §5.3) of a context
     /// set up with `shared_secret`.
-    pub(super) fn export(
+    pub(crate) fn export(
         &self,
         shared_secret: &[u8],
         exporter_context: &[u8],
@@ -97,33 +97,33 @@ impl<'a> BaseSchedule<'a> {
 
 /// `LabeledExtract("", label, ikm)` (RFC 9180 §4) of a KEM with `suite_id`,
 /// for a secret `ikm`: its labelled copy is zeroized.
-pub(super) fn kem_labeled_extract(cs: &dyn CipherSuiteProvider, suite_id: &[u8], label: &[u8], ikm: &[u8]) -> Secret {
+pub(crate) fn kem_labeled_extract(cs: &dyn CipherSuiteProvider, suite_id: &[u8], label: &[u8], ikm: &[u8]) -> Secret {
     cs.kdf_extract(b"", &Zeroizing::new(labeled_ikm(suite_id, label, ikm)))
 }
 
 /// A DHKEM's `ExtractAndExpand(dh, kem_context)` (RFC 9180 §4.1), with the
-/// suite's HKDF (HKDF-SHA256 in every MLS suite, as these KEMs' is).
-/// `Nsecret` is 32 for both DHKEMs here.
-pub(super) fn extract_and_expand(
+/// suite's HKDF: in every MLS suite the KEM's KDF is the suite's, and a
+/// DHKEM's `Nsecret` is its `Nh`.
+pub(crate) fn extract_and_expand(
     cs: &dyn CipherSuiteProvider,
     suite_id: &[u8],
     dh: &[u8],
     kem_context: &[u8],
 ) -> Result<Secret, CryptoError> {
     let eae_prk = kem_labeled_extract(cs, suite_id, b"eae_prk", dh);
-    labeled_expand(cs, suite_id, &eae_prk, b"shared_secret", kem_context, 32)
+    labeled_expand(cs, suite_id, &eae_prk, b"shared_secret", kem_context, cs.hash_len())
 }
 
 /// `labeled_ikm` of `LabeledExtract` (RFC 9180 §4) under `suite_id`. The
 /// caller zeroizes it when `ikm` is secret (a DH result); an info of
 /// megabytes is not worth wiping.
-pub(super) fn labeled_ikm(suite_id: &[u8], label: &[u8], ikm: &[u8]) -> Vec<u8> {
+pub(crate) fn labeled_ikm(suite_id: &[u8], label: &[u8], ikm: &[u8]) -> Vec<u8> {
     [b"HPKE-v1", suite_id, label, ikm].concat()
 }
 
 /// `LabeledExpand(prk, label, info, len)` (RFC 9180 §4) under `suite_id`,
 /// with the HKDF of `cs`.
-pub(super) fn labeled_expand(
+pub(crate) fn labeled_expand(
     cs: &dyn CipherSuiteProvider,
     suite_id: &[u8],
     prk: &Secret,

@@ -1,24 +1,22 @@
-//! The DER form of an ECDSA signature, as MLS's `ecdsa_secp256r1_sha256`
-//! carries it (RFC 9420 §5.1.2, RFC 8446 §4.2.3): `Ecdsa-Sig-Value ::=
-//! SEQUENCE { r INTEGER, s INTEGER }` (RFC 3279 §2.2.3).
+//! The DER form of an ECDSA signature, as MLS's `ecdsa_secpXXXr1_shaXXX`
+//! schemes carry it (RFC 9420 §5.1.2, RFC 8446 §4.2.3): `Ecdsa-Sig-Value
+//! ::= SEQUENCE { r INTEGER, s INTEGER }` (RFC 3279 §2.2.3).
 //!
 //! Why not the `der` crate (through `ecdsa`'s `der` feature): its general
 //! ASN.1 reader and writer, and their error texts, would add 5.0 KB to the
 //! gzipped npm package, for one fixed shape of at most 72 bytes. The tests
 //! hold this code to that crate's results.
 
+use alloc::vec;
 use alloc::vec::Vec;
 
-/// The bytes of each of `r` and `s` (P-256 scalars).
-const SCALAR_LEN: usize = 32;
 const SEQUENCE: u8 = 0x30;
 const INTEGER: u8 = 0x02;
 
-/// The DER encoding of the signature `(r, s)`, each given as 32 bytes
-/// big-endian.
+/// The DER encoding of the signature `(r, s)`, each given big-endian in
+/// the curve's scalar length (at most 66 bytes, P-521's).
 pub(crate) fn encode(r: &[u8], s: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(2 + 2 * (3 + SCALAR_LEN));
-    out.extend_from_slice(&[SEQUENCE, 0]);
+    let mut body = Vec::with_capacity(2 * (3 + r.len()));
     for value in [r, s] {
         // Minimal two's complement: no leading zero bytes, except one
         // before a set top bit (the INTEGER would be negative otherwise).
@@ -28,47 +26,53 @@ pub(crate) fn encode(r: &[u8], s: &[u8]) -> Vec<u8> {
             .unwrap_or(value.len().saturating_sub(1));
         let digits = &value[start..];
         let pad = digits.first().is_none_or(|&b| b & 0x80 != 0);
-        out.extend_from_slice(&[INTEGER, (digits.len() + usize::from(pad)) as u8]);
+        body.extend_from_slice(&[INTEGER, (digits.len() + usize::from(pad)) as u8]);
         if pad {
-            out.push(0);
+            body.push(0);
         }
-        out.extend_from_slice(digits);
+        body.extend_from_slice(digits);
     }
-    // At most 2 × 35 bytes: the short form of the length.
-    out[1] = (out.len() - 2) as u8;
+    let mut out = Vec::with_capacity(3 + body.len());
+    out.push(SEQUENCE);
+    // At most 2 × 69 bytes: one length byte, after 0x81 from 128 on.
+    if body.len() >= 0x80 {
+        out.push(0x81);
+    }
+    out.push(body.len() as u8);
+    out.extend_from_slice(&body);
     out
 }
 
-/// `r || s` (32 bytes each, big-endian) of a DER signature; `None` unless
-/// `der` is exactly one SEQUENCE of two minimally encoded, non-negative
-/// INTEGERs that fit in 32 bytes. Whether they are valid scalars is the
-/// signature type's check.
-pub(crate) fn decode(der: &[u8]) -> Option<[u8; 2 * SCALAR_LEN]> {
+/// `r || s` (`scalar_len` bytes each, big-endian) of a DER signature;
+/// `None` unless `der` is exactly one SEQUENCE of two minimally encoded,
+/// non-negative INTEGERs that fit in `scalar_len` bytes. Whether they are
+/// valid scalars is the signature type's check.
+pub(crate) fn decode(der: &[u8], scalar_len: usize) -> Option<Vec<u8>> {
     let (body, rest) = element(der, SEQUENCE)?;
     let (r, body) = element(body, INTEGER)?;
     let (s, body) = element(body, INTEGER)?;
     if !rest.is_empty() || !body.is_empty() {
         return None;
     }
-    let mut rs = [0u8; 2 * SCALAR_LEN];
-    for (value, out) in [r, s].into_iter().zip(rs.chunks_exact_mut(SCALAR_LEN)) {
+    let mut rs = vec![0u8; 2 * scalar_len];
+    for (value, out) in [r, s].into_iter().zip(rs.chunks_exact_mut(scalar_len)) {
         let digits = unsigned(value)?;
-        out.get_mut(SCALAR_LEN.checked_sub(digits.len())?..)?
+        out.get_mut(scalar_len.checked_sub(digits.len())?..)?
             .copy_from_slice(digits);
     }
     Some(rs)
 }
 
 /// The content of the element with `tag` at the start of `bytes`, and what
-/// follows it. Only the short form of the length: every element here is
-/// under 128 bytes, and DER encodes such lengths in the short form.
+/// follows it. Lengths below 128 in the short form, and from 128 to 255 as
+/// `0x81` and one byte, as DER requires: every element here is shorter.
 fn element(bytes: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    match bytes {
-        [t, len, rest @ ..] if *t == tag && *len < 0x80 && rest.len() >= usize::from(*len) => {
-            Some(rest.split_at(usize::from(*len)))
-        }
-        _ => None,
-    }
+    let (len, rest) = match bytes {
+        [t, len, rest @ ..] if *t == tag && *len < 0x80 => (*len, rest),
+        [t, 0x81, len, rest @ ..] if *t == tag && *len >= 0x80 => (*len, rest),
+        _ => return None,
+    };
+    rest.split_at_checked(usize::from(len))
 }
 
 /// The magnitude of a minimally encoded, non-negative INTEGER's content.
@@ -109,7 +113,7 @@ mod tests {
 
     /// Our decoding, then the signature type's scalar checks.
     fn ours(der: &[u8]) -> Option<Signature> {
-        decode(der).and_then(|rs| Signature::from_slice(&rs).ok())
+        decode(der, 32).and_then(|rs| Signature::from_slice(&rs).ok())
     }
 
     proptest! {
@@ -150,16 +154,16 @@ mod tests {
             let body = parts.concat();
             [&[SEQUENCE, body.len() as u8][..], &body].concat()
         };
-        assert!(decode(&sequence(&[&one, &one])).is_some());
+        assert!(decode(&sequence(&[&one, &one]), 32).is_some());
         // A negative INTEGER; a needless zero byte; an empty INTEGER.
-        assert_eq!(decode(&sequence(&[&[0x02, 0x01, 0x81], &one])), None);
-        assert_eq!(decode(&sequence(&[&[0x02, 0x02, 0x00, 0x01], &one])), None);
-        assert_eq!(decode(&sequence(&[&[0x02, 0x00], &one])), None);
+        assert_eq!(decode(&sequence(&[&[0x02, 0x01, 0x81], &one]), 32), None);
+        assert_eq!(decode(&sequence(&[&[0x02, 0x02, 0x00, 0x01], &one]), 32), None);
+        assert_eq!(decode(&sequence(&[&[0x02, 0x00], &one]), 32), None);
         // The long form of a short length; bytes after the SEQUENCE.
-        assert_eq!(decode(&[&[SEQUENCE, 0x81, 0x06][..], &one, &one].concat()), None);
-        assert_eq!(decode(&[sequence(&[&one, &one]), vec![0]].concat()), None);
+        assert_eq!(decode(&[&[SEQUENCE, 0x81, 0x06][..], &one, &one].concat(), 32), None);
+        assert_eq!(decode(&[sequence(&[&one, &one]), vec![0]].concat(), 32), None);
         // 33 bytes of magnitude.
         let big = [&[0x02, 0x21][..], &[0x7f; 33]].concat();
-        assert_eq!(decode(&sequence(&[&big, &one])), None);
+        assert_eq!(decode(&sequence(&[&big, &one]), 32), None);
     }
 }
