@@ -56,9 +56,10 @@ step "seed corpora of the fuzz targets: python3 fuzz/seeds.py"
 python3 fuzz/seeds.py
 export E2EE_FUZZ_SECONDS=20
 
-# The IETF vector runner runs at the end, with its report.
+# The vector runners (IETF MLS vectors; Wycheproof, RFC 9180 and RFC 8032
+# for the provider) run at the end, with their reports.
 step "tests: cargo test --workspace --features e2ee-core/parallel (with the fuzz smoke run)"
-cargo test --workspace "${FEATURES[@]}" -- --skip ietf_test_vectors --exact
+cargo test --workspace "${FEATURES[@]}" -- --skip ietf_test_vectors --skip independent_vectors --exact
 
 # The crate as no_std users build it: no client, no std, no tables.
 step "e2ee-core without default features: cargo test -p e2ee-core --no-default-features"
@@ -76,7 +77,7 @@ bash e2ee-ffi/test-bindings.sh
 
 # `--workspace` keeps the feature set of the workspace test step above, so the
 # runner built there is reused instead of rebuilding e2ee-core's dependencies.
-step "IETF test vectors: cargo test --workspace --features e2ee-core/parallel --test vectors -- --nocapture"
+step "test vectors (IETF MLS; Wycheproof, RFC 9180, RFC 8032): cargo test --workspace --features e2ee-core/parallel --test vectors -- --nocapture"
 cargo test --workspace "${FEATURES[@]}" --test vectors -- --nocapture
 
 step "all checks passed"

@@ -220,6 +220,17 @@ impl X448 {
     /// `"KEM" || I2OSP(kem_id, 2)`.
     const SUITE_ID: [u8; 5] = *b"KEM\x00\x21";
 
+    /// 0, 1, p - 1, p and p + 1, little-endian (p = 2^448 - 2^224 - 1).
+    fn small_order() -> [[u8; Self::LEN]; 5] {
+        let mut p = [0xff; Self::LEN];
+        p[28] = 0xfe;
+        let (mut one, mut minus_one, mut p_plus_one) = ([0; Self::LEN], p, [0xff; Self::LEN]);
+        one[0] = 1;
+        minus_one[0] = 0xfe;
+        p_plus_one[..28].fill(0);
+        [[0; Self::LEN], one, minus_one, p, p_plus_one]
+    }
+
     fn key(bytes: &[u8]) -> Result<[u8; Self::LEN], CryptoError> {
         bytes.try_into().map_err(|_| CryptoError::InvalidKey)
     }
@@ -252,13 +263,16 @@ impl X448 {
     }
 
     /// `DeriveKeyPair(ikm)`'s private key: `LabeledExpand(dkp_prk, "sk",
-    /// "", Nsk)`, used as is (X448 clamps it).
+    /// "", Nsk)`, clamped as RFC 9180 §7.1.2 has SerializePrivateKey do
+    /// (X448 clamps it anyway, so the key is the same).
     fn derive_private(cs: &dyn CipherSuiteProvider, ikm: &[u8]) -> Result<Zeroizing<[u8; Self::LEN]>, CryptoError> {
         use crate::hpke_base::{kem_labeled_extract, labeled_expand};
         let dkp_prk = kem_labeled_extract(cs, &Self::SUITE_ID, b"dkp_prk", ikm);
         let sk = labeled_expand(cs, &Self::SUITE_ID, &dkp_prk, b"sk", b"", Self::LEN)?;
         let mut key = Zeroizing::new([0; Self::LEN]);
         key.copy_from_slice(sk.as_bytes());
+        key[0] &= 0xfc;
+        key[Self::LEN - 1] |= 0x80;
         Ok(key)
     }
 }
@@ -267,8 +281,15 @@ impl X448 {
 impl SuiteKem for X448 {
     const KEM_ID: u16 = 0x0021;
 
+    /// Refuses the points of small order in every encoding: u = 0, 1 and
+    /// p - 1, and the non-canonical p and p + 1 (= 0 and 1; the `x448`
+    /// crate's own check misses these two). Encap to any of them gives an
+    /// all-zero DH result and fails.
     fn check_public_key(public_key: &[u8]) -> Result<(), CryptoError> {
         let key = Self::key(public_key)?;
+        if Self::small_order().iter().any(|u| e2ee_provider::ct_eq(u, &key)) {
+            return Err(CryptoError::InvalidKey);
+        }
         x448::PublicKey::from_bytes(&key)
             .map(drop)
             .ok_or(CryptoError::InvalidKey)

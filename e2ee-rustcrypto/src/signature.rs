@@ -124,6 +124,15 @@ pub(crate) struct Ed448;
 impl Ed448 {
     const LEN: usize = 57;
 
+    /// Whether bits 448 to 454 of an encoded point are zero. RFC 8032
+    /// §5.2.3 decodes them into y, which must then be below p: with any of
+    /// them set it is not. `ed448-goldilocks` ignores them, which would
+    /// accept other encodings of the same point (Wycheproof's Ed448 tests
+    /// 63 to 65) where other implementations refuse.
+    fn canonical_point(bytes: &[u8]) -> bool {
+        bytes.get(Self::LEN - 1).is_some_and(|last| last & 0x7f == 0)
+    }
+
     fn signing_key(private_key: &[u8]) -> Result<ed448_goldilocks::SigningKey, CryptoError> {
         let seed = ed448_goldilocks::SecretKey::try_from(private_key).map_err(|_| CryptoError::InvalidKey)?;
         Ok(ed448_goldilocks::SigningKey::from(&seed))
@@ -152,6 +161,9 @@ impl SignatureScheme for Ed448 {
 
     fn verifier(public_key: &[u8]) -> Result<Box<dyn Verifier>, CryptoError> {
         let bytes = <[u8; Self::LEN]>::try_from(public_key).map_err(|_| CryptoError::InvalidKey)?;
+        if !Self::canonical_point(&bytes) {
+            return Err(CryptoError::InvalidKey);
+        }
         let key = ed448_goldilocks::VerifyingKey::from_bytes(&bytes).map_err(|_| CryptoError::InvalidKey)?;
         Ok(Box::new(Prepared(key)))
     }
@@ -166,7 +178,12 @@ impl Signer for Prepared<ed448_goldilocks::SigningKey> {
 
 #[cfg(feature = "x448")]
 impl Verifier for Prepared<ed448_goldilocks::VerifyingKey> {
+    /// RFC 8032 §5.2.7, with `R` decoded as §5.2.3 says (see
+    /// [`Ed448::canonical_point`]).
     fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+        if !Ed448::canonical_point(signature) {
+            return Err(CryptoError::InvalidSignature);
+        }
         let signature =
             ed448_goldilocks::Signature::from_slice(signature).map_err(|_| CryptoError::InvalidSignature)?;
         self.0
