@@ -253,7 +253,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::crypto::{CipherSuite, CryptoProvider, RustCryptoProvider, os_rng};
 
-    const SUITES: [u16; 3] = [1, 2, 3];
+    const SUITES: [u16; 7] = [1, 2, 3, 4, 5, 6, 7];
 
     /// A suite of the default backend, for this crate's unit tests.
     pub(crate) fn suite(id: u16) -> &'static dyn CipherSuiteProvider {

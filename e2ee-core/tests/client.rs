@@ -1,4 +1,4 @@
-//! The high-level API end to end, suites 1–3: events, ordering (out of
+//! The high-level API end to end, suites 1–7: events, ordering (out of
 //! order, late, early), lost Commit races, leaving, external joins, and
 //! errors with stable codes on bad input.
 
@@ -9,7 +9,7 @@ use e2ee_core::client::{
 use e2ee_core::crypto::Labelled;
 use proptest::prelude::*;
 
-const SUITES: [u16; 3] = [1, 2, 3];
+const SUITES: [u16; 7] = [1, 2, 3, 4, 5, 6, 7];
 
 /// Alice's group with Bob and Carol added by one Welcome.
 fn chat(suite: u16, options: GroupOptions) -> [Group; 3] {

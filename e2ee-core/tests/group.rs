@@ -1,7 +1,7 @@
 //! The group state machine end to end (RFC 9420 §11, §12): creating a
 //! group, adding members by Commit and Welcome, application messages,
 //! updates, proposals by reference, removal, and rejected Commits, for
-//! cipher suites 1, 2 and 3. Every message goes through its wire encoding.
+//! cipher suites 1 to 7. Every message goes through its wire encoding.
 
 mod common;
 

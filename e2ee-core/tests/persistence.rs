@@ -1,6 +1,6 @@
 //! Storing and restoring a member's group state (`Group::export_state`,
 //! `Group::export_sealed`) and a KeyPackage's private keys, end to end for
-//! cipher suites 1, 2 and 3: members restored in the middle of an epoch —
+//! cipher suites 1 to 7: members restored in the middle of an epoch —
 //! with skipped messages, a pending proposal, a pending own Update and a
 //! pending own Commit — carry on as if never stopped.
 

@@ -341,7 +341,7 @@ impl World {
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), max_shrink_iters: 64, ..ProptestConfig::default() })]
     #[test]
-    fn members_agree_and_every_message_opens(suite in 1..=3u16, ops in proptest::collection::vec(op(), 1..16)) {
+    fn members_agree_and_every_message_opens(suite in 1..=7u16, ops in proptest::collection::vec(op(), 1..16)) {
         let mut world = World::new(suite);
         world.check();
         for op in ops {

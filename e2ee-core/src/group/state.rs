@@ -891,7 +891,7 @@ mod tests {
 
     #[test]
     fn export_restore_export_is_identical() {
-        for id in [1, 2, 3] {
+        for id in 1..=7 {
             let cs = suite(id);
             let group = group(id);
             let bytes = group.export_state().unwrap();
@@ -1035,7 +1035,7 @@ mod tests {
 
     #[test]
     fn key_package_round_trip() {
-        for id in [1, 2, 3] {
+        for id in 1..=7 {
             let cs = suite(id);
             let signer = cs.signature_key_generate(&mut os_rng());
             let own = own_leaf(cs, signer.public.clone());

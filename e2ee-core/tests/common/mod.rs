@@ -15,7 +15,15 @@ use e2ee_core::key_package::{KeyPackageParams, NewKeyPackage, create_key_package
 use e2ee_core::messages::{Credential, Lifetime, MlsMessage, MlsMessageBody, WireFormat};
 use e2ee_rustcrypto::RustCryptoProvider;
 
-pub const SUITES: [CipherSuite; 3] = [CipherSuite(1), CipherSuite(2), CipherSuite(3)];
+pub const SUITES: [CipherSuite; 7] = [
+    CipherSuite(1),
+    CipherSuite(2),
+    CipherSuite(3),
+    CipherSuite(4),
+    CipherSuite(5),
+    CipherSuite(6),
+    CipherSuite(7),
+];
 pub const FOREVER: Lifetime = Lifetime {
     not_before: 0,
     not_after: u64::MAX,
