@@ -7,8 +7,9 @@
 //! primitives. Everything RFC 9420 itself defines on top of them (the
 //! labelled operations of §5, the key schedule, TreeKEM) stays in the
 //! protocol crate, so a provider holds no protocol code and cannot get it
-//! wrong. `e2ee-rustcrypto` is the provider the project ships; its
-//! conformance tests, which any provider can run, live there too.
+//! wrong. `e2ee-rustcrypto` is the provider the project ships; the
+//! conformance suite it passes (the module `conformance`, feature
+//! `conformance`) can hold any provider to the same vectors.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -18,6 +19,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod parallel;
 mod secret;
 

