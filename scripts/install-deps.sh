@@ -34,7 +34,9 @@ for target in wasm32-unknown-unknown thumbv7em-none-eabihf; do
 done
 
 # --- Debian packages ---------------------------------------------------------
-apt_packages=(redis-server nginx chromium libjna-java python3-venv)
+# libssl-dev and pkg-config: mls-rs's OpenSSL provider, the interop peer
+# for cipher suites 4 to 7.
+apt_packages=(redis-server nginx chromium libjna-java python3-venv libssl-dev pkg-config)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     if [ "$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null)" != "install ok installed" ]; then

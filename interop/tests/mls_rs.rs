@@ -5,9 +5,10 @@
 //! on the epoch, the epoch authenticator and an exported secret.
 //!
 //! Every message crosses between the implementations as its wire encoding,
-//! as it would over a network. Each scenario runs for cipher suites 1, 2
-//! and 3, with handshake messages sent as PublicMessage and as
-//! PrivateMessage.
+//! as it would over a network. Each scenario runs for cipher suites 1 to 7
+//! (mls-rs on its RustCrypto provider for 1 to 3, on its OpenSSL provider,
+//! the one with the others, for 4 to 7), with handshake messages sent as
+//! PublicMessage and as PrivateMessage.
 
 use e2ee_core::codec::{decode_exact, encode};
 use e2ee_core::crypto::{CipherSuite, CryptoProvider, KeyPair, RustCryptoProvider, os_rng};
@@ -18,7 +19,7 @@ use e2ee_core::tree_math::LeafIndex;
 use mls_rs::client_builder::MlsConfig;
 use mls_rs::group::{CommitEffect, ReceivedMessage};
 
-const SUITES: [u16; 3] = [1, 2, 3];
+const SUITES: [u16; 7] = [1, 2, 3, 4, 5, 6, 7];
 const FOREVER: Lifetime = Lifetime {
     not_before: 0,
     not_after: u64::MAX,
@@ -27,7 +28,7 @@ const LABEL: &[u8] = b"interop";
 
 #[path = "../common/mls_rs_client.rs"]
 mod mls_rs_client;
-use mls_rs_client::rs_client;
+use mls_rs_client::{rs_client, rs_openssl_client};
 
 /// An e2ee-core member: its identity and, once joined, its group state.
 struct EMember {
@@ -494,8 +495,26 @@ fn cases() -> impl Iterator<Item = (u16, WireFormat)> {
         .flat_map(|s| [(s, WireFormat::PUBLIC_MESSAGE), (s, WireFormat::PRIVATE_MESSAGE)])
 }
 
-/// Three e2ee-core and three mls-rs clients, none in a group yet.
-fn world(suite: u16, wire_format: WireFormat) -> World<'static, impl MlsConfig + use<>> {
+/// Runs `$scenario` (generic over the mls-rs configuration) in every case.
+macro_rules! in_every_case {
+    ($scenario:ident) => {
+        for (suite, wire_format) in cases() {
+            if suite <= 3 {
+                $scenario(&mut world(suite, wire_format, rs_client));
+            } else {
+                $scenario(&mut world(suite, wire_format, rs_openssl_client));
+            }
+        }
+    };
+}
+
+/// Three e2ee-core and three mls-rs clients (made by `rs_client`), none in
+/// a group yet.
+fn world<C: MlsConfig>(
+    suite: u16,
+    wire_format: WireFormat,
+    rs_client: fn(&str, u16, bool) -> mls_rs::Client<C>,
+) -> World<'static, C> {
     let cs = RustCryptoProvider.cipher_suite(CipherSuite(suite)).unwrap();
     let private = wire_format == WireFormat::PRIVATE_MESSAGE;
     let e = (0..3)
@@ -531,37 +550,38 @@ fn world(suite: u16, wire_format: WireFormat) -> World<'static, impl MlsConfig +
 /// reference.
 #[test]
 fn mls_rs_creates_the_group() {
-    for (suite, wire_format) in cases() {
-        let w = &mut world(suite, wire_format);
-        w.create(R(0));
-        w.commit(R(0), Change::Add(E(0)));
-        w.chat_all();
-        w.commit(E(0), Change::Add(R(1)));
-        w.chat_all();
-        w.commit(R(0), Change::Update);
-        w.chat_all();
-        w.commit(E(0), Change::Update);
-        w.chat_all();
-        w.commit(R(1), Change::Add(E(1)));
-        w.commit(E(1), Change::Add(R(2)));
-        w.chat_all();
-        w.commit(E(1), Change::Remove(R(0)));
-        w.chat_all();
-        w.commit(R(2), Change::Remove(E(0)));
-        w.chat_all();
-        w.commit(R(1), Change::Update);
-        w.commit(E(1), Change::Update);
-        w.chat_all();
-        w.propose(R(1), Propose::Update);
-        w.commit(E(1), Change::Pending);
-        w.propose(E(1), Propose::Update);
-        w.commit(R(2), Change::Pending);
-        w.chat_all();
-        w.propose(E(1), Propose::Remove(R(2)));
-        w.commit(R(1), Change::Pending);
-        w.chat_all();
-        assert_eq!(w.epochs, 13);
-    }
+    in_every_case!(mls_rs_creates_the_group_in);
+}
+
+fn mls_rs_creates_the_group_in<C: MlsConfig>(w: &mut World<'_, C>) {
+    w.create(R(0));
+    w.commit(R(0), Change::Add(E(0)));
+    w.chat_all();
+    w.commit(E(0), Change::Add(R(1)));
+    w.chat_all();
+    w.commit(R(0), Change::Update);
+    w.chat_all();
+    w.commit(E(0), Change::Update);
+    w.chat_all();
+    w.commit(R(1), Change::Add(E(1)));
+    w.commit(E(1), Change::Add(R(2)));
+    w.chat_all();
+    w.commit(E(1), Change::Remove(R(0)));
+    w.chat_all();
+    w.commit(R(2), Change::Remove(E(0)));
+    w.chat_all();
+    w.commit(R(1), Change::Update);
+    w.commit(E(1), Change::Update);
+    w.chat_all();
+    w.propose(R(1), Propose::Update);
+    w.commit(E(1), Change::Pending);
+    w.propose(E(1), Propose::Update);
+    w.commit(R(2), Change::Pending);
+    w.chat_all();
+    w.propose(E(1), Propose::Remove(R(2)));
+    w.commit(R(1), Change::Pending);
+    w.chat_all();
+    assert_eq!(w.epochs, 13);
 }
 
 /// e2ee-core creates the group and adds an mls-rs member, who then adds an
@@ -569,37 +589,38 @@ fn mls_rs_creates_the_group() {
 /// reference.
 #[test]
 fn e2ee_creates_the_group() {
-    for (suite, wire_format) in cases() {
-        let w = &mut world(suite, wire_format);
-        w.create(E(0));
-        w.commit(E(0), Change::Add(R(0)));
-        w.chat_all();
-        w.commit(R(0), Change::Add(E(1)));
-        w.chat_all();
-        w.commit(E(1), Change::Update);
-        w.chat_all();
-        w.commit(R(0), Change::Update);
-        w.chat_all();
-        w.commit(E(0), Change::Add(R(1)));
-        w.commit(R(1), Change::Add(E(2)));
-        w.chat_all();
-        w.commit(R(1), Change::Remove(E(0)));
-        w.chat_all();
-        w.commit(E(2), Change::Remove(R(0)));
-        w.chat_all();
-        w.commit(E(1), Change::Update);
-        w.commit(R(1), Change::Update);
-        w.chat_all();
-        w.propose(E(1), Propose::Update);
-        w.commit(R(1), Change::Pending);
-        w.propose(R(1), Propose::Update);
-        w.commit(E(2), Change::Pending);
-        w.chat_all();
-        w.propose(R(1), Propose::Remove(E(1)));
-        w.commit(E(2), Change::Pending);
-        w.chat_all();
-        assert_eq!(w.epochs, 13);
-    }
+    in_every_case!(e2ee_creates_the_group_in);
+}
+
+fn e2ee_creates_the_group_in<C: MlsConfig>(w: &mut World<'_, C>) {
+    w.create(E(0));
+    w.commit(E(0), Change::Add(R(0)));
+    w.chat_all();
+    w.commit(R(0), Change::Add(E(1)));
+    w.chat_all();
+    w.commit(E(1), Change::Update);
+    w.chat_all();
+    w.commit(R(0), Change::Update);
+    w.chat_all();
+    w.commit(E(0), Change::Add(R(1)));
+    w.commit(R(1), Change::Add(E(2)));
+    w.chat_all();
+    w.commit(R(1), Change::Remove(E(0)));
+    w.chat_all();
+    w.commit(E(2), Change::Remove(R(0)));
+    w.chat_all();
+    w.commit(E(1), Change::Update);
+    w.commit(R(1), Change::Update);
+    w.chat_all();
+    w.propose(E(1), Propose::Update);
+    w.commit(R(1), Change::Pending);
+    w.propose(R(1), Propose::Update);
+    w.commit(E(2), Change::Pending);
+    w.chat_all();
+    w.propose(R(1), Propose::Remove(E(1)));
+    w.commit(E(2), Change::Pending);
+    w.chat_all();
+    assert_eq!(w.epochs, 13);
 }
 
 /// An e2ee-core member whose credential is 20,000 bytes long: the
@@ -608,18 +629,19 @@ fn e2ee_creates_the_group() {
 /// mls-rs signs over the same large tree.
 #[test]
 fn mls_rs_accepts_large_signed_messages() {
-    for (suite, wire_format) in cases() {
-        let w = &mut world(suite, wire_format);
-        w.e[0].name = format!("e2ee-0-{}", "x".repeat(20_000));
-        w.create(E(0));
-        w.commit(E(0), Change::Add(R(0)));
-        w.chat_all();
-        w.commit(E(0), Change::Update);
-        w.commit(R(0), Change::Add(E(1)));
-        w.chat_all();
-        w.commit(E(0), Change::Add(R(1)));
-        w.commit(E(0), Change::Remove(E(1)));
-        w.chat_all();
-        assert_eq!(w.epochs, 5);
-    }
+    in_every_case!(mls_rs_accepts_large_signed_messages_in);
+}
+
+fn mls_rs_accepts_large_signed_messages_in<C: MlsConfig>(w: &mut World<'_, C>) {
+    w.e[0].name = format!("e2ee-0-{}", "x".repeat(20_000));
+    w.create(E(0));
+    w.commit(E(0), Change::Add(R(0)));
+    w.chat_all();
+    w.commit(E(0), Change::Update);
+    w.commit(R(0), Change::Add(E(1)));
+    w.chat_all();
+    w.commit(E(0), Change::Add(R(1)));
+    w.commit(E(0), Change::Remove(E(1)));
+    w.chat_all();
+    assert_eq!(w.epochs, 5);
 }
