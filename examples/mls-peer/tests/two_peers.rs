@@ -1,7 +1,7 @@
 //! Two `mls-peer` processes run a group, passing only hex wire messages
 //! between them: creation, adds (with and without UpdatePath), application
 //! messages in all directions, a self-update, a removal and an external
-//! join, in suites 1–3 and with public, private and mixed handshakes. At
+//! join, in suites 1–7 and with public, private and mixed handshakes. At
 //! every epoch all members must agree on the epoch authenticator, an
 //! exported secret and the member list. Malformed lines get error replies.
 
@@ -297,6 +297,26 @@ fn suite_2() {
 #[test]
 fn suite_3() {
     HANDSHAKES.into_iter().for_each(|h| scenario(3, h));
+}
+
+#[test]
+fn suite_4() {
+    HANDSHAKES.into_iter().for_each(|h| scenario(4, h));
+}
+
+#[test]
+fn suite_5() {
+    HANDSHAKES.into_iter().for_each(|h| scenario(5, h));
+}
+
+#[test]
+fn suite_6() {
+    HANDSHAKES.into_iter().for_each(|h| scenario(6, h));
+}
+
+#[test]
+fn suite_7() {
+    HANDSHAKES.into_iter().for_each(|h| scenario(7, h));
 }
 
 #[test]
