@@ -11,7 +11,10 @@
 //! DH runs as an Edwards scalar multiplication, which that backend makes
 //! faster than the ladder. Every result is the X25519 function's; the
 //! tests compare with the ladder on every kind of input and, whole seals,
-//! with the `hpke` crate's SealBase. Decap stays the crate's.
+//! with the `hpke` crate's SealBase. Decap and DeriveKeyPair are here too,
+//! on the same functions, so the npm package links one X25519 and one
+//! HPKE key schedule rather than the `hpke` crate's as well; the RFC 9180
+//! vectors check all three.
 
 use alloc::vec::Vec;
 
@@ -20,7 +23,7 @@ use curve25519_dalek::montgomery::MontgomeryPoint;
 use zeroize::Zeroizing;
 
 use crate::hpke_base::{extract_and_expand, kem_labeled_extract, labeled_expand};
-use e2ee_provider::{CipherSuiteProvider, CryptoError, Rng, Secret};
+use e2ee_provider::{CipherSuiteProvider, CryptoError, KeyPair, Rng, Secret};
 
 /// `"KEM" || I2OSP(kem_id, 2)` of DHKEM(X25519, HKDF-SHA256).
 const SUITE_ID: [u8; 5] = *b"KEM\x00\x20";
@@ -143,16 +146,58 @@ pub(crate) fn encap_each(
 }
 
 /// An ephemeral private key: `DeriveKeyPair(random(Nsk))` (RFC 9180
-/// §7.1.3), like the `hpke` crate's `gen_keypair`, so that the same
-/// randomness gives the same `enc`.
+/// §7.1.3), as GenerateKeyPair, so that the same randomness gives the same
+/// `enc` as in other implementations that derive it so (the `hpke` crate).
 fn derive_private_key(cs: &dyn CipherSuiteProvider, rng: &mut Rng<'_>) -> Result<Zeroizing<[u8; LEN]>, CryptoError> {
     let mut ikm = Zeroizing::new([0; LEN]);
     rng.fill_bytes(&mut ikm[..]);
-    let dkp_prk = kem_labeled_extract(cs, &SUITE_ID, b"dkp_prk", &ikm[..]);
+    derive_private(cs, &ikm[..])
+}
+
+/// `DeriveKeyPair(ikm)`'s private key (RFC 9180 §7.1.3), clamped as
+/// SerializePrivateKey must (§7.1.2; X25519 clamps it anyway).
+fn derive_private(cs: &dyn CipherSuiteProvider, ikm: &[u8]) -> Result<Zeroizing<[u8; LEN]>, CryptoError> {
+    let dkp_prk = kem_labeled_extract(cs, &SUITE_ID, b"dkp_prk", ikm);
     let private = labeled_expand(cs, &SUITE_ID, &dkp_prk, b"sk", b"", LEN)?;
     let mut key = Zeroizing::new([0; LEN]);
     key.copy_from_slice(private.as_bytes());
+    key[0] &= 0xf8;
+    key[LEN - 1] = (key[LEN - 1] & 0x7f) | 0x40;
     Ok(key)
+}
+
+/// `DeriveKeyPair(ikm)`.
+pub(crate) fn derive_key_pair(cs: &dyn CipherSuiteProvider, ikm: &[u8]) -> Result<KeyPair, CryptoError> {
+    let private = derive_private(cs, ikm)?;
+    let public = public_keys_of(core::slice::from_ref(&private)).remove(0);
+    Ok(KeyPair {
+        private: Secret::from_slice(&private[..]),
+        public: public.to_bytes().to_vec(),
+    })
+}
+
+/// The public key of a private key.
+pub(crate) fn public_key(private_key: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    let private = Zeroizing::new(<[u8; LEN]>::try_from(private_key).map_err(|_| CryptoError::InvalidKey)?);
+    Ok(public_keys_of(core::slice::from_ref(&private))
+        .remove(0)
+        .to_bytes()
+        .to_vec())
+}
+
+/// `Decap(enc, skR)`: `ExtractAndExpand(DH(skR, enc), enc || pkRm)`, an
+/// all-zero DH result refused (§7.1.4).
+pub(crate) fn decap(cs: &dyn CipherSuiteProvider, private_key: &[u8], enc: &[u8]) -> Result<Secret, CryptoError> {
+    let private = Zeroizing::new(<[u8; LEN]>::try_from(private_key).map_err(|_| CryptoError::InvalidKey)?);
+    let enc: [u8; LEN] = enc.try_into().map_err(|_| CryptoError::DecryptionFailed)?;
+    let private = core::slice::from_ref(&private);
+    let dh = diffie_hellman_each(private, &[enc]);
+    if e2ee_provider::ct_eq(&dh[0], &[0; LEN]) {
+        return Err(CryptoError::DecryptionFailed);
+    }
+    let pk_rm = public_keys_of(private).remove(0);
+    let kem_context = [&enc[..], pk_rm.as_bytes()].concat();
+    extract_and_expand(cs, &SUITE_ID, &dh[0], &kem_context)
 }
 
 /// X25519(sk, 9) of each key, with one field inversion for all of them.

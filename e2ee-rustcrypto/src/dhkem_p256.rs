@@ -9,22 +9,21 @@
 //! inputs that must be refused anyway. Here a key is `0x04 || x || y`,
 //! checked to be on the curve. P-256 has cofactor 1, so that point is in
 //! the prime-order group, and it is never the identity (which has no
-//! coordinates). The ephemeral keys come from the `hpke` crate's
-//! DeriveKeyPair of 32 random bytes, as its own Encap draws them, so the
-//! same randomness gives the same `enc`; the tests compare whole seals and
-//! exports with the crate's.
+//! coordinates). Each ephemeral key is DeriveKeyPair of 32 random bytes,
+//! as the `hpke` crate's Encap draws it, so the same randomness gives the
+//! same `enc`; the tests compare whole seals and exports with the crate's,
+//! and the RFC 9180 vectors check DeriveKeyPair, Encap and Decap.
 
 use alloc::vec::Vec;
 
-use hpke::{Kem as _, Serializable};
 use p256::elliptic_curve::point::AffineCoordinates;
 use p256::elliptic_curve::sec1::ToSec1Point;
 use p256::{AffinePoint, FieldBytes, PublicKey, SecretKey};
 use zeroize::Zeroizing;
 
 use crate::dhkem::Encapsulation;
-use crate::hpke_base::extract_and_expand;
-use e2ee_provider::{CipherSuiteProvider, CryptoError, Rng, Secret};
+use crate::hpke_base::{extract_and_expand, kem_labeled_extract, labeled_expand};
+use e2ee_provider::{CipherSuiteProvider, CryptoError, KeyPair, Rng, Secret};
 
 /// `"KEM" || I2OSP(kem_id, 2)` of DHKEM(P-256, HKDF-SHA256).
 const SUITE_ID: [u8; 5] = *b"KEM\x00\x10";
@@ -66,9 +65,8 @@ pub(crate) fn encap_each(
         let pk = public_key(recipient)?;
         let mut ikm = Zeroizing::new([0; NSK]);
         rng.fill_bytes(&mut ikm[..]);
-        let (ephemeral, enc) = hpke::kem::DhP256HkdfSha256::derive_keypair(&ikm[..]);
-        let ephemeral = secret_key(&Zeroizing::new(ephemeral.to_bytes()))?;
-        let enc = enc.to_bytes().to_vec();
+        let ephemeral = derive_secret_key(cs, &ikm[..])?;
+        let enc = ephemeral.public_key().to_sec1_point(false).as_bytes().to_vec();
         // The recipient's key is canonical (checked above): it is pkRm.
         let shared_secret = shared_secret(cs, &ephemeral, &pk, &enc, recipient)?;
         encapsulations.push(Encapsulation { shared_secret, enc });
@@ -82,6 +80,38 @@ pub(crate) fn decap(cs: &dyn CipherSuiteProvider, private_key: &[u8], enc: &[u8]
     let pk_e = public_key(enc).map_err(|_| CryptoError::DecryptionFailed)?;
     let pk_rm = sk.public_key().to_sec1_point(false);
     shared_secret(cs, &sk, &pk_e, enc, pk_rm.as_bytes())
+}
+
+/// DeriveKeyPair's private key (RFC 9180 §7.1.3): the first candidate
+/// that is a scalar from 1 to n - 1 (P-256's bitmask is 0xff).
+fn derive_secret_key(cs: &dyn CipherSuiteProvider, ikm: &[u8]) -> Result<SecretKey, CryptoError> {
+    let dkp_prk = kem_labeled_extract(cs, &SUITE_ID, b"dkp_prk", ikm);
+    for counter in 0..=255u8 {
+        let candidate = labeled_expand(cs, &SUITE_ID, &dkp_prk, b"candidate", &[counter], NSK)?;
+        if let Ok(sk) = secret_key(candidate.as_bytes()) {
+            return Ok(sk);
+        }
+    }
+    // A 2^-8192 chance: DeriveKeyPairError.
+    Err(CryptoError::InvalidKey)
+}
+
+/// `DeriveKeyPair(ikm)`.
+pub(crate) fn derive_key_pair(cs: &dyn CipherSuiteProvider, ikm: &[u8]) -> Result<KeyPair, CryptoError> {
+    let sk = derive_secret_key(cs, ikm)?;
+    Ok(KeyPair {
+        private: Secret::from_slice(&Zeroizing::new(sk.to_bytes())),
+        public: sk.public_key().to_sec1_point(false).as_bytes().to_vec(),
+    })
+}
+
+/// The public key of a private key.
+pub(crate) fn public_key_of(private_key: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    Ok(secret_key(private_key)?
+        .public_key()
+        .to_sec1_point(false)
+        .as_bytes()
+        .to_vec())
 }
 
 /// A private key: 32 bytes, a scalar from 1 to n - 1.
@@ -108,6 +138,7 @@ fn shared_secret(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hpke::{Kem as _, Serializable as _};
 
     /// A key the `hpke` crate serializes, in all its forms.
     fn sample() -> Vec<u8> {

@@ -2,8 +2,9 @@
 //! several recipients at once, Decap, DeriveKeyPair and the check of a
 //! recipient's key (RFC 9180 §4.1, §7.1).
 //!
-//! DHKEM(X25519) and DHKEM(P-256) encapsulate with our code (`dhkem`,
-//! `dhkem_p256`: batched, and P-256 refusing compressed keys early);
+//! DHKEM(X25519) and DHKEM(P-256) are our code (`dhkem`, `dhkem_p256`:
+//! Encap batched, P-256 refusing compressed keys early, and no second
+//! X25519 or HPKE key schedule in the npm package);
 //! DHKEM(P-384) and DHKEM(P-521) are the `hpke` crate's; DHKEM(X448),
 //! which that crate lacks, is composed here from the `x448` function and
 //! the suite's HKDF. The RFC 9180 test vectors check every one of them.
@@ -11,6 +12,7 @@
 use alloc::vec::Vec;
 
 use e2ee_provider::{CipherSuiteProvider, CryptoError, KeyPair, Rng, Secret};
+#[cfg(any(feature = "p384", feature = "p521"))]
 use hpke::{Deserializable, Kem as CrateKem, Serializable};
 use zeroize::Zeroizing;
 
@@ -59,6 +61,7 @@ pub(crate) fn scalar_bytes(bytes: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>
 }
 
 /// DeriveKeyPair of a KEM of the `hpke` crate.
+#[cfg(any(feature = "p384", feature = "p521"))]
 fn crate_derive_key_pair<K: CrateKem>(ikm: &[u8]) -> KeyPair {
     let (sk, pk) = K::derive_keypair(ikm);
     let private = Zeroizing::new(sk.to_bytes());
@@ -69,12 +72,14 @@ fn crate_derive_key_pair<K: CrateKem>(ikm: &[u8]) -> KeyPair {
 }
 
 /// The public key of a private key of a KEM of the `hpke` crate.
+#[cfg(any(feature = "p384", feature = "p521"))]
 fn crate_public_key<K: CrateKem>(private_key: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let sk = K::PrivateKey::from_bytes(private_key).map_err(|_| CryptoError::InvalidKey)?;
     Ok(K::sk_to_pk(&sk).to_bytes().to_vec())
 }
 
 /// Decap of a KEM of the `hpke` crate.
+#[cfg(any(feature = "p384", feature = "p521"))]
 fn crate_decap<K: CrateKem>(private_key: &[u8], enc: &[u8]) -> Result<Secret, CryptoError> {
     let sk = K::PrivateKey::from_bytes(private_key).map_err(|_| CryptoError::InvalidKey)?;
     let enc = K::EncappedKey::from_bytes(enc).map_err(|_| CryptoError::DecryptionFailed)?;
@@ -83,12 +88,11 @@ fn crate_decap<K: CrateKem>(private_key: &[u8], enc: &[u8]) -> Result<Secret, Cr
     Ok(Secret::from_slice(&shared_secret.0))
 }
 
-/// DHKEM(X25519, HKDF-SHA256): our Encap, batched (see `dhkem`); the
-/// `hpke` crate's Decap.
-pub(crate) type X25519 = hpke::kem::X25519HkdfSha256;
+/// DHKEM(X25519, HKDF-SHA256): ours, Encap batched (see `dhkem`).
+pub(crate) struct X25519;
 
 impl SuiteKem for X25519 {
-    const KEM_ID: u16 = <Self as CrateKem>::KEM_ID;
+    const KEM_ID: u16 = 0x0020;
 
     fn check_public_key(public_key: &[u8]) -> Result<(), CryptoError> {
         dhkem::check_public_key(public_key)
@@ -102,25 +106,25 @@ impl SuiteKem for X25519 {
         dhkem::encap_each(cs, public_keys, rng)
     }
 
-    fn decap(_: &dyn CipherSuiteProvider, private_key: &[u8], enc: &[u8]) -> Result<Secret, CryptoError> {
-        crate_decap::<Self>(private_key, enc)
+    fn decap(cs: &dyn CipherSuiteProvider, private_key: &[u8], enc: &[u8]) -> Result<Secret, CryptoError> {
+        dhkem::decap(cs, private_key, enc)
     }
 
-    fn derive_key_pair(_: &dyn CipherSuiteProvider, ikm: &[u8]) -> Result<KeyPair, CryptoError> {
-        Ok(crate_derive_key_pair::<Self>(ikm))
+    fn derive_key_pair(cs: &dyn CipherSuiteProvider, ikm: &[u8]) -> Result<KeyPair, CryptoError> {
+        dhkem::derive_key_pair(cs, ikm)
     }
 
     fn public_key(private_key: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        crate_public_key::<Self>(private_key)
+        dhkem::public_key(private_key)
     }
 }
 
 /// DHKEM(P-256, HKDF-SHA256): ours (see `dhkem_p256`), uncompressed keys
 /// only.
-pub(crate) type P256 = hpke::kem::DhP256HkdfSha256;
+pub(crate) struct P256;
 
 impl SuiteKem for P256 {
-    const KEM_ID: u16 = <Self as CrateKem>::KEM_ID;
+    const KEM_ID: u16 = 0x0010;
 
     fn check_public_key(public_key: &[u8]) -> Result<(), CryptoError> {
         dhkem_p256::public_key(public_key).map(drop)
@@ -138,12 +142,12 @@ impl SuiteKem for P256 {
         dhkem_p256::decap(cs, private_key, enc)
     }
 
-    fn derive_key_pair(_: &dyn CipherSuiteProvider, ikm: &[u8]) -> Result<KeyPair, CryptoError> {
-        Ok(crate_derive_key_pair::<Self>(ikm))
+    fn derive_key_pair(cs: &dyn CipherSuiteProvider, ikm: &[u8]) -> Result<KeyPair, CryptoError> {
+        dhkem_p256::derive_key_pair(cs, ikm)
     }
 
     fn public_key(private_key: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        crate_public_key::<Self>(private_key)
+        dhkem_p256::public_key_of(private_key)
     }
 }
 

@@ -340,10 +340,10 @@ mod test_rng {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kem::{P256 as P256Kem, X25519};
     use crate::test_rng::os_rng;
     use alloc::vec;
     use hpke::OpModeS;
+    use hpke::kem::{DhP256HkdfSha256 as P256Kem, X25519HkdfSha256 as X25519};
     use hpke::{Deserializable, Kem as KemTrait, Serializable};
 
     fn suites() -> impl Iterator<Item = &'static dyn CipherSuiteProvider> {
@@ -411,9 +411,9 @@ mod tests {
                 2 => crate_seal::<hpke::aead::AesGcm128, hpke::kdf::HkdfSha256, P256Kem>,
                 3 => crate_seal::<hpke::aead::ChaCha20Poly1305, hpke::kdf::HkdfSha256, X25519>,
                 #[cfg(feature = "p521")]
-                5 => crate_seal::<hpke::aead::AesGcm256, hpke::kdf::HkdfSha512, kem::P521>,
+                5 => crate_seal::<hpke::aead::AesGcm256, hpke::kdf::HkdfSha512, hpke::kem::DhP521HkdfSha512>,
                 #[cfg(feature = "p384")]
-                7 => crate_seal::<hpke::aead::AesGcm256, hpke::kdf::HkdfSha384, kem::P384>,
+                7 => crate_seal::<hpke::aead::AesGcm256, hpke::kdf::HkdfSha384, hpke::kem::DhP384HkdfSha384>,
                 // No X448 in the `hpke` crate: the RFC 9180 vectors check
                 // suites 4 and 6.
                 _ => continue,
@@ -475,9 +475,9 @@ mod tests {
                 2 => crate_export::<hpke::aead::AesGcm128, hpke::kdf::HkdfSha256, P256Kem>,
                 3 => crate_export::<hpke::aead::ChaCha20Poly1305, hpke::kdf::HkdfSha256, X25519>,
                 #[cfg(feature = "p521")]
-                5 => crate_export::<hpke::aead::AesGcm256, hpke::kdf::HkdfSha512, kem::P521>,
+                5 => crate_export::<hpke::aead::AesGcm256, hpke::kdf::HkdfSha512, hpke::kem::DhP521HkdfSha512>,
                 #[cfg(feature = "p384")]
-                7 => crate_export::<hpke::aead::AesGcm256, hpke::kdf::HkdfSha384, kem::P384>,
+                7 => crate_export::<hpke::aead::AesGcm256, hpke::kdf::HkdfSha384, hpke::kem::DhP384HkdfSha384>,
                 _ => continue,
             };
             let key = cs.kem_key_generate(&mut os_rng()).unwrap();
