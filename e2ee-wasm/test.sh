@@ -16,6 +16,12 @@ npm run build
 step "e2ee-wasm: npm test"
 npm test
 
+# The opt-in package with suites 4 to 7: built beside pkg/, its groups
+# tested in every suite.
+step "e2ee-wasm: npm run build -- --all-suites && the group tests in suites 1 to 7"
+npm run build -- --all-suites
+E2EE_WASM_PKG="$PWD/pkg-all-suites" E2EE_WASM_SUITES=1,2,3,4,5,6,7 node --test test/group.test.mjs
+
 step "e2ee-wasm: npm run test:pack"
 npm run test:pack
 

@@ -5,15 +5,20 @@
 //    with cargo if missing) writes the glue for `--target web`;
 // 3. wasm-opt -Oz from the npm `binaryen` package shrinks the module;
 // 4. the entry points, declarations, package.json and README are copied in.
+//
+// `npm run build -- --all-suites` builds the opt-in package with cipher
+// suites 4 to 7 as well (the crate's feature `all-suites`); the default
+// has suites 1 to 3.
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(dirname(fileURLToPath(import.meta.url)));
 const root = dirname(here);
-const pkg = join(here, "pkg");
+// The opt-in build goes beside the default one, not over it.
+const pkg = join(here, process.argv.includes("--all-suites") ? "pkg-all-suites" : "pkg");
 const cargoHome = process.env.CARGO_HOME ?? join(homedir(), ".cargo");
 
 function run(cmd, args, opts = {}) {
@@ -71,7 +76,8 @@ const rustflags = [
   "--cfg", "aes_compact",
   ...remapped.flatMap((dir) => ["--remap-path-prefix", `${dir}/=`]),
 ];
-const cargoArgs = ["--target", "wasm32-unknown-unknown", "--profile", "wasm-release",
+const allSuites = process.argv.includes("--all-suites");
+const cargoArgs = [...(allSuites ? ["--features", "all-suites"] : []), "--target", "wasm32-unknown-unknown", "--profile", "wasm-release",
   "--config", `target.wasm32-unknown-unknown.rustflags = ${JSON.stringify(rustflags)}`];
 // The package is built as it ships: by rustc itself, not through a lint
 // wrapper the test command may set (clippy-driver turns MIR optimisations
@@ -79,7 +85,7 @@ const cargoArgs = ["--target", "wasm32-unknown-unknown", "--profile", "wasm-rele
 const { RUSTC_WORKSPACE_WRAPPER, ...plainEnv } = process.env;
 run("cargo", ["build", "-p", "e2ee-wasm", ...cargoArgs], {
   env: plainEnv,
-  shown: `build -p e2ee-wasm --target wasm32-unknown-unknown --profile wasm-release (rustflags: compact SHA-2 ` +
+  shown: `build -p e2ee-wasm ${allSuites ? "--features all-suites " : ""}--target wasm32-unknown-unknown --profile wasm-release (rustflags: compact SHA-2 ` +
     `and AES, ${remapped.length} source directories dropped from panic paths)`,
 });
 const targetDir = metadata.target_directory;
@@ -112,6 +118,6 @@ copyFileSync(join(here, "README.md"), join(pkg, "README.md"));
 // (Node's zlib at level 9 comes out about 1.4 KB larger).
 const gzipped = execFileSync("gzip", ["-9", "-c", wasm]).length;
 const kib = (n) => `${n} B (${(n / 1024).toFixed(1)} KiB)`;
-console.log(`pkg/e2ee_wasm_bg.wasm: ${kib(before)} before wasm-opt, ${kib(statSync(wasm).size)} after, ` +
+console.log(`${basename(pkg)}/e2ee_wasm_bg.wasm: ${kib(before)} before wasm-opt, ${kib(statSync(wasm).size)} after, ` +
   `${kib(gzipped)} with gzip -9`);
 if (!existsSync(join(pkg, "e2ee_wasm.d.ts"))) throw new Error("wasm-bindgen wrote no declarations");

@@ -1,11 +1,14 @@
-// Shared by the tests: the built package (pkg/, from `npm run build`) and
-// small helpers for text and expected errors.
+// Shared by the tests: the built package (pkg/, from `npm run build`, or
+// the directory E2EE_WASM_PKG names, e.g. the opt-in build with every
+// suite) and small helpers for text and expected errors.
 import assert from "node:assert/strict";
 
-export * from "../pkg/node.js";
-import { Client } from "../pkg/node.js";
+const dir = process.env.E2EE_WASM_PKG ?? new URL("../pkg", import.meta.url).pathname;
+const lib = await import(`${dir}/node.js`);
+export const { Client, Group, defaultGroupOptions, version } = lib;
 
-export const SUITES = [1, 2, 3];
+/** The suites under test: 1 to 3, or those E2EE_WASM_SUITES lists. */
+export const SUITES = (process.env.E2EE_WASM_SUITES ?? "1,2,3").split(",").map(Number);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
