@@ -516,7 +516,7 @@ pub struct ExternalJoin {
 #[uniffi::export]
 impl Client {
     /// A client with a fresh signature key for `identity` in cipher suite
-    /// `suite` (1, 2 or 3).
+    /// `suite` (1 to 7).
     #[uniffi::constructor]
     pub fn new(suite: u16, identity: Vec<u8>) -> Result<Arc<Self>> {
         Ok(Self::wrap(core::Client::new(suite, &identity)?))

@@ -66,7 +66,26 @@ fun main() {
         check(e.code == "unsupported_cipher_suite", "error code ${e.code}")
     }
     policies()
-    println("kotlin bindings: chat, add/remove, state export/import, policies and errors passed")
+    everySuite()
+    println("kotlin bindings: chat, add/remove, state export/import, policies, errors and suites 1 to 7 passed")
+}
+
+/** A message and an update in each of the seven cipher suites. */
+fun everySuite() {
+    for (suite in 1..7) {
+        val (alice, bob) = listOf("alice", "bob").map { Client(suite.toUShort(), it.toByteArray()) }
+        check(alice.cipherSuite().toInt() == suite, "suite $suite")
+        val aliceGroup = alice.createGroup()
+        val added = aliceGroup.add(listOf(bob.keyPackage()))
+        aliceGroup.mergeCommit()
+        val bobGroup = bob.join(added.welcome!!)
+        val event = aliceGroup.open(bobGroup.seal("suite $suite".toByteArray(), ByteArray(0))).single()
+        check(String((event as Event.Message).data) == "suite $suite", "message in suite $suite")
+        val update = bobGroup.update()
+        bobGroup.mergeCommit()
+        aliceGroup.open(update.commit)
+        check(aliceGroup.epochAuthenticator().contentEquals(bobGroup.epochAuthenticator()), "agree in suite $suite")
+    }
 }
 
 /** An Authentication Service: identities bound to signature keys. */

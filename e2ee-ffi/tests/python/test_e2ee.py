@@ -9,9 +9,9 @@ import unittest
 import e2ee_ffi as e2ee
 
 
-def chat():
+def chat(suite=1):
     """Alice's group with Bob and Carol, joined by one Welcome."""
-    alice, bob, carol = (e2ee.Client(1, name) for name in (b"alice", b"bob", b"carol"))
+    alice, bob, carol = (e2ee.Client(suite, name) for name in (b"alice", b"bob", b"carol"))
     group = alice.create_group()
     bundle = group.add([bob.key_package(), carol.key_package()])
     group.merge_commit()
@@ -51,6 +51,21 @@ class ChatTest(unittest.TestCase):
         for group in (carol, dave_group):
             self.assertEqual(group.epoch_authenticator(), alice.epoch_authenticator())
             self.assertEqual(group.export_secret(b"label", b"ctx", 32), alice.export_secret(b"label", b"ctx", 32))
+
+    def test_every_suite(self):
+        for suite in range(1, 8):
+            with self.subTest(suite=suite):
+                (alice_client, _, _), (alice, bob, carol) = chat(suite)
+                self.assertEqual(alice_client.cipher_suite(), suite)
+                sealed = carol.seal(b"in suite %d" % suite, b"")
+                for group in (alice, bob):
+                    [event] = group.open(sealed)
+                    self.assertEqual(event.data, b"in suite %d" % suite)
+                update = bob.update()
+                bob.merge_commit()
+                for group in (alice, carol):
+                    group.open(update.commit)
+                    self.assertEqual(group.epoch_authenticator(), bob.epoch_authenticator())
 
     def test_state_export_and_import(self):
         (alice_client, bob_client, _), (alice, bob, _) = chat()
