@@ -651,8 +651,8 @@ fn add_commit_ratio(size: usize, env: &Environment<'_>, creator: &mut Group, kp:
 /// `restore_state`); prints the export's size.
 fn bench_state(c: &mut Criterion, fx: &Fixture) {
     let size = fx.size;
-    let bytes = fx.observer.export_state().unwrap();
-    let sealed = fx.observer.export_sealed(&[7; 32], &mut os_rng()).unwrap();
+    let bytes = fx.observer.export_state(cs()).unwrap();
+    let sealed = fx.observer.export_sealed(cs(), &[7; 32], &mut os_rng()).unwrap();
     eprintln!(
         "[size {size}] SIZES exported state {} bytes (sealed {} bytes)",
         bytes.len(),
@@ -661,7 +661,7 @@ fn bench_state(c: &mut Criterion, fx: &Fixture) {
     let mut group = c.benchmark_group("state_export");
     configure(&mut group, size >= 1_000);
     group.bench_function(BenchmarkId::from_parameter(size), |b| {
-        b.iter(|| black_box(&fx.observer).export_state().unwrap())
+        b.iter(|| black_box(&fx.observer).export_state(cs()).unwrap())
     });
     group.finish();
     let mut group = c.benchmark_group("state_restore");

@@ -20,14 +20,14 @@ const KEY: [u8; 32] = [0x5c; 32];
 
 /// `group` after a round trip through its plain export.
 fn reload(cs: &dyn CipherSuiteProvider, group: Group) -> Group {
-    let bytes = group.export_state().unwrap();
+    let bytes = group.export_state(cs).unwrap();
     drop(group);
     Group::restore_state(cs, &bytes).unwrap()
 }
 
 /// `group` after a round trip through its sealed export.
 fn reload_sealed(cs: &dyn CipherSuiteProvider, group: Group) -> Group {
-    let bytes = group.export_sealed(&KEY, &mut os_rng()).unwrap();
+    let bytes = group.export_sealed(cs, &KEY, &mut os_rng()).unwrap();
     let id = group.context().group_id.to_vec();
     drop(group);
     Group::restore_sealed(cs, &bytes, &KEY, &id).unwrap()
@@ -59,7 +59,7 @@ fn three_members(env: &Environment<'_>) -> (Group, Group, Group) {
         .iter()
         .map(|c| {
             let kp = c.key_package(cs);
-            NewKeyPackage::restore_state(cs, &kp.export_state().unwrap()).unwrap()
+            NewKeyPackage::restore_state(cs, &kp.export_state(cs).unwrap()).unwrap()
         })
         .collect();
     let out = commit(
@@ -133,7 +133,7 @@ fn restored_members_continue_mid_conversation() {
         let (mut alice, mut bob) = (reload(cs, alice), reload(cs, bob));
         let dave = Client::new(cs, "dave");
         let kp = dave.key_package(cs);
-        let kp = NewKeyPackage::restore_sealed(cs, &kp.export_sealed(&KEY, &mut os_rng()).unwrap(), &KEY).unwrap();
+        let kp = NewKeyPackage::restore_sealed(cs, &kp.export_sealed(cs, &KEY, &mut os_rng()).unwrap(), &KEY).unwrap();
         let mut params = adding(&[&kp], WireFormat::PUBLIC_MESSAGE);
         params.proposals.push(Group::remove_proposal(carol.own_leaf()));
         let out = commit(&mut bob, &env, params);
@@ -155,7 +155,7 @@ fn restored_members_continue_mid_conversation() {
 fn sealed_state_needs_its_key() {
     let env = Environment::basic(suite(SUITES[0]));
     let (alice, ..) = three_members(&env);
-    let sealed = alice.export_sealed(&KEY, &mut os_rng()).unwrap();
+    let sealed = alice.export_sealed(env.cs, &KEY, &mut os_rng()).unwrap();
     let error = Group::restore_sealed(env.cs, &sealed, &[0; 32], b"group").unwrap_err();
     assert_eq!(
         (error.clone(), error.code()),
@@ -166,12 +166,12 @@ fn sealed_state_needs_its_key() {
         Error::from(StateError::Sealing)
     );
     // Two sealings of one state differ (fresh nonce) and both open.
-    let again = alice.export_sealed(&KEY, &mut os_rng()).unwrap();
+    let again = alice.export_sealed(env.cs, &KEY, &mut os_rng()).unwrap();
     assert_ne!(sealed, again);
-    let plain = alice.export_state().unwrap();
+    let plain = alice.export_state(env.cs).unwrap();
     for bytes in [&sealed, &again] {
         let restored = Group::restore_sealed(env.cs, bytes, &KEY, b"group").unwrap();
-        assert_eq!(restored.export_state().unwrap(), plain);
+        assert_eq!(restored.export_state(env.cs).unwrap(), plain);
     }
 }
 
@@ -183,8 +183,8 @@ fn exports() -> &'static (Vec<u8>, Vec<u8>) {
         let (mut alice, mut bob, _) = three_members(&env);
         exchange(&env, &mut alice, &mut [&mut bob], b"hello");
         (
-            bob.export_state().unwrap(),
-            bob.export_sealed(&KEY, &mut os_rng()).unwrap(),
+            bob.export_state(env.cs).unwrap(),
+            bob.export_sealed(env.cs, &KEY, &mut os_rng()).unwrap(),
         )
     })
 }

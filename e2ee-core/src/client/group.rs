@@ -248,7 +248,7 @@ pub(super) type StoredParts<'a> = (&'a low::Group, Option<(&'a [u8], &'a Intent)
 /// One member's state of one group.
 pub struct Group {
     inner: low::Group,
-    cs: &'static dyn CipherSuiteProvider,
+    pub(super) cs: &'static dyn CipherSuiteProvider,
     validator: Validator,
     options: GroupOptions,
     /// The own Commit sent and not yet merged: its bytes and purpose.

@@ -13,7 +13,7 @@ use super::Client;
 use super::group::{Group, Intent};
 use crate::Error;
 use crate::codec::{Decode, Encode, Size, VLBytes};
-use crate::crypto::{CipherSuite, CryptoProvider, KeyPair, Secret, os_rng};
+use crate::crypto::{CipherSuite, CipherSuiteProvider, CryptoProvider, KeyPair, Secret, os_rng};
 use crate::error::StateError;
 use crate::group as low;
 use crate::group::state::{self as stored, Stored};
@@ -46,12 +46,16 @@ impl Stored for Client {
     type State = ClientState;
     type Context<'a> = &'static dyn CryptoProvider;
 
+    fn suite_in<'a>(provider: Self::Context<'a>, suite: CipherSuite) -> Result<&'a dyn CipherSuiteProvider, Error> {
+        Ok(provider.cipher_suite(suite)?)
+    }
+
     fn to_state(&self) -> Result<ClientState, Error> {
         let stored = |slot: u64, reference: &[u8], new: &NewKeyPackage| {
             Ok(StoredKeyPackage {
                 slot,
                 reference: reference.into(),
-                key_package: new.export_state()?.into(),
+                key_package: new.export_state(self.cs)?.into(),
             })
         };
         let key_packages = (self.key_packages.iter())
@@ -165,6 +169,13 @@ impl Stored for Group {
     /// The client the group belongs to: its suite, validator and options.
     type Context<'a> = &'a Client;
 
+    fn suite_in<'a>(client: Self::Context<'a>, suite: CipherSuite) -> Result<&'a dyn CipherSuiteProvider, Error> {
+        match client.cs.cipher_suite() == suite {
+            true => Ok(client.cs),
+            false => Err(crate::error::FramingError::CipherSuiteMismatch.into()),
+        }
+    }
+
     fn binding(&self) -> Vec<u8> {
         self.id().to_vec()
     }
@@ -172,7 +183,7 @@ impl Stored for Group {
     fn to_state(&self) -> Result<GroupState, Error> {
         let (inner, pending, held) = self.parts();
         Ok(GroupState {
-            inner: inner.export_state()?.into(),
+            inner: inner.export_state(self.cs)?.into(),
             pending: pending.map(|(commit, intent)| PendingState {
                 commit: commit.into(),
                 intent: intent.into(),
@@ -210,7 +221,7 @@ impl Client {
     /// its unused KeyPackages. Protect it like the keys (see
     /// [`Client::export_sealed`]). Groups are stored separately.
     pub fn export_state(&self) -> Result<Vec<u8>, Error> {
-        stored::export(self)
+        stored::export(self, self.cs)
     }
 
     /// The client stored by [`Client::export_state`] (with default options
@@ -227,7 +238,7 @@ impl Client {
 
     /// [`Client::export_state`] encrypted under a 32-byte storage key.
     pub fn export_sealed(&self, key: &[u8; 32]) -> Result<Vec<u8>, Error> {
-        stored::export_sealed(self, key, &mut os_rng())
+        stored::export_sealed(self, self.cs, key, &mut os_rng())
     }
 
     /// The client stored by [`Client::export_sealed`] under `key`, on the
@@ -265,12 +276,12 @@ impl Group {
     /// This member's state of the group, to store after every change (every
     /// `seal`, `open` and Commit) and restore with [`Client::restore_group`].
     pub fn export_state(&self) -> Result<Vec<u8>, Error> {
-        stored::export(self)
+        stored::export(self, self.cs)
     }
 
     /// [`Group::export_state`] encrypted under a 32-byte storage key, bound
     /// to the group's id.
     pub fn export_sealed(&self, key: &[u8; 32]) -> Result<Vec<u8>, Error> {
-        stored::export_sealed(self, key, &mut os_rng())
+        stored::export_sealed(self, self.cs, key, &mut os_rng())
     }
 }

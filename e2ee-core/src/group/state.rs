@@ -2,14 +2,16 @@
 //! keys, across restarts.
 //!
 //! An export is a header — a 4-byte magic naming what is stored, the format
-//! version (`uint16`) and a sealing byte (0 plain, 1 sealed) — followed by
-//! the state in the TLS presentation language ([`crate::codec`]) and a
-//! SHA-256 checksum of both, so that storage corruption is caught rather
-//! than restored. A sealed export replaces everything after the header by
-//! a random 12-byte nonce and the ChaCha20-Poly1305 encryption of the plain
-//! export's remainder under a caller-given 32-byte storage key, with the
-//! header as associated data; it is made from the plain export, so both
-//! share one encoder and one decoder.
+//! version (`uint16`), a sealing byte (0 plain, 1 sealed) and the cipher
+//! suite (`uint16`) — followed by the state in the TLS presentation
+//! language ([`crate::codec`]) and a checksum of both with the suite's
+//! hash, so that storage corruption is caught rather than restored. A
+//! sealed export replaces everything after the header by a random nonce
+//! and the encryption of the plain export's remainder with the suite's
+//! AEAD, under a key derived with the suite's HKDF from a caller-given
+//! 32-byte storage key, with the header as associated data; it is made
+//! from the plain export, so both share one encoder and one decoder. The
+//! primitives are the provider's, like everything else the protocol uses.
 //!
 //! **A plain export holds every secret of the member's epoch** (signature
 //! key, epoch secrets, secret tree, TreeKEM private keys): the caller must
@@ -33,8 +35,6 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use chacha20poly1305::{AeadInOut, ChaCha20Poly1305, KeyInit};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::history::{History, PastEpoch};
@@ -42,7 +42,7 @@ use super::lifecycle::{Lifecycle, OwnPending, StagedCommit};
 use super::process::CommitSummary;
 use super::{Error, Group, GroupConfig, PendingProposal};
 use crate::codec::{self, Decode, Encode, Size, VLBytes, Writer};
-use crate::crypto::{CipherSuiteProvider, Rng, Secret, SignatureKey};
+use crate::crypto::{CipherSuite, CipherSuiteProvider, Rng, Secret, SignatureKey, ct_eq};
 use crate::error::{FramingError, StateError};
 use crate::key_package::NewKeyPackage;
 use crate::key_schedule::{EpochSchedule, EpochSecrets};
@@ -55,28 +55,29 @@ use crate::vec_map::VecMap;
 
 /// The format version written, and the only one read. Version 2 added the
 /// pending proposals' admission and binds sealed group states to their
-/// group.
-const FORMAT_VERSION: u16 = 2;
-/// Magic + version + sealing byte.
-const HEADER_LEN: usize = 7;
+/// group; version 3 names the suite whose hash and AEAD protect the
+/// export (before, SHA-256 and ChaCha20-Poly1305 whatever the suite).
+const FORMAT_VERSION: u16 = 3;
+/// Magic + version + sealing byte + suite.
+const HEADER_LEN: usize = 9;
 const PLAIN: u8 = 0;
 const SEALED: u8 = 1;
-const NONCE_LEN: usize = 12;
-const TAG_LEN: usize = 16;
-/// SHA-256.
-const CHECKSUM_LEN: usize = 32;
+/// The HKDF info of the key a storage key seals with.
+const SEAL_KEY_INFO: &[u8] = b"e2ee sealed state";
 
-/// The header of an export of `magic` with sealing byte `sealing`.
-fn header(magic: [u8; 4], sealing: u8) -> [u8; HEADER_LEN] {
+/// The header of an export of `magic` with sealing byte `sealing`, in
+/// `suite`.
+fn header(magic: [u8; 4], sealing: u8, suite: CipherSuite) -> [u8; HEADER_LEN] {
     let [v0, v1] = FORMAT_VERSION.to_be_bytes();
     let [m0, m1, m2, m3] = magic;
-    [m0, m1, m2, m3, v0, v1, sealing]
+    let [s0, s1] = suite.0.to_be_bytes();
+    [m0, m1, m2, m3, v0, v1, sealing, s0, s1]
 }
 
-/// The part after a header of `magic` with sealing byte `sealing`. The
-/// version is checked before the sealing byte: a future version may lay
-/// out the rest differently.
-fn strip_header(bytes: &[u8], magic: [u8; 4], sealing: u8) -> Result<&[u8], Error> {
+/// The suite and the part after a header of `magic` with sealing byte
+/// `sealing`. The version is checked before the rest: a future version may
+/// lay it out differently.
+fn strip_header(bytes: &[u8], magic: [u8; 4], sealing: u8) -> Result<(CipherSuite, &[u8]), Error> {
     let (head, rest) = bytes.split_at_checked(HEADER_LEN).ok_or(StateError::Corrupt)?;
     if head[..4] != magic {
         return Err(StateError::Corrupt.into());
@@ -84,11 +85,19 @@ fn strip_header(bytes: &[u8], magic: [u8; 4], sealing: u8) -> Result<&[u8], Erro
     if u16::from_be_bytes([head[4], head[5]]) != FORMAT_VERSION {
         return Err(StateError::Version.into());
     }
+    let suite = CipherSuite(u16::from_be_bytes([head[7], head[8]]));
     match head[6] {
-        s if s == sealing => Ok(rest),
+        s if s == sealing => Ok((suite, rest)),
         PLAIN | SEALED => Err(StateError::Sealing.into()),
         _ => Err(StateError::Corrupt.into()),
     }
+}
+
+/// The AEAD key a 32-byte storage key seals with in suite `cs`: HKDF
+/// (Extract, then Expand to the AEAD's key length) with the suite's hash.
+fn seal_key(cs: &dyn CipherSuiteProvider, key: &[u8; 32]) -> Result<Secret, Error> {
+    let prk = cs.kdf_extract(&[], key);
+    Ok(cs.kdf_expand(prk.as_bytes(), SEAL_KEY_INFO, cs.aead_key_len())?)
 }
 
 /// Something stored with a header: its state type and how to get it back.
@@ -98,7 +107,9 @@ pub(crate) trait Stored: Sized {
     /// The encoded form.
     type State: Encode + Decode;
     /// What rebuilding needs besides the state (e.g. the suite).
-    type Context<'a>;
+    type Context<'a>: Copy;
+    /// The primitives of `suite`, which the export names, in `context`.
+    fn suite_in<'a>(context: Self::Context<'a>, suite: CipherSuite) -> Result<&'a dyn CipherSuiteProvider, Error>;
     fn to_state(&self) -> Result<Self::State, Error>;
     /// Rebuilds the value, checking the state against `context`.
     fn from_state(context: Self::Context<'_>, state: Self::State) -> Result<Self, Error>;
@@ -111,48 +122,58 @@ pub(crate) trait Stored: Sized {
 }
 
 /// The associated data of a sealed export: its header and binding.
-fn sealed_aad(magic: [u8; 4], binding: &[u8]) -> Vec<u8> {
-    let mut aad = header(magic, SEALED).to_vec();
+fn sealed_aad(magic: [u8; 4], suite: CipherSuite, binding: &[u8]) -> Vec<u8> {
+    let mut aad = header(magic, SEALED, suite).to_vec();
     aad.extend_from_slice(binding);
     aad
 }
 
-pub(crate) fn export<T: Stored>(value: &T) -> Result<Vec<u8>, Error> {
+/// `value` stored in the suite `cs` (the value's own).
+pub(crate) fn export<T: Stored>(value: &T, cs: &dyn CipherSuiteProvider) -> Result<Vec<u8>, Error> {
     let state = value.to_state()?;
     let mut w = Writer::for_secrets();
-    w.put(&header(T::MAGIC, PLAIN));
+    w.put(&header(T::MAGIC, PLAIN, cs.cipher_suite()));
     state.encode_to(&mut w);
-    let checksum = Sha256::digest(w.as_slice());
+    let checksum = cs.hash(w.as_slice());
     w.put(&checksum);
     Ok(w.finish()?)
 }
 
 pub(crate) fn restore<T: Stored>(context: T::Context<'_>, bytes: &[u8]) -> Result<T, Error> {
-    let rest = strip_header(bytes, T::MAGIC, PLAIN)?;
-    let body_len = rest.len().checked_sub(CHECKSUM_LEN).ok_or(StateError::Corrupt)?;
+    let (suite, rest) = strip_header(bytes, T::MAGIC, PLAIN)?;
+    let cs = T::suite_in(context, suite)?;
+    let body_len = rest.len().checked_sub(cs.hash_len()).ok_or(StateError::Corrupt)?;
     let (checked, checksum) = bytes.split_at(HEADER_LEN + body_len);
-    ensure(Sha256::digest(checked).as_slice() == checksum)?;
+    ensure(ct_eq(&cs.hash(checked), checksum))?;
     let state = codec::decode_exact::<T::State>(&checked[HEADER_LEN..]).map_err(|_| StateError::Corrupt)?;
     T::from_state(context, state)
 }
 
-pub(crate) fn export_sealed<T: Stored>(value: &T, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, Error> {
-    let plain = Zeroizing::new(export(value)?);
+/// The AEAD tags of every suite are 16 bytes; room for them up front.
+const TAG_ROOM: usize = 16;
+
+/// `value` sealed under the storage `key`, in the suite `cs`.
+pub(crate) fn export_sealed<T: Stored>(
+    value: &T,
+    cs: &dyn CipherSuiteProvider,
+    key: &[u8; 32],
+    rng: &mut Rng<'_>,
+) -> Result<Vec<u8>, Error> {
+    let plain = Zeroizing::new(export(value, cs)?);
     let body = &plain[HEADER_LEN..];
-    let aad = sealed_aad(T::MAGIC, &value.binding());
-    let mut nonce = [0u8; NONCE_LEN];
+    let suite = cs.cipher_suite();
+    let aad = sealed_aad(T::MAGIC, suite, &value.binding());
+    let mut nonce = Zeroizing::new(alloc::vec![0u8; cs.aead_nonce_len()]);
     rng.fill_bytes(&mut nonce);
     // Encrypted in place in a buffer sized up front, so no plaintext copy is
     // left behind by a reallocation; zeroized should encryption fail.
-    let mut out = Zeroizing::new(Vec::with_capacity(HEADER_LEN + NONCE_LEN + body.len() + TAG_LEN));
-    out.extend_from_slice(&header(T::MAGIC, SEALED));
+    let start = HEADER_LEN + nonce.len();
+    let mut out = Zeroizing::new(Vec::with_capacity(start + body.len() + TAG_ROOM));
+    out.extend_from_slice(&header(T::MAGIC, SEALED, suite));
     out.extend_from_slice(&nonce);
     out.extend_from_slice(body);
-    let cipher = ChaCha20Poly1305::new(key.into());
-    let tag = cipher
-        .encrypt_inout_detached(&nonce.into(), &aad, (&mut out[HEADER_LEN + NONCE_LEN..]).into())
-        .map_err(|_| StateError::Corrupt)?;
-    out.extend_from_slice(&tag);
+    let key = seal_key(cs, key)?;
+    (cs.aead_seal_in_place(key.as_bytes(), &nonce, &aad, &mut out, start)).map_err(|_| StateError::Corrupt)?;
     Ok(core::mem::take(&mut *out))
 }
 
@@ -164,22 +185,30 @@ pub(crate) fn restore_sealed<T: Stored>(
     key: &[u8; 32],
     binding: &[u8],
 ) -> Result<T, Error> {
-    let sealed = strip_header(bytes, T::MAGIC, SEALED)?;
-    let (nonce, rest) = sealed.split_at_checked(NONCE_LEN).ok_or(StateError::Corrupt)?;
-    let split = rest.len().checked_sub(TAG_LEN).ok_or(StateError::Corrupt)?;
-    let (ciphertext, tag) = rest.split_at(split);
+    let (suite, sealed) = strip_header(bytes, T::MAGIC, SEALED)?;
+    let cs = T::suite_in(context, suite)?;
+    let (nonce, ciphertext) = sealed
+        .split_at_checked(cs.aead_nonce_len())
+        .ok_or(StateError::Corrupt)?;
+    let aad = sealed_aad(T::MAGIC, suite, binding);
+    let key = seal_key(cs, key)?;
+    let opened = cs.aead_open(key.as_bytes(), nonce, &aad, ciphertext);
+    let body = Zeroizing::new(opened.map_err(|_| StateError::Key)?);
     // Decrypted into a plain export, so that restoring has one path.
-    let mut plain = Zeroizing::new(Vec::with_capacity(HEADER_LEN + ciphertext.len()));
-    plain.extend_from_slice(&header(T::MAGIC, PLAIN));
-    plain.extend_from_slice(ciphertext);
-    let nonce = chacha20poly1305::Nonce::try_from(nonce).map_err(|_| StateError::Corrupt)?;
-    let tag = chacha20poly1305::Tag::try_from(tag).map_err(|_| StateError::Corrupt)?;
-    let cipher = ChaCha20Poly1305::new(key.into());
-    let aad = sealed_aad(T::MAGIC, binding);
-    cipher
-        .decrypt_inout_detached(&nonce, &aad, (&mut plain[HEADER_LEN..]).into(), &tag)
-        .map_err(|_| StateError::Key)?;
+    let mut plain = Zeroizing::new(Vec::with_capacity(HEADER_LEN + body.len()));
+    plain.extend_from_slice(&header(T::MAGIC, PLAIN, suite));
+    plain.extend_from_slice(&body);
     restore(context, &plain)
+}
+
+/// `cs`, if it is `suite`: a group or KeyPackage restores only in its own
+/// suite.
+fn same_suite(cs: &dyn CipherSuiteProvider, suite: CipherSuite) -> Result<&dyn CipherSuiteProvider, Error> {
+    if cs.cipher_suite() == suite {
+        Ok(cs)
+    } else {
+        Err(FramingError::CipherSuiteMismatch.into())
+    }
 }
 
 /// `Ok` if `condition` holds, else [`StateError::Corrupt`].
@@ -618,6 +647,10 @@ impl Stored for Group {
     type State = GroupState;
     type Context<'a> = &'a dyn CipherSuiteProvider;
 
+    fn suite_in<'a>(cs: Self::Context<'a>, suite: CipherSuite) -> Result<&'a dyn CipherSuiteProvider, Error> {
+        same_suite(cs, suite)
+    }
+
     fn binding(&self) -> Vec<u8> {
         self.context.group_id.to_vec()
     }
@@ -715,8 +748,9 @@ impl Group {
     /// [`Group::restore_state`]. The bytes hold all of the member's secrets
     /// for the epoch: protect them (see [`Group::export_sealed`]), and
     /// restore only the latest export — an older one would reuse keys.
-    pub fn export_state(&self) -> Result<Vec<u8>, Error> {
-        export(self)
+    /// `cs` is the group's suite, whose hash checksums the export.
+    pub fn export_state(&self, cs: &dyn CipherSuiteProvider) -> Result<Vec<u8>, Error> {
+        export(self, same_suite(cs, self.context.cipher_suite)?)
     }
 
     /// The group stored by [`Group::export_state`], for suite `cs` (the
@@ -729,10 +763,16 @@ impl Group {
     }
 
     /// [`Group::export_state`] encrypted under the 32-byte storage `key`
-    /// (ChaCha20-Poly1305, random nonce from `rng`, the header and the
-    /// group id authenticated).
-    pub fn export_sealed(&self, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, Error> {
-        export_sealed(self, key, rng)
+    /// (the suite's AEAD under a key derived from it with the suite's
+    /// HKDF, random nonce from `rng`, the header and the group id
+    /// authenticated).
+    pub fn export_sealed(
+        &self,
+        cs: &dyn CipherSuiteProvider,
+        key: &[u8; 32],
+        rng: &mut Rng<'_>,
+    ) -> Result<Vec<u8>, Error> {
+        export_sealed(self, same_suite(cs, self.context.cipher_suite)?, key, rng)
     }
 
     /// The group `group_id` stored by [`Group::export_sealed`] under `key`.
@@ -762,6 +802,10 @@ impl Stored for NewKeyPackage {
     type State = KeyPackageState;
     type Context<'a> = &'a dyn CipherSuiteProvider;
 
+    fn suite_in<'a>(cs: Self::Context<'a>, suite: CipherSuite) -> Result<&'a dyn CipherSuiteProvider, Error> {
+        same_suite(cs, suite)
+    }
+
     fn to_state(&self) -> Result<KeyPackageState, Error> {
         Ok(KeyPackageState {
             key_package: self.key_package.clone(),
@@ -788,9 +832,9 @@ impl Stored for NewKeyPackage {
 impl NewKeyPackage {
     /// The KeyPackage with its private keys, to keep an unused KeyPackage
     /// across restarts. The bytes hold the private keys: protect them (see
-    /// [`NewKeyPackage::export_sealed`]).
-    pub fn export_state(&self) -> Result<Vec<u8>, Error> {
-        export(self)
+    /// [`NewKeyPackage::export_sealed`]). `cs` is the KeyPackage's suite.
+    pub fn export_state(&self, cs: &dyn CipherSuiteProvider) -> Result<Vec<u8>, Error> {
+        export(self, same_suite(cs, self.key_package.cipher_suite)?)
     }
 
     /// The KeyPackage stored by [`NewKeyPackage::export_state`], for suite
@@ -801,8 +845,13 @@ impl NewKeyPackage {
     }
 
     /// [`NewKeyPackage::export_state`] sealed like [`Group::export_sealed`].
-    pub fn export_sealed(&self, key: &[u8; 32], rng: &mut Rng<'_>) -> Result<Vec<u8>, Error> {
-        export_sealed(self, key, rng)
+    pub fn export_sealed(
+        &self,
+        cs: &dyn CipherSuiteProvider,
+        key: &[u8; 32],
+        rng: &mut Rng<'_>,
+    ) -> Result<Vec<u8>, Error> {
+        export_sealed(self, same_suite(cs, self.key_package.cipher_suite)?, key, rng)
     }
 
     /// The KeyPackage stored by [`NewKeyPackage::export_sealed`] under
@@ -894,20 +943,20 @@ mod tests {
         for id in 1..=7 {
             let cs = suite(id);
             let group = group(id);
-            let bytes = group.export_state().unwrap();
+            let bytes = group.export_state(cs).unwrap();
             let restored = Group::restore_state(cs, &bytes).unwrap();
-            assert_eq!(restored.export_state().unwrap(), bytes);
+            assert_eq!(restored.export_state(cs).unwrap(), bytes);
             assert!(restored.has_pending_commit());
-            let sealed = group.export_sealed(&KEY, &mut os_rng()).unwrap();
+            let sealed = group.export_sealed(cs, &KEY, &mut os_rng()).unwrap();
             let unsealed = Group::restore_sealed(cs, &sealed, &KEY, b"g").unwrap();
-            assert_eq!(unsealed.export_state().unwrap(), bytes);
+            assert_eq!(unsealed.export_state(cs).unwrap(), bytes);
         }
     }
 
     #[test]
     fn header_errors_are_typed() {
         let cs = suite(1);
-        let bytes = group(1).export_state().unwrap();
+        let bytes = group(1).export_state(suite(1)).unwrap();
         let with = |i: usize, v: u8| {
             let mut b = bytes.clone();
             b[i] = v;
@@ -915,7 +964,9 @@ mod tests {
         };
         assert_eq!(with(0, b'X'), Error::from(StateError::Corrupt));
         assert_eq!(with(5, 1), Error::from(StateError::Version));
-        assert_eq!(with(5, 3), Error::from(StateError::Version));
+        assert_eq!(with(5, 4), Error::from(StateError::Version));
+        // Another suite named in the header than the provider's.
+        assert_eq!(with(8, 3), Error::from(FramingError::CipherSuiteMismatch));
         assert_eq!(with(6, SEALED), Error::from(StateError::Sealing));
         assert_eq!(with(6, 7), Error::from(StateError::Corrupt));
         assert_eq!(
@@ -941,13 +992,13 @@ mod tests {
     #[test]
     fn sealed_state_needs_the_key_and_is_authenticated() {
         let cs = suite(1);
-        let sealed = group(1).export_sealed(&KEY, &mut os_rng()).unwrap();
+        let sealed = group(1).export_sealed(suite(1), &KEY, &mut os_rng()).unwrap();
         let wrong = Group::restore_sealed(cs, &sealed, &[0x43; 32], b"g").unwrap_err();
         assert_eq!(
             (wrong.clone(), wrong.code()),
             (Error::from(StateError::Key), "state_key")
         );
-        for i in [HEADER_LEN, HEADER_LEN + NONCE_LEN, sealed.len() - 1] {
+        for i in [HEADER_LEN, HEADER_LEN + cs.aead_nonce_len(), sealed.len() - 1] {
             let mut b = sealed.clone();
             b[i] ^= 1;
             assert_eq!(
@@ -1048,12 +1099,12 @@ mod tests {
                 extensions: Vec::new(),
             };
             let kp = create_key_package(cs, params, signer.private.as_bytes(), &mut os_rng()).unwrap();
-            let bytes = kp.export_state().unwrap();
+            let bytes = kp.export_state(cs).unwrap();
             let restored = NewKeyPackage::restore_state(cs, &bytes).unwrap();
             assert_eq!(restored.key_package, kp.key_package);
             assert_eq!(restored.init_private_key, kp.init_private_key);
             assert_eq!(restored.encryption_private_key, kp.encryption_private_key);
-            let sealed = kp.export_sealed(&KEY, &mut os_rng()).unwrap();
+            let sealed = kp.export_sealed(cs, &KEY, &mut os_rng()).unwrap();
             let unsealed = NewKeyPackage::restore_sealed(cs, &sealed, &KEY).unwrap();
             assert_eq!(unsealed.init_private_key, kp.init_private_key);
             // Private keys that do not match the KeyPackage are refused.
@@ -1070,8 +1121,8 @@ mod tests {
     /// `bytes` (a plain export) with its checksum made to match again, so
     /// that a mutation reaches the decoder and the consistency checks.
     fn rechecksum(mut bytes: Vec<u8>) -> Vec<u8> {
-        let end = bytes.len() - CHECKSUM_LEN;
-        let checksum = Sha256::digest(&bytes[..end]);
+        let end = bytes.len() - suite(1).hash_len();
+        let checksum = suite(1).hash(&bytes[..end]);
         bytes[end..].copy_from_slice(&checksum);
         bytes
     }
@@ -1079,7 +1130,7 @@ mod tests {
     #[test]
     fn checksum_catches_any_change() {
         let cs = suite(1);
-        let bytes = group(1).export_state().unwrap();
+        let bytes = group(1).export_state(suite(1)).unwrap();
         for i in [HEADER_LEN, bytes.len() / 2, bytes.len() - 1] {
             let mut b = bytes.clone();
             b[i] ^= 0x80;
@@ -1101,15 +1152,15 @@ mod tests {
             edits in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), 1u8..), 1..4),
         ) {
             std::thread_local! {
-                static BYTES: Vec<u8> = group(1).export_state().unwrap();
+                static BYTES: Vec<u8> = group(1).export_state(suite(1)).unwrap();
             }
             let mut bytes = BYTES.with(Clone::clone);
-            let body = HEADER_LEN..bytes.len() - CHECKSUM_LEN;
+            let body = HEADER_LEN..bytes.len() - suite(1).hash_len();
             for (at, xor) in edits {
                 bytes[body.start + at.index(body.len())] ^= xor;
             }
             if let Ok(group) = Group::restore_state(suite(1), &rechecksum(bytes)) {
-                group.export_state().unwrap();
+                group.export_state(suite(1)).unwrap();
             }
         }
     }
@@ -1117,7 +1168,7 @@ mod tests {
     #[test]
     fn every_truncation_fails() {
         let cs = suite(1);
-        let bytes = group(1).export_state().unwrap();
+        let bytes = group(1).export_state(suite(1)).unwrap();
         for len in 0..bytes.len() {
             assert!(Group::restore_state(cs, &bytes[..len]).is_err(), "length {len}");
         }

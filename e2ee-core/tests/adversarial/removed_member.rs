@@ -43,7 +43,7 @@ fn a_removed_member_keeps_no_epoch_secrets() {
             Error::from(UsageError::NotAMember)
         );
         assert!(bob.resumption_psk(bob.epoch()).is_none());
-        let stored = bob.export_state().unwrap();
+        let stored = bob.export_state(cs).unwrap();
         assert!(
             !contains(&stored, &authenticator),
             "the epoch's secrets are in the stored state"

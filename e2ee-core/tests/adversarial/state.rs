@@ -1,5 +1,5 @@
-//! Stored state cannot be swapped between groups, and no secret shows in
-//! debug output.
+//! Stored state cannot be swapped between groups or relabelled with
+//! another cipher suite, and no secret shows in debug output.
 
 use e2ee_core::client::Client;
 use e2ee_core::messages::{GroupSecrets, PathSecret};
@@ -17,6 +17,30 @@ fn one_groups_sealed_state_does_not_restore_as_anothers() {
     assert_eq!(swapped.code(), "state_key");
     let restored = alice.restore_sealed_group(&sealed, &KEY, a.id()).unwrap();
     assert_eq!(restored.id(), a.id());
+}
+
+/// Storage relabels a state with another cipher suite (the header names
+/// the suite whose primitives open it; suite 2 has suite 1's AEAD and
+/// hash): a sealed one is refused, the suite being authenticated, and a
+/// plain one fails its checksum.
+#[test]
+fn a_state_relabelled_with_another_suite_is_refused() {
+    const SUITE_AT: usize = 7;
+    let alice = Client::new(1, b"alice").unwrap();
+    let group = alice.create_group().unwrap();
+    for other in [2u16, 3, 7] {
+        let mut sealed = alice.export_sealed(&KEY).unwrap();
+        sealed[SUITE_AT..SUITE_AT + 2].copy_from_slice(&other.to_be_bytes());
+        assert_eq!(Client::restore_sealed(&sealed, &KEY).unwrap_err().code(), "state_key");
+        let mut plain = alice.export_state().unwrap();
+        plain[SUITE_AT..SUITE_AT + 2].copy_from_slice(&other.to_be_bytes());
+        assert_eq!(Client::restore_state(&plain).unwrap_err().code(), "state_corrupt");
+        let mut sealed = group.export_sealed(&KEY).unwrap();
+        sealed[SUITE_AT..SUITE_AT + 2].copy_from_slice(&other.to_be_bytes());
+        let refused = alice.restore_sealed_group(&sealed, &KEY, group.id()).unwrap_err();
+        assert_eq!(refused.code(), "cipher_suite_mismatch");
+    }
+    assert!(Client::restore_sealed(&alice.export_sealed(&KEY).unwrap(), &KEY).is_ok());
 }
 
 /// `Debug` of the structures that carry secrets prints none of them.
