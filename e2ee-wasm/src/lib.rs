@@ -133,7 +133,8 @@ pub struct Client {
 impl Client {
     /// A client with a fresh signature key pair for `identity`, in cipher
     /// suite `suite`: 1 (X25519, AES-128-GCM, Ed25519), 2 (P-256,
-    /// AES-128-GCM) or 3 (X25519, ChaCha20-Poly1305, Ed25519).
+    /// AES-128-GCM) or 3 (X25519, ChaCha20-Poly1305, Ed25519); 4 to 7 in
+    /// the `all-suites` build.
     #[wasm_bindgen(constructor)]
     pub fn new(suite: u16, identity: &Bytes) -> Result<Client> {
         let inner = core::Client::new(suite, &bytes(identity, "identity")?)?;
