@@ -16,12 +16,104 @@
 
 use alloc::vec::Vec;
 
+use e2ee_provider::{CipherSuiteProvider, CryptoError, HpkeCiphertext, Rng, Secret};
 use zeroize::Zeroizing;
 
-use e2ee_provider::{CipherSuiteProvider, CryptoError, Secret};
+use crate::dhkem::Encapsulation;
 
 /// `mode_base` (RFC 9180 §5.1, Table 1).
 const MODE_BASE: u8 = 0x00;
+
+/// A KEM's Encap of several recipients (see `kem::SuiteKem`).
+pub(crate) type EncapEach =
+    fn(&dyn CipherSuiteProvider, &[&[u8]], &mut Rng<'_>) -> Result<Vec<Encapsulation>, CryptoError>;
+
+/// A KEM's Decap (see `kem::SuiteKem`).
+pub(crate) type Decap = fn(&dyn CipherSuiteProvider, &[u8], &[u8]) -> Result<Secret, CryptoError>;
+
+/// HPKE in base mode (RFC 9180 §5, §6.1) of one suite: its primitives, its
+/// `(kem_id, kdf_id, aead_id)` and its KEM. Not generic, so the package
+/// holds this code once rather than once per suite.
+pub(crate) struct Hpke<'a> {
+    pub(crate) cs: &'a dyn CipherSuiteProvider,
+    pub(crate) ids: [u16; 3],
+    pub(crate) encap_each: EncapEach,
+    pub(crate) decap: Decap,
+}
+
+impl Hpke<'_> {
+    fn schedule(&self, info: &[u8]) -> BaseSchedule<'_> {
+        BaseSchedule::new(self.cs, self.ids, info)
+    }
+
+    /// SealBase of each `(public_key, plaintext)` under one `info` and
+    /// `aad`: the info hashed once, the KEM run for all recipients at once.
+    pub(crate) fn seal_each(
+        &self,
+        recipients: &[(&[u8], &[u8])],
+        info: &[u8],
+        aad: &[u8],
+        rng: &mut Rng<'_>,
+    ) -> Result<Vec<HpkeCiphertext>, CryptoError> {
+        let schedule = self.schedule(info);
+        let public_keys: Vec<&[u8]> = recipients.iter().map(|(public_key, _)| *public_key).collect();
+        let encapsulations = (self.encap_each)(self.cs, &public_keys, rng)?;
+        let seal = |(encapsulation, (_, plaintext)): (Encapsulation, &(&[u8], &[u8]))| {
+            let (key, nonce) = schedule.key_and_nonce(encapsulation.shared_secret.as_bytes())?;
+            Ok(HpkeCiphertext {
+                kem_output: encapsulation.enc,
+                ciphertext: self.cs.aead_seal(key.as_bytes(), nonce.as_bytes(), aad, plaintext)?,
+            })
+        };
+        encapsulations.into_iter().zip(recipients).map(seal).collect()
+    }
+
+    /// OpenBase.
+    pub(crate) fn open(
+        &self,
+        private_key: &[u8],
+        ciphertext: &HpkeCiphertext,
+        info: &[u8],
+        aad: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
+        let shared_secret = (self.decap)(self.cs, private_key, &ciphertext.kem_output)?;
+        let (key, nonce) = self.schedule(info).key_and_nonce(shared_secret.as_bytes())?;
+        self.cs
+            .aead_open(key.as_bytes(), nonce.as_bytes(), aad, &ciphertext.ciphertext)
+    }
+
+    /// SetupBaseS, then Export: `(enc, exported)`.
+    pub(crate) fn export_sender(
+        &self,
+        public_key: &[u8],
+        info: &[u8],
+        exporter_context: &[u8],
+        len: usize,
+        rng: &mut Rng<'_>,
+    ) -> Result<(Vec<u8>, Secret), CryptoError> {
+        let encapsulation = (self.encap_each)(self.cs, &[public_key], rng)?
+            .pop()
+            .ok_or(CryptoError::EncryptionFailed)?;
+        let exported = self
+            .schedule(info)
+            .export(encapsulation.shared_secret.as_bytes(), exporter_context, len)?;
+        Ok((encapsulation.enc, exported))
+    }
+
+    /// SetupBaseR, then Export.
+    pub(crate) fn export_receiver(
+        &self,
+        private_key: &[u8],
+        kem_output: &[u8],
+        info: &[u8],
+        exporter_context: &[u8],
+        len: usize,
+    ) -> Result<Secret, CryptoError> {
+        let shared_secret = (self.decap)(self.cs, private_key, kem_output)?;
+        self.schedule(info)
+            .export(shared_secret.as_bytes(), exporter_context, len)
+    }
+}
 
 /// `key_schedule_context` for one info, and the suite to derive with.
 pub(crate) struct BaseSchedule<'a> {

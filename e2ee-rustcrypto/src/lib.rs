@@ -37,9 +37,8 @@ use e2ee_provider::{
     SignatureCheck, Signer, Verifier,
 };
 
-use crate::dhkem::Encapsulation;
 use crate::hash::HashFunction;
-use crate::hpke_base::BaseSchedule;
+use crate::hpke_base::Hpke;
 use crate::kem::SuiteKem;
 use crate::signature::SignatureScheme;
 
@@ -114,10 +113,11 @@ impl SuiteAead for chacha20poly1305::ChaCha20Poly1305 {
     const AEAD_ID: u16 = 0x0003;
 }
 
-/// HPKE SealBase and OpenBase on the suite's parts: the KEM's Encap or
-/// Decap ([`SuiteKem`]), the key schedule from `hpke_base` (so several
-/// seals share one hash of their info; the RFC 9180 vectors and a test
-/// against the `hpke` crate's own SealBase check it), the suite's AEAD.
+/// HPKE on the suite's parts: the KEM's Encap or Decap ([`SuiteKem`]),
+/// the key schedule from `hpke_base` (so several seals share one hash of
+/// their info; the RFC 9180 vectors and a test against the `hpke` crate's
+/// own SealBase check it), the suite's AEAD. Through [`Hpke`], whose code
+/// exists once for all suites.
 impl<K, A, H, S> Suite<K, A, H, S>
 where
     Self: CipherSuiteProvider,
@@ -125,9 +125,13 @@ where
     A: SuiteAead,
     H: HashFunction,
 {
-    /// The key schedule of this suite's HPKE under `info`.
-    fn hpke_schedule(&self, info: &[u8]) -> BaseSchedule<'_> {
-        BaseSchedule::new(self, [K::KEM_ID, H::KDF_ID, A::AEAD_ID], info)
+    fn hpke(&self) -> Hpke<'_> {
+        Hpke {
+            cs: self,
+            ids: [K::KEM_ID, H::KDF_ID, A::AEAD_ID],
+            encap_each: K::encap_each,
+            decap: K::decap,
+        }
     }
 }
 
@@ -211,7 +215,7 @@ where
         plaintext: &[u8],
         rng: &mut Rng<'_>,
     ) -> Result<HpkeCiphertext, CryptoError> {
-        let mut sealed = self.hpke_seal_each(&[(public_key, plaintext)], info, aad, rng)?;
+        let mut sealed = self.hpke().seal_each(&[(public_key, plaintext)], info, aad, rng)?;
         sealed.pop().ok_or(CryptoError::EncryptionFailed)
     }
 
@@ -222,19 +226,7 @@ where
         aad: &[u8],
         rng: &mut Rng<'_>,
     ) -> Result<Vec<HpkeCiphertext>, CryptoError> {
-        // The info hashed once for all recipients (see `hpke_base`), the
-        // KEM run for all of them at once (see `dhkem`).
-        let schedule = self.hpke_schedule(info);
-        let public_keys: Vec<&[u8]> = recipients.iter().map(|(public_key, _)| *public_key).collect();
-        let encapsulations = K::encap_each(self, &public_keys, rng)?;
-        let seal = |(encapsulation, (_, plaintext)): (Encapsulation, &(&[u8], &[u8]))| {
-            let (key, nonce) = schedule.key_and_nonce(encapsulation.shared_secret.as_bytes())?;
-            Ok(HpkeCiphertext {
-                kem_output: encapsulation.enc,
-                ciphertext: self.aead_seal(key.as_bytes(), nonce.as_bytes(), aad, plaintext)?,
-            })
-        };
-        encapsulations.into_iter().zip(recipients).map(seal).collect()
+        self.hpke().seal_each(recipients, info, aad, rng)
     }
 
     fn hpke_open(
@@ -244,9 +236,7 @@ where
         info: &[u8],
         aad: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        let shared_secret = K::decap(self, private_key, &ciphertext.kem_output)?;
-        let (key, nonce) = self.hpke_schedule(info).key_and_nonce(shared_secret.as_bytes())?;
-        self.aead_open(key.as_bytes(), nonce.as_bytes(), aad, &ciphertext.ciphertext)
+        self.hpke().open(private_key, ciphertext, info, aad)
     }
 
     fn hpke_export_sender(
@@ -257,13 +247,7 @@ where
         len: usize,
         rng: &mut Rng<'_>,
     ) -> Result<(Vec<u8>, Secret), CryptoError> {
-        let encapsulation = K::encap_each(self, &[public_key], rng)?
-            .pop()
-            .ok_or(CryptoError::EncryptionFailed)?;
-        let exported =
-            self.hpke_schedule(info)
-                .export(encapsulation.shared_secret.as_bytes(), exporter_context, len)?;
-        Ok((encapsulation.enc, exported))
+        self.hpke().export_sender(public_key, info, exporter_context, len, rng)
     }
 
     fn hpke_export_receiver(
@@ -274,9 +258,8 @@ where
         exporter_context: &[u8],
         len: usize,
     ) -> Result<Secret, CryptoError> {
-        let shared_secret = K::decap(self, private_key, kem_output)?;
-        self.hpke_schedule(info)
-            .export(shared_secret.as_bytes(), exporter_context, len)
+        self.hpke()
+            .export_receiver(private_key, kem_output, info, exporter_context, len)
     }
 
     fn kem_derive_key_pair(&self, ikm: &[u8]) -> Result<KeyPair, CryptoError> {
