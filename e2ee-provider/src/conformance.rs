@@ -599,7 +599,7 @@ fn suite_case(cs: &dyn CipherSuiteProvider, (id, nh, nk, nn): (u16, usize, usize
         &cs.hash(b"abc"),
         &hex::decode(hash_of_abc(nh)).expect("hex"),
     )?;
-    let mut rng = rand_core::UnwrapErr(Os);
+    let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
     if cs.random_secret(&mut rng).len() != nh {
         return Err("random_secret is not Nh bytes".into());
     }
@@ -647,32 +647,6 @@ fn suite_case(cs: &dyn CipherSuiteProvider, (id, nh, nk, nn): (u16, usize, usize
     }
     Ok(())
 }
-
-/// The operating system's generator, for the fresh keys of `suite_case`.
-struct Os;
-
-impl rand_core::TryRng for Os {
-    type Error = core::convert::Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        let mut b = [0; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        let mut b = [0; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        getrandom::fill(dst).expect("the operating system's randomness");
-        Ok(())
-    }
-}
-
-impl rand_core::TryCryptoRng for Os {}
 
 fn suites(provider: &dyn CryptoProvider) -> Tally {
     let mut tally = Tally::default();
