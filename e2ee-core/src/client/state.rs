@@ -170,10 +170,7 @@ impl Stored for Group {
     type Context<'a> = &'a Client;
 
     fn suite_in<'a>(client: Self::Context<'a>, suite: CipherSuite) -> Result<&'a dyn CipherSuiteProvider, Error> {
-        match client.cs.cipher_suite() == suite {
-            true => Ok(client.cs),
-            false => Err(crate::error::FramingError::CipherSuiteMismatch.into()),
-        }
+        stored::same_suite(client.cs, suite)
     }
 
     fn binding(&self) -> Vec<u8> {

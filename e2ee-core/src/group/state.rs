@@ -203,7 +203,7 @@ pub(crate) fn restore_sealed<T: Stored>(
 
 /// `cs`, if it is `suite`: a group or KeyPackage restores only in its own
 /// suite.
-fn same_suite(cs: &dyn CipherSuiteProvider, suite: CipherSuite) -> Result<&dyn CipherSuiteProvider, Error> {
+pub(crate) fn same_suite(cs: &dyn CipherSuiteProvider, suite: CipherSuite) -> Result<&dyn CipherSuiteProvider, Error> {
     if cs.cipher_suite() == suite {
         Ok(cs)
     } else {
