@@ -104,7 +104,7 @@ impl core::ops::Deref for VLBytes {
 
 impl Size for VLBytes {
     fn encoded_len(&self) -> usize {
-        varint_len(self.0.len()) + self.0.len()
+        opaque_len(self.0.len())
     }
 }
 
@@ -116,7 +116,12 @@ impl Decode for VLBytes {
 
 /// The length of `len`'s minimal varint header (4 if over 30 bits, where
 /// encoding fails anyway).
-pub(crate) fn varint_len(len: usize) -> usize {
+/// The encoded length of `opaque data<V>` with `len` bytes of data.
+pub(crate) fn opaque_len(len: usize) -> usize {
+    varint_len(len) + len
+}
+
+fn varint_len(len: usize) -> usize {
     varint(len).map_or(4, |(_, n)| n)
 }
 
@@ -153,7 +158,7 @@ impl<const N: usize> Size for [u8; N] {
 impl<T: Size> Size for Vec<T> {
     fn encoded_len(&self) -> usize {
         let body = self.iter().map(Size::encoded_len).sum();
-        varint_len(body) + body
+        opaque_len(body)
     }
 }
 

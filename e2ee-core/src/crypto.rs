@@ -107,10 +107,7 @@ impl Decode for CipherSuite {
 /// `struct { opaque kem_output<V>; opaque ciphertext<V>; }` (§5.1.3).
 impl Size for HpkeCiphertext {
     fn encoded_len(&self) -> usize {
-        [&self.kem_output, &self.ciphertext]
-            .iter()
-            .map(|bytes| codec::varint_len(bytes.len()) + bytes.len())
-            .sum()
+        codec::opaque_len(self.kem_output.len()) + codec::opaque_len(self.ciphertext.len())
     }
 }
 
@@ -134,7 +131,7 @@ impl Decode for HpkeCiphertext {
 // (`group::Group::export_state`); decoding copies straight into a `Secret`.
 impl Size for Secret {
     fn encoded_len(&self) -> usize {
-        codec::varint_len(self.len()) + self.len()
+        codec::opaque_len(self.len())
     }
 }
 
