@@ -10,10 +10,9 @@
 #![deny(unsafe_code)] // uniffi's generated scaffolding needs `unsafe`; our code has none.
 #![deny(missing_docs)]
 
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use e2ee_core::client as core;
-use e2ee_core::crypto::{CryptoProvider, RustCryptoProvider};
 use e2ee_core::ratchet_tree::CredentialError;
 
 uniffi::setup_scaffolding!();
@@ -499,27 +498,6 @@ impl e2ee_core::ratchet_tree::CredentialValidator for ForeignValidator {
     }
 }
 
-/// The cryptography of every Client these bindings make (see
-/// [`use_provider`]).
-static PROVIDER: OnceLock<&'static dyn CryptoProvider> = OnceLock::new();
-
-/// Makes every Client these bindings create or restore use `provider`
-/// (e.g. a hardware-backed one) instead of the built-in RustCrypto
-/// provider. For Rust code that builds its own library around these
-/// bindings, not exported to Kotlin, Swift or Python: call it once, before
-/// the first Client. Gives `provider` back if a provider is already in
-/// use.
-pub fn use_provider(provider: &'static dyn CryptoProvider) -> std::result::Result<(), &'static dyn CryptoProvider> {
-    PROVIDER.set(provider)
-}
-
-/// The provider in use: the one given to [`use_provider`], else the
-/// built-in one (from then on).
-fn provider() -> &'static dyn CryptoProvider {
-    static BUILT_IN: RustCryptoProvider = RustCryptoProvider;
-    *PROVIDER.get_or_init(|| &BUILT_IN)
-}
-
 /// One identity in one cipher suite, with its unused KeyPackages' keys.
 #[derive(uniffi::Object)]
 pub struct Client {
@@ -541,14 +519,13 @@ impl Client {
     /// `suite` (1 to 7).
     #[uniffi::constructor]
     pub fn new(suite: u16, identity: Vec<u8>) -> Result<Arc<Self>> {
-        Ok(Self::wrap(core::Client::new_in(provider(), suite, &identity)?))
+        Ok(Self::wrap(core::Client::new(suite, &identity)?))
     }
 
     /// A client for `identity` with an existing signature private key.
     #[uniffi::constructor]
     pub fn with_signature_key(suite: u16, identity: Vec<u8>, private_key: Vec<u8>) -> Result<Arc<Self>> {
-        Ok(Self::wrap(core::Client::with_signature_key_in(
-            provider(),
+        Ok(Self::wrap(core::Client::with_signature_key(
             suite,
             &identity,
             &private_key,
@@ -559,17 +536,13 @@ impl Client {
     /// configuration: set them again).
     #[uniffi::constructor]
     pub fn restore_state(state: Vec<u8>) -> Result<Arc<Self>> {
-        Ok(Self::wrap(core::Client::restore_state_in(provider(), &state)?))
+        Ok(Self::wrap(core::Client::restore_state(&state)?))
     }
 
     /// The client stored by `export_sealed` under the 32-byte `key`.
     #[uniffi::constructor]
     pub fn restore_sealed(state: Vec<u8>, key: Vec<u8>) -> Result<Arc<Self>> {
-        Ok(Self::wrap(core::Client::restore_sealed_in(
-            provider(),
-            &state,
-            &storage_key(&key)?,
-        )?))
+        Ok(Self::wrap(core::Client::restore_sealed(&state, &storage_key(&key)?)?))
     }
 
     /// The client's state (identity, signature key, unused KeyPackages'

@@ -1,8 +1,10 @@
-//! A library built around these bindings gives them its own cryptographic
-//! provider: every Client they make, new or restored, then uses it.
+//! An application gives the bindings its own cryptographic provider through
+//! e2ee-core's default provider: every Client they make, new or restored,
+//! then uses it.
 
+use e2ee_core::client::install_default_provider;
 use e2ee_core::crypto::{CipherSuite, CipherSuiteProvider, CryptoError, CryptoProvider, RustCryptoProvider};
-use e2ee_ffi::{Client, E2eeError, use_provider};
+use e2ee_ffi::{Client, E2eeError};
 
 /// The built-in provider with suite 3 only, standing in for another one.
 struct OnlySuite3;
@@ -32,8 +34,11 @@ fn code<T>(result: Result<T, E2eeError>) -> String {
 #[test]
 fn clients_use_the_provider_they_are_given() {
     static MINE: OnlySuite3 = OnlySuite3;
-    assert!(use_provider(&MINE).is_ok());
-    assert!(use_provider(&RustCryptoProvider).is_err(), "the provider is set once");
+    assert!(install_default_provider(&MINE).is_ok());
+    assert!(
+        install_default_provider(&RustCryptoProvider).is_err(),
+        "the provider is set once"
+    );
 
     assert_eq!(code(Client::new(1, b"alice".to_vec())), "unsupported_cipher_suite");
     let alice = Client::new(3, b"alice".to_vec()).unwrap();

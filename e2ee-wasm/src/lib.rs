@@ -31,14 +31,11 @@ mod convert;
 mod validator;
 
 use alloc::{
-    boxed::Box,
     string::{String, ToString},
     vec::Vec,
 };
 
 use e2ee_core::client as core;
-use e2ee_core::crypto::{CryptoProvider, RustCryptoProvider};
-use once_cell::race::OnceBox;
 use wasm_bindgen::prelude::*;
 
 pub use convert::{Error, Result};
@@ -132,25 +129,6 @@ pub struct Client {
     inner: core::Client,
 }
 
-/// The cryptography of every Client of the package (see [`use_provider`]).
-static PROVIDER: OnceBox<&'static dyn CryptoProvider> = OnceBox::new();
-
-/// Makes every Client the package creates or restores use `provider`
-/// instead of the built-in RustCrypto provider. For Rust code that builds
-/// its own package around these bindings, not exported to JavaScript: call
-/// it once, before the first Client. Gives `provider` back if a provider is
-/// already in use.
-pub fn use_provider(provider: &'static dyn CryptoProvider) -> ::core::result::Result<(), &'static dyn CryptoProvider> {
-    PROVIDER.set(Box::new(provider)).map_err(|given| *given)
-}
-
-/// The provider in use: the one given to [`use_provider`], else the
-/// built-in one (from then on).
-fn provider() -> &'static dyn CryptoProvider {
-    static BUILT_IN: RustCryptoProvider = RustCryptoProvider;
-    *PROVIDER.get_or_init(|| Box::new(&BUILT_IN))
-}
-
 #[wasm_bindgen]
 impl Client {
     /// A client with a fresh signature key pair for `identity`, in cipher
@@ -159,7 +137,7 @@ impl Client {
     /// the `all-suites` build.
     #[wasm_bindgen(constructor)]
     pub fn new(suite: u16, identity: &Bytes) -> Result<Client> {
-        let inner = core::Client::new_in(provider(), suite, &bytes(identity, "identity")?)?;
+        let inner = core::Client::new(suite, &bytes(identity, "identity")?)?;
         Ok(Self { inner })
     }
 
@@ -172,7 +150,7 @@ impl Client {
     ) -> Result<Client> {
         let identity = bytes(identity, "identity")?;
         let private_key = bytes(private_key, "privateKey")?;
-        let inner = core::Client::with_signature_key_in(provider(), suite, &identity, &private_key)?;
+        let inner = core::Client::with_signature_key(suite, &identity, &private_key)?;
         Ok(Self { inner })
     }
 
@@ -180,14 +158,14 @@ impl Client {
     /// set them again).
     #[wasm_bindgen(js_name = restoreState)]
     pub fn restore_state(state: &Bytes) -> Result<Client> {
-        let inner = core::Client::restore_state_in(provider(), &bytes(state, "state")?)?;
+        let inner = core::Client::restore_state(&bytes(state, "state")?)?;
         Ok(Self { inner })
     }
 
     /// The client stored by `exportSealed(key)` under the same 32-byte key.
     #[wasm_bindgen(js_name = restoreSealed)]
     pub fn restore_sealed(state: &Bytes, key: &Bytes) -> Result<Client> {
-        let inner = core::Client::restore_sealed_in(provider(), &bytes(state, "state")?, &convert::key(key)?)?;
+        let inner = core::Client::restore_sealed(&bytes(state, "state")?, &convert::key(key)?)?;
         Ok(Self { inner })
     }
 
@@ -541,35 +519,3 @@ impl Group {
 #[cfg(all(target_arch = "wasm32", target_os = "unknown", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use e2ee_core::crypto::{CipherSuite, CipherSuiteProvider, CryptoError};
-
-    /// The built-in provider with suite 3 only, standing in for another one.
-    struct OnlySuite3;
-
-    impl CryptoProvider for OnlySuite3 {
-        fn cipher_suite(&self, suite: CipherSuite) -> ::core::result::Result<&dyn CipherSuiteProvider, CryptoError> {
-            match suite.0 {
-                3 => RustCryptoProvider.cipher_suite(suite),
-                other => Err(CryptoError::UnsupportedCipherSuite { suite: other }),
-            }
-        }
-
-        fn supported_cipher_suites(&self) -> Vec<CipherSuite> {
-            alloc::vec![CipherSuite(3)]
-        }
-    }
-
-    /// The one test of this crate that sets the provider: it is set once
-    /// per process, and every constructor takes it from `provider()`.
-    #[test]
-    fn the_provider_given_is_the_one_in_use() {
-        static MINE: OnlySuite3 = OnlySuite3;
-        assert!(use_provider(&MINE).is_ok());
-        assert!(use_provider(&RustCryptoProvider).is_err());
-        assert_eq!(provider().supported_cipher_suites(), [CipherSuite(3)]);
-    }
-}

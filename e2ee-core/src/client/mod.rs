@@ -64,9 +64,10 @@ use crate::ratchet_tree::{BasicCredentialValidator, CredentialValidator};
 /// The Authentication Service a client checks credentials with.
 pub type Validator = Arc<dyn CredentialValidator + Send + Sync>;
 
-/// The built-in provider, for the constructors that take none.
+/// The provider of the constructors that take none (see
+/// [`default_provider`]).
 #[cfg(feature = "rustcrypto")]
-static PROVIDER: crate::crypto::RustCryptoProvider = crate::crypto::RustCryptoProvider;
+static DEFAULT_PROVIDER: once_cell::race::OnceBox<&'static dyn CryptoProvider> = once_cell::race::OnceBox::new();
 
 /// How long a new KeyPackage is valid: 90 days, from an hour ago (clock skew).
 const KEY_PACKAGE_LIFETIME: u64 = 90 * 24 * 3600;
@@ -107,7 +108,7 @@ impl Client {
     /// suite `suite` of the built-in provider (1 to 7, as built).
     #[cfg(feature = "rustcrypto")]
     pub fn new(suite: u16, identity: &[u8]) -> Result<Self, Error> {
-        Self::new_in(&PROVIDER, suite, identity)
+        Self::new_in(default_provider(), suite, identity)
     }
 
     /// [`Client::new`] with the cryptography of `provider`.
@@ -121,7 +122,7 @@ impl Client {
     /// the built-in provider.
     #[cfg(feature = "rustcrypto")]
     pub fn with_signature_key(suite: u16, identity: &[u8], private_key: &[u8]) -> Result<Self, Error> {
-        Self::with_signature_key_in(&PROVIDER, suite, identity, private_key)
+        Self::with_signature_key_in(default_provider(), suite, identity, private_key)
     }
 
     /// [`Client::with_signature_key`] with the cryptography of `provider`.
@@ -359,10 +360,26 @@ impl Client {
     }
 }
 
-/// The built-in provider.
+/// Makes `provider` the one the constructors without a provider use
+/// ([`Client::new`], [`Client::with_signature_key`],
+/// [`Client::restore_state`], [`Client::restore_sealed`]) instead of the
+/// built-in one: for applications and bindings that want other
+/// cryptography (say, keys in a hardware module) behind the simple
+/// constructors. Once per process, before the first of them; gives
+/// `provider` back if a provider is already in use.
 #[cfg(feature = "rustcrypto")]
-fn default_provider() -> &'static dyn CryptoProvider {
-    &PROVIDER
+pub fn install_default_provider(provider: &'static dyn CryptoProvider) -> Result<(), &'static dyn CryptoProvider> {
+    DEFAULT_PROVIDER
+        .set(alloc::boxed::Box::new(provider))
+        .map_err(|given| *given)
+}
+
+/// The provider the constructors without one use: the one given to
+/// [`install_default_provider`], else the built-in one (from then on).
+#[cfg(feature = "rustcrypto")]
+pub fn default_provider() -> &'static dyn CryptoProvider {
+    static BUILT_IN: crate::crypto::RustCryptoProvider = crate::crypto::RustCryptoProvider;
+    *DEFAULT_PROVIDER.get_or_init(|| alloc::boxed::Box::new(&BUILT_IN))
 }
 
 /// What group operations need: the suite, no external PSKs, the
